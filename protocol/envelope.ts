@@ -1,0 +1,97 @@
+import { Packr } from 'msgpackr';
+import { isCodec, OPUS_MAX_FRAME_BYTES, PCM16_FRAME_BYTES } from './codecs.ts';
+import { Kind, type ClientMsg, type ServerMsg, type Vec3 } from './messages.ts';
+
+// Plain maps, no shared record structures: each message stands alone, so a peer can decode any one of them.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/** Largest legal client message, with room for the envelope's field names. */
+export const MAX_CLIENT_MESSAGE_BYTES = OPUS_MAX_FRAME_BYTES + 256;
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: 'malformed' | 'unknown-kind' | 'bad-field' | 'too-large' | 'frame-size',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export function encode(msg: ClientMsg | ServerMsg): Uint8Array {
+  return packr.pack(msg);
+}
+
+function unpack(bytes: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch (err) {
+    throw new ProtocolError('malformed', `not a msgpack message (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError('malformed', 'message is not a map');
+  }
+  return value as Record<string, unknown>;
+}
+
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+function vec3(x: unknown, field: string): Vec3 {
+  if (!Array.isArray(x) || x.length !== 3 || !x.every(finite)) {
+    throw new ProtocolError('bad-field', `${field} must be three finite numbers`);
+  }
+  return [x[0], x[1], x[2]];
+}
+
+function bytes(x: unknown, field: string): Uint8Array {
+  if (!(x instanceof Uint8Array)) throw new ProtocolError('bad-field', `${field} must be bytes`);
+  return x;
+}
+
+function codecList(x: unknown, field: string) {
+  if (!Array.isArray(x) || x.length > 8) throw new ProtocolError('bad-field', `${field} must be a list of codecs`);
+  return x.filter(isCodec);
+}
+
+/** Decode and validate a player → server message. Throws ProtocolError with a reason fit for a log line. */
+export function decodeClient(raw: Uint8Array): ClientMsg {
+  if (raw.byteLength > MAX_CLIENT_MESSAGE_BYTES) {
+    throw new ProtocolError('too-large', `message of ${raw.byteLength} bytes exceeds ${MAX_CLIENT_MESSAGE_BYTES}`);
+  }
+  const m = unpack(raw);
+  switch (m.k) {
+    case Kind.Hello: {
+      if (typeof m.v !== 'string') throw new ProtocolError('bad-field', 'hello.v must be a version string');
+      return { k: Kind.Hello, v: m.v, send: codecList(m.send, 'hello.send'), recv: codecList(m.recv, 'hello.recv') };
+    }
+    case Kind.Voice: {
+      if (!finite(m.seq) || !Number.isInteger(m.seq) || m.seq < 0) {
+        throw new ProtocolError('bad-field', 'voice.seq must be a non-negative integer');
+      }
+      if (!finite(m.t)) throw new ProtocolError('bad-field', 'voice.t must be a finite number');
+      if (!isCodec(m.codec)) throw new ProtocolError('bad-field', `voice.codec ${JSON.stringify(m.codec)} is not opus or pcm16`);
+      const data = bytes(m.data, 'voice.data');
+      if (m.codec === 'pcm16' && data.byteLength !== PCM16_FRAME_BYTES) {
+        throw new ProtocolError('frame-size', `pcm16 frame of ${data.byteLength} bytes, expected ${PCM16_FRAME_BYTES}`);
+      }
+      if (m.codec === 'opus' && (data.byteLength === 0 || data.byteLength > OPUS_MAX_FRAME_BYTES)) {
+        throw new ProtocolError('frame-size', `opus packet of ${data.byteLength} bytes, expected 1..${OPUS_MAX_FRAME_BYTES}`);
+      }
+      return { k: Kind.Voice, seq: m.seq, t: m.t, codec: m.codec, data };
+    }
+    case Kind.Pose:
+      return { k: Kind.Pose, p: vec3(m.p, 'pose.p'), f: vec3(m.f, 'pose.f') };
+    default:
+      throw new ProtocolError('unknown-kind', `unknown message kind ${JSON.stringify(m.k)}`);
+  }
+}
+
+/** Decode a server → player message. The client trusts the server's shapes but not its kinds. */
+export function decodeServer(raw: Uint8Array): ServerMsg {
+  const m = unpack(raw);
+  if (m.k !== Kind.Welcome && m.k !== Kind.NpcVoice && m.k !== Kind.Text && m.k !== Kind.NpcEvent && m.k !== Kind.Refused) {
+    throw new ProtocolError('unknown-kind', `unknown message kind ${JSON.stringify(m.k)}`);
+  }
+  return m as unknown as ServerMsg;
+}

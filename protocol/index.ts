@@ -1,0 +1,6 @@
+export * from './frame.ts';
+export * from './version.ts';
+export * from './codecs.ts';
+export * from './visemes.ts';
+export * from './messages.ts';
+export * from './envelope.ts';

@@ -1,0 +1,108 @@
+import type { Codec } from './codecs.ts';
+import type { VisemeTrack } from './visemes.ts';
+
+/**
+ * Every Parley message travels as Colyseus bytes on the channel below, as a msgpackr-packed object whose `k`
+ * field is one of these kinds. Player → server kinds are below 16, server → player kinds 16 and above.
+ */
+export const PARLEY_CHANNEL = 'parley';
+
+export const Kind = {
+  Hello: 1,
+  Voice: 2,
+  Pose: 3,
+  Welcome: 16,
+  NpcVoice: 17,
+  Text: 18,
+  NpcEvent: 19,
+  Refused: 20,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+export type Vec3 = [number, number, number];
+
+// ── player → server ──────────────────────────────────────────────────────────────────────────────────────────
+export interface HelloMsg {
+  k: typeof Kind.Hello;
+  /** protocol version the client speaks */
+  v: string;
+  /** codecs the client can send (mic) and receive (NPC voices), in its order of preference */
+  send: Codec[];
+  recv: Codec[];
+}
+
+export interface VoiceMsg {
+  k: typeof Kind.Voice;
+  /** per-player sequence number, +1 per 80 ms frame, wraps never (a float64 lasts forever at 12.5 Hz) */
+  seq: number;
+  /** capture time of the frame's first sample, client clock, ms */
+  t: number;
+  codec: Codec;
+  data: Uint8Array;
+}
+
+export interface PoseMsg {
+  k: typeof Kind.Pose;
+  /** position, world units (metres in the sample game) */
+  p: Vec3;
+  /** facing direction; need not be normalised, the server normalises it */
+  f: Vec3;
+}
+
+export type ClientMsg = HelloMsg | VoiceMsg | PoseMsg;
+
+// ── server → player ──────────────────────────────────────────────────────────────────────────────────────────
+export interface WelcomeMsg {
+  k: typeof Kind.Welcome;
+  v: string;
+  /** codec the server expects from this player, and the codec of the NPC voices it will send */
+  send: Codec;
+  recv: Codec;
+  /** server clock, ms, at sending */
+  t: number;
+  /** the engine's text-to-audio lead in frames, and its honest label */
+  lead: number;
+  engine: string;
+}
+
+export interface NpcVoiceMsg {
+  k: typeof Kind.NpcVoice;
+  npc: string;
+  /** frame index on this NPC's voice stream; consecutive frames differ by 1, a gap means a lost frame */
+  i: number;
+  /** server clock, ms */
+  t: number;
+  codec: Codec;
+  data: Uint8Array;
+  /** lip-sync keys for this stream, when the text stream gave any */
+  vis?: VisemeTrack;
+}
+
+export interface TextMsg {
+  k: typeof Kind.Text;
+  npc: string;
+  i: number;
+  /** SentencePiece-style piece; '▁' starts a word */
+  piece: string;
+}
+
+export type NpcStatus = 'idle' | 'warming' | 'listening' | 'speaking' | 'busy' | 'error';
+export const NPC_STATUSES: readonly NpcStatus[] = ['idle', 'warming', 'listening', 'speaking', 'busy', 'error'];
+
+export type NpcEvent =
+  | { e: 'speech-started'; i: number }
+  | { e: 'speech-ended'; i: number }
+  | { e: 'interrupted'; i: number }
+  | { e: 'state'; state: NpcStatus; progress?: number; detail?: string }
+  | { e: 'error'; message: string };
+
+export type NpcEventMsg = { k: typeof Kind.NpcEvent; npc: string } & NpcEvent;
+
+/** The server refused something this player sent; the connection stays up. */
+export interface RefusedMsg {
+  k: typeof Kind.Refused;
+  code: string;
+  message: string;
+}
+
+export type ServerMsg = WelcomeMsg | NpcVoiceMsg | TextMsg | NpcEventMsg | RefusedMsg;

@@ -1,0 +1,95 @@
+/**
+ * The duplex engine contract. Every engine (the CPU rehearsal default, a PersonaPlex server pool, PersonaPlex
+ * in onnxruntime-node, and the stand-ins in tests/) keeps it, so lip-sync and captions are built against what
+ * the model really sends: one 80 ms frame in, one 80 ms frame out, at most one text piece per frame.
+ */
+
+/** The model's 18 shipped voices. */
+export const BUILTIN_VOICES = [
+  'NATF0', 'NATF1', 'NATF2', 'NATF3', 'NATM0', 'NATM1', 'NATM2', 'NATM3',
+  'VARF0', 'VARF1', 'VARF2', 'VARF3', 'VARF4', 'VARM0', 'VARM1', 'VARM2', 'VARM3', 'VARM4',
+] as const;
+export type BuiltinVoice = (typeof BUILTIN_VOICES)[number];
+
+export function isBuiltinVoice(x: unknown): x is BuiltinVoice {
+  return typeof x === 'string' && (BUILTIN_VOICES as readonly string[]).includes(x);
+}
+
+export type VoiceRef = { kind: 'builtin'; id: BuiltinVoice } | { kind: 'wav'; path: string };
+
+/** Lines the CPU rehearsal engine speaks; model engines ignore them. */
+export interface RehearsalLines {
+  greeting: string;
+  lines: string[];
+  backchannels: string[];
+  afterInterruption: string;
+}
+
+/** What an engine needs to start a session: the compiled persona. */
+export interface Persona {
+  /** character sheet id */
+  id: string;
+  name: string;
+  /** compiled text prompt, plain sentences in second person (the engine adds any system tags it needs) */
+  textPrompt: string;
+  voice: VoiceRef;
+  rehearsal?: RehearsalLines;
+  /** sampling / behaviour seed; same seed, same input → same output */
+  seed?: number;
+}
+
+export interface OpenProgress {
+  /** e.g. 'voice prompt', 'text prompt', 'loading' */
+  phase: string;
+  /** 0..1 */
+  fraction: number;
+}
+
+export interface OpenOptions {
+  onProgress?: (p: OpenProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Opaque per-engine session handle. */
+export type SessionId = number;
+
+export interface StepInput {
+  session: SessionId;
+  /** 1920 float samples in [-1, 1], the NPC's hearing mix for this frame */
+  input: Float32Array;
+}
+
+/** Things an engine knows about its own turn-taking; the server infers speech start/end from the audio. */
+export type EngineEvent = 'interrupted';
+
+export interface StepOutput {
+  session: SessionId;
+  /** 1920 float samples in [-1, 1] */
+  output: Float32Array;
+  /** zero or one SentencePiece-style piece; '▁' marks the start of a word */
+  text?: string;
+  events?: EngineEvent[];
+  /**
+   * Ground truth, from engines that know it (the rehearsal engine's TTS): phonemes whose audio starts in this
+   * frame, `offset` in samples from the frame start. Used to measure lip-sync accuracy; model engines omit it.
+   */
+  phonemes?: { ipa: string; offset: number }[];
+  /** set when this session failed this step; the others are unaffected */
+  error?: string;
+}
+
+export interface DuplexEngine {
+  /** short id, e.g. 'rehearsal' */
+  readonly name: string;
+  /** honest label for players and HUDs */
+  readonly label: string;
+  /** sessions it can step in real time */
+  readonly capacity: number;
+  /** frames by which a text piece leads the audio of the word it starts */
+  readonly textLeadFrames: number;
+  open(persona: Persona, options?: OpenOptions): Promise<SessionId>;
+  /** Step many sessions by one frame each, in one call. Resolves with one output per input, same order. */
+  step(batch: StepInput[]): Promise<StepOutput[]>;
+  close(session: SessionId): Promise<void>;
+  dispose(): Promise<void>;
+}
