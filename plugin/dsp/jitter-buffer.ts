@@ -1,0 +1,285 @@
+/**
+ * Per-NPC playout buffer for 80 ms frames that arrive with network jitter, keyed by the frame index on the
+ * NPC's voice stream. It holds back playback until a target depth is buffered, adapts that target (60–200 ms by
+ * default) to the arrival jitter it measures, conceals short gaps with silence so the play position stays on the
+ * server's frame-index scale, skips long gaps (a new talk spurt), drops frames that pile up past the target
+ * (overrun) and empties at once on `flush()` (the NPC was interrupted).
+ *
+ * The play position is always `frame index × frameSamples + offset within it`: the lip-sync clock.
+ * Plain TS, driven with explicit times so it can be tested in Node; the playback worklet owns one per NPC.
+ */
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
+
+export interface JitterBufferOptions {
+  frameSamples?: number;
+  sampleRate?: number;
+  /** adaptive target bounds, ms of audio buffered before playback starts */
+  minTargetMs?: number;
+  maxTargetMs?: number;
+  /** missing frames inside a talk spurt that are played as silence; a longer gap is skipped */
+  maxGapFrames?: number;
+  /** frames buffered beyond target + one frame + this margin are dropped, oldest first, down to target + one frame */
+  overrunMarginMs?: number;
+  /** arrivals the jitter estimate looks back over */
+  windowFrames?: number;
+  /** a frame this many frames behind the play position means the stream restarted: start over */
+  restartFrames?: number;
+}
+
+export interface JitterStats {
+  received: number;
+  played: number;
+  late: number;
+  duplicate: number;
+  concealed: number;
+  skipped: number;
+  underruns: number;
+  overrunDropped: number;
+  flushed: number;
+}
+
+export type PushResult = 'queued' | 'late' | 'duplicate' | 'restart' | 'invalid';
+
+export class JitterBuffer {
+  readonly frameSamples: number;
+  readonly sampleRate: number;
+  readonly frameMs: number;
+  readonly minTargetMs: number;
+  readonly maxTargetMs: number;
+  private readonly maxGapFrames: number;
+  private readonly overrunMarginMs: number;
+  private readonly restartFrames: number;
+
+  private readonly frames = new Map<number, Float32Array>();
+  private playingState = false;
+  /** index of the frame being played (or next to play); -1 before the first frame */
+  private nextIndex = -1;
+  private offset = 0;
+  /** the index playback ran dry at, to tell a late frame (underrun) from a new talk spurt */
+  private dryAt: number | null = null;
+
+  private readonly delays: Float64Array;
+  private delayCount = 0;
+  private delayHead = 0;
+  private lastPushed = -1;
+  private bumpMs = 0;
+  private target: number;
+
+  readonly stats: JitterStats = {
+    received: 0,
+    played: 0,
+    late: 0,
+    duplicate: 0,
+    concealed: 0,
+    skipped: 0,
+    underruns: 0,
+    overrunDropped: 0,
+    flushed: 0,
+  };
+
+  constructor(options: JitterBufferOptions = {}) {
+    this.frameSamples = options.frameSamples ?? FRAME_SAMPLES;
+    this.sampleRate = options.sampleRate ?? SAMPLE_RATE;
+    this.frameMs = (this.frameSamples / this.sampleRate) * 1000;
+    this.minTargetMs = options.minTargetMs ?? 60;
+    this.maxTargetMs = options.maxTargetMs ?? 200;
+    if (!(this.minTargetMs > 0 && this.maxTargetMs >= this.minTargetMs)) {
+      throw new RangeError(`jitter target bounds must satisfy 0 < min ≤ max (got ${this.minTargetMs}, ${this.maxTargetMs})`);
+    }
+    this.maxGapFrames = options.maxGapFrames ?? 3;
+    this.overrunMarginMs = options.overrunMarginMs ?? 160;
+    this.restartFrames = options.restartFrames ?? 50;
+    this.delays = new Float64Array(options.windowFrames ?? 50);
+    this.target = this.minTargetMs;
+  }
+
+  /** Whether frames are being played (false while buffering up to the target). */
+  get playing(): boolean {
+    return this.playingState;
+  }
+
+  /** Stream sample position of the next sample `read` returns: frame index × frameSamples + offset. */
+  get position(): number {
+    return this.nextIndex < 0 ? 0 : this.nextIndex * this.frameSamples + this.offset;
+  }
+
+  /** Index of the frame at the play position, -1 before any. */
+  get index(): number {
+    return this.nextIndex;
+  }
+
+  get targetMs(): number {
+    return this.target;
+  }
+
+  /** Audio buffered ahead of the play position, ms (concealed gaps not counted). */
+  get bufferedMs(): number {
+    return (this.bufferedSamples() / this.sampleRate) * 1000;
+  }
+
+  /**
+   * Queue frame `index`, arrived at `nowMs` (any monotonic ms clock). The buffer takes ownership of `samples`.
+   */
+  push(index: number, samples: Float32Array, nowMs: number): PushResult {
+    if (!Number.isInteger(index) || index < 0 || samples.length !== this.frameSamples || !Number.isFinite(nowMs)) {
+      return 'invalid';
+    }
+    let result: PushResult = 'queued';
+    if (this.nextIndex >= 0 && index < this.nextIndex - this.restartFrames) {
+      this.reset(); // the server started a new stream for this NPC
+      result = 'restart';
+    } else if (this.nextIndex >= 0 && index < this.nextIndex) {
+      this.stats.late++;
+      return 'late';
+    }
+    if (this.frames.has(index)) {
+      this.stats.duplicate++;
+      return 'duplicate';
+    }
+    this.stats.received++;
+
+    if (this.dryAt !== null) {
+      // Playback ran dry waiting for `dryAt`: this frame continuing the spurt means it was late.
+      if (index <= this.dryAt + this.maxGapFrames) {
+        this.stats.underruns++;
+        this.bumpMs += 20;
+      }
+      this.dryAt = null;
+    }
+    this.observeArrival(index, nowMs);
+    this.frames.set(index, samples);
+    this.trimOverrun();
+    return result;
+  }
+
+  /**
+   * Fill `out` with the next samples to play (silence while buffering or after running dry). Returns how many
+   * samples came from frames or concealment, i.e. advanced the play position.
+   */
+  read(out: Float32Array): number {
+    const fs = this.frameSamples;
+    let i = 0;
+    while (i < out.length) {
+      if (!this.playingState) {
+        if (this.frames.size === 0 || this.bufferedSamples() < (this.target / 1000) * this.sampleRate) break;
+        // (Re)start at the oldest buffered frame; the position jumps with it, so it stays on the index scale.
+        const first = this.minBufferedIndex();
+        if (this.nextIndex >= 0 && first > this.nextIndex) this.stats.skipped += first - this.nextIndex;
+        this.nextIndex = first;
+        this.offset = 0;
+        this.playingState = true;
+      }
+      const frame = this.frames.get(this.nextIndex);
+      const n = Math.min(fs - this.offset, out.length - i);
+      if (frame) {
+        out.set(frame.subarray(this.offset, this.offset + n), i);
+      } else {
+        if (this.frames.size === 0) {
+          // Ran dry at a frame boundary: wait for more, keeping the position where it is.
+          this.playingState = false;
+          this.dryAt = this.nextIndex;
+          break;
+        }
+        const first = this.minBufferedIndex();
+        if (first - this.nextIndex > this.maxGapFrames) {
+          this.stats.skipped += first - this.nextIndex;
+          this.nextIndex = first;
+          this.offset = 0;
+          continue;
+        }
+        out.fill(0, i, i + n); // a lost frame inside the spurt: silence keeps the index scale aligned
+      }
+      i += n;
+      this.offset += n;
+      if (this.offset === fs) {
+        if (frame) {
+          this.frames.delete(this.nextIndex);
+          this.stats.played++;
+        } else {
+          this.stats.concealed++;
+        }
+        this.nextIndex++;
+        this.offset = 0;
+      }
+    }
+    out.fill(0, i);
+    return i;
+  }
+
+  /** Drop everything buffered at once (the NPC was interrupted). Frames older than the play position stay refused. */
+  flush(): number {
+    const dropped = this.frames.size;
+    this.stats.flushed += dropped;
+    this.frames.clear();
+    if (this.offset > 0) {
+      this.nextIndex++;
+      this.offset = 0;
+    }
+    this.playingState = false;
+    this.dryAt = null;
+    this.delayCount = 0;
+    return dropped;
+  }
+
+  /** Forget the stream entirely (a new stream for this NPC). Statistics are kept. */
+  reset(): void {
+    this.frames.clear();
+    this.playingState = false;
+    this.nextIndex = -1;
+    this.offset = 0;
+    this.dryAt = null;
+    this.delayCount = 0;
+    this.lastPushed = -1;
+  }
+
+  private observeArrival(index: number, nowMs: number): void {
+    // A jump in indices starts a new talk spurt: its arrival times share no base with the previous one.
+    if (this.lastPushed >= 0 && (index > this.lastPushed + this.maxGapFrames + 1 || index < this.lastPushed)) {
+      this.delayCount = 0;
+    }
+    this.lastPushed = index;
+    this.delays[this.delayHead] = nowMs - index * this.frameMs;
+    this.delayHead = (this.delayHead + 1) % this.delays.length;
+    this.delayCount = Math.min(this.delayCount + 1, this.delays.length);
+    this.bumpMs = Math.max(0, this.bumpMs - 0.25);
+
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let k = 0; k < this.delayCount; k++) {
+      const d = this.delays[(this.delayHead - 1 - k + this.delays.length) % this.delays.length];
+      if (d < lo) lo = d;
+      if (d > hi) hi = d;
+    }
+    const spread = this.delayCount > 1 ? hi - lo : 0;
+    this.target = Math.min(this.maxTargetMs, Math.max(this.minTargetMs, spread + 10 + this.bumpMs));
+  }
+
+  private trimOverrun(): void {
+    // Frames come whole, so a healthy buffer swings between the target and the target plus one frame.
+    const goal = ((this.target + this.frameMs) / 1000) * this.sampleRate;
+    const limit = goal + (this.overrunMarginMs / 1000) * this.sampleRate;
+    if (this.bufferedSamples() <= limit) return;
+    while (this.frames.size > 1 && this.bufferedSamples() > goal) {
+      const oldest = this.minBufferedIndex();
+      this.frames.delete(oldest);
+      this.stats.overrunDropped++;
+      const next = this.minBufferedIndex();
+      if (this.nextIndex >= 0 && this.nextIndex < next) {
+        this.nextIndex = next;
+        this.offset = 0;
+      }
+    }
+  }
+
+  private bufferedSamples(): number {
+    let n = this.frames.size * this.frameSamples;
+    if (this.playingState && this.frames.has(this.nextIndex)) n -= this.offset;
+    return n;
+  }
+
+  private minBufferedIndex(): number {
+    let m = Infinity;
+    for (const k of this.frames.keys()) if (k < m) m = k;
+    return m;
+  }
+}
