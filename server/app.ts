@@ -1,0 +1,86 @@
+/**
+ * The Parley game server: Colyseus rooms over WebSocket, the engine conductor, /metrics, and the built plugin
+ * and sample game as static files, all on one HTTP port.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { defineRoom, defineServer, type Server } from '@colyseus/core';
+import { WebSocketTransport } from '@colyseus/ws-transport';
+import { MAX_CLIENT_MESSAGE_BYTES } from '../protocol/envelope.ts';
+import type { DuplexEngine } from './engines/contract.ts';
+import { createParleyMetrics, type ParleyMetrics } from './metrics/parley-metrics.ts';
+import { Conductor } from './sessions/conductor.ts';
+import type { NpcDirectory } from './room/npc-directory.ts';
+import { ParleyRoom, type ParleyRoomConfig, type RoomServices } from './room/parley-room.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Largest WebSocket message a player may send: any legal Parley message plus Colyseus framing, nothing far beyond. */
+export const MAX_PAYLOAD_BYTES = MAX_CLIENT_MESSAGE_BYTES + 512;
+
+export interface ParleyServerOptions {
+  engine: DuplexEngine;
+  npcs: NpcDirectory;
+  /** room name → its configuration (NPC layout) */
+  rooms: Record<string, ParleyRoomConfig>;
+  visemes?: RoomServices['visemes'];
+  idleTimeoutMs?: number;
+  /** serve dist/ and sample-game/ (default true) */
+  serveStatic?: boolean;
+  /** let Colyseus install SIGINT/SIGTERM handlers that shut down cleanly (default true) */
+  handleSignals?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ParleyServer {
+  colyseus: Server;
+  metrics: ParleyMetrics;
+  conductor: Conductor;
+  listen(port: number, host?: string): Promise<number>;
+  shutdown(): Promise<void>;
+}
+
+export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const metrics = createParleyMetrics();
+  const conductor = new Conductor({ engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, log });
+  const services: RoomServices = { conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, log };
+  const rooms = Object.fromEntries(
+    Object.entries(opts.rooms).map(([name, config]) => [name, defineRoom(ParleyRoom.withServices(services, config))]),
+  );
+  const transport = new WebSocketTransport({ maxPayload: MAX_PAYLOAD_BYTES });
+  const colyseus = defineServer({
+    rooms,
+    transport,
+    greet: false,
+    gracefullyShutdown: opts.handleSignals ?? true,
+    express: (app) => {
+      app.get('/metrics', (_req, res) => {
+        res.type('text/plain; version=0.0.4').send(metrics.registry.render());
+      });
+      if (opts.serveStatic ?? true) {
+        app.use('/dist', express.static(path.join(ROOT, 'dist')));
+        app.use('/', express.static(path.join(ROOT, 'sample-game', 'public')));
+      }
+    },
+  });
+  colyseus.onShutdown(async () => {
+    await conductor.shutdown();
+    log('[server] engine stopped');
+  });
+
+  return {
+    colyseus,
+    metrics,
+    conductor,
+    async listen(port: number, host?: string) {
+      await colyseus.listen(port, host);
+      return (transport.server!.address() as AddressInfo).port;
+    },
+    async shutdown() {
+      await colyseus.gracefullyShutdown(false);
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { Vec3 } from '../../protocol/messages.ts';
+import type { Persona } from '../engines/contract.ts';
+
+/** Where the room places an NPC: a character sheet and a pose (room options). */
+export interface NpcPlacement {
+  /** character sheet id */
+  sheet: string;
+  /** NPC id in the room; defaults to the sheet id */
+  id?: string;
+  position: Vec3;
+  facing?: Vec3;
+}
+
+/** What the room needs of an NPC's character sheet. */
+export interface NpcDefinition {
+  name: string;
+  role: string;
+  persona: Persona;
+  hearingRadius: number;
+  audibleRadius: number;
+}
+
+/**
+ * Resolves a sheet id to its definition, fresh each call (so an edited sheet applies to the next session).
+ * Throws an Error whose message says what is wrong when the sheet is unknown or invalid.
+ */
+export interface NpcDirectory {
+  resolve(sheetId: string): NpcDefinition;
+}

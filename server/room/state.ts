@@ -1,0 +1,56 @@
+/**
+ * Room state synchronised to every client by Colyseus: players (pose) and NPCs (pose, status). Voice never
+ * goes through state; it travels as Parley byte messages to the players in earshot only.
+ */
+import { schema, t, type SchemaType } from '@colyseus/schema';
+
+export const PlayerState = schema(
+  {
+    id: t.string(),
+    x: t.float32(),
+    y: t.float32(),
+    z: t.float32(),
+    fx: t.float32(),
+    fy: t.float32(),
+    fz: t.float32(),
+    /** id of the NPC that hears this player best right now, '' when none */
+    heardBy: t.string(),
+  },
+  'PlayerState',
+);
+export type PlayerState = SchemaType<typeof PlayerState>;
+
+export const NpcState = schema(
+  {
+    id: t.string(),
+    name: t.string(),
+    role: t.string(),
+    x: t.float32(),
+    y: t.float32(),
+    z: t.float32(),
+    fx: t.float32(),
+    fy: t.float32(),
+    fz: t.float32(),
+    /** idle | warming | listening | speaking | busy | error */
+    status: t.string(),
+    /** 0..1 while warming */
+    progress: t.float32(),
+    /** last error or busy reason, '' when none */
+    detail: t.string(),
+    hearingRadius: t.float32(),
+    audibleRadius: t.float32(),
+  },
+  'NpcState',
+);
+export type NpcState = SchemaType<typeof NpcState>;
+
+export const ParleyState = schema(
+  {
+    players: t.map(PlayerState),
+    npcs: t.map(NpcState),
+    /** the engine's honest label, e.g. that the CPU default does not understand speech */
+    engine: t.string(),
+  },
+  'ParleyState',
+);
+export type ParleyState = SchemaType<typeof ParleyState>;

@@ -1,0 +1,70 @@
+/**
+ * Turns an NPC's output stream into speech events. The engine only gives audio and text, so "speaking" is
+ * inferred: a frame with energy or a text piece starts speech, and a run of quiet frames ends it. An
+ * interruption is reported by the engine when it knows (the rehearsal engine), else inferred: speech that ends
+ * while the NPC is hearing a player.
+ */
+import type { NpcEvent } from '../../protocol/messages.ts';
+
+export interface TrackerOptions {
+  /** output RMS above which a frame counts as speech */
+  speechRms?: number;
+  /** quiet frames that end speech (5 × 80 ms = 400 ms: gaps between words and breaths do not end it) */
+  hangoverFrames?: number;
+  /** input RMS above which the NPC is hearing someone */
+  hearingRms?: number;
+}
+
+export function rms(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return Math.sqrt(s / x.length);
+}
+
+export class SpeechTracker {
+  speaking = false;
+  private quiet = 0;
+  private heardRecently = 0;
+  private interruptedThisTurn = false;
+  private readonly speechRms: number;
+  private readonly hangover: number;
+  private readonly hearingRms: number;
+
+  constructor(opts: TrackerOptions = {}) {
+    this.speechRms = opts.speechRms ?? 0.01;
+    this.hangover = opts.hangoverFrames ?? 5;
+    this.hearingRms = opts.hearingRms ?? 0.02;
+  }
+
+  update(frameIndex: number, output: Float32Array, text: string | undefined, input: Float32Array, engineInterrupted: boolean): NpcEvent[] {
+    const events: NpcEvent[] = [];
+    this.heardRecently = rms(input) > this.hearingRms ? 3 : Math.max(0, this.heardRecently - 1);
+    const active = rms(output) > this.speechRms || (text !== undefined && text.trim() !== '');
+    if (engineInterrupted && this.speaking && !this.interruptedThisTurn) {
+      events.push({ e: 'interrupted', i: frameIndex });
+      this.interruptedThisTurn = true;
+    }
+    if (active) {
+      this.quiet = 0;
+      if (!this.speaking) {
+        this.speaking = true;
+        this.interruptedThisTurn = false;
+        events.push({ e: 'speech-started', i: frameIndex });
+      }
+    } else if (this.speaking && ++this.quiet >= this.hangover) {
+      if (!this.interruptedThisTurn && this.heardRecently > 0 && this.quiet === this.hangover) {
+        // it fell silent while a player was talking: the model yielded
+        events.push({ e: 'interrupted', i: frameIndex - this.hangover + 1 });
+      }
+      this.speaking = false;
+      events.push({ e: 'speech-ended', i: frameIndex - this.hangover + 1 });
+    }
+    return events;
+  }
+
+  reset() {
+    this.speaking = false;
+    this.quiet = 0;
+    this.interruptedThisTurn = false;
+  }
+}

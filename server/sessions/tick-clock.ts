@@ -1,0 +1,53 @@
+/**
+ * The fixed 80 ms grid. Deadlines are absolute (start + n × period), so a slow tick never drifts the clock:
+ * the next tick fires on its own deadline, and a tick that fires late reports by how much.
+ */
+export interface TickInfo {
+  index: number;
+  /** ms past the deadline when the tick fired */
+  lateMs: number;
+  deadline: number;
+}
+
+export class TickClock {
+  private timer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private index = 0;
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly onTick: (tick: TickInfo) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  start() {
+    if (this.timer) return;
+    this.startedAt = this.now();
+    this.index = 0;
+    this.schedule();
+  }
+
+  private schedule() {
+    const deadline = this.startedAt + this.index * this.periodMs;
+    this.timer = setTimeout(() => {
+      const now = this.now();
+      // A stall longer than a period (debugger, GC storm) skips the missed deadlines instead of bursting them.
+      const behind = Math.floor((now - deadline) / this.periodMs);
+      if (behind > 0) this.index += behind;
+      const due = this.startedAt + this.index * this.periodMs;
+      const tick = { index: this.index, lateMs: now - due, deadline: due };
+      this.index++;
+      this.schedule();
+      this.onTick(tick);
+    }, Math.max(0, deadline - this.now()));
+  }
+
+  stop() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  get running() {
+    return this.timer !== null;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * One player's voice on its way in: validate, decode (Opus or PCM16, as negotiated), sanitise, buffer.
+ * Every refusal is counted and explained; nothing a player sends can throw out of here.
+ */
+import type { Codec } from '../../protocol/codecs.ts';
+import { FRAME_SAMPLES } from '../../protocol/frame.ts';
+import type { VoiceMsg } from '../../protocol/messages.ts';
+import { createDecoder, type FrameDecoder } from '../codec/index.ts';
+import { JitterBuffer } from './jitter-buffer.ts';
+
+export type IntakeResult =
+  | { ok: true; overflow: boolean }
+  | { ok: false; reason: 'wrong-codec' | 'corrupt' | 'late' | 'duplicate'; message: string };
+
+export class PlayerVoiceIntake {
+  private decoder: FrameDecoder;
+  readonly buffer: JitterBuffer<Float32Array>;
+  /** frames received in the current one-second window, to spot floods */
+  private windowStart = 0;
+  private windowCount = 0;
+  lastRate = 0;
+
+  constructor(
+    readonly codec: Codec,
+    opts: { primeFrames?: number; maxFrames?: number } = {},
+  ) {
+    this.decoder = createDecoder(codec);
+    this.buffer = new JitterBuffer(opts.primeFrames ?? 2, opts.maxFrames ?? 6);
+  }
+
+  push(msg: VoiceMsg, now = Date.now()): IntakeResult {
+    if (now - this.windowStart >= 1000) {
+      this.lastRate = this.windowCount / ((now - this.windowStart) / 1000 || 1);
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    this.windowCount++;
+    if (msg.codec !== this.codec) {
+      return { ok: false, reason: 'wrong-codec', message: `voice frame in ${msg.codec}, negotiated ${this.codec}` };
+    }
+    let pcm: Float32Array;
+    try {
+      pcm = this.decoder.decode(msg.data);
+    } catch (err) {
+      return { ok: false, reason: 'corrupt', message: (err as Error).message };
+    }
+    sanitise(pcm);
+    const why = this.buffer.push(msg.seq, pcm);
+    if (why === 'late' || why === 'duplicate') return { ok: false, reason: why, message: `voice frame seq ${msg.seq} ${why}` };
+    return { ok: true, overflow: why === 'overflow' };
+  }
+
+  /** Frames per second over the last full second (12.5 is real time). */
+  rate(now = Date.now()): number {
+    return now - this.windowStart >= 1000 ? this.windowCount / ((now - this.windowStart) / 1000) : Math.max(this.lastRate, this.windowCount);
+  }
+
+  pop(): Float32Array | null {
+    return this.buffer.pop();
+  }
+}
+
+/** NaN/Inf become 0, samples are clamped to [-1, 1]: a broken client cannot poison the mix. */
+export function sanitise(x: Float32Array): Float32Array {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    x[i] = v !== v ? 0 : v > 1 ? 1 : v < -1 ? -1 : v;
+  }
+  return x;
+}
+
+export const SILENCE = new Float32Array(FRAME_SAMPLES);

@@ -1,0 +1,65 @@
+/**
+ * A player's voice frames, aligned to the room tick. Frames are ordered by sequence number; each tick takes the
+ * oldest. After an underrun it waits until `primeFrames` are buffered, which absorbs network jitter at the cost
+ * of that many frames of delay. Past `maxFrames` the oldest are dropped (a client faster than real time cannot
+ * grow the queue), and a frame older than the last one played is dropped as late.
+ */
+export interface JitterStats {
+  late: number;
+  duplicate: number;
+  overflow: number;
+  missing: number;
+}
+
+export class JitterBuffer<T> {
+  private frames: { seq: number; value: T }[] = [];
+  private lastSeq = -1;
+  private primed = false;
+  readonly stats: JitterStats = { late: 0, duplicate: 0, overflow: 0, missing: 0 };
+
+  constructor(
+    readonly primeFrames = 2,
+    readonly maxFrames = 6,
+  ) {}
+
+  /** Returns why the frame was not kept, 'overflow' when keeping it pushed the oldest out, or null. */
+  push(seq: number, value: T): 'late' | 'duplicate' | 'overflow' | null {
+    if (seq <= this.lastSeq) {
+      this.stats.late++;
+      return 'late';
+    }
+    let i = this.frames.length;
+    while (i > 0 && this.frames[i - 1]!.seq > seq) i--;
+    if (i > 0 && this.frames[i - 1]!.seq === seq) {
+      this.stats.duplicate++;
+      return 'duplicate';
+    }
+    this.frames.splice(i, 0, { seq, value });
+    if (this.frames.length > this.maxFrames) {
+      this.frames.shift();
+      this.stats.overflow++;
+      return 'overflow';
+    }
+    return null;
+  }
+
+  /** The frame for this tick, or null (silence). `active` says whether the player is streaming at all. */
+  pop(): T | null {
+    if (!this.primed) {
+      if (this.frames.length < this.primeFrames) return null;
+      this.primed = true;
+    }
+    const f = this.frames.shift();
+    if (!f) {
+      this.primed = false;
+      this.stats.missing++;
+      return null;
+    }
+    this.lastSeq = f.seq;
+    return f.value;
+  }
+
+  get depth() {
+    return this.frames.length;
+  }
+}
