@@ -1,0 +1,74 @@
+/**
+ * Text pieces → words. A piece follows the model's SentencePiece convention: '▁' (or a plain space, as the
+ * PersonaPlex server sends it) starts a word; a piece without it continues the current word ("▁re" "act" "or").
+ * Punctuation never starts a word, even after a boundary ("▁," belongs to the word before it).
+ *
+ * Pure and dependency-free: the server's viseme timeline and the plugin's captions both assemble words with it.
+ */
+
+export interface AssembledWord {
+  /** sequence number of the word on this stream, from 0 */
+  index: number;
+  /** written text so far, boundary markers removed ("reactor,") */
+  text: string;
+  /** frame index of the word's first piece */
+  frame: number;
+}
+
+export interface WordUpdate {
+  word: AssembledWord;
+  /** true when this piece started the word; false when it extended it */
+  started: boolean;
+}
+
+const BOUNDARY = /[▁\s]/;
+const SPEAKABLE = /[\p{L}\p{N}]/u;
+/** marks that open what follows when they come after a boundary ("▁\"" "Go") */
+const OPENING = /^[\p{Ps}\p{Pi}"'¿¡]+$/u;
+
+export class WordAssembler {
+  private current: AssembledWord | undefined;
+  /** a boundary came after the current word's last speakable chunk: the next speakable chunk starts a word */
+  private boundary = false;
+  /** opening marks waiting for the word they open */
+  private prefix = '';
+  private next = 0;
+
+  /** The word still open to continuation pieces, if any. */
+  get open(): AssembledWord | undefined {
+    return this.current;
+  }
+
+  /**
+   * Feed one piece from frame `frame`. Returns the words it started or extended, in order (usually one; a piece
+   * holding several boundaries gives several). Empty and boundary-only pieces give none.
+   */
+  push(frame: number, piece: string): WordUpdate[] {
+    const updates: WordUpdate[] = [];
+    piece.split(BOUNDARY).forEach((chunk, i) => {
+      if (i > 0) this.boundary = true;
+      if (!chunk) return;
+      if (SPEAKABLE.test(chunk) && (!this.current || this.boundary)) {
+        this.current = { index: this.next++, text: this.prefix + chunk, frame };
+        this.boundary = false;
+        this.prefix = '';
+        updates.push({ word: this.current, started: true });
+      } else if ((this.boundary || !this.current) && OPENING.test(chunk)) {
+        this.prefix += chunk;
+      } else if (this.current) {
+        // a continuation, or punctuation (which belongs to the word before it even after a boundary)
+        this.current.text += chunk;
+        if (updates[updates.length - 1]?.word !== this.current) updates.push({ word: this.current, started: false });
+      }
+      // punctuation before any word: nothing to say
+    });
+    return updates;
+  }
+
+  /** Close the open word: the next piece starts a new one even without a boundary (after an interruption). */
+  close(): void {
+    this.current = undefined;
+    this.boundary = false;
+    this.prefix = '';
+  }
+}
