@@ -29,7 +29,8 @@ function unpack(bytes: Uint8Array): Record<string, unknown> {
   } catch (err) {
     throw new ProtocolError('malformed', `not a msgpack message (${(err as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  // (msgpackr turns the reserved byte 0xc1 into a marker object, not a map: the prototype check catches it)
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
     throw new ProtocolError('malformed', 'message is not a map');
   }
   return value as Record<string, unknown>;

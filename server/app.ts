@@ -27,6 +27,8 @@ export interface ParleyServerOptions {
   rooms: Record<string, ParleyRoomConfig>;
   visemes?: RoomServices['visemes'];
   idleTimeoutMs?: number;
+  /** first delay before reopening a failed session (doubles per failure) */
+  retryMs?: number;
   /** serve dist/ and sample-game/ (default true) */
   serveStatic?: boolean;
   /** let Colyseus install SIGINT/SIGTERM handlers that shut down cleanly (default true) */
@@ -45,7 +47,7 @@ export interface ParleyServer {
 export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
   const log = opts.log ?? ((l: string) => console.log(l));
   const metrics = createParleyMetrics();
-  const conductor = new Conductor({ engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, log });
+  const conductor = new Conductor({ engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, retryMs: opts.retryMs, log });
   const services: RoomServices = { conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, log };
   const rooms = Object.fromEntries(
     Object.entries(opts.rooms).map(([name, config]) => [name, defineRoom(ParleyRoom.withServices(services, config))]),

@@ -1,5 +1,5 @@
 import type { Codec } from '../../protocol/codecs.ts';
-import { OpusFrameDecoder, OpusFrameEncoder } from './opus.ts';
+import { FrameSizeError, OpusFrameDecoder, OpusFrameEncoder } from './opus.ts';
 import { floatToPcm16, pcm16ToFloat } from './pcm16.ts';
 
 export interface FrameEncoder {
@@ -15,7 +15,17 @@ export function createEncoder(codec: Codec): FrameEncoder {
 }
 
 export function createDecoder(codec: Codec): FrameDecoder {
-  return codec === 'opus' ? new OpusFrameDecoder() : { decode: (b) => pcm16ToFloat(b) };
+  return codec === 'opus'
+    ? new OpusFrameDecoder()
+    : {
+        decode: (b) => {
+          try {
+            return pcm16ToFloat(b);
+          } catch (err) {
+            throw new FrameSizeError((err as Error).message);
+          }
+        },
+      };
 }
 
-export { floatToPcm16, pcm16ToFloat, OpusFrameDecoder, OpusFrameEncoder };
+export { floatToPcm16, pcm16ToFloat, FrameSizeError, OpusFrameDecoder, OpusFrameEncoder };

@@ -22,6 +22,11 @@ export class OpusFrameEncoder {
   }
 }
 
+/** A packet that decodes but does not hold one 80 ms frame. */
+export class FrameSizeError extends Error {
+  override name = 'FrameSizeError';
+}
+
 export class OpusFrameDecoder {
   private readonly dec = new Decoder({ channels: 1, sample_rate: SAMPLE_RATE });
 
@@ -35,7 +40,7 @@ export class OpusFrameDecoder {
     }
     const samples = pcm.byteLength / 2;
     if (samples !== FRAME_SAMPLES) {
-      throw new Error(`opus packet holds ${samples} samples (${(samples / 24).toFixed(1)} ms), expected ${FRAME_SAMPLES} (80 ms)`);
+      throw new FrameSizeError(`opus packet holds ${samples} samples (${(samples / 24).toFixed(1)} ms), expected ${FRAME_SAMPLES} (80 ms)`);
     }
     const view = new DataView(pcm.buffer, pcm.byteOffset, pcm.byteLength);
     const out = new Float32Array(FRAME_SAMPLES);

@@ -50,7 +50,7 @@ interface Player {
   intake: PlayerVoiceIntake | null;
   recv: Codec | null;
   frame: Float32Array;
-  refusals: number;
+  refusals: { windowStart: number; inWindow: number; suppressed: number };
 }
 
 interface Npc {
@@ -66,8 +66,9 @@ interface Npc {
   visemes: VisemeTimelineLike | null;
 }
 
-/** Refusal log lines per player: the first few in full, then one in every hundred. */
-const REFUSAL_LOG_FULL = 5;
+/** Refusals logged and told to a player: at most this many per window; the rest are counted and summarised. */
+const REFUSAL_BURST = 8;
+const REFUSAL_WINDOW_MS = 5000;
 
 export class ParleyRoom extends Room<{ state: ParleyState }> implements TickParticipant, SlotOwner {
   static services: RoomServices;
@@ -149,7 +150,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     Object.assign(state, { id: client.sessionId, x: 0, y: 0, z: 0, fx: 0, fy: 0, fz: 1, heardBy: '' });
     this.state.players.set(client.sessionId, state);
     this.players.set(client.sessionId, {
-      client, state, position: [0, 0, 0], facing: [0, 0, 1], intake: null, recv: null, frame: SILENCE, refusals: 0,
+      client, state, position: [0, 0, 0], facing: [0, 0, 1], intake: null, recv: null, frame: SILENCE, refusals: { windowStart: 0, inWindow: 0, suppressed: 0 },
     });
     this.services.metrics.players.inc();
     this.log(`[room ${this.roomId}] player ${client.sessionId} joined`);
@@ -236,12 +237,19 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private refuse(client: Client, code: string, message: string, _bytes: number) {
     const m = this.services.metrics;
     m.refused.inc({ reason: code });
-    const player = this.players.get(client.sessionId);
-    const n = player ? ++player.refusals : 1;
-    if (n <= REFUSAL_LOG_FULL || n % 100 === 0) {
-      this.log(`[room ${this.roomId}] refused from ${client.sessionId} (${code}): ${message}${n > REFUSAL_LOG_FULL ? ` [${n} refusals so far]` : ''}`);
-      this.sendTo(client, { k: Kind.Refused, code, message }, 'event');
+    // A flood of bad messages must not become a flood of log lines: a burst per window, then a summary.
+    const r = this.players.get(client.sessionId)?.refusals ?? { windowStart: 0, inWindow: 0, suppressed: 0 };
+    const now = Date.now();
+    if (now - r.windowStart >= REFUSAL_WINDOW_MS) {
+      if (r.suppressed > 0) this.log(`[room ${this.roomId}] ${r.suppressed} more refusal(s) from ${client.sessionId} were not logged`);
+      Object.assign(r, { windowStart: now, inWindow: 0, suppressed: 0 });
     }
+    if (++r.inWindow > REFUSAL_BURST) {
+      r.suppressed++;
+      return;
+    }
+    this.log(`[room ${this.roomId}] refused from ${client.sessionId} (${code}): ${message}`);
+    this.sendTo(client, { k: Kind.Refused, code, message }, 'event');
   }
 
   private sendTo(client: Client, msg: ServerMsg, stream: string) {

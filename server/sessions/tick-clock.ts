@@ -9,8 +9,18 @@ export interface TickInfo {
   deadline: number;
 }
 
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export class TickClock {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
   private startedAt = 0;
   private index = 0;
 
@@ -18,6 +28,7 @@ export class TickClock {
     private readonly periodMs: number,
     private readonly onTick: (tick: TickInfo) => void,
     private readonly now: () => number = () => performance.now(),
+    private readonly timers: Timers = realTimers,
   ) {}
 
   start() {
@@ -29,7 +40,7 @@ export class TickClock {
 
   private schedule() {
     const deadline = this.startedAt + this.index * this.periodMs;
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.set(() => {
       const now = this.now();
       // A stall longer than a period (debugger, GC storm) skips the missed deadlines instead of bursting them.
       const behind = Math.floor((now - deadline) / this.periodMs);
@@ -43,7 +54,7 @@ export class TickClock {
   }
 
   stop() {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;
   }
 

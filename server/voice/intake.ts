@@ -5,12 +5,12 @@
 import type { Codec } from '../../protocol/codecs.ts';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { VoiceMsg } from '../../protocol/messages.ts';
-import { createDecoder, type FrameDecoder } from '../codec/index.ts';
+import { createDecoder, FrameSizeError, type FrameDecoder } from '../codec/index.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
 
 export type IntakeResult =
   | { ok: true; overflow: boolean }
-  | { ok: false; reason: 'wrong-codec' | 'corrupt' | 'late' | 'duplicate'; message: string };
+  | { ok: false; reason: 'wrong-codec' | 'corrupt' | 'frame-size' | 'late' | 'duplicate'; message: string };
 
 export class PlayerVoiceIntake {
   private decoder: FrameDecoder;
@@ -42,7 +42,8 @@ export class PlayerVoiceIntake {
     try {
       pcm = this.decoder.decode(msg.data);
     } catch (err) {
-      return { ok: false, reason: 'corrupt', message: (err as Error).message };
+      const reason = err instanceof FrameSizeError ? 'frame-size' : 'corrupt';
+      return { ok: false, reason, message: (err as Error).message };
     }
     sanitise(pcm);
     const why = this.buffer.push(msg.seq, pcm);

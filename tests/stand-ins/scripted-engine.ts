@@ -18,6 +18,8 @@ export interface ScriptedEngineOptions {
   /** words of the line, each with its length in frames; a one-frame gap follows each word */
   words?: { text: string; frames: number }[];
   failPersonaId?: string;
+  /** the first `steps` steps of sessions of this persona fail (a transient fault), later ones work */
+  failFirst?: { personaId: string; steps: number };
   hangPersonaId?: string;
   /** busy-wait this long in every step, to simulate a slow engine */
   stepDelayMs?: number;
@@ -59,6 +61,7 @@ export class ScriptedEngine implements DuplexEngine {
   private readonly length: number;
   private sessions = new Map<SessionId, Session>();
   private next = 1;
+  private transientFailures = 0;
 
   constructor(private readonly opts: ScriptedEngineOptions = {}) {
     this.mode = opts.mode ?? 'script';
@@ -97,6 +100,10 @@ export class ScriptedEngine implements DuplexEngine {
   private stepOne({ session, input }: StepInput): StepOutput {
     const s = this.sessions.get(session);
     if (!s) return { session, output: new Float32Array(FRAME_SAMPLES), error: `unknown session ${session}` };
+    if (this.opts.failFirst && s.persona.id === this.opts.failFirst.personaId && this.transientFailures < this.opts.failFirst.steps) {
+      this.transientFailures++;
+      return { session, output: new Float32Array(FRAME_SAMPLES), error: `transient stand-in fault ${this.transientFailures} for ${s.persona.id}` };
+    }
     if (s.persona.id === this.opts.failPersonaId) return { session, output: new Float32Array(FRAME_SAMPLES), error: `stand-in fault for ${s.persona.id}` };
     if (s.persona.id === this.opts.hangPersonaId) for (;;);
     s.steps++;
