@@ -6,6 +6,19 @@
  * Pure and dependency-free: the server's viseme timeline and the plugin's captions both assemble words with it.
  */
 
+const FRAME_SAMPLES = 1920; // protocol/frame.ts; kept literal so this module stays import-free
+
+/** Half a frame: a piece says which 80 ms frame its word starts in, so the middle is the unbiased guess. */
+export const DEFAULT_WORD_OFFSET = FRAME_SAMPLES / 2;
+
+/**
+ * Where a word whose first piece came in frame `frame` is heard on the stream, in samples: the frame plus the
+ * engine's text-to-audio lead, plus `wordOffset` into that frame. Lip-sync and captions use the same rule.
+ */
+export function wordStartSample(frame: number, leadFrames: number, wordOffset = DEFAULT_WORD_OFFSET): number {
+  return (frame + leadFrames) * FRAME_SAMPLES + wordOffset;
+}
+
 export interface AssembledWord {
   /** sequence number of the word on this stream, from 0 */
   index: number;

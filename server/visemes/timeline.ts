@@ -8,7 +8,7 @@
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { VisemeKey, VisemeTrack } from '../../protocol/visemes.ts';
 import { phonesToSpans, SIL, type VisemeSpan } from './arpabet.ts';
-import { WordAssembler, type AssembledWord } from './pieces.ts';
+import { DEFAULT_WORD_OFFSET, WordAssembler, wordStartSample, type AssembledWord } from './pieces.ts';
 import { loadPronunciations, pronounce, type PauseHint } from './pronounce.ts';
 import { layoutWord, RateEstimator, type LayoutOptions } from './timing.ts';
 
@@ -29,10 +29,11 @@ export interface VisemeTimelineOptions {
   adaptRate?: boolean;
 }
 
-export const DEFAULT_WORD_OFFSET = 480;
+export { DEFAULT_WORD_OFFSET };
 
 interface TimedWord {
-  word: AssembledWord;
+  /** usually one word; several when one piece held several words (they share its frame, so are timed as one) */
+  words: AssembledWord[];
   start: number;
   end?: number;
   spans: VisemeSpan[];
@@ -89,8 +90,11 @@ export class VisemeTimeline {
     const touched = new Set<TimedWord>();
     if (typeof piece === 'string' && piece.length > 0) {
       for (const update of this.assembler.push(frameIndex, piece)) {
-        if (update.started) {
-          const start = (update.word.frame + this.lead) * FRAME_SAMPLES + this.wordOffset;
+        if (update.started && this.current && this.current.words[0].frame === update.word.frame) {
+          this.current.words.push(update.word);
+          this.pronounceInto(this.current);
+        } else if (update.started) {
+          const start = wordStartSample(update.word.frame, this.lead, this.wordOffset);
           if (this.current) {
             this.finish(this.current, start);
             touched.add(this.current);
@@ -118,16 +122,16 @@ export class VisemeTimeline {
   }
 
   private timed(word: AssembledWord, start: number): TimedWord {
-    const w: TimedWord = { word, start, spans: [], nominalMs: 0, pause: 'none' };
+    const w: TimedWord = { words: [word], start, spans: [], nominalMs: 0, pause: 'none' };
     this.pronounceInto(w);
     return w;
   }
 
   private pronounceInto(w: TimedWord): void {
-    const { phones, pause } = pronounce(w.word.text);
-    w.spans = phonesToSpans(phones);
+    const said = w.words.map((word) => pronounce(word.text));
+    w.spans = phonesToSpans(said.flatMap((p) => p.phones));
     w.nominalMs = w.spans.reduce((a, s) => a + s.ms, 0);
-    w.pause = pause;
+    w.pause = said[said.length - 1].pause;
   }
 
   private finish(w: TimedWord, end: number): void {

@@ -97,6 +97,14 @@ describe('VisemeTimeline timing', () => {
     expect(tl.onFrame(7, '▁,')).toBeUndefined();
   });
 
+  it('times several words from one piece as one stretch, not as zero-length words', () => {
+    const tl = new VisemeTimeline({ leadFrames: 0, wordOffset: 0, adaptRate: false });
+    const t = tl.onFrame(0, '▁of▁the')!;
+    expect(names(t.keys)).toBe('aa FF TH aa sil');
+    const u = tl.onFrame(1, 'm')!; // "them": a continuation of the last word of the group
+    expect(names(u.keys)).toBe('aa FF TH E PP sil');
+  });
+
   it('what the client holds after all tracks is one ordered, revised key list', () => {
     const tl = new VisemeTimeline({ leadFrames: 2, wordOffset: 0 });
     const { held } = run(tl, { 0: '▁Welcome', 4: '▁to', 5: '▁the', 6: '▁vill', 7: 'age', 10: ',', 14: '▁traveller', 19: '.' }, 40);
