@@ -30,16 +30,16 @@ export function checkId(parsed: ParsedSheet, sheet: SheetData): SheetIssue[] {
 export interface ResolvedVoice {
   voice: VoiceRef;
   wav?: WavInfo;
-  /** the WAV's absolute path, for change tracking */
-  dependency?: string;
 }
 
-export function resolveVoice(parsed: ParsedSheet, sheet: SheetData): { resolved?: ResolvedVoice; issues: SheetIssue[] } {
+/** `dependency`: the WAV's absolute path, present or not, so the sheet recompiles when it appears or changes. */
+export function resolveVoice(parsed: ParsedSheet, sheet: SheetData): { resolved?: ResolvedVoice; issues: SheetIssue[]; dependency?: string } {
   if (isBuiltinVoice(sheet.voice)) return { resolved: { voice: { kind: 'builtin', id: sheet.voice } }, issues: [] };
   const abs = path.resolve(path.dirname(parsed.file), sheet.voice);
   const at = { file: parsed.file, ...parsed.valueAt(['voice']) };
   if (!existsSync(abs)) {
     return {
+      dependency: abs,
       issues: [
         {
           ...at,
@@ -51,9 +51,10 @@ export function resolveVoice(parsed: ParsedSheet, sheet: SheetData): { resolved?
   }
   try {
     const wav = readWavInfo(abs);
-    return { resolved: { voice: { kind: 'wav', path: abs }, wav, dependency: abs }, issues: [] };
+    return { resolved: { voice: { kind: 'wav', path: abs }, wav }, issues: [], dependency: abs };
   } catch (err) {
     return {
+      dependency: abs,
       issues: [{ ...at, message: `voice file ${sheet.voice} cannot be used: ${(err as Error).message}`, hint: 'use a PCM WAV, e.g. 24 kHz mono, about 10 s of clear speech' }],
     };
   }

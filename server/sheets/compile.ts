@@ -103,7 +103,7 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
   // an unknown voice id is reported by the schema; only a .wav path is looked up on disk
   const voice = root && typeof root.voice === 'string' && (isBuiltinVoice(root.voice) || /\.wav$/i.test(root.voice)) ? resolveVoice(parsed, sheet) : undefined;
   if (voice) issues.push(...voice.issues);
-  if (voice?.resolved?.dependency) dependencies.push(voice.resolved.dependency);
+  if (voice?.dependency) dependencies.push(voice.dependency);
   if (root && personaShapeOk(root.persona)) issues.push(...checkSecondPerson(parsed, sheet));
   if (!shapeOk) return { issues, dependencies };
 

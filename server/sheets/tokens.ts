@@ -21,7 +21,7 @@ export function wrapWithSystemTags(prompt: string): string {
 
 /**
  * Errs high on purpose: every letter run costs ceil(length / 3) tokens, every digit one token plus one per digit
- * run, every punctuation mark one, every non-ASCII character up to three (byte fallback). Against a 32k
+ * run, every ASCII punctuation mark one, every other character its UTF-8 bytes plus one (byte fallback). Against a 32k
  * SentencePiece model on English prose this never came out below the exact count and averaged about 1.5× it
  * (see tests/sheets/tokens.test.ts), so a sheet that fits the budget by estimate fits it exactly.
  */
@@ -32,7 +32,8 @@ export function estimateTokens(text: string): number {
     const c = t.charCodeAt(0);
     if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) n += Math.ceil(t.length / 3);
     else if (c >= 48 && c <= 57) n += t.length + 1;
-    else n += Math.min(Buffer.byteLength(t), 3);
+    else if (c < 128) n += 1;
+    else n += Buffer.byteLength(t) + 1; // byte fallback, plus a possible lone "▁" piece before it
   }
   return n;
 }
@@ -60,12 +61,15 @@ export async function loadSentencePieceCounter(modelPath: string): Promise<Token
     SentencePieceProcessor: new () => SentencePieceLike;
   };
   const sp = new SentencePieceProcessor();
+  let probe: number[];
   try {
     await sp.load(modelPath);
-    sp.encodeIds('probe'); // a file that loads but cannot encode is not a model
+    probe = sp.encodeIds('You are here.');
   } catch (err) {
     throw new Error(`tokenizer ${modelPath}: not a SentencePiece model (${String((err as Error)?.message ?? err)})`);
   }
+  // the WASM loader accepts some garbage silently and then encodes everything to nothing
+  if (!Array.isArray(probe) || probe.length === 0) throw new Error(`tokenizer ${modelPath}: not a SentencePiece model (it encodes text to no tokens)`);
   const name = modelPath.split(/[\\/]/).pop();
   return { exact: true, label: `exact (${name})`, count: (text) => sp.encodeIds(text).length };
 }
