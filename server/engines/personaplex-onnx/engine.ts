@@ -1,0 +1,495 @@
+/**
+ * PersonaPlex in onnxruntime-node: the Moshi/PersonaPlex LMGen loop in TypeScript over the four graphs of a
+ * mobius export. One instance holds the model; every session it hosts advances in one batched run per graph
+ * per step: Mimi encoder once, temporal once with B sessions (per-row masks and positions), depformer once per
+ * codebook with B sessions, Mimi decoder once. Hosted in a worker thread by WorkerPoolEngine, because
+ * `session.run()` blocks.
+ *
+ * Prompt phase (NVIDIA/personaplex `step_system_prompts`): voice prompt, 6 silence frames, the persona text
+ * wrapped as `<system> … <system>` one token per frame, 6 silence frames. Every stream is forced during the
+ * prompt, so sampling cannot change the state: the prompt's temporal inputs are known in advance and run as
+ * one prefill (chunks of `prefillChunk` frames), the depformer is skipped, and the result (token ring + KV)
+ * is kept as a persona snapshot that later sessions of the same persona and voice start from.
+ */
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import { access } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import type { DuplexEngine, OpenOptions, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
+import {
+  AUDIO_START,
+  DEFAULT_CONTEXT_FRAMES,
+  DEFAULT_SAMPLING,
+  DEP_Q,
+  INITIAL_TOKENS,
+  MIMI_CODEBOOKS,
+  NUM_STREAMS,
+  PROMPT_SILENCE_FRAMES,
+  SILENCE_TOKENS,
+  SINE_TOKENS,
+  TEXT_PAD,
+  USER_STREAM,
+} from './constants.ts';
+import { detectKvLayout, graphFile, loadGraphs, type Geometry, type LoadedGraphs, type Provider } from './graphs.ts';
+import { LmRing, allProvided, type Forced, type RingState } from './lm-ring.ts';
+import { DEFAULT_MIMI_WINDOW, DecoderWindow, EncoderWindow, decodeLatest, encodeClip, encodeLatest } from './mimi-stream.ts';
+import { Rng, sampleTopK, type SamplingParams } from './sampling.ts';
+import { TemporalBatch, alloc, emptyKv, hostDownload, kvNames, type CompactKv, type Download, type KvArray } from './temporal-kv.ts';
+import { Tokenizer, wrapWithSystemTags } from './tokenizer.ts';
+import { convertPtVoice, readEmbeddingTables, readVoiceFrames, readWavPrompt, writeVoiceFrames, type EmbeddingTables, type VoiceFrames } from './voices.ts';
+import { webgpuDownload } from './gpu-download.ts';
+import { halfToFloat } from './torch-zip.ts';
+
+export interface PersonaPlexOnnxOptions {
+  /** folder of the mobius export: mimi_encoder/, temporal/, depformer/, mimi_decoder/ */
+  modelDir: string;
+  /** execution providers to try in order; CPU is always the last resort (default ['cpu']) */
+  providers?: Provider[];
+  deviceId?: number;
+  /** SentencePiece model (default <modelDir>/tokenizer_spm_32k_3.model) */
+  tokenizer?: string;
+  /** folder of voice prompts: <ID>.voice.json (converted), <ID>.pt, or any .wav (default <modelDir>/voices) */
+  voicesDir?: string;
+  sampling?: Partial<typeof DEFAULT_SAMPLING>;
+  /** sessions this engine steps in real time (default 32 on a GPU provider, 2 on the CPU) */
+  capacity?: number;
+  /** temporal context in frames (default 3000 = 240 s) */
+  contextFrames?: number;
+  /** frames of left context the rolling Mimi encoder/decoder re-run (default 8) */
+  mimiWindowFrames?: number;
+  /** prompt frames per temporal prefill run (default 256) */
+  prefillChunk?: number;
+  /** persona snapshots kept, least recently used dropped first (default 16) */
+  snapshotLimit?: number;
+  /**
+   * Skip depformer substeps 9–16 when every session's user codebooks are provided (always, live): their
+   * samples are overwritten by the user's tokens and nothing after them reads the depformer. Same outputs,
+   * half the depformer runs. Default true.
+   */
+  skipProvidedSubsteps?: boolean;
+  intraOpNumThreads?: number;
+  prefetch?: boolean;
+  /** 'auto' reads the temporal graph (GroupQueryAttention → 'gqa') */
+  kvLayout?: 'auto' | 'gqa' | 'concat';
+  log?: (line: string) => void;
+  onLoadProgress?: (p: { phase: string; fraction: number; detail?: string }) => void;
+}
+
+interface Snapshot {
+  ring: RingState;
+  kv: CompactKv;
+  tpos: number;
+}
+
+interface Session {
+  id: SessionId;
+  persona: Persona;
+  rng: Rng;
+  ring: LmRing;
+  /** frames the temporal transformer has seen (its position) */
+  tpos: number;
+  /** own cache while outside the temporal batch */
+  kv: CompactKv | null;
+  enc: EncoderWindow;
+  dec: DecoderWindow;
+  /** set once the session cannot go on (context full) */
+  failed?: string;
+}
+
+export class PersonaPlexOnnxEngine implements DuplexEngine {
+  readonly name = 'personaplex-onnx';
+  readonly label: string;
+  readonly capacity: number;
+  /** text tokens share a frame with the semantic token of the audio they describe */
+  readonly textLeadFrames = 0;
+
+  private sessions = new Map<SessionId, Session>();
+  private nextId = 1;
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly batch: TemporalBatch;
+  private readonly textSampling: SamplingParams;
+  private readonly audioSampling: SamplingParams;
+  private readonly past: string[];
+  private readonly present: string[];
+  private readonly depPast: string[];
+  private tables: EmbeddingTables | undefined;
+
+  private constructor(
+    private readonly opts: PersonaPlexOnnxOptions,
+    private readonly graphs: LoadedGraphs,
+    private readonly tokenizer: Tokenizer,
+    readonly layout: 'gqa' | 'concat',
+    private readonly download: Download,
+    private readonly releaseDownload: () => Promise<void>,
+  ) {
+    const g = graphs.geometry;
+    this.capacity = opts.capacity ?? (graphs.provider === 'cpu' ? 2 : 32);
+    this.label = `PersonaPlex 7B (onnxruntime-node, ${graphs.provider})`;
+    const s = { ...DEFAULT_SAMPLING, ...opts.sampling };
+    this.textSampling = { temperature: s.textTemperature, topK: s.textTopK };
+    this.audioSampling = { temperature: s.audioTemperature, topK: s.audioTopK };
+    this.batch = new TemporalBatch(g, layout, this.contextFrames);
+    ({ past: this.past, present: this.present } = kvNames(g.temporalLayers));
+    this.depPast = kvNames(g.depLayers).past;
+  }
+
+  static async create(opts: PersonaPlexOnnxOptions): Promise<PersonaPlexOnnxEngine> {
+    const log = opts.log ?? ((l: string) => console.warn(l));
+    const graphs = await loadGraphs({
+      modelDir: opts.modelDir,
+      providers: opts.providers,
+      deviceId: opts.deviceId,
+      intraOpNumThreads: opts.intraOpNumThreads,
+      prefetch: opts.prefetch,
+      onProgress: opts.onLoadProgress,
+      log,
+    });
+    try {
+      const tokenizer = await Tokenizer.load(opts.tokenizer ?? path.join(opts.modelDir, 'tokenizer_spm_32k_3.model'));
+      const layout = !opts.kvLayout || opts.kvLayout === 'auto' ? await detectKvLayout(opts.modelDir) : opts.kvLayout;
+      let download = hostDownload;
+      let release = async (): Promise<void> => undefined;
+      if (graphs.provider === 'webgpu') ({ download, release } = await webgpuDownload(graphs.geometry.temporalKvType));
+      log(`[personaplex-onnx] loaded ${opts.modelDir} on ${graphs.provider}: temporal ${graphs.geometry.temporalLayers}×${graphs.geometry.temporalHeads}×${graphs.geometry.temporalHeadDim} ${graphs.geometry.temporalKvType}, KV layout ${layout}`);
+      return new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
+    } catch (err) {
+      await graphs.dispose();
+      throw err;
+    }
+  }
+
+  get geometry(): Geometry {
+    return this.graphs.geometry;
+  }
+
+  get provider(): Provider {
+    return this.graphs.provider;
+  }
+
+  private get contextFrames() {
+    return this.opts.contextFrames ?? DEFAULT_CONTEXT_FRAMES;
+  }
+
+  private get window() {
+    return this.opts.mimiWindowFrames ?? DEFAULT_MIMI_WINDOW;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Opening: the prompt phase, or a snapshot of it.
+
+  /** The text tokens of a persona's prompt, wrapped in system tags. */
+  promptTokens(persona: Persona): number[] {
+    const text = persona.textPrompt.trim();
+    return text ? this.tokenizer.encode(wrapWithSystemTags(text)) : [];
+  }
+
+  async open(persona: Persona, options?: OpenOptions): Promise<SessionId> {
+    const tokens = this.promptTokens(persona);
+    const key = `${voiceKey(persona)}\n${tokens.join(',')}`;
+    let snap = this.snapshots.get(key);
+    if (snap) {
+      this.snapshots.delete(key); // refresh its place in the LRU order
+      this.snapshots.set(key, snap);
+      options?.onProgress?.({ phase: 'persona snapshot', fraction: 1 });
+    } else {
+      snap = await this.runPrompt(persona, tokens, options);
+      this.snapshots.set(key, snap);
+      while (this.snapshots.size > (this.opts.snapshotLimit ?? 16)) this.snapshots.delete(this.snapshots.keys().next().value!);
+    }
+    options?.signal?.throwIfAborted();
+    const id = this.nextId++;
+    this.sessions.set(id, {
+      id,
+      persona,
+      rng: new Rng(persona.seed ?? randomInt(0, 2 ** 31)),
+      ring: LmRing.from(snap.ring),
+      tpos: snap.tpos,
+      kv: snap.kv,
+      enc: new EncoderWindow(this.window),
+      dec: new DecoderWindow(this.window),
+    });
+    return id;
+  }
+
+  /** The forced steps of the prompt phase, in the reference order, as temporal input columns. */
+  async promptColumns(persona: Persona, tokens: number[]): Promise<{ ring: LmRing; columns: Int32Array[]; phases: string[] }> {
+    const ring = new LmRing();
+    const columns: Int32Array[] = [];
+    const phases: string[] = [];
+    const step = (forced: Forced, phase: string, column?: ArrayLike<number>) => {
+      const p = ring.prepare(forced);
+      if (!p) return false;
+      if (!allProvided(p)) throw new Error('internal: a prompt step left a stream unforced');
+      columns.push(column ? Int32Array.from(column) : p.input);
+      phases.push(phase);
+      ring.commit(TEXT_PAD, null);
+      return true;
+    };
+    const voice = await this.voicePrompt(persona);
+    if (voice.kind === 'frames') {
+      // PersonaPlex step_embeddings: the ring advances with placeholder tokens, the transformer reads the
+      // saved frame, and the saved token ring replaces the ring at the end.
+      const dummy: Forced = { user: INITIAL_TOKENS.slice(1, 1 + MIMI_CODEBOOKS), agent: INITIAL_TOKENS.slice(1 + MIMI_CODEBOOKS), text: TEXT_PAD };
+      for (const frame of voice.frames.frames) while (!step(dummy, 'voice prompt', frame));
+      ring.loadCache(voice.frames.cache);
+    } else {
+      for (const codes of voice.codes) step({ agent: codes, text: TEXT_PAD, user: SINE_TOKENS }, 'voice prompt');
+    }
+    const silence: Forced = { agent: SILENCE_TOKENS, text: TEXT_PAD, user: SINE_TOKENS };
+    for (let i = 0; i < PROMPT_SILENCE_FRAMES; i++) step(silence, 'silence');
+    for (const t of tokens) step({ agent: SILENCE_TOKENS, text: t, user: SINE_TOKENS }, 'text prompt');
+    for (let i = 0; i < PROMPT_SILENCE_FRAMES; i++) step(silence, 'silence');
+    return { ring, columns, phases };
+  }
+
+  private async runPrompt(persona: Persona, tokens: number[], options?: OpenOptions): Promise<Snapshot> {
+    const { ring, columns, phases } = await this.promptColumns(persona, tokens);
+    if (columns.length >= this.contextFrames) throw new Error(`prompt of ${columns.length} frames does not fit the ${this.contextFrames}-frame context`);
+    const chunk = Math.max(1, this.opts.prefillChunk ?? 256);
+    let kv = emptyKv(this.graphs.geometry);
+    for (let at = 0; at < columns.length; at += chunk) {
+      options?.signal?.throwIfAborted();
+      const part = columns.slice(at, at + chunk);
+      kv = await this.prefill(kv, at, part);
+      options?.onProgress?.({ phase: phases[Math.min(at + chunk, columns.length) - 1]!, fraction: Math.min(1, (at + part.length) / columns.length) });
+    }
+    return { ring: ring.snapshot(), kv, tpos: columns.length };
+  }
+
+  /** One temporal run of a single session over S known columns; returns its grown cache. */
+  private async prefill(kv: CompactKv, tpos: number, columns: Int32Array[]): Promise<CompactKv> {
+    const g = this.graphs.geometry;
+    const S = columns.length;
+    const frame = new BigInt64Array(NUM_STREAMS * S);
+    columns.forEach((c, s) => c.forEach((tok, k) => (frame[k * S + s] = BigInt(tok))));
+    const feeds: Record<string, ort.Tensor> = {
+      input_frame: new ort.Tensor('int64', frame, [1, NUM_STREAMS, S]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(kv.len + S).fill(1n), [1, kv.len + S]),
+    };
+    if (g.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: S }, (_, s) => BigInt(tpos + s)), [1, S]);
+    this.past.forEach((name, i) => (feeds[name] = new ort.Tensor(g.temporalKvType, kv.data[i]!, [1, g.temporalHeads, kv.len, g.temporalHeadDim])));
+    const fetches = Object.fromEntries(this.present.map((n) => [n, null]));
+    const r = await this.graphs.sessions.temporal.run(feeds, { ...fetches, hidden: null, text_logits: null } as never);
+    const data: KvArray[] = [];
+    for (const name of this.present) data.push(await this.download(r[name]!));
+    for (const t of Object.values(r)) if (t.location === 'gpu-buffer') t.dispose();
+    return { len: kv.len + S, data };
+  }
+
+  private async voicePrompt(persona: Persona): Promise<{ kind: 'frames'; frames: VoiceFrames } | { kind: 'codes'; codes: Int32Array[] }> {
+    const dir = this.opts.voicesDir ?? path.join(this.opts.modelDir, 'voices');
+    if (persona.voice.kind === 'wav') {
+      const pcm = await readWavPrompt(persona.voice.path);
+      return { kind: 'codes', codes: await encodeClip(this.graphs.sessions.mimi_encoder, pcm) };
+    }
+    const id = persona.voice.id;
+    const converted = path.join(dir, `${id}.voice.json`);
+    if (await exists(converted)) return { kind: 'frames', frames: await readVoiceFrames(converted) };
+    const pt = path.join(dir, `${id}.pt`);
+    if (await exists(pt)) {
+      // Convert once and keep the result beside the .pt when the folder is writable.
+      this.tables ??= await readEmbeddingTables(await graphFile(this.opts.modelDir, 'temporal'));
+      const frames = await convertPtVoice(pt, '', this.tables);
+      await writeVoiceFrames(converted, frames).catch((err) => this.log(`[personaplex-onnx] could not cache ${converted}: ${(err as Error).message}`));
+      return { kind: 'frames', frames };
+    }
+    const wav = path.join(dir, `${id}.wav`);
+    if (await exists(wav)) return this.voicePrompt({ ...persona, voice: { kind: 'wav', path: wav } });
+    throw new Error(`voice ${id} not found in ${dir} (looked for ${id}.voice.json, ${id}.pt, ${id}.wav)`);
+  }
+
+  private log(line: string) {
+    (this.opts.log ?? ((l: string) => console.warn(l)))(line);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Stepping: one frame for every session, one batched run per graph.
+
+  async step(batch: StepInput[]): Promise<StepOutput[]> {
+    const out: StepOutput[] = new Array(batch.length);
+    const live: { idx: number; s: Session; input: Float32Array }[] = [];
+    const seen = new Set<SessionId>();
+    batch.forEach((item, idx) => {
+      const s = this.sessions.get(item.session);
+      const silent = () => new Float32Array(FRAME_SAMPLES);
+      if (!s) out[idx] = { session: item.session, output: silent(), error: `unknown session ${item.session}` };
+      else if (seen.has(s.id)) out[idx] = { session: item.session, output: silent(), error: 'session stepped twice in one batch' };
+      else if (s.failed) out[idx] = { session: item.session, output: silent(), error: s.failed };
+      else if (!(item.input instanceof Float32Array) || item.input.length !== FRAME_SAMPLES) {
+        out[idx] = { session: item.session, output: silent(), error: `input frame must be ${FRAME_SAMPLES} float samples` };
+      } else {
+        seen.add(s.id);
+        live.push({ idx, s, input: item.input });
+      }
+    });
+    if (live.length === 0) return out;
+    try {
+      const results = await this.stepLive(live.map((l) => ({ s: l.s, input: l.input })));
+      live.forEach((l, j) => (out[l.idx] = { session: batch[l.idx]!.session, ...results[j]! }));
+    } catch (err) {
+      // A failed run leaves the batch tensors in an unknown state: drop them with the sessions they held.
+      const message = `personaplex-onnx step failed: ${(err as Error).message}`;
+      for (const key of this.batch.rows) {
+        const s = this.sessions.get(key);
+        if (s && !s.kv) s.failed = message;
+      }
+      this.batch.clear();
+      live.forEach((l) => (out[l.idx] = { session: batch[l.idx]!.session, output: new Float32Array(FRAME_SAMPLES), error: message }));
+    }
+    return out;
+  }
+
+  private async stepLive(items: { s: Session; input: Float32Array }[]): Promise<Omit<StepOutput, 'session'>[]> {
+    const g = this.graphs.geometry;
+    const sess = this.graphs.sessions;
+    // Sessions that reached the end of a context that cannot slide (GQA layout) stop here.
+    if (this.layout === 'gqa') {
+      for (const it of items) if (it.s.tpos >= this.contextFrames) it.s.failed = `context full (${this.contextFrames} frames); reopen the session`;
+    }
+    const active = items.filter((it) => !it.s.failed);
+    const results = new Map<Session, Omit<StepOutput, 'session'>>();
+    for (const it of items) if (it.s.failed) results.set(it.s, { output: new Float32Array(FRAME_SAMPLES), error: it.s.failed });
+
+    if (active.length) {
+      // 1. Mimi encoder: the user's frame → 8 codes per session.
+      active.forEach((it) => it.s.enc.push(it.input));
+      const userCodes = await encodeLatest(sess.mimi_encoder, active.map((it) => it.s.enc));
+
+      // 2. The ring gives each session's temporal input column.
+      const prepared = active.map((it, b) => it.s.ring.prepare({ user: userCodes[b]! }));
+      if (prepared.some((p) => !p)) throw new Error('internal: a live session had no input column (prompt phase missing)');
+      const B = active.length;
+
+      // 3. Temporal, batched.
+      await this.syncBatch(active.map((it) => it.s));
+      const frame = new BigInt64Array(B * NUM_STREAMS);
+      prepared.forEach((p, b) => p!.input.forEach((tok, k) => (frame[b * NUM_STREAMS + k] = BigInt(tok))));
+      const feeds: Record<string, ort.Tensor> = {
+        input_frame: new ort.Tensor('int64', frame, [B, NUM_STREAMS, 1]),
+        attention_mask: this.batch.mask(),
+      };
+      if (g.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from(active, (it) => BigInt(it.s.tpos)), [B, 1]);
+      this.past.forEach((name, i) => (feeds[name] = this.batch.tensors[i]!));
+      const t = await sess.temporal.run(feeds);
+      this.batch.advance(this.present.map((n) => t[n]!));
+      active.forEach((it) => it.s.tpos++);
+      const textLogits = toFloat32(t.text_logits!);
+      const V = g.textVocab;
+
+      // 4. Text sampling, then the depformer codebook by codebook.
+      const text = prepared.map((p, b) => {
+        const sampled = sampleTopK(textLogits, b * V, V, this.textSampling, active[b]!.s.rng);
+        return { sampled, next: p!.provided[0] ? p!.target[0]! : sampled };
+      });
+      const audio = await this.depformer(t.hidden!, text.map((x) => x.next), prepared.map((p) => p!), active.map((it) => it.s.rng));
+
+      // 5. Commit to the rings; decode the agent codebooks of the finished frame.
+      const finished = active.map((it, b) => it.s.ring.commit(text[b]!.sampled, audio[b]!));
+      active.forEach((it, b) => it.s.dec.push(finished[b] ? finished[b]!.subarray(1, 1 + MIMI_CODEBOOKS) : SILENCE_TOKENS));
+      const wave = await decodeLatest(sess.mimi_decoder, active.map((it) => it.s.dec));
+      active.forEach((it, b) => {
+        const tok = finished[b]?.[0];
+        const piece = tok !== undefined && tok > 3 && tok < V ? this.tokenizer.piece(tok) : undefined;
+        results.set(it.s, piece ? { output: wave[b]!, text: piece } : { output: wave[b]! });
+      });
+    }
+    return items.map((it) => results.get(it.s)!);
+  }
+
+  /** 16 depformer substeps for all rows at once; returns each row's 16 sampled audio tokens. */
+  private async depformer(hidden: ort.Tensor, textTokens: number[], prepared: { target: Int32Array; provided: Uint8Array }[], rngs: Rng[]): Promise<Int32Array[]> {
+    const g = this.graphs.geometry;
+    const B = textTokens.length;
+    const sampled = textTokens.map(() => new Int32Array(DEP_Q).fill(AUDIO_START));
+    let prev = BigInt64Array.from(textTokens, BigInt);
+    let past: ort.Tensor[] = this.depPast.map(() => new ort.Tensor(g.depKvType, alloc(g.depKvType, 0), [B, g.depHeads, 0, g.depHeadDim]));
+    const userProvided = prepared.every((p) => p.provided.subarray(USER_STREAM).every(Boolean));
+    const steps = this.opts.skipProvidedSubsteps !== false && userProvided ? MIMI_CODEBOOKS : DEP_Q;
+    const hiddenIn = hidden.dims[1] === 1 ? hidden : sliceLast(hidden);
+    for (let cb = 0; cb < steps; cb++) {
+      const feeds: Record<string, ort.Tensor> = {
+        hidden: hiddenIn,
+        prev_token: new ort.Tensor('int64', prev, [B, 1]),
+        substep_index: new ort.Tensor('int64', BigInt64Array.of(BigInt(cb)), []),
+      };
+      this.depPast.forEach((name, i) => (feeds[name] = past[i]!));
+      const r = await this.graphs.sessions.depformer.run(feeds);
+      const logits = toFloat32(r.logits!);
+      const next = new BigInt64Array(B);
+      for (let b = 0; b < B; b++) {
+        const tok = sampleTopK(logits, b * g.audioVocab, g.audioVocab, this.audioSampling, rngs[b]!);
+        sampled[b]![cb] = tok;
+        const p = prepared[b]!;
+        next[b] = BigInt(p.provided[1 + cb] ? p.target[1 + cb]! : tok);
+      }
+      prev = next;
+      past = this.depPast.map((name) => r[name.replace('past_key_values', 'present')]!);
+    }
+    return sampled;
+  }
+
+  /** Makes the temporal batch hold exactly these sessions, in this order. */
+  private async syncBatch(sessions: Session[]) {
+    const keys = sessions.map((s) => s.id);
+    const compact = this.layout === 'concat' && this.batch.rows.length > 0 && this.batch.waste > this.batch.rows.length * 256;
+    if (this.batch.sameRows(keys) && !compact) return;
+    // Take every row's cache out of the batch, then rebuild it from the compact caches.
+    for (let row = 0; row < this.batch.rows.length; row++) {
+      const s = this.sessions.get(this.batch.rows[row]!);
+      if (s && !s.kv) s.kv = await this.batch.extract(row, this.download);
+    }
+    this.batch.build(keys, sessions.map((s) => s.kv!));
+    for (const s of sessions) s.kv = null;
+  }
+
+  async close(session: SessionId): Promise<void> {
+    const s = this.sessions.get(session);
+    if (!s) return;
+    this.sessions.delete(session);
+    // Its row stays in the batch tensors until the next step rebuilds them without it.
+  }
+
+  /** Number of persona snapshots held (for tests and metrics). */
+  get snapshotCount() {
+    return this.snapshots.size;
+  }
+
+  async dispose(): Promise<void> {
+    this.sessions.clear();
+    this.batch.clear();
+    this.snapshots.clear();
+    await this.releaseDownload().catch(() => undefined);
+    await this.graphs.dispose();
+  }
+}
+
+function voiceKey(p: Persona): string {
+  return p.voice.kind === 'builtin' ? `builtin:${p.voice.id}` : `wav:${p.voice.path}`;
+}
+
+async function exists(f: string) {
+  try {
+    await access(f);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function toFloat32(t: ort.Tensor): Float32Array {
+  if (t.type === 'float32') return t.data as Float32Array;
+  const src = t.data as Uint16Array;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]!);
+  return out;
+}
+
+/** [B, S, H] → [B, 1, H] (the last position), for a hidden output of more than one frame. */
+function sliceLast(t: ort.Tensor): ort.Tensor {
+  const [B, S, H] = t.dims as [number, number, number];
+  const src = t.data as KvArray;
+  const out = t.type === 'float16' ? new Uint16Array(B * H) : new Float32Array(B * H);
+  for (let b = 0; b < B; b++) out.set(src.subarray((b * S + S - 1) * H, (b * S + S) * H) as never, b * H);
+  return new ort.Tensor(t.type as 'float32', out as Float32Array, [B, 1, H]);
+}
