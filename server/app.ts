@@ -41,6 +41,8 @@ export interface ParleyServer {
   metrics: ParleyMetrics;
   conductor: Conductor;
   listen(port: number, host?: string): Promise<number>;
+  /** run `fn` during shutdown, after the rooms and the engine stopped */
+  onShutdown(fn: () => void | Promise<void>): void;
   shutdown(): Promise<void>;
 }
 
@@ -68,9 +70,13 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
       }
     },
   });
+  const hooks: (() => void | Promise<void>)[] = [];
+  // Colyseus keeps a single shutdown callback: everything that must stop hangs off this one.
   colyseus.onShutdown(async () => {
+    log('[server] shutting down');
     await conductor.shutdown();
-    log('[server] engine stopped');
+    for (const hook of hooks) await hook();
+    log('[server] stopped cleanly');
   });
 
   return {
@@ -80,6 +86,9 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
     async listen(port: number, host?: string) {
       await colyseus.listen(port, host);
       return (transport.server!.address() as AddressInfo).port;
+    },
+    onShutdown(fn) {
+      hooks.push(fn);
     },
     async shutdown() {
       await colyseus.gracefullyShutdown(false);

@@ -3,7 +3,7 @@ import { Registry } from './registry.ts';
 /** Every figure the server exposes at GET /metrics; one instance per server, shared by its rooms. */
 export function createParleyMetrics() {
   const registry = new Registry();
-  return {
+  const metrics = {
     registry,
     sessions: registry.gauge('parley_sessions', 'NPC model sessions open (or opening)'),
     capacity: registry.gauge('parley_engine_capacity', 'sessions the engine declares it can step in real time'),
@@ -28,6 +28,10 @@ export function createParleyMetrics() {
     refused: registry.counter('parley_refused_total', 'player messages refused, by reason'),
     sessionErrors: registry.counter('parley_session_errors_total', 'NPC sessions that failed (open or step)'),
   };
+  metrics.sessions.set(0);
+  metrics.players.set(0);
+  metrics.ticksLate.inc({}, 0);
+  return metrics;
 }
 
 export type ParleyMetrics = ReturnType<typeof createParleyMetrics>;

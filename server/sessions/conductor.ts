@@ -166,6 +166,9 @@ export class Conductor {
       }
     }
     this.opts.metrics.sessions.set(this.used(slots));
+    const byStatus: Record<string, number> = { idle: 0, warming: 0, listening: 0, speaking: 0, busy: 0, error: 0 };
+    for (const s of slots) byStatus[s.status]++;
+    for (const [status, n] of Object.entries(byStatus)) this.opts.metrics.npcs.set(n, { status });
   }
 
   private used(slots: NpcSlot[]) {
