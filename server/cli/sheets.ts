@@ -22,7 +22,7 @@ export const SHEETS_USAGE = `usage:
   parley sheets prompt <id | file.yaml>      show the compiled prompt, token count, voice and start-up steps
 
 options:
-  --dir <folder>        sheet folder (default $PARLEY_SHEETS_DIR or character-sheets)
+  --dir <folder>        sheet folder (default $PARLEY_SHEETS or character-sheets)
   --tokenizer <file>    the model's SentencePiece .model for exact counts (default $PARLEY_TOKENIZER)
   --budget <tokens>     prompt budget (default $PARLEY_PROMPT_BUDGET or 200)
   --json                (prompt) print the compiled sheet as JSON`;
@@ -34,7 +34,7 @@ interface Settings {
 }
 
 function settings(options: Record<string, string | true>, io: Io): Settings {
-  const dir = path.resolve(io.cwd, String(options.dir ?? io.env.PARLEY_SHEETS_DIR ?? 'character-sheets'));
+  const dir = path.resolve(io.cwd, String(options.dir ?? io.env.PARLEY_SHEETS ?? 'character-sheets'));
   const tokenizerOpt = options.tokenizer ?? io.env.PARLEY_TOKENIZER;
   const tokenizer = tokenizerOpt ? path.resolve(io.cwd, String(tokenizerOpt)) : undefined;
   const budgetOpt = options.budget ?? io.env.PARLEY_PROMPT_BUDGET;
@@ -144,8 +144,8 @@ async function prompt(argv: string[], io: Io): Promise<number> {
   io.out(`voice     ${voice}`);
   io.out(`tokens    ${sheet.tokens.count} of ${sheet.tokens.budget} (${sheet.tokens.label}; "<system> … <system>" included)`);
   io.out(
-    `start-up  ${sheet.startupSteps} steps = ${parts.join(' + ')}${st.voiceSteps === undefined ? ' + the built-in voice prompt' : ''}` +
-      ` (${(sheet.startupSteps / FRAMES_PER_SECOND).toFixed(1)} s at one 80 ms step each)`,
+    `start-up  ${sheet.startupSteps} steps (${parts.join(' + ')}) = ${(sheet.startupSteps / FRAMES_PER_SECOND).toFixed(1)} s at 80 ms a step` +
+      (st.voiceSteps === undefined ? ', plus the built-in voice prompt' : ''),
   );
   io.out(`hearing   hears players within ${sheet.hearing.hearingRadius} m; heard up to ${sheet.hearing.audibleRadius} m`);
   io.out('');

@@ -21,7 +21,9 @@ export interface SheetLibraryOptions {
   tokenCounter?: TokenCounter;
   /** prompt budget in tokens (default 200) */
   budgetTokens?: number;
-  /** also watch the folder and compile changed sheets at once, so errors show in the log on save */
+  /** recompile a sheet on get() when its file changed (default true; false freezes sheets at first use, for production) */
+  reload?: boolean;
+  /** also watch the folder and compile changed sheets at once, so errors show in the log on save (implies reload) */
   watch?: boolean;
   log?: (line: string) => void;
 }
@@ -43,6 +45,7 @@ export class SheetLibrary {
   private tokenizerPending: boolean;
   private readonly loaded: Promise<void>;
   private readonly cache = new Map<string, Entry>();
+  private readonly reload: boolean;
   private readonly log: (line: string) => void;
   private watcher?: FSWatcher;
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -61,6 +64,7 @@ export class SheetLibrary {
       throw new RangeError(`prompt budget must be a positive whole number of tokens, got ${options.budgetTokens}`);
     }
     this.log = options.log ?? ((line) => console.log(line));
+    this.reload = options.reload !== false || options.watch === true;
     if (options.tokenCounter) this.counter = options.tokenCounter;
     this.tokenizerPending = !options.tokenCounter && options.tokenizerPath !== undefined;
     this.loaded = this.tokenizerPending && options.tokenizerPath
@@ -162,7 +166,7 @@ export class SheetLibrary {
   /** Cached compile, redone when the sheet or anything it depends on changed (cheap: a stat per file). */
   private load(file: string): CompileResult {
     const cached = this.cache.get(file);
-    if (cached && cached.signature === signature(cached.result.dependencies)) return cached.result;
+    if (cached && (!this.reload || cached.signature === signature(cached.result.dependencies))) return cached.result;
     const result = compileSheetFile(file, { counter: this.counter, budgetTokens: this.budgetTokens });
     if (result.sheet) deepFreeze(result.sheet);
     this.cache.set(file, { signature: signature(result.dependencies), result });

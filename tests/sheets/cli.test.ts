@@ -83,7 +83,7 @@ describe('parley sheets prompt', () => {
     expect(r.out).toMatch(/^voice     NATM1 \(built-in\)$/m);
     const tokens = Number(/^tokens    (\d+) of 200 \(estimate; "<system> … <system>" included\)$/m.exec(r.out)?.[1]);
     expect(tokens).toBeGreaterThan(50);
-    expect(r.out).toMatch(new RegExp(`^start-up  ${tokens + 12} steps = 12 silence \\+ ${tokens} prompt`, 'm'));
+    expect(r.out).toMatch(new RegExp(`^start-up  ${tokens + 12} steps \\(12 silence \\+ ${tokens} prompt\\) = [\\d.]+ s at 80 ms a step, plus the built-in voice prompt$`, 'm'));
     expect(r.out).toMatch(/^hearing   hears players within 6 m; heard up to 14 m$/m);
     expect(r.out.split('\n').pop()).toMatch(/^You are an astronaut on a Mars mission\. Your name is Alex\./);
   });

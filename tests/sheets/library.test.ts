@@ -78,6 +78,16 @@ describe('SheetLibrary', () => {
     expect(lib.get('alex').persona.textPrompt).toBe(original);
   });
 
+  it('with reload off, a sheet stays as first compiled (production)', () => {
+    const { dir } = castCopy();
+    const lib = new SheetLibrary({ dir, reload: false, log: () => {} });
+    const first = lib.get('alex');
+    const file = path.join(dir, 'alex.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('voice: NATM1', 'voice: NATM2'));
+    expect(lib.get('alex')).toBe(first);
+    expect(new SheetLibrary({ dir, log: () => {} }).get('alex').persona.voice).toEqual({ kind: 'builtin', id: 'NATM2' });
+  });
+
   it('a custom WAV voice: refused while missing, used once it appears, without touching the sheet', () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
