@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encode, decodeClient, decodeServer, ProtocolError, MAX_CLIENT_MESSAGE_BYTES } from '../../protocol/envelope.ts';
-import { Kind } from '../../protocol/messages.ts';
+import { Kind, type NpcVoiceMsg } from '../../protocol/messages.ts';
 import { negotiateCodec, PCM16_FRAME_BYTES } from '../../protocol/codecs.ts';
 import { versionMismatch, PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { FRAME_MS, FRAME_SAMPLES, FRAMES_PER_SECOND, SAMPLE_RATE } from '../../protocol/frame.ts';
@@ -32,7 +32,7 @@ describe('protocol', () => {
   });
 
   it('round-trips server kinds', () => {
-    const msg = { k: Kind.NpcVoice, npc: 'alex', i: 42, t: 1, codec: 'opus', data: new Uint8Array([1, 2, 3]), vis: { from: 80640, keys: [{ at: 80640, v: 10 }] } } as const;
+    const msg: NpcVoiceMsg = { k: Kind.NpcVoice, npc: 'alex', i: 42, t: 1, codec: 'opus', data: new Uint8Array([1, 2, 3]), vis: { from: 80640, keys: [{ at: 80640, v: 10 }] } };
     expect(decodeServer(encode(msg))).toMatchObject({ npc: 'alex', i: 42, vis: { from: 80640, keys: [{ at: 80640, v: 10 }] } });
     expect(decodeServer(encode({ k: Kind.NpcEvent, npc: 'alex', e: 'interrupted', i: 9 }))).toMatchObject({ e: 'interrupted', i: 9 });
     expect(code(() => decodeServer(encode({ k: 3 } as never)))).toBe('unknown-kind');

@@ -93,7 +93,7 @@ describe('codecs', () => {
     const enc = new OpusFrameEncoder();
     const dec = new OpusFrameDecoder();
     let bytes = 0;
-    let out = new Float32Array();
+    let out: Float32Array = new Float32Array();
     for (let f = 0; f < 25; f++) {
       const x = Float32Array.from({ length: FRAME_SAMPLES }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * (f * FRAME_SAMPLES + i)) / 24000));
       const pkt = enc.encode(x);
