@@ -1,0 +1,67 @@
+/**
+ * Messages between the main thread and the plugin's two AudioWorklet processors, and the shared clock layout.
+ * Both sides import this file, so the shapes cannot drift apart.
+ */
+import type { JitterBufferOptions } from '../dsp/jitter-buffer.ts';
+
+export const CAPTURE_PROCESSOR = 'parley-capture';
+export const PLAYBACK_PROCESSOR = 'parley-playback';
+
+// ── capture ────────────────────────────────────────────────────────────────────────────────────────────────
+export interface CaptureProcessorOptions {
+  /** output rate of the frames (the wire's 24 kHz) */
+  targetRate: number;
+  frameSamples: number;
+}
+
+/** Worklet → main: one 80 ms frame at 24 kHz. `t` is the capture time of its first sample on the context clock, ms. */
+export interface CaptureFrameMsg {
+  type: 'frame';
+  seq: number;
+  t: number;
+  samples: Float32Array;
+  rms: number;
+}
+
+export type CaptureControlMsg = { type: 'reset' } | { type: 'stop' };
+
+// ── playback ───────────────────────────────────────────────────────────────────────────────────────────────
+export interface PlaybackProcessorOptions {
+  /** stream rate of the frames pushed in (24 kHz) */
+  streamRate: number;
+  frameSamples: number;
+  jitter?: JitterBufferOptions;
+  /** when present, the worklet writes its clock here every render quantum (layout: CLOCK_*) */
+  clock?: SharedArrayBuffer;
+  /** how often the worklet also posts its clock as a message, ms (the fallback without SharedArrayBuffer) */
+  reportEveryMs: number;
+}
+
+export type PlaybackControlMsg =
+  | { type: 'frame'; i: number; samples: Float32Array }
+  | { type: 'flush' }
+  | { type: 'reset' }
+  | { type: 'stop' };
+
+/** Worklet → main: where the stream is, as of the first sample of the quantum rendered at context time `ctxTime` s. */
+export interface PlaybackClockMsg {
+  type: 'clock';
+  pos: number;
+  ctxTime: number;
+  playing: boolean;
+  bufferedMs: number;
+  targetMs: number;
+  underruns: number;
+  late: number;
+  concealed: number;
+  overrunDropped: number;
+}
+
+/** Float64Array slots of the shared clock. */
+export const CLOCK_POS = 0;
+export const CLOCK_CTX_TIME = 1;
+export const CLOCK_PLAYING = 2;
+export const CLOCK_BUFFERED_MS = 3;
+export const CLOCK_TARGET_MS = 4;
+export const CLOCK_UNDERRUNS = 5;
+export const CLOCK_SLOTS = 8;
