@@ -1,0 +1,238 @@
+/**
+ * PersonaPlex through its official server protocol: each NPC session is a WebSocket conversation with one of a
+ * pool of PersonaPlex (or Moshi-protocol, e.g. vLLM-Omni duplex) servers. The engine's capacity is the pool's.
+ *
+ * Why not hosted by WorkerPoolEngine like the in-process engines: its worker handles one request at a time, and an
+ * open here waits seconds (the server's prompt phase) or longer (queued behind another conversation), which would
+ * hold up every step of that worker past its deadline. The network side is all asynchronous I/O, so it stays on
+ * the caller's thread, and the real CPU work (Opus and Ogg, per session per frame) runs in codec worker threads.
+ */
+import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
+import type { DuplexEngine, OpenOptions, OpenProgress, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import { InlineCodecHost, WorkerCodecHost, type CodecHost } from './codec-host.ts';
+import { ChatSession, OpenError } from './chat-session.ts';
+import { ServerPool, type PoolTiming, type PooledServer, type ServerConfig, type ServerStatus } from './server-pool.ts';
+import type { UpstreamOptions } from './stream-codec.ts';
+import { voicePromptName } from './voice.ts';
+
+export interface PersonaPlexServerOptions {
+  servers: ServerConfig[];
+  /**
+   * Frames by which a text piece leads the audio of its word. Default 0: the server's LMGen returns each step's
+   * text token and audio frame for the same time position (the acoustic delay is undone before output), and the
+   * model is trained with a word's text token at the frame where the word starts; the piece rides on that frame.
+   */
+  textLeadFrames?: number;
+  /** waiting for the handshake (prompt phase, or queued behind another conversation) */
+  handshakeTimeoutMs?: number;
+  /** waiting for a managed server that is still loading, before giving up on an open */
+  loadingWaitMs?: number;
+  /** frames queued before playback starts (each adds 80 ms of latency, absorbs 80 ms of network jitter) */
+  jitterFrames?: number;
+  /** frames queued beyond which the oldest are dropped */
+  maxBufferedFrames?: number;
+  /** a session whose server is this many frames behind real time fails (slow or hung server) */
+  maxLagFrames?: number;
+  /** the official server (aiohttp) refuses request lines over 8190 bytes; the prompt travels in the URL */
+  maxRequestLineBytes?: number;
+  /** prompt-phase steps per second and voice-prompt frames, only to shape open progress */
+  promptEstimate?: { stepsPerSecond: number; voiceFrames: number };
+  timing?: Partial<PoolTiming>;
+  /** 'worker' (default): Opus/Ogg in worker threads; 'inline': on this thread */
+  codec?: 'worker' | 'inline';
+  codecWorkers?: number;
+  opus?: UpstreamOptions;
+  log?: (line: string) => void;
+}
+
+interface Open {
+  chat: ChatSession;
+  server: PooledServer;
+}
+
+export class PersonaPlexServerEngine implements DuplexEngine {
+  readonly name = 'personaplex-server';
+  readonly label: string;
+  readonly capacity: number;
+  readonly textLeadFrames: number;
+  private readonly pool: ServerPool;
+  private readonly codec: CodecHost;
+  private sessions = new Map<SessionId, Open>();
+  private nextId = 1;
+  private readonly o: Required<Omit<PersonaPlexServerOptions, 'servers' | 'timing' | 'opus' | 'log' | 'codecWorkers'>> & {
+    opus: UpstreamOptions;
+  };
+  private readonly log: (line: string) => void;
+  private disposed = false;
+
+  private constructor(opts: PersonaPlexServerOptions) {
+    this.log = opts.log ?? ((l) => console.warn(l));
+    this.pool = new ServerPool(opts.servers, opts.timing, this.log);
+    this.capacity = this.pool.capacity;
+    this.textLeadFrames = opts.textLeadFrames ?? 0;
+    if (!Number.isInteger(this.textLeadFrames) || this.textLeadFrames < 0) throw new Error('textLeadFrames must be a whole number ≥ 0');
+    this.o = {
+      textLeadFrames: this.textLeadFrames,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 60_000,
+      loadingWaitMs: opts.loadingWaitMs ?? 10 * 60_000,
+      jitterFrames: opts.jitterFrames ?? 2,
+      maxBufferedFrames: opts.maxBufferedFrames ?? 8,
+      maxLagFrames: opts.maxLagFrames ?? 25,
+      maxRequestLineBytes: opts.maxRequestLineBytes ?? 8190,
+      promptEstimate: opts.promptEstimate ?? { stepsPerSecond: 40, voiceFrames: 60 },
+      codec: opts.codec ?? 'worker',
+      opus: opts.opus ?? {},
+    };
+    this.codec = this.o.codec === 'inline' ? new InlineCodecHost() : new WorkerCodecHost(opts.codecWorkers ?? 1, this.log);
+    const n = this.pool.servers.length;
+    this.label = `PersonaPlex-7B on ${n} server${n === 1 ? '' : 's'} (${this.capacity} conversation${this.capacity === 1 ? '' : 's'})`;
+  }
+
+  /** Builds the engine and probes every server once (managed servers keep loading in the background). */
+  static async start(opts: PersonaPlexServerOptions): Promise<PersonaPlexServerEngine> {
+    const engine = new PersonaPlexServerEngine(opts);
+    try {
+      await engine.pool.start();
+    } catch (err) {
+      await engine.dispose();
+      throw err;
+    }
+    return engine;
+  }
+
+  /** Per server: state, load, why it is down, loading progress. For HUDs, logs and metrics. */
+  status(): ServerStatus[] {
+    return this.pool.status();
+  }
+
+  private chatUrl(server: PooledServer, persona: Persona): URL {
+    const url = new URL(server.chatUrl);
+    url.searchParams.set('text_prompt', persona.textPrompt.trim());
+    url.searchParams.set('voice_prompt', voicePromptName(persona.voice));
+    // `seed` is not sent: the official server reads it from the wrong place and fails the request.
+    const line = url.pathname.length + url.search.length;
+    if (line > this.o.maxRequestLineBytes) {
+      throw new Error(
+        `the compiled prompt is too long for the server's request line (${line} bytes URL-encoded, limit ${this.o.maxRequestLineBytes}); shorten the character sheet`,
+      );
+    }
+    return url;
+  }
+
+  async open(persona: Persona, options: OpenOptions = {}): Promise<SessionId> {
+    if (this.disposed) throw new Error('engine disposed');
+    if (!persona || typeof persona.textPrompt !== 'string') throw new Error('persona has no text prompt');
+    voicePromptName(persona.voice); // a bad voice fails here, before any server is touched
+    const { signal } = options;
+    let report = options.onProgress;
+    const waitUntil = Date.now() + this.o.loadingWaitMs;
+    const tried: string[] = [];
+    for (;;) {
+      if (signal?.aborted) throw new Error('open cancelled');
+      const server = this.pool.pick();
+      if (server) {
+        const id = await this.tryServer(server, persona, report, signal, tried);
+        if (id !== null) return id;
+        continue; // that server could not be reached and is benched; try the next
+      }
+      const loading = this.pool.loading();
+      if (loading && Date.now() < waitUntil) {
+        // A managed server is still loading: show its progress in the first half of the bar.
+        const p = loading.process?.progress;
+        options.onProgress?.({ phase: `server loading: ${p?.phase ?? 'starting'}`, fraction: 0.5 * (p?.fraction ?? 0) });
+        const outer = options.onProgress;
+        report = outer && ((q: OpenProgress) => outer({ phase: q.phase, fraction: 0.5 + 0.5 * q.fraction }));
+        await this.pool.waitForChange(1000, signal);
+        continue;
+      }
+      throw new Error(`no PersonaPlex server can take a conversation now (${this.describe()})${tried.length ? `; tried: ${tried.join('; ')}` : ''}`);
+    }
+  }
+
+  private describe(): string {
+    return this.pool
+      .status()
+      .map((s) => `${new URL(s.url).host} ${s.state}${s.state === 'up' ? ` ${s.active}/${s.capacity} busy` : s.reason ? ` (${s.reason})` : ''}`)
+      .join(', ');
+  }
+
+  /** One attempt on one server: the session id, or null when the server was unreachable (benched; try another). */
+  private async tryServer(
+    server: PooledServer,
+    persona: Persona,
+    onProgress: OpenOptions['onProgress'],
+    signal: AbortSignal | undefined,
+    tried: string[],
+  ): Promise<SessionId | null> {
+    const url = this.chatUrl(server, persona);
+    const tokens = Math.ceil((persona.textPrompt.length + 20) / 4); // SentencePiece: roughly 4 characters a piece
+    const est = this.o.promptEstimate;
+    const chat = new ChatSession({
+      url: url.href,
+      codec: this.codec,
+      opus: this.o.opus,
+      handshakeTimeoutMs: this.o.handshakeTimeoutMs,
+      expectedPromptMs: ((est.voiceFrames + 12 + tokens) / est.stepsPerSecond) * 1000,
+      jitterTarget: this.o.jitterFrames,
+      jitterMax: this.o.maxBufferedFrames,
+      maxLagFrames: this.o.maxLagFrames,
+      maxBufferedBytes: 512 * 1024,
+      insecureTls: server.config.insecureTls,
+      onFailure: (reason) => {
+        server.tenants.delete(chat);
+        this.pool.release(server);
+        // A stalled or silent server is benched; one that said why (an error message, a clean close) is not.
+        if (/behind real time|stopped reading/.test(reason)) this.pool.strike(server, reason);
+      },
+    });
+    this.pool.reserve(server);
+    try {
+      await chat.start(onProgress, signal);
+    } catch (err) {
+      this.pool.release(server);
+      const e = err as OpenError;
+      const where = server.httpBase.host;
+      if (e.stage === 'connect') {
+        this.pool.strike(server, e.message);
+        tried.push(`${where}: ${e.message}`);
+        return null;
+      }
+      if (e.stage === 'handshake') this.pool.strike(server, e.message);
+      throw new Error(`PersonaPlex server ${where}: ${e.message}`);
+    }
+    this.pool.succeeded(server);
+    if (this.disposed) {
+      chat.close();
+      this.pool.release(server);
+      throw new Error('engine disposed');
+    }
+    server.tenants.add(chat);
+    const id = this.nextId++;
+    this.sessions.set(id, { chat, server });
+    return id;
+  }
+
+  async step(batch: StepInput[]): Promise<StepOutput[]> {
+    return batch.map(({ session, input }) => {
+      const s = this.sessions.get(session);
+      if (!s) return { session, output: new Float32Array(FRAME_SAMPLES), error: `unknown session ${session}` };
+      return { ...s.chat.step(input), session };
+    });
+  }
+
+  async close(session: SessionId): Promise<void> {
+    const s = this.sessions.get(session);
+    if (!s) return;
+    this.sessions.delete(session);
+    if (s.server.tenants.delete(s.chat)) this.pool.release(s.server);
+    s.chat.close();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const id of [...this.sessions.keys()]) await this.close(id);
+    await this.pool.dispose();
+    await this.codec.dispose();
+  }
+}
