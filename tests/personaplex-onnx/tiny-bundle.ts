@@ -44,8 +44,8 @@ export interface TinyBundleOptions {
   depLayers?: number;
   depHeads?: number;
   seed?: number;
-  /** write the weights of the temporal graph as fp16 KV? (real fp16 exports use fp16 KV) */
-  kvDtype?: 'float32';
+  /** a deliberately wrong export, for loader tests: attention_mask declared float instead of int64 */
+  wrongMaskDtype?: boolean;
 }
 
 export interface TinyWeights {
@@ -59,7 +59,7 @@ export interface TinyWeights {
 export interface TinyBundle {
   dir: string;
   weights: TinyWeights;
-  options: Required<Omit<TinyBundleOptions, 'kvDtype'>>;
+  options: Required<TinyBundleOptions>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -219,12 +219,12 @@ function softmaxAttention(g: G, q: string, k: string, v: string, hd: number, bia
 
 // ---------------------------------------------------------------------------------------------------------
 
-function buildTemporal(o: Required<Omit<TinyBundleOptions, 'kvDtype'>>, r: () => number) {
+function buildTemporal(o: Required<TinyBundleOptions>, r: () => number) {
   const { hidden: H, layers: L, heads: nh } = o;
   const hd = H / nh;
   const g = new G('moshi_temporal');
   const frame = g.input('input_frame', I64, ['batch', NUM_STREAMS, 'sequence_len']);
-  const mask = g.input('attention_mask', I64, ['batch', 'past_sequence_len + sequence_len']);
+  const mask = g.input('attention_mask', o.wrongMaskDtype ? F : I64, ['batch', 'past_sequence_len + sequence_len']);
   const positions = g.input('position_ids', I64, ['batch', 'sequence_len']);
   const past: [string, string][] = [];
   for (let i = 0; i < L; i++) {
@@ -253,7 +253,7 @@ function buildTemporal(o: Required<Omit<TinyBundleOptions, 'kvDtype'>>, r: () =>
   const qpos = g.op('Unsqueeze', [g.op('Range', [P, T, g.i64([1], [])]), g.i64([1])]);
   const kpos = g.op('Unsqueeze', [g.op('Range', [g.i64([0], []), T, g.i64([1], [])]), g.i64([0])]);
   const causal = g.op('Where', [g.op('LessOrEqual', [kpos, qpos]), g.scalarF(0), g.scalarF(-1e9)]);
-  const pad = g.op('Mul', [g.op('Sub', [g.op('Cast', [mask], { to: F }), g.scalarF(1)]), g.scalarF(1e9)]);
+  const pad = g.op('Mul', [g.op('Sub', [o.wrongMaskDtype ? mask : g.op('Cast', [mask], { to: F }), g.scalarF(1)]), g.scalarF(1e9)]);
   const bias = g.op('Add', [g.op('Unsqueeze', [pad, g.i64([1, 2])]), causal]);
 
   // Half-split RoPE from position_ids.
@@ -300,7 +300,7 @@ function buildTemporal(o: Required<Omit<TinyBundleOptions, 'kvDtype'>>, r: () =>
   return { bytes: g.model(), textEmb, audioEmb };
 }
 
-function buildDepformer(o: Required<Omit<TinyBundleOptions, 'kvDtype'>>, r: () => number) {
+function buildDepformer(o: Required<TinyBundleOptions>, r: () => number) {
   const { hidden: Ht, depHidden: H, depLayers: L, depHeads: nh } = o;
   const hd = H / nh;
   const g = new G('moshi_depformer');
@@ -380,6 +380,7 @@ export async function writeTinyBundle(dir: string, options: TinyBundleOptions = 
     depLayers: options.depLayers ?? 2,
     depHeads: options.depHeads ?? 2,
     seed: options.seed ?? 1234,
+    wrongMaskDtype: options.wrongMaskDtype ?? false,
   };
   const r = rng(o.seed);
   const temporal = buildTemporal(o, r);
