@@ -92,6 +92,7 @@ function getAt(value: unknown, path: PropPath): unknown {
 function jsType(v: unknown): string {
   if (v === null || v === undefined) return 'empty';
   if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'infinite';
   if (Number.isInteger(v)) return 'integer';
   return typeof v;
 }
@@ -144,6 +145,8 @@ function typeWords(t: string): string {
       return t === 'integer' ? 'a whole number' : 'a number';
     case 'boolean':
       return 'true or false';
+    case 'infinite':
+      return 'a number too large to use';
     case 'array':
       return 'a list';
     case 'object':

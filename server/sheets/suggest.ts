@@ -14,7 +14,8 @@ export function closest(word: string, candidates: readonly string[]): string | u
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(w.length / 4)) ? best : undefined;
+  // short words are a distance of 1–2 from almost anything: only suggest for words of 3+ letters
+  return best !== undefined && w.length >= 3 && bestD <= Math.max(1, Math.floor(w.length / 4)) + (w.length >= 6 ? 1 : 0) ? best : undefined;
 }
 
 export function editDistance(a: string, b: string): number {
