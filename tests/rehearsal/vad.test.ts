@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
+import { SileroVad, SpeechDetector, VAD_WINDOW_MS } from '../../server/engines/rehearsal/vad.ts';
+import { framesOf, playerSpeech } from './audio-tools.ts';
+
+let vad: SileroVad;
+beforeAll(async () => {
+  vad = await SileroVad.create();
+});
+afterAll(() => vad?.dispose());
+
+/** Window probabilities for a whole track, fed frame by frame as the engine does. */
+async function probabilities(x: Float32Array): Promise<number[]> {
+  const s = vad.newStream(SAMPLE_RATE);
+  const out: number[] = [];
+  for (const f of framesOf(x)) out.push(...(await vad.process([s], [f]))[0]!);
+  return out;
+}
+
+describe('Silero VAD on the 24 kHz stream', () => {
+  it('finds speech where the player speaks and not in the silence around it', async () => {
+    const speech = await playerSpeech(['The pressure alarms went off near the reactor.'], { leadMs: 1000, tailMs: 1500 });
+    const p = await probabilities(speech.samples);
+    const at = (sample: number) => Math.floor(((sample / SAMPLE_RATE) * 1000) / VAD_WINDOW_MS);
+    const { start, end } = speech.spans[0]!;
+    const inside = p.slice(at(start) + 4, at(end) - 2);
+    const before = p.slice(0, at(start) - 1);
+    const after = p.slice(at(end) + 10);
+    expect(inside.filter((v) => v >= 0.5).length / inside.length).toBeGreaterThan(0.8);
+    expect(Math.max(...before)).toBeLessThan(0.2);
+    expect(Math.max(...after)).toBeLessThan(0.2);
+    // 1280 16 kHz samples a frame: 2.5 windows a frame on average.
+    expect(p.length).toBe(Math.floor((framesOf(speech.samples).length * FRAME_SAMPLES * 2) / 3 / 512));
+  });
+
+  it('a batch of streams gives each stream exactly what it would get alone', async () => {
+    const a = await playerSpeech(['One two three four five.'], { leadMs: 300 });
+    const b = await playerSpeech(['Silence is golden, they say.'], { leadMs: 100 });
+    const alone = [await probabilities(a.samples), await probabilities(b.samples)];
+    // Stream b starts half a frame later, so the two need different numbers of windows in most rounds.
+    const sa = vad.newStream(SAMPLE_RATE), sb = vad.newStream(SAMPLE_RATE);
+    await vad.process([sb], [new Float32Array(FRAME_SAMPLES)]); // b is now half a window ahead of a
+    const bAlone = await (async () => {
+      const s = vad.newStream(SAMPLE_RATE);
+      const out: number[] = [];
+      for (const f of [new Float32Array(FRAME_SAMPLES), ...framesOf(b.samples)]) out.push(...(await vad.process([s], [f]))[0]!);
+      return out;
+    })();
+    const fa = framesOf(a.samples), fb = framesOf(b.samples);
+    const got: number[][] = [[], []];
+    for (let i = 0; i < Math.max(fa.length, fb.length); i++) {
+      const r = await vad.process([sa, sb], [fa[i] ?? new Float32Array(FRAME_SAMPLES), fb[i] ?? new Float32Array(FRAME_SAMPLES)]);
+      got[0]!.push(...r[0]!);
+      got[1]!.push(...r[1]!);
+    }
+    const close = (x: number[], y: number[]) => x.slice(0, Math.min(x.length, y.length)).every((v, i) => Math.abs(v - y[i]!) < 1e-4);
+    expect(close(got[0]!, alone[0]!)).toBe(true);
+    expect(close(got[1]!, bAlone.slice(2))).toBe(true);
+  });
+});
+
+describe('SpeechDetector', () => {
+  it('counts speech and silence with hysteresis', () => {
+    const d = new SpeechDetector({ positiveThreshold: 0.5, negativeThreshold: 0.35 });
+    d.update([0.1, 0.1]);
+    expect(d.silenceMs).toBe(2 * VAD_WINDOW_MS);
+    d.update([0.9, 0.6, 0.4, 0.7]); // 0.4 is undecided: the run goes on, not longer
+    expect(d.speechMs).toBe(3 * VAD_WINDOW_MS);
+    expect(d.silenceMs).toBe(0);
+    d.update([0.2, 0.4]); // silence begins; an undecided window does not end it
+    expect(d.speechMs).toBe(0);
+    expect(d.silenceMs).toBe(2 * VAD_WINDOW_MS);
+  });
+
+  it('caps its counters, so hours of silence cannot overflow them', () => {
+    const d = new SpeechDetector();
+    const quiet = new Array(10_000).fill(0);
+    for (let i = 0; i < 20; i++) d.update(quiet);
+    expect(d.silenceMs).toBe(SpeechDetector.CAP_MS);
+  });
+
+  it('rejects thresholds in the wrong order', () => {
+    expect(() => new SpeechDetector({ positiveThreshold: 0.3, negativeThreshold: 0.6 })).toThrow(/threshold/);
+  });
+});
