@@ -138,8 +138,8 @@ export class PersonaPlexServerEngine implements DuplexEngine {
       const loading = this.pool.loading();
       if (loading && Date.now() < waitUntil) {
         // A managed server is still loading: show its progress in the first half of the bar.
-        const p = loading.process?.progress;
-        options.onProgress?.({ phase: `server loading: ${p?.phase ?? 'starting'}`, fraction: 0.5 * (p?.fraction ?? 0) });
+        const p = loading.state === 'starting' ? loading.process?.progress : undefined;
+        options.onProgress?.({ phase: `server loading: ${p?.phase ?? 'restarting'}`, fraction: 0.5 * (p?.fraction ?? 0) });
         const outer = options.onProgress;
         report = outer && ((q: OpenProgress) => outer({ phase: q.phase, fraction: 0.5 + 0.5 * q.fraction }));
         await this.pool.waitForChange(1000, signal);

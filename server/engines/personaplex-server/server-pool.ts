@@ -105,6 +105,7 @@ export class PooledServer {
   process: ManagedProcess | null = null;
   startedAt = 0;
   restarts = 0;
+  restartPending = false;
   timer: NodeJS.Timeout | null = null;
 
   constructor(readonly config: ServerConfig) {
@@ -184,9 +185,9 @@ export class ServerPool {
     return best;
   }
 
-  /** A server that is loading (managed) and would have room once up; opens may wait for it. */
+  /** A managed server that is loading or about to restart and would have room once up; opens may wait for it. */
   loading(): PooledServer | null {
-    return this.servers.find((s) => s.state === 'starting' && s.active < s.capacity) ?? null;
+    return this.servers.find((s) => (s.state === 'starting' || s.restartPending) && s.active < s.capacity) ?? null;
   }
 
   reserve(s: PooledServer) {
@@ -275,6 +276,7 @@ export class ServerPool {
     if (this.disposed) return;
     const cmd = s.config.managed!;
     s.state = 'starting';
+    s.restartPending = false;
     s.reason = 'loading';
     s.startedAt = Date.now();
     s.lastHealthy = s.startedAt;
@@ -286,6 +288,7 @@ export class ServerPool {
       exit: (reason) => {
         if (this.disposed || s.process !== proc) return;
         s.restarts++;
+        s.restartPending = true;
         const wait = this.backoff(s.restarts);
         this.markDown(s, reason);
         this.log(`[personaplex-server] ${host}: restarting in ${wait} ms`);
