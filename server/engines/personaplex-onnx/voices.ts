@@ -246,10 +246,9 @@ export function embeddingsToFrames(voice: PtVoice, tables: EmbeddingTables, tole
   const frames: number[][] = [];
   let maxRel = 0;
   const res = new Float32Array(H);
-  for (let n = 0; n < voice.n; n++) {
-    const e = voice.embeddings.subarray(n * H, (n + 1) * H);
+  const solve = (e: Float32Array, full: boolean) => {
     const tok = new Array<number>(NUM_STREAMS).fill(-1);
-    const contribution = (k: number, sign: number) => {
+    const add = (k: number, sign: number) => {
       if (tok[k]! < 0) return;
       const T = table(tables, k);
       const base = tok[k]! * H;
@@ -258,17 +257,15 @@ export function embeddingsToFrames(voice: PtVoice, tables: EmbeddingTables, tole
     res.set(e);
     // Known streams first (text, user), then the agent codebooks; then refine each against the others.
     const order = [0, 9, 10, 11, 12, 13, 14, 15, 16, 1, 2, 3, 4, 5, 6, 7, 8];
-    for (let pass = 0; pass < 4; pass++) {
+    for (let pass = 0; pass < 6; pass++) {
       let changed = false;
       for (const k of order) {
-        contribution(k, +1);
+        add(k, +1);
         const cand = candidates(k);
-        let t = cand.length ? bestRow(res, table(tables, k), H, norms[k]!, cand, 0) : -1;
-        // A known candidate must explain its part well; otherwise search the whole table.
-        if (t < 0 || pass > 0) t = bestRow(res, table(tables, k), H, norms[k]!, null, rows(k));
+        const t = cand.length && !full ? bestRow(res, table(tables, k), H, norms[k]!, cand, 0) : bestRow(res, table(tables, k), H, norms[k]!, null, rows(k));
         if (t !== tok[k]) changed = true;
         tok[k] = t;
-        contribution(k, -1);
+        add(k, -1);
       }
       if (!changed) break;
     }
@@ -278,10 +275,16 @@ export function embeddingsToFrames(voice: PtVoice, tables: EmbeddingTables, tole
       r2 += res[h]! ** 2;
       e2 += e[h]! ** 2;
     }
-    const rel = Math.sqrt(r2 / (e2 || 1));
-    maxRel = Math.max(maxRel, rel);
-    if (rel > tolerance) throw new Error(`voice frame ${n} is not a sum of this model's token embeddings (relative residual ${rel.toFixed(4)}); wrong model folder for this voice?`);
-    frames.push(tok);
+    return { tok, rel: Math.sqrt(r2 / (e2 || 1)) };
+  };
+  for (let n = 0; n < voice.n; n++) {
+    const e = voice.embeddings.subarray(n * H, (n + 1) * H);
+    // The text and user streams hold known tokens during a voice prompt; search every table only if needed.
+    let best = solve(e, false);
+    if (best.rel > tolerance) best = solve(e, true);
+    maxRel = Math.max(maxRel, best.rel);
+    if (best.rel > tolerance) throw new Error(`voice frame ${n} is not a sum of this model's token embeddings (relative residual ${best.rel.toFixed(4)}); wrong model folder for this voice?`);
+    frames.push(best.tok);
   }
   return { format: VOICE_FORMAT, source, frames, cache: voice.cache, maxRelResidual: maxRel };
 }
