@@ -1,7 +1,7 @@
 /**
  * Stand-in for `python -m moshi.server` as a process, for managed-mode tests: prints the official server's
  * loading log lines (same wording, logging format and a tqdm download bar on stderr), then serves the stand-in
- * server on --port. Run as: node --import tsx fake-moshi-server.ts --port N [--load-ms N] [--exit-after-ms N]
+ * server on --port. Run as: node --import tsx fake-moshi-server.ts --port N [--load-ms N] [--exit-after-ms N] [--echo]
  */
 import { StandInServer } from './stand-in-server.ts';
 
@@ -12,6 +12,7 @@ const arg = (name: string, dflt?: number) => {
 const port = arg('port')!;
 const loadMs = arg('load-ms', 600)!;
 const exitAfterMs = arg('exit-after-ms');
+const mode = process.argv.includes('--echo') ? 'echo' : 'speak';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => console.log(`${new Date().toISOString().replace('T', ' ').slice(0, 23)} - __main__ - INFO - ${msg}`);
 
@@ -29,7 +30,7 @@ process.stderr.write('\n');
 log('moshi loaded');
 log('warming up the model');
 await sleep(loadMs / 6);
-const server = await StandInServer.start({ port, promptMs: 100 });
+const server = await StandInServer.start({ port, promptMs: 100, mode });
 log(`Access the Web UI directly at http://127.0.0.1:${server.port}`);
 if (exitAfterMs !== undefined) {
   setTimeout(() => {
