@@ -20,3 +20,5 @@ export {
 export { VisemeSchedule } from './schedule.ts';
 export { visemeWeightsAt, DEFAULT_COARTICULATION, type CoarticulationOptions } from './coarticulation.ts';
 export { bindLipSync, type VisemeSource } from './voice-binding.ts';
+export { levelFromAnalyzer, type AnalyzerLike } from './level.ts';
+export { attachLipSync, type AttachLipSyncOptions, type LipSync } from './attach.ts';
