@@ -19,8 +19,11 @@ export type Fault =
   /** the whole server goes away (sockets cut, port closed) after this many output frames */
   | { kind: 'die'; afterFrames: number }
   | { kind: 'never-handshake' }
-  /** after this many output frames, a message that is not valid: 'ogg' bytes that are no Ogg page, or an unknown kind */
-  | { kind: 'garbage'; afterFrames: number; what: 'ogg' | 'kind' }
+  /**
+   * after this many output frames, a message that is not valid: 'ogg' bytes that are no Ogg page, an unknown
+   * 'kind', or a protocol 0x05 'error' (as a Moshi-protocol server may send; the official one never does)
+   */
+  | { kind: 'garbage'; afterFrames: number; what: 'ogg' | 'kind' | 'error' }
   /** each output frame takes this long to produce (over 80 ms is slower than real time) */
   | { kind: 'slow'; frameMs: number }
   /** after this many output frames: no more output, and GET / stops answering (a wedged event loop) */
@@ -191,7 +194,12 @@ export class StandInServer {
         if (fault.kind === 'die' && produced >= fault.afterFrames) this.kill();
         if (fault.kind === 'hang' && produced >= fault.afterFrames) this.hung = true;
         if (fault.kind === 'garbage' && produced >= fault.afterFrames) {
-          ws.send(fault.what === 'ogg' ? Buffer.from([0x01, ...Buffer.from('definitely not an ogg page, just noise')]) : Buffer.of(0x7f, 1, 2, 3));
+          const junk = {
+            ogg: Buffer.from([0x01, ...Buffer.from('definitely not an ogg page, just noise')]),
+            kind: Buffer.of(0x7f, 1, 2, 3),
+            error: Buffer.from([0x05, ...Buffer.from('CUDA out of memory')]),
+          };
+          ws.send(junk[fault.what]);
         }
       };
       ws.on('message', (data: Buffer) => {

@@ -31,12 +31,17 @@ export interface ChatSessionOptions {
   onFailure?: (reason: string) => void;
 }
 
-/** Why open() failed: 'connect' means the server could not be reached at all (try another). */
+/**
+ * Why open() failed. 'connect': the server could not be reached (try another); 'handshake': it took the
+ * connection but never handshook or broke the protocol; 'rejected': it refused this conversation (HTTP error, or
+ * closed before the handshake, as the official server does for a voice file it lacks) — about the request, not
+ * the server's health.
+ */
 export class OpenError extends Error {
   override name = 'OpenError';
   constructor(
     message: string,
-    readonly stage: 'connect' | 'handshake' | 'aborted',
+    readonly stage: 'connect' | 'handshake' | 'rejected' | 'aborted',
   ) {
     super(message);
   }
@@ -112,14 +117,16 @@ export class ChatSession {
         connected = true;
         onProgress?.({ phase: 'prompt', fraction: 0.05 });
       });
-      ws.on('unexpected-response', (_req, res) => fail(new OpenError(`server answered HTTP ${res.statusCode} instead of a WebSocket`, 'connect')));
+      ws.on('unexpected-response', (_req, res) =>
+        fail(new OpenError(`server answered HTTP ${res.statusCode} instead of a WebSocket (is the URL a PersonaPlex server?)`, 'rejected')),
+      );
       ws.on('error', (err) => fail(new OpenError(`${connected ? 'connection lost' : 'cannot connect'}: ${err.message}`, connected ? 'handshake' : 'connect')));
       ws.on('close', (code, reason) =>
         fail(
           new OpenError(
             `server closed the connection before its handshake (code ${code}${reason.length ? `, ${reason}` : ''}; ` +
               `a voice_prompt file missing on the server does this — see its log)`,
-            'handshake',
+            'rejected',
           ),
         ),
       );
