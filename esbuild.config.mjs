@@ -13,6 +13,21 @@ const common = {
   logLevel: 'info',
 };
 
+// The plugin's AudioWorklet processors (capture, playback). Built first: the plugin bundle inlines this code
+// and loads it from a Blob URL, so a game ships one file. parley-worklets.js is also written next to it for
+// pages whose Content-Security-Policy forbids blob: (they pass `workletUrl`). Under --watch, restart after
+// changing plugin/worklets or plugin/dsp.
+const pluginWorklets = {
+  ...common,
+  entryPoints: { 'parley-worklets': 'plugin/worklets/index.ts' },
+  outdir: 'dist/plugin',
+  format: 'iife',
+  minify: true,
+  sourcemap: false,
+};
+const workletBuild = await esbuild.build({ ...pluginWorklets, write: false, logLevel: 'silent' });
+const workletSource = workletBuild.outputFiles.find((f) => f.path.endsWith('.js')).text;
+
 export const builds = [
   {
     ...common,
@@ -21,7 +36,9 @@ export const builds = [
     minify: true,
     external: ['@babylonjs/core', '@babylonjs/core/*', '@colyseus/sdk'],
     metafile: true,
+    define: { __PARLEY_WORKLET_SOURCE__: JSON.stringify(workletSource) },
   },
+  pluginWorklets,
   {
     ...common,
     entryPoints: { 'sample-game': 'sample-game/main.ts' },

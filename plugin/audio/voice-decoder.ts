@@ -1,0 +1,130 @@
+/**
+ * Wire payloads of one NPC's voice → 24 kHz frames of exactly 1920 samples, tagged with their frame index.
+ * Opus goes through WebCodecs' AudioDecoder, which hands back 48 kHz even for a 24 kHz stream, so its output
+ * is resampled; PCM16 converts directly.
+ */
+import { FRAME_SAMPLES, FRAME_MS, SAMPLE_RATE } from '../../protocol/frame.ts';
+import type { Codec } from '../../protocol/codecs.ts';
+import { pcm16ToFloat } from '../dsp/pcm16.ts';
+import { Resampler } from '../dsp/resampler.ts';
+
+export type DeliverFrame = (i: number, samples: Float32Array) => void;
+
+/** Whether this browser can decode Opus with WebCodecs. */
+export async function canDecodeOpus(): Promise<boolean> {
+  if (typeof AudioDecoder === 'undefined') return false;
+  try {
+    const r = await AudioDecoder.isConfigSupported({ codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1 });
+    return r.supported === true;
+  } catch {
+    return false;
+  }
+}
+
+export class VoiceDecoder {
+  private opus: AudioDecoder | null = null;
+  private resampler: Resampler | null = null;
+  private carry = new Float32Array(0);
+  /** bumped by flush(): output of packets queued before it is dropped */
+  private generation = 0;
+  private readonly generations = new Map<number, number>();
+  private scratch = new Float32Array(0);
+
+  constructor(
+    private readonly deliver: DeliverFrame,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  decode(codec: Codec, i: number, data: Uint8Array): void {
+    if (codec === 'pcm16') {
+      if (data.byteLength !== FRAME_SAMPLES * 2) {
+        this.onError(new Error(`pcm16 frame ${i} has ${data.byteLength} bytes, expected ${FRAME_SAMPLES * 2}`));
+        return;
+      }
+      this.deliver(i, pcm16ToFloat(data));
+      return;
+    }
+    const dec = this.opusDecoder();
+    if (!dec) return;
+    const timestamp = i * FRAME_MS * 1000;
+    this.generations.set(timestamp, this.generation);
+    try {
+      dec.decode(new EncodedAudioChunk({ type: 'key', timestamp, data }));
+    } catch (err) {
+      this.generations.delete(timestamp);
+      this.onError(new Error(`Opus frame ${i} could not be decoded: ${(err as Error).message}`));
+    }
+  }
+
+  /** Drop anything still inside the decoder (the NPC was interrupted) and forget resampler history. */
+  flush(): void {
+    this.generation++;
+    this.resampler?.reset();
+    this.carry = new Float32Array(0);
+  }
+
+  close(): void {
+    if (this.opus && this.opus.state !== 'closed') this.opus.close();
+    this.opus = null;
+    this.generations.clear();
+  }
+
+  private opusDecoder(): AudioDecoder | null {
+    if (this.opus && this.opus.state !== 'closed') return this.opus;
+    if (typeof AudioDecoder === 'undefined') {
+      this.onError(new Error('this browser has no WebCodecs AudioDecoder; the server should send pcm16'));
+      return null;
+    }
+    this.opus = new AudioDecoder({
+      output: (audio) => this.onDecoded(audio),
+      error: (e) => {
+        this.onError(new Error(`Opus decoder failed: ${e.message}`));
+        this.opus = null; // a fresh decoder on the next packet
+      },
+    });
+    this.opus.configure({ codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1 });
+    return this.opus;
+  }
+
+  private onDecoded(audio: AudioData): void {
+    const ts = audio.timestamp;
+    const gen = this.generations.get(ts);
+    this.generations.delete(ts);
+    try {
+      if (gen !== this.generation) return; // decoded after an interruption: stale
+      const n = audio.numberOfFrames;
+      if (this.scratch.length < n) this.scratch = new Float32Array(n);
+      const pcm = this.scratch.subarray(0, n);
+      audio.copyTo(pcm, { planeIndex: 0, format: 'f32-planar' });
+      let at24: Float32Array = pcm;
+      if (audio.sampleRate !== SAMPLE_RATE) {
+        if (!this.resampler || this.resampler.inRate !== audio.sampleRate) this.resampler = new Resampler(audio.sampleRate, SAMPLE_RATE);
+        at24 = this.resampler.process(pcm);
+      }
+      this.deliver(Math.round(ts / (FRAME_MS * 1000)), this.toFrame(at24));
+    } finally {
+      audio.close();
+    }
+  }
+
+  /**
+   * Exactly one frame out per packet. The resampler's start-up delay leaves the first frame short: pad its
+   * front (the stream runs 1 ms late, consistently) and carry any surplus into the next frame.
+   */
+  private toFrame(samples: Float32Array): Float32Array {
+    const frame = new Float32Array(FRAME_SAMPLES);
+    const total = this.carry.length + samples.length;
+    if (total <= FRAME_SAMPLES) {
+      frame.set(this.carry, FRAME_SAMPLES - total);
+      frame.set(samples, FRAME_SAMPLES - samples.length);
+      this.carry = new Float32Array(0);
+    } else {
+      const joined = new Float32Array(total);
+      joined.set(this.carry);
+      joined.set(samples, this.carry.length);
+      frame.set(joined.subarray(0, FRAME_SAMPLES));
+      this.carry = joined.slice(FRAME_SAMPLES, Math.min(total, FRAME_SAMPLES * 2));
+    }
+    return frame;
+  }
+}

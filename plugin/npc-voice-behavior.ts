@@ -1,0 +1,71 @@
+/**
+ * A Babylon Behavior that binds a mesh (or any transform node) to an NPC id: that NPC's speech plays from it.
+ *
+ *   npcMesh.addBehavior(new NpcVoiceBehavior('guard', parley));
+ *
+ * Without a ParleyVoice it binds to ParleyVoice.current, now or as soon as one connects.
+ */
+import type { Behavior } from '@babylonjs/core/Behaviors/behavior.js';
+import { Observable, type Observer } from '@babylonjs/core/Misc/observable.js';
+import type { Node } from '@babylonjs/core/node.js';
+import type { NpcVoice } from './audio/npc-voice.ts';
+import { ParleyVoice } from './parley-voice.ts';
+
+export class NpcVoiceBehavior implements Behavior<Node> {
+  readonly name = 'NpcVoice';
+  /** fires once the NPC's voice exists (hook lip-sync and captions here) */
+  readonly onVoiceReadyObservable = new Observable<NpcVoice>();
+  private target: Node | null = null;
+  private parley: ParleyVoice | null;
+  private waiting: Observer<ParleyVoice> | null = null;
+  private voiceNow: NpcVoice | null = null;
+
+  constructor(
+    readonly npc: string,
+    parley?: ParleyVoice,
+  ) {
+    if (typeof npc !== 'string' || npc.length === 0) throw new Error('NpcVoiceBehavior needs an NPC id');
+    this.parley = parley ?? null;
+  }
+
+  /** The NPC's voice, once created. */
+  get voice(): NpcVoice | null {
+    return this.voiceNow;
+  }
+
+  get attachedNode(): Node | null {
+    return this.target;
+  }
+
+  init(): void {}
+
+  attach(target: Node): void {
+    this.target = target;
+    const parley = this.parley ?? ParleyVoice.current;
+    if (parley) this.bind(parley);
+    else this.waiting = ParleyVoice.onConnectedObservable.addOnce((p) => this.bind(p));
+  }
+
+  detach(): void {
+    if (this.waiting) ParleyVoice.onConnectedObservable.remove(this.waiting);
+    this.waiting = null;
+    if (this.parley && this.target) this.parley.unbindMesh(this.npc, this.target);
+    this.target = null;
+    this.voiceNow = null;
+  }
+
+  private bind(parley: ParleyVoice): void {
+    this.waiting = null;
+    this.parley = parley;
+    if (!this.target) return;
+    parley.bindMesh(this.npc, this.target);
+    void parley.voiceFor(this.npc).then(
+      (voice) => {
+        if (!this.target) return;
+        this.voiceNow = voice;
+        this.onVoiceReadyObservable.notifyObservers(voice);
+      },
+      () => {}, // reported on parley.onErrorObservable
+    );
+  }
+}
