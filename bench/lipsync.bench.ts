@@ -1,8 +1,12 @@
 /**
  * Lip-sync accuracy and cost. Ground truth: the phonemes a TTS really spoke, against the viseme keys the server
- * timeline derives from the text pieces alone (what the client shows). Until the rehearsal engine (issue 4) is
- * measured directly, espeak-ng stands in for it (tests/lipsync/espeak-speaker.ts): same TTS, same contract (pieces
- * at word-onset frames minus the lead, one per frame, phoneme events per frame).
+ * timeline derives from the text pieces alone (what the client shows).
+ *
+ * - lipsync_onset_*, lipsync_frame_*: through the rehearsal engine (issue 4) with its declared lead, every builtin
+ *   voice (18 espeak voices and accents, 150–185 wpm) speaking each line.
+ * - lipsync_spm_lead2_*: the same measure on the espeak stand-in (tests/lipsync/espeak-speaker.ts), whose pieces
+ *   are cut by a real 32k SentencePiece model (words split mid-word, punctuation pieces) with a lead of 2 frames,
+ *   as a model engine sends them, at 140/175/210 wpm.
  */
 import { execFileSync } from 'node:child_process';
 import { phonesToSpans } from '../server/visemes/arpabet.ts';
@@ -13,6 +17,8 @@ import { LipSyncDriver } from '../plugin/lipsync/driver.ts';
 import type { LipSyncRig } from '../plugin/lipsync/rigs.ts';
 import { alignOnsets, frameAgreement, predictedKeys, quantile, truthKeys } from '../tests/lipsync/accuracy.ts';
 import { createEspeakSpeaker, type SpokenFrame } from '../tests/lipsync/espeak-speaker.ts';
+import { speakThroughRehearsal } from '../tests/lipsync/rehearsal-speaker.ts';
+import { BUILTIN_VOICES } from '../server/engines/contract.ts';
 
 /** NPC lines of the kind the sample game speaks: questions, lists, numbers spelled, names, long and short words. */
 const LINES = [
@@ -43,39 +49,25 @@ export default async function lipsyncBench(): Promise<Record<string, number>> {
   figures.lipsync_dictionary_load_ms = loadMs;
   await loadPronunciations();
 
-  // accuracy against espeak's phoneme events
-  process.stderr.write('  synthesising ground truth with espeak-ng…\n');
+  // accuracy through the rehearsal engine: every voice speaks the first lines
+  process.stderr.write('  speaking through the rehearsal engine (18 voices)…\n');
+  const rehearsal = await speakThroughRehearsal(LINES.slice(0, 6), BUILTIN_VOICES);
+  const perVoice = rehearsal.utterances.length / BUILTIN_VOICES.length;
+  const main = measure(rehearsal.utterances, rehearsal.lead);
+  Object.assign(figures, prefixed('lipsync_', main));
+  figures.lipsync_engine_lead_frames = rehearsal.lead;
+  figures.lipsync_onset_error_p95_worst_voice_ms = Math.max(
+    ...BUILTIN_VOICES.map((_, v) => measure(rehearsal.utterances.slice(v * perVoice, (v + 1) * perVoice), rehearsal.lead).onset_error_p95_ms),
+  );
+  report(`rehearsal engine, ${rehearsal.utterances.length} utterances, lead ${rehearsal.lead}`, main);
+
+  // the stand-in with SentencePiece pieces and a model-like lead
+  process.stderr.write('  synthesising SentencePiece-piece streams with espeak-ng…\n');
   const speaker = await createEspeakSpeaker();
   const utterances: SpokenFrame[][] = RATES.flatMap((rate) => LINES.map((line) => speaker.speak(line, { rate, lead: LEAD })));
-  const errors: number[] = [];
-  let same = 0;
-  let truthOnsets = 0;
-  let agree = 0;
-  let total = 0;
-  for (const frames of utterances) {
-    const truth = truthKeys(frames);
-    const predicted = predictedKeys(frames, { leadFrames: LEAD });
-    const a = alignOnsets(truth, predicted);
-    errors.push(...a.errorsMs);
-    same += a.same;
-    truthOnsets += a.truthCount;
-    const fa = frameAgreement(truth, predicted);
-    agree += fa.agree;
-    total += fa.total;
-  }
-  const abs = errors.map(Math.abs);
-  figures.lipsync_onset_error_median_ms = quantile(abs, 0.5);
-  figures.lipsync_onset_error_p95_ms = quantile(abs, 0.95);
-  figures.lipsync_onset_bias_median_ms = quantile(errors, 0.5);
-  figures.lipsync_frame_agreement_pct = (100 * agree) / total;
-  figures.lipsync_aligned_onsets_pct = (100 * errors.length) / truthOnsets;
-  figures.lipsync_aligned_same_viseme_pct = (100 * same) / errors.length;
-  figures.lipsync_measured_onsets = errors.length;
-  process.stderr.write(
-    `  ${utterances.length} utterances (${RATES.join('/')} wpm, lead ${LEAD}): ${errors.length} onsets, ` +
-      `median |err| ${figures.lipsync_onset_error_median_ms.toFixed(1)} ms, p95 ${figures.lipsync_onset_error_p95_ms.toFixed(1)} ms ` +
-      '(targets 40 / 100)\n',
-  );
+  const spm = measure(utterances, LEAD);
+  Object.assign(figures, prefixed('lipsync_spm_lead2_', spm));
+  report(`SentencePiece pieces, ${utterances.length} utterances (${RATES.join('/')} wpm), lead ${LEAD}`, spm);
 
   // letter-to-sound fallback against the dictionary, at the viseme level, on every 97th plain dictionary word
   const { dictionary } = (await import('cmu-pronouncing-dictionary')) as { dictionary: Record<string, string> };
@@ -123,6 +115,56 @@ export default async function lipsyncBench(): Promise<Record<string, number>> {
   const cpu2 = process.cpuUsage(t1);
   figures.lipsync_driver_us_per_update = (cpu2.user + cpu2.system) / updates;
   return figures;
+}
+
+interface Measured {
+  onset_error_median_ms: number;
+  onset_error_p95_ms: number;
+  onset_bias_median_ms: number;
+  frame_agreement_pct: number;
+  aligned_onsets_pct: number;
+  aligned_same_viseme_pct: number;
+  measured_onsets: number;
+}
+
+function measure(utterances: SpokenFrame[][], lead: number): Measured {
+  const errors: number[] = [];
+  let same = 0;
+  let truthOnsets = 0;
+  let agree = 0;
+  let total = 0;
+  for (const frames of utterances) {
+    const truth = truthKeys(frames);
+    const predicted = predictedKeys(frames, { leadFrames: lead });
+    const a = alignOnsets(truth, predicted);
+    errors.push(...a.errorsMs);
+    same += a.same;
+    truthOnsets += a.truthCount;
+    const fa = frameAgreement(truth, predicted);
+    agree += fa.agree;
+    total += fa.total;
+  }
+  const abs = errors.map(Math.abs);
+  return {
+    onset_error_median_ms: quantile(abs, 0.5),
+    onset_error_p95_ms: quantile(abs, 0.95),
+    onset_bias_median_ms: quantile(errors, 0.5),
+    frame_agreement_pct: (100 * agree) / total,
+    aligned_onsets_pct: (100 * errors.length) / truthOnsets,
+    aligned_same_viseme_pct: (100 * same) / errors.length,
+    measured_onsets: errors.length,
+  };
+}
+
+function prefixed(prefix: string, m: Measured): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [prefix + k, v]));
+}
+
+function report(what: string, m: Measured): void {
+  process.stderr.write(
+    `  ${what}: ${m.measured_onsets} onsets, median |err| ${m.onset_error_median_ms.toFixed(1)} ms, ` +
+      `p95 ${m.onset_error_p95_ms.toFixed(1)} ms (targets 40 / 100), frame agreement ${m.frame_agreement_pct.toFixed(1)}%\n`,
+  );
 }
 
 function editDistance(a: readonly number[], b: readonly number[]): number {
