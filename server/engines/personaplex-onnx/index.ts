@@ -21,7 +21,25 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PersonaPle
   return { modelDir, providers: providers as Provider[], capacity, voicesDir: env.PARLEY_PERSONAPLEX_ONNX_VOICES || undefined };
 }
 
+/**
+ * A throttled text progress bar on stderr, for loading inside a worker thread (functions cannot cross the
+ * worker boundary, so the host cannot pass its own callback).
+ */
+export function stderrProgress(): NonNullable<PersonaPlexOnnxOptions['onLoadProgress']> {
+  let last = 0;
+  let lastPhase = '';
+  return (p) => {
+    const now = Date.now();
+    if (p.phase === lastPhase && p.fraction < 1 && now - last < 1000) return;
+    last = now;
+    lastPhase = p.phase;
+    const width = 30;
+    const done = Math.round(p.fraction * width);
+    process.stderr.write(`[personaplex-onnx] ${p.phase.padEnd(15)} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(100 * p.fraction).toFixed(0).padStart(3)}% ${p.detail ?? ''}\n`);
+  };
+}
+
 export async function createEngine(options: Partial<PersonaPlexOnnxOptions> | undefined): Promise<DuplexEngine> {
   const opts = options?.modelDir ? (options as PersonaPlexOnnxOptions) : { ...optionsFromEnv(), ...options };
-  return PersonaPlexOnnxEngine.create(opts);
+  return PersonaPlexOnnxEngine.create({ onLoadProgress: stderrProgress(), ...opts });
 }
