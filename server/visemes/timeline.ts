@@ -76,15 +76,15 @@ export class VisemeTimeline {
 
   /**
    * Called once per NPC output frame, in order, with that frame's text piece if any. Returns the keys to send with
-   * this frame, or undefined when nothing changed.
+   * this frame, or undefined when nothing changed. A frame index that is not a non-negative integer throws a
+   * RangeError; one that goes back restarts the timeline (a new stream).
    */
   onFrame(frameIndex: number, piece?: string): VisemeTrack | undefined {
     if (!Number.isInteger(frameIndex) || frameIndex < 0) {
       throw new RangeError(`VisemeTimeline.onFrame: frameIndex must be a non-negative integer, got ${frameIndex}`);
     }
-    if (frameIndex <= this.lastFrame) {
-      throw new RangeError(`VisemeTimeline.onFrame: frame ${frameIndex} after frame ${this.lastFrame}; frames must increase`);
-    }
+    // frames going back mean the stream restarted (a new session on this NPC): start afresh, never throw mid-tick
+    if (frameIndex <= this.lastFrame) this.restart();
     this.lastFrame = frameIndex;
 
     const touched = new Set<TimedWord>();
@@ -119,6 +119,14 @@ export class VisemeTimeline {
     this.current = undefined;
     this.rate?.reset();
     this.cutAt = this.cutAt === undefined ? cut : Math.min(this.cutAt, cut);
+  }
+
+  private restart(): void {
+    this.assembler.close();
+    this.previous = undefined;
+    this.current = undefined;
+    this.cutAt = undefined;
+    this.rate?.reset();
   }
 
   private timed(word: AssembledWord, start: number): TimedWord {

@@ -145,9 +145,16 @@ describe('VisemeTimeline input checks', () => {
     expect(() => new VisemeTimeline({ leadFrames: -1 })).toThrow(/leadFrames/);
     expect(() => new VisemeTimeline({ leadFrames: 1.5 })).toThrow(/leadFrames/);
     const tl = new VisemeTimeline({ leadFrames: 0 });
-    tl.onFrame(3);
-    expect(() => tl.onFrame(3)).toThrow(/frames must increase/);
     expect(() => tl.onFrame(Number.NaN)).toThrow(/frameIndex/);
+    expect(() => tl.onFrame(-1)).toThrow(/frameIndex/);
+  });
+
+  it('a frame index going back restarts the timeline instead of failing the tick', () => {
+    const tl = new VisemeTimeline({ leadFrames: 0, wordOffset: 0 });
+    tl.onFrame(10, '▁long');
+    const t = tl.onFrame(0, 'er')!; // a continuation piece on a restarted stream starts a new word
+    expect(t.from).toBe(0);
+    expect(names(t.keys)).toBe('RR sil');
   });
 
   it('ignores pieces that are not text, and unpronounceable words give a rest', () => {
