@@ -10,6 +10,16 @@ import { Observable, type Observer } from '@babylonjs/core/Misc/observable.js';
 import type { Node } from '@babylonjs/core/node.js';
 import type { NpcVoice } from './audio/npc-voice.ts';
 import { ParleyVoice } from './parley-voice.ts';
+import { attachLipSync, type AttachLipSyncOptions, type LipSync } from './lipsync/attach.ts';
+
+export interface NpcVoiceBehaviorOptions {
+  /**
+   * Move the node's mouth with the voice (docs/lipsync.md). Default: on when the node or its child meshes have
+   * viseme, ARKit or jaw morph targets, silently off otherwise; an options object turns it on with those options
+   * (a missing rig is then reported with console.warn); false turns it off.
+   */
+  lipSync?: boolean | AttachLipSyncOptions;
+}
 
 export class NpcVoiceBehavior implements Behavior<Node> {
   readonly name = 'NpcVoice';
@@ -19,10 +29,12 @@ export class NpcVoiceBehavior implements Behavior<Node> {
   private parley: ParleyVoice | null;
   private waiting: Observer<ParleyVoice> | null = null;
   private voiceNow: NpcVoice | null = null;
+  private lips: LipSync | null = null;
 
   constructor(
     readonly npc: string,
     parley?: ParleyVoice,
+    private readonly options: NpcVoiceBehaviorOptions = {},
   ) {
     if (typeof npc !== 'string' || npc.length === 0) throw new Error('NpcVoiceBehavior needs an NPC id');
     this.parley = parley ?? null;
@@ -31,6 +43,11 @@ export class NpcVoiceBehavior implements Behavior<Node> {
   /** The NPC's voice, once created. */
   get voice(): NpcVoice | null {
     return this.voiceNow;
+  }
+
+  /** The lip-sync driving this node's mouth, if any. */
+  get lipSync(): LipSync | null {
+    return this.lips;
   }
 
   get attachedNode(): Node | null {
@@ -52,6 +69,8 @@ export class NpcVoiceBehavior implements Behavior<Node> {
     if (this.parley && this.target) this.parley.unbindMesh(this.npc, this.target);
     this.target = null;
     this.voiceNow = null;
+    this.lips?.dispose();
+    this.lips = null;
   }
 
   private bind(parley: ParleyVoice): void {
@@ -63,9 +82,23 @@ export class NpcVoiceBehavior implements Behavior<Node> {
       (voice) => {
         if (!this.target) return;
         this.voiceNow = voice;
+        this.startLipSync(voice, this.target);
         this.onVoiceReadyObservable.notifyObservers(voice);
       },
       () => {}, // reported on parley.onErrorObservable
     );
+  }
+
+  private startLipSync(voice: NpcVoice, target: Node): void {
+    const opt = this.options.lipSync ?? true;
+    if (opt === false || this.lips) return;
+    try {
+      this.lips = attachLipSync(voice, target, target.getScene(), {
+        analyzer: voice.sound.analyzer,
+        ...(typeof opt === 'object' ? opt : {}),
+      });
+    } catch (err) {
+      if (typeof opt === 'object') console.warn(`[parley] ${this.npc}: ${(err as Error).message}`);
+    }
   }
 }
