@@ -59,11 +59,14 @@ export function activeSpan(x: Float32Array, threshold = 0.01): { start: number; 
  * Build a player track: silence `leadMs`, then each sentence trimmed to its active span and separated by
  * `gapMs` of silence, then `tailMs` of silence. Spans give the true speech times (the ground truth).
  */
-export async function playerSpeech(sentences: string[], opts: { leadMs?: number; gapMs?: number; tailMs?: number; gain?: number } = {}): Promise<Speech> {
+export async function playerSpeech(
+  sentences: string[],
+  opts: { leadMs?: number; gapMs?: number; tailMs?: number; gain?: number; voice?: VoiceProfile } = {},
+): Promise<Speech> {
   const t = await playerTts();
   const ms = (v: number) => Math.round((v * SAMPLE_RATE) / 1000);
   const parts = sentences.map((s) => {
-    const a = t.synthesize(PLAYER_VOICE, s).samples;
+    const a = t.synthesize(opts.voice ?? PLAYER_VOICE, s).samples;
     const span = activeSpan(a);
     return a.subarray(span.start, span.end);
   });
