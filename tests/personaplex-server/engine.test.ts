@@ -23,7 +23,7 @@ const texts = (frames: { text?: string }[]) => frames.map((f, i) => [i, f.text] 
 
 describe('a conversation with the stand-in server', () => {
   it.each(['inline', 'worker'] as const)('handshakes, then streams Ogg Opus both ways with text pieces on their frames (%s codec)', async (codec) => {
-    const srv = await server({ promptMs: 300 });
+    const srv = await server({ promptMs: 600 });
     const e = await engine([{ url: srv.url, capacity: 1 }], { codec });
     expect(e.capacity).toBe(1);
     expect(e.textLeadFrames).toBe(0);
@@ -39,7 +39,11 @@ describe('a conversation with the stand-in server', () => {
 
     const out = (await drive(e, [id], 40)).map((f) => f[0]!);
     expect(out.every((o) => o.error === undefined && o.output.length === 1920)).toBe(true);
-    expect(srv.stats.framesIn).toBeGreaterThanOrEqual(38); // every page we sent became a frame on the server
+    // every page we sent becomes a frame on the server (the last ones may still be on their way)
+    // (39 of 40: the stand-in honours our stream's pre-skip, which holds back the last part-frame)
+    for (let i = 0; i < 50 && srv.stats.framesIn < 39; i++) await sleep(20);
+    await sleep(100);
+    expect(srv.stats.framesIn).toBe(39);
     // the stand-in speaks "Reactor core is failing": ▁-pieces in order, each on the first frame of its tone burst
     const t = texts(out);
     expect(t.map(([, p]) => p).slice(0, 4)).toEqual(['▁Reactor', '▁core', '▁is', '▁failing']);
@@ -54,7 +58,8 @@ describe('a conversation with the stand-in server', () => {
     const e = await engine([{ url: srv.url, capacity: 1 }]);
     const id = await e.open(persona());
     const loud = (k: number) => k >= 10 && k < 20;
-    const out = (await drive(e, [id], 40, (k) => (loud(k) ? tone(440, k) : silence()))).map((f) => rms(f[0]!.output));
+    // at the real tick rate, so the jitter buffer never has to rebuffer inside the burst
+    const out = (await drive(e, [id], 40, (k) => (loud(k) ? tone(440, k) : silence()), 80)).map((f) => rms(f[0]!.output));
     const first = out.findIndex((r) => r > 0.1);
     const last = out.length - 1 - [...out].reverse().findIndex((r) => r > 0.1);
     expect(first).toBeGreaterThan(10);
