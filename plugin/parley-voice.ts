@@ -59,6 +59,8 @@ export interface ParleyConnectOptions {
   pose?: PoseReporterOptions | false;
   /** spatial and jitter-buffer settings of every NPC voice */
   voice?: NpcVoiceOptions;
+  /** how long connect() waits for the server's Welcome before it fails (default 10 000 ms) */
+  welcomeTimeoutMs?: number;
   /** where the worklet module is hosted, when the inlined Blob URL is not allowed (CSP) */
   workletUrl?: string;
   /** restrict the codecs offered (e.g. ['pcm16'] to debug); by default Opus when WebCodecs has it, and PCM16 */
@@ -128,7 +130,10 @@ export class ParleyVoice {
     this.localForward = new Vector3(0, 0, scene.useRightHandedSystem ? -1 : 1);
   }
 
-  /** Connect a game to Parley. Call it from a user gesture (a click) so audio and the mic start at once. */
+  /**
+   * Connect a game to Parley; resolves once the server welcomed the session and the mic runs. Call it from a
+   * user gesture (a click) so audio and the mic start at once.
+   */
   static async connect(options: ParleyConnectOptions): Promise<ParleyVoice> {
     if (!options?.scene) throw new Error('Parley: connect() needs { scene }');
     const camera = options.camera ?? options.scene.activeCamera;
@@ -179,6 +184,7 @@ export class ParleyVoice {
     });
     this.emitState('joined');
     this.link.hello();
+    await this.welcomed(o.welcomeTimeoutMs ?? 10_000);
 
     if (o.mic !== false) {
       this.mic = await MicCapture.start(this.audioContext, (f) => this.onMicFrame(f), o.mic || {});
@@ -189,6 +195,27 @@ export class ParleyVoice {
       this.pose = new PoseReporter((p, f) => this.link?.sendPose(p, f), o.pose || {});
       this.renderObserver = this.scene.onBeforeRenderObservable.add(() => this.reportPose());
     }
+  }
+
+  /** Resolves on the server's Welcome; rejects on refusal, disconnection or timeout. */
+  private welcomed(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.onSessionStateObservable.remove(observer);
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () => done(new Error(`Parley: no Welcome from the server within ${timeoutMs} ms (is this a Parley room?)`)),
+        timeoutMs,
+      );
+      const observer = this.onSessionStateObservable.add(({ state, reason }) => {
+        if (state === 'ready') done();
+        else if (state === 'refused' || state === 'disconnected') done(new Error(`Parley: session ${state}${reason ? `: ${reason}` : ''}`));
+      });
+      if (this.link?.state === 'ready') done();
+    });
   }
 
   // ── session ────────────────────────────────────────────────────────────────────────────────────────────

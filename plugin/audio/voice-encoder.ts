@@ -13,12 +13,16 @@ export interface EncodedVoice {
   data: Uint8Array;
 }
 
+// Chromium builds an 80 ms packet by repacketizing shorter Opus frames, which fails ("Failed to add to
+// Repacketizer") when libopus switches between SILK, hybrid and CELT inside one packet; that happened within
+// seconds on a noise-suppressed mic. CELT-only ('lowdelay') never switches modes. Should an encoder still fail,
+// OpusEncoder replaces it and drops that frame.
 const OPUS_CONFIG = {
   codec: 'opus',
   sampleRate: SAMPLE_RATE,
   numberOfChannels: 1,
   bitrate: 32_000,
-  opus: { frameDuration: 80_000 },
+  opus: { frameDuration: 80_000, application: 'lowdelay' },
 } as const;
 
 const FRAME_US = (FRAME_SAMPLES / SAMPLE_RATE) * 1e6;
@@ -50,7 +54,10 @@ export class Pcm16Encoder implements VoiceEncoder {
 
 export class OpusEncoder implements VoiceEncoder {
   readonly codec = 'opus' as const;
-  private readonly encoder: AudioEncoder;
+  private encoder: AudioEncoder;
+  private closed = false;
+  /** encoders replaced after an error */
+  restarts = 0;
   /** capture times by packet timestamp: the encoder hands back the timestamp, not our sequence number */
   private readonly pending = new Map<number, { seq: number; t: number }>();
 
@@ -58,11 +65,23 @@ export class OpusEncoder implements VoiceEncoder {
     private readonly out: (v: EncodedVoice) => void,
     private readonly onError: (err: Error) => void,
   ) {
-    this.encoder = new AudioEncoder({
+    this.encoder = this.create();
+  }
+
+  private create(): AudioEncoder {
+    const encoder: AudioEncoder = new AudioEncoder({
       output: (chunk) => this.onChunk(chunk),
-      error: (e) => this.onError(new Error(`Opus encoder failed: ${e.message}`)),
+      error: (e) => {
+        this.onError(new Error(`Opus encoder failed (replaced; one frame lost): ${e.message}`));
+        this.pending.clear();
+        if (!this.closed && this.encoder === encoder && this.restarts < 100) {
+          this.restarts++;
+          this.encoder = this.create();
+        }
+      },
     });
-    this.encoder.configure(OPUS_CONFIG as AudioEncoderConfig);
+    encoder.configure(OPUS_CONFIG as AudioEncoderConfig);
+    return encoder;
   }
 
   encode(seq: number, t: number, samples: Float32Array): void {
@@ -97,6 +116,7 @@ export class OpusEncoder implements VoiceEncoder {
   }
 
   close(): void {
+    this.closed = true;
     this.pending.clear();
     if (this.encoder.state !== 'closed') this.encoder.close();
   }
