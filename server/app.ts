@@ -31,6 +31,8 @@ export interface ParleyServerOptions {
   retryMs?: number;
   /** serve dist/ and sample-game/ (default true) */
   serveStatic?: boolean;
+  /** called after every tick with its lateness and (when it stepped the engine) its duration, in ms; for benchmarks */
+  observeTick?: (lateMs: number, durationMs: number | null) => void;
   /** let Colyseus install SIGINT/SIGTERM handlers that shut down cleanly (default true) */
   handleSignals?: boolean;
   log?: (line: string) => void;
@@ -49,7 +51,7 @@ export interface ParleyServer {
 export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
   const log = opts.log ?? ((l: string) => console.log(l));
   const metrics = createParleyMetrics();
-  const conductor = new Conductor({ engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, retryMs: opts.retryMs, log });
+  const conductor = new Conductor({ engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, retryMs: opts.retryMs, observeTick: opts.observeTick, log });
   const services: RoomServices = { conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, log };
   const rooms = Object.fromEntries(
     Object.entries(opts.rooms).map(([name, config]) => [name, defineRoom(ParleyRoom.withServices(services, config))]),

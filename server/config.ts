@@ -15,6 +15,8 @@ export interface ServerConfig {
   engine: EngineName;
   sheetsDir: string;
   tokenizerPath: string | undefined;
+  /** prompt budget in tokens: each costs one 80 ms model step before the NPC can speak */
+  promptBudget: number;
   /** re-read edited sheets for the next session (off with NODE_ENV=production) */
   hotReload: boolean;
   idleTimeoutMs: number;
@@ -47,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     engine,
     sheetsDir: path.resolve(ROOT, env.PARLEY_SHEETS ?? 'character-sheets'),
     tokenizerPath: env.PARLEY_TOKENIZER || undefined,
+    promptBudget: int(env, 'PARLEY_PROMPT_BUDGET', 200, 1, 3000),
     hotReload: env.NODE_ENV !== 'production',
     idleTimeoutMs: int(env, 'PARLEY_IDLE_TIMEOUT_MS', 20_000, 1000, 3_600_000),
     env,

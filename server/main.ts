@@ -8,6 +8,7 @@ import { createParleyServer } from './app.ts';
 import { SheetLibrary } from './sheets/library.ts';
 import { sheetDirectory } from './room/sheet-directory.ts';
 import { VisemeTimeline } from './visemes/timeline.ts';
+import { loadPronunciations } from './visemes/pronounce.ts';
 import { MARS_MISSION_NPCS, MARS_MISSION_ROOM } from '../sample-game/layout.ts';
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -15,10 +16,19 @@ const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`)
 async function main() {
   const config = loadConfig();
   log(`[server] starting: engine ${config.engine}, sheets ${config.sheetsDir}${config.hotReload ? ' (hot reload)' : ''}`);
-  const sheets = await SheetLibrary.open({ dir: config.sheetsDir, tokenizerPath: config.tokenizerPath, watch: config.hotReload, log });
-  const { issues } = sheets.checkAll();
-  for (const issue of issues) log(`[sheets] ${issue.file}:${issue.line}:${issue.column} ${issue.message}`);
-  const engine = await startEngine(config, log);
+  const sheets = await SheetLibrary.open({
+    dir: config.sheetsDir,
+    tokenizerPath: config.tokenizerPath,
+    budgetTokens: config.promptBudget,
+    reload: config.hotReload,
+    watch: config.hotReload,
+    log,
+  });
+  // compiles every sheet once now, so invalid ones are logged (with file:line:col) at start
+  const { sheets: valid } = sheets.checkAll();
+  log(`[sheets] ${valid.length} valid character sheet(s)`);
+  // the pronouncing dictionary (for lip-sync) loads while the engine starts
+  const [engine] = await Promise.all([startEngine(config, log), loadPronunciations()]);
   log(`[server] engine ready: ${engine.label} (capacity ${engine.capacity} sessions)`);
   const server = createParleyServer({
     engine,

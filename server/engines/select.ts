@@ -3,7 +3,9 @@
  * loads onnxruntime's graphs or opens sockets to a GPU host.
  */
 import type { EngineName, ServerConfig } from '../config.ts';
+import { fileURLToPath } from 'node:url';
 import type { DuplexEngine } from './contract.ts';
+import { WorkerPoolEngine } from './worker/pool.ts';
 
 /** What an optional engine module exports for the server to start it from the environment. */
 interface EngineModule {
@@ -28,8 +30,16 @@ export async function startEngine(config: ServerConfig, log: (line: string) => v
       return mod.startEngine(mod.configFromEnv(config.env), log);
     }
     case 'personaplex-onnx': {
-      const mod = await load('personaplex-onnx');
-      return mod.startEngine(mod.configFromEnv(config.env), log);
+      // One worker holds the model and batches every session; it reads PARLEY_PERSONAPLEX_ONNX_* itself.
+      return WorkerPoolEngine.start({
+        module: fileURLToPath(new URL('./personaplex-onnx/index.ts', import.meta.url)),
+        options: {},
+        workers: 1,
+        initTimeoutMs: 30 * 60_000, // tens of GB of weights
+        openTimeoutMs: 600_000,
+        stepTimeoutMs: 1000,
+        log,
+      });
     }
   }
 }

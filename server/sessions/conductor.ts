@@ -32,6 +32,7 @@ export interface ConductorOptions {
   maxRetryMs?: number;
   log?: (line: string) => void;
   now?: () => number;
+  observeTick?: (lateMs: number, durationMs: number | null) => void;
 }
 
 export class Conductor {
@@ -90,13 +91,16 @@ export class Conductor {
     }
     const slots = this.allSlots();
     this.arbitrate(slots);
+    const lateMs = Math.max(0, tick.lateMs);
     if (this.inFlight) {
       m.ticksLate.inc();
+      this.opts.observeTick?.(lateMs, null);
       return;
     }
     const live = slots.filter((s) => s.session !== null && !s.opening);
     if (live.length === 0) {
       for (const p of this.participants) p.endTick?.(tick);
+      this.opts.observeTick?.(lateMs, null);
       return;
     }
     this.inFlight = true;
@@ -114,7 +118,9 @@ export class Conductor {
       .finally(() => {
         this.inFlight = false;
         for (const p of this.participants) p.endTick?.(tick);
-        m.tickDuration.observe((performance.now() - started) / 1000);
+        const duration = performance.now() - started;
+        m.tickDuration.observe(duration / 1000);
+        this.opts.observeTick?.(lateMs, duration);
       });
   }
 

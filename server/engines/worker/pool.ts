@@ -16,6 +16,8 @@ export interface WorkerPoolOptions {
   /** a step not answered in this time fails that worker's sessions and the worker is replaced */
   stepTimeoutMs?: number;
   openTimeoutMs?: number;
+  /** loading the engine in a worker (model weights can take minutes) */
+  initTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -102,12 +104,14 @@ export class WorkerPoolEngine implements DuplexEngine {
   private perWorkerCapacity = 0;
   private readonly stepTimeoutMs: number;
   private readonly openTimeoutMs: number;
+  private readonly initTimeoutMs: number;
   private readonly log: (line: string) => void;
   private disposed = false;
 
   private constructor(private readonly opts: WorkerPoolOptions) {
     this.stepTimeoutMs = opts.stepTimeoutMs ?? 1000;
     this.openTimeoutMs = opts.openTimeoutMs ?? 120_000;
+    this.initTimeoutMs = opts.initTimeoutMs ?? 120_000;
     this.log = opts.log ?? ((l) => console.warn(l));
   }
 
@@ -127,7 +131,7 @@ export class WorkerPoolEngine implements DuplexEngine {
   private async spawn(slot: number): Promise<EngineInfo> {
     const w = new EngineWorker((dead, why) => this.onWorkerDeath(slot, dead, why));
     this.workers[slot] = w;
-    const r = await w.request({ op: 'init', module: this.opts.module, options: this.opts.options }, this.openTimeoutMs);
+    const r = await w.request({ op: 'init', module: this.opts.module, options: this.opts.options }, this.initTimeoutMs);
     if (!r.ok) throw new Error(`engine ${this.opts.module} failed to start: ${r.error}`);
     return r.info!;
   }
