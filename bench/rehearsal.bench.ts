@@ -102,7 +102,7 @@ async function traffic(): Promise<Float32Array[]> {
   for (let i = 0; i < PLAYERS.length; i++) {
     tracks.push(await playerSpeech([ASKS[i]!, CUTS[i]!], { voice: PLAYERS[i], leadMs: 2500, gapMs: 3000, tailMs: 3500 }));
   }
-  return tracks.flatMap((t) => framesOf(t.samples)).concat([]);
+  return tracks.flatMap((t) => framesOf(t.samples));
 }
 
 function feeder(frames: Float32Array[], sessions: number, seed: number) {

@@ -40,11 +40,11 @@ describe('rehearsal engine in worker threads', () => {
     const speech = await playerSpeech(['Hello, what is your job here?'], {});
     const talk = framesOf(speech.samples);
     const outs: StepOutput[][] = ids.map(() => []);
-    // 12 s: 4 s quiet (greetings), then the player speaks to NPC 'a' only, then quiet while it answers.
-    const frames = 150;
+    // 13 s: 4.8 s quiet (greetings), then the player speaks to NPC 'a' only, then quiet while it answers.
+    const frames = 165;
     const t0 = performance.now();
     for (let k = 0; k < frames; k++) {
-      const inputA = k >= 50 && k - 50 < talk.length ? talk[k - 50]! : new Float32Array(FRAME_SAMPLES);
+      const inputA = k >= 60 && k - 60 < talk.length ? talk[k - 60]! : new Float32Array(FRAME_SAMPLES);
       const out = await pool.step(ids.map((session, i) => ({ session, input: i === 0 ? inputA : new Float32Array(FRAME_SAMPLES) })));
       out.forEach((o, i) => outs[i]!.push(o));
       const due = t0 + (k + 1) * 80;
@@ -55,12 +55,12 @@ describe('rehearsal engine in worker threads', () => {
       o.slice(from, to).map((x) => x.text?.replace('▁', ' ') ?? '').join('').trim();
     personas.forEach((p, i) => {
       expect(outs[i]!.every((o) => !o.error)).toBe(true);
-      expect(caption(outs[i]!, 0, 50)).toBe(p.rehearsal!.greeting);
+      expect(caption(outs[i]!, 0, 60)).toBe(p.rehearsal!.greeting);
     });
     // Only the NPC that was spoken to answers.
-    expect(CAPTAIN.rehearsal!.lines).toContain(caption(outs[0]!, 50));
-    expect(caption(outs[1]!, 50)).toBe('');
-    expect(caption(outs[2]!, 50)).toBe('');
+    expect(CAPTAIN.rehearsal!.lines).toContain(caption(outs[0]!, 60));
+    expect(caption(outs[1]!, 60)).toBe('');
+    expect(caption(outs[2]!, 60)).toBe('');
 
     const bad = await pool.step([
       { session: ids[0]!, input: new Float32Array(FRAME_SAMPLES) },
