@@ -36,10 +36,11 @@ describe('Silero VAD on the 24 kHz stream', () => {
   it('a batch of streams gives each stream exactly what it would get alone', async () => {
     const a = await playerSpeech(['One two three four five.'], { leadMs: 300 });
     const b = await playerSpeech(['Silence is golden, they say.'], { leadMs: 100 });
-    const alone = [await probabilities(a.samples), await probabilities(b.samples)];
-    // Stream b starts half a frame later, so the two need different numbers of windows in most rounds.
+    const aAlone = await probabilities(a.samples);
+    // Stream b gets one silent frame first (1280 samples at 16 kHz: half a window out of phase with a), so the
+    // two need different numbers of windows in most rounds and the batch changes size from round to round.
     const sa = vad.newStream(SAMPLE_RATE), sb = vad.newStream(SAMPLE_RATE);
-    await vad.process([sb], [new Float32Array(FRAME_SAMPLES)]); // b is now half a window ahead of a
+    await vad.process([sb], [new Float32Array(FRAME_SAMPLES)]);
     const bAlone = await (async () => {
       const s = vad.newStream(SAMPLE_RATE);
       const out: number[] = [];
@@ -54,8 +55,8 @@ describe('Silero VAD on the 24 kHz stream', () => {
       got[1]!.push(...r[1]!);
     }
     const close = (x: number[], y: number[]) => x.slice(0, Math.min(x.length, y.length)).every((v, i) => Math.abs(v - y[i]!) < 1e-4);
-    expect(close(got[0]!, alone[0]!)).toBe(true);
-    expect(close(got[1]!, bAlone.slice(2))).toBe(true);
+    expect(close(got[0]!, aAlone)).toBe(true);
+    expect(close(got[1]!, bAlone.slice(2))).toBe(true); // its first frame gave 2 windows
   });
 });
 
