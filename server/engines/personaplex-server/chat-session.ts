@@ -141,10 +141,14 @@ export class ChatSession {
         }
         if (kind === 'ignored') return;
         if (kind !== 'handshake') return fail(new OpenError(`server sent ${kind} before its handshake`, 'handshake'));
+        try {
+          this.attach(ws);
+        } catch (err) {
+          return fail(new OpenError(`cannot start the audio codec: ${(err as Error).message}`, 'aborted'));
+        }
         settled = true;
         cleanup();
         onProgress?.({ phase: 'prompt', fraction: 1 });
-        this.attach(ws);
         resolve();
       });
     });

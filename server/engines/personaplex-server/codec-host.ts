@@ -126,16 +126,21 @@ export class WorkerCodecHost implements CodecHost {
   private spawn(): CodecThread {
     return new CodecThread((dead, why) => {
       if (this.disposed) return;
-      this.log(`[personaplex-server] codec worker replaced: ${why}`);
-      const i = this.threads.indexOf(dead);
-      if (i >= 0) this.threads[i] = this.spawn();
+      this.log(`[personaplex-server] codec worker failed (${why}); replacing it`);
+      // after a pause, so a worker that cannot start at all does not spin
+      setTimeout(() => {
+        const i = this.threads.indexOf(dead);
+        if (i >= 0 && !this.disposed) this.threads[i] = this.spawn();
+      }, 1000).unref();
     });
   }
 
   open(events: CodecEvents, options: UpstreamOptions = {}): CodecSession {
     if (this.disposed) throw new Error('codec host disposed');
-    let thread = this.threads[0]!;
-    for (const t of this.threads) if (t.sessions.size < thread.sessions.size) thread = t;
+    const alive = this.threads.filter((t) => !t.dead);
+    if (alive.length === 0) throw new Error('no codec worker is running (all are restarting)');
+    let thread = alive[0]!;
+    for (const t of alive) if (t.sessions.size < thread.sessions.size) thread = t;
     const id = this.nextId++;
     thread.sessions.set(id, events);
     thread.post({ op: 'open', id, options });
