@@ -6,16 +6,7 @@ import type { EngineName, ServerConfig } from '../config.ts';
 import { fileURLToPath } from 'node:url';
 import type { DuplexEngine } from './contract.ts';
 import { WorkerPoolEngine } from './worker/pool.ts';
-
-/** What an optional engine module exports for the server to start it from the environment. */
-interface EngineModule {
-  configFromEnv(env: NodeJS.ProcessEnv): unknown;
-  startEngine(config: unknown, log: (line: string) => void): Promise<DuplexEngine>;
-}
-
-async function load(folder: string): Promise<EngineModule> {
-  return (await import(new URL(`./${folder}/index.ts`, import.meta.url).href)) as EngineModule;
-}
+import { personaplexServerOptions } from './personaplex-server-config.ts';
 
 export async function startEngine(config: ServerConfig, log: (line: string) => void): Promise<DuplexEngine> {
   const name: EngineName = config.engine;
@@ -26,8 +17,9 @@ export async function startEngine(config: ServerConfig, log: (line: string) => v
       return startRehearsalEngine({ workers, log });
     }
     case 'personaplex-server': {
-      const mod = await load('personaplex-server');
-      return mod.startEngine(mod.configFromEnv(config.env), log);
+      // Network I/O stays on this thread (async); Opus/Ogg run in the engine's own codec workers.
+      const { PersonaPlexServerEngine } = await import('./personaplex-server/index.ts');
+      return PersonaPlexServerEngine.start({ ...personaplexServerOptions(config.env), log });
     }
     case 'personaplex-onnx': {
       // One worker holds the model and batches every session; it reads PARLEY_PERSONAPLEX_ONNX_* itself.
