@@ -13,6 +13,7 @@ import type { Scene } from '@babylonjs/core/scene.js';
 import type { Codec } from '../protocol/codecs.ts';
 import { Kind, type ServerMsg, type Vec3, type WelcomeMsg } from '../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { WebRtcLoopback } from './audio/echo-loopback.ts';
 import { MicCapture, type MicFrame, type MicOptions } from './audio/mic-capture.ts';
 import { NpcVoice, type NpcVoiceOptions } from './audio/npc-voice.ts';
 import { VoiceDecoder, canDecodeOpus } from './audio/voice-decoder.ts';
@@ -59,6 +60,11 @@ export interface ParleyConnectOptions {
   pose?: PoseReporterOptions | false;
   /** spatial and jitter-buffer settings of every NPC voice */
   voice?: NpcVoiceOptions;
+  /**
+   * Chromium's echo canceller ignores Web Audio output (crbug.com/687574): true routes the audio engine's output
+   * through a local WebRTC loopback so it is cancelled, at some extra latency. Off by default (see docs/plugin.md).
+   */
+  echoLoopback?: boolean;
   /** how long connect() waits for the server's Welcome before it fails (default 10 000 ms) */
   welcomeTimeoutMs?: number;
   /** where the worklet module is hosted, when the inlined Blob URL is not allowed (CSP) */
@@ -111,6 +117,8 @@ export class ParleyVoice {
   private ownsRoom = false;
   private ownsEngine = false;
   private pose: PoseReporter | null = null;
+  /** the WebRTC loopback when `echoLoopback` is on */
+  loopback: WebRtcLoopback | null = null;
   private renderObserver: Observer<Scene> | null = null;
   private readonly cleanups: Array<() => void> = [];
   private readonly forward = new Vector3();
@@ -163,6 +171,12 @@ export class ParleyVoice {
     const o = this.options;
     this.audioEngine.listener.attach(this.camera);
     this.installUnlock();
+    if (o.echoLoopback) {
+      // Babylon's main output node (internal, stable across 9.x): its gain node feeds ctx.destination.
+      const mainOut = (this.audioEngine as unknown as { mainOut?: { _inNode?: AudioNode } }).mainOut?._inNode;
+      if (!mainOut) throw new Error('Parley: echoLoopback could not find the audio engine output node');
+      this.loopback = await WebRtcLoopback.start(this.audioContext, mainOut);
+    }
     await loadParleyWorklets(this.audioContext, o.workletUrl);
 
     const [opusOut, opusIn] = await Promise.all([canEncodeOpus(), canDecodeOpus()]);
@@ -297,6 +311,7 @@ export class ParleyVoice {
     if (typeof document === 'undefined' || this.audioContext.state === 'running') return;
     const events = ['pointerdown', 'keydown', 'touchend'] as const;
     const unlock = () => {
+      this.loopback?.resume();
       void this.audioEngine.unlockAsync().then(() => {
         if (this.audioContext.state === 'running') remove();
       });
@@ -465,6 +480,8 @@ export class ParleyVoice {
     this.encoder = null;
     this.decoders.forEach((d) => d.close());
     this.decoders.clear();
+    this.loopback?.stop();
+    this.loopback = null;
     this.voices.forEach((v) => v.dispose());
     this.voices.clear();
     this.early.clear();

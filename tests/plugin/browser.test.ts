@@ -48,6 +48,8 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
   let page: Page;
   let colyseus: Server;
   let http: HttpServer;
+  let pageUrl = '';
+  let wsUrl = '';
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -72,9 +74,11 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
     page = await browser.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     const address = http.address();
-    await page.goto(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`);
+    pageUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    wsUrl = `ws://127.0.0.1:${port}`;
+    await page.goto(pageUrl);
     await page.waitForFunction(() => typeof (window as any).__start === 'function');
-    await page.evaluate((ws) => (window as any).__start(ws), `ws://127.0.0.1:${port}`);
+    await page.evaluate((ws) => (window as any).__start(ws), wsUrl);
   }, 90_000);
 
   afterAll(async () => {
@@ -198,5 +202,27 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
     await sleep(500);
     expect(room.record.voice.length).toBe(count);
     await waitFor('the client to leave', () => room.clients.length === 0, 5000);
+  });
+
+  it('echoLoopback routes the voices through a local WebRTC loopback (the echo workaround) and still plays', async () => {
+    ParleyTestRoom.current = null; // the first room closed when its only player left
+    page = await browser.newPage();
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => typeof (window as any).__start === 'function');
+    await page.evaluate((ws) => (window as any).__start(ws, { echoLoopback: true }), wsUrl);
+    const room = await waitFor('the second session', () => ParleyTestRoom.current);
+    await waitFor('its hello', () => room.record.hellos.length > 0);
+    await room.speak('guard', 0, 15);
+    await sleep(500);
+    const out = await page.evaluate(async () => {
+      const p = (window as any).__parley;
+      return { bytes: await p.loopback.bytesReceived(), paused: p.loopback.element.paused, clock: (window as any).__log.clock.at(-1) };
+    });
+    console.log('loopback: %d bytes received, element paused %s, clock %d', out.bytes, out.paused, out.clock?.pos);
+    expect(out.bytes).toBeGreaterThan(5000); // 1.2 s of stereo Opus went through the peer connection
+    expect(out.paused).toBe(false);
+    expect(out.clock.pos).toBeGreaterThan(12 * 1920);
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 
 const log = (window.__log = { states: [], events: [], levels: [], clock: [], errors: [], ready: false });
 
-window.__start = async (wsUrl) => {
+window.__start = async (wsUrl, extra = {}) => {
   const engine = new NullEngine();
   const scene = new Scene(engine);
   const camera = new FreeCamera('player', new Vector3(0, 1.7, 0), scene);
@@ -18,7 +18,7 @@ window.__start = async (wsUrl) => {
   const behavior = new NpcVoiceBehavior('guard'); // binds to ParleyVoice.current once connected
   guard.addBehavior(behavior);
 
-  const parley = await ParleyVoice.connect({ scene, camera, url: wsUrl, roomName: 'parley' });
+  const parley = await ParleyVoice.connect({ scene, camera, url: wsUrl, roomName: 'parley', ...extra });
   window.__parley = parley;
   parley.onSessionStateObservable.add((e) => log.states.push(e.state));
   parley.onErrorObservable.add((e) => log.errors.push(String(e.message)));
