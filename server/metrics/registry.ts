@@ -17,9 +17,9 @@ abstract class Metric {
   abstract lines(): string[];
 }
 
-export class Counter extends Metric {
-  readonly type = 'counter';
-  private values = new Map<string, number>();
+/** One number per label set. */
+abstract class LabelledValues extends Metric {
+  protected values = new Map<string, number>();
   inc(labels: Labels = {}, by = 1) {
     const k = key(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
@@ -32,21 +32,14 @@ export class Counter extends Metric {
   }
 }
 
-export class Gauge extends Metric {
+export class Counter extends LabelledValues {
+  readonly type = 'counter';
+}
+
+export class Gauge extends LabelledValues {
   readonly type = 'gauge';
-  private values = new Map<string, number>();
   set(value: number, labels: Labels = {}) {
     this.values.set(key(labels), value);
-  }
-  inc(labels: Labels = {}, by = 1) {
-    const k = key(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(key(labels)) ?? 0;
-  }
-  lines() {
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }
 }
 

@@ -7,22 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@colyseus/sdk';
 import { ScriptedEngine } from '../stand-ins/scripted-engine.ts';
 import { inlineNpcs, startTestServer, type RunningServer } from '../support/test-server.ts';
+import { amplitude } from '../support/signals.ts';
 import { TestPlayer, sleep, tone, waitFor } from '../support/test-player.ts';
 import { encode } from '../../protocol/envelope.ts';
 import { Kind } from '../../protocol/messages.ts';
 import { OpusFrameEncoder } from '../../server/codec/opus.ts';
 import { Encoder } from '@evan/opus';
 
-function amplitude(x: Float32Array, freq: number) {
-  let re = 0;
-  let im = 0;
-  for (let i = 0; i < x.length; i++) {
-    const a = (2 * Math.PI * freq * i) / 24000;
-    re += x[i]! * Math.cos(a);
-    im -= x[i]! * Math.sin(a);
-  }
-  return (2 * Math.hypot(re, im)) / x.length;
-}
 
 let srv: RunningServer;
 let good: TestPlayer;

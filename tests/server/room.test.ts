@@ -5,20 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScriptedEngine } from '../stand-ins/scripted-engine.ts';
 import { inlineNpcs, startTestServer, type RunningServer } from '../support/test-server.ts';
+import { amplitude } from '../support/signals.ts';
 import { TestPlayer, frameRms, sleep, tone, waitFor } from '../support/test-player.ts';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 
-/** Amplitude of the `freq` component of a frame (Goertzel, exact bin for 24 kHz / 1920 samples = 12.5 Hz steps). */
-function amplitude(x: Float32Array, freq: number) {
-  let re = 0;
-  let im = 0;
-  for (let i = 0; i < x.length; i++) {
-    const a = (2 * Math.PI * freq * i) / 24000;
-    re += x[i]! * Math.cos(a);
-    im -= x[i]! * Math.sin(a);
-  }
-  return (2 * Math.hypot(re, im)) / x.length;
-}
 
 let echo: RunningServer;
 let scripted: RunningServer;
