@@ -234,6 +234,26 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
     await waitFor('the client to leave', () => room.clients.length === 0, 5000);
   });
 
+  it('falls back to PCM16 both ways when Opus is not offered', async () => {
+    await page.evaluate(() => (window as any).__parley?.dispose());
+    ParleyTestRoom.current = null;
+    page = await browser.newPage();
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => typeof (window as any).__start === 'function');
+    await page.evaluate((ws) => (window as any).__start(ws, { codecs: { send: ['pcm16'], recv: ['pcm16'] } }), wsUrl);
+    const room = await waitFor('the PCM16 session', () => ParleyTestRoom.current);
+    await waitFor('PCM16 frames', () => room.record.voice.length > 10);
+    expect(room.record.hellos[0].send).toEqual(['pcm16']);
+    expect(room.record.voice.every((v) => v.codec === 'pcm16' && v.data.byteLength === 3840)).toBe(true);
+    await room.speak('guard', 0, 10);
+    await sleep(400);
+    const clock = await page.evaluate(() => (window as any).__log.clock.at(-1));
+    expect(clock.pos).toBe(10 * 1920);
+    expect(room.record.errors).toEqual([]);
+    await page.evaluate(() => (window as any).__parley.dispose());
+  });
+
   it('echoLoopback routes the voices through a local WebRTC loopback (the echo workaround) and still plays', async () => {
     ParleyTestRoom.current = null; // the first room closed when its only player left
     page = await browser.newPage();
