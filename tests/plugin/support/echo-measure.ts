@@ -18,15 +18,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** The same periodic noise as echo-page.js, 10 s of it, for the fake microphone. */
 function periodicNoise(): Float32Array {
-  const PERIOD = 24_000;
+  const PERIOD = 4800;
   const period = new Float32Array(PERIOD);
   let seed = 12345;
   for (let i = 0; i < PERIOD; i++) {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     period[i] = ((seed / 4294967296) * 2 - 1) * 0.25;
   }
-  const out = new Float32Array(PERIOD * 20);
-  for (let k = 0; k < 20; k++) out.set(period, k * PERIOD);
+  const out = new Float32Array(PERIOD * 100);
+  for (let k = 0; k < 100; k++) out.set(period, k * PERIOD);
   return out;
 }
 

@@ -3,7 +3,7 @@
 // The fake mic file and the played signal are the same periodic noise (period 0.5 s), so whatever the delay
 // between them, a linear echo path exists for the canceller to find: it models perfect acoustic coupling.
 window.__echo = async function measure(route, aec, seconds) {
-  const PERIOD = 24000; // samples at 48 kHz
+  const PERIOD = 4800; // samples at 48 kHz (100 ms: any delay between the two is within the canceller's reach)
   const ctx = new AudioContext({ sampleRate: 48000 });
   await ctx.resume();
   const period = new Float32Array(PERIOD);
