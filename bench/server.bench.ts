@@ -12,6 +12,8 @@ import { ScriptedEngine } from '../tests/stand-ins/scripted-engine.ts';
 import { inlineNpcs } from '../tests/support/test-server.ts';
 import type { DuplexEngine, StepInput } from '../server/engines/contract.ts';
 import type { Codec } from '../protocol/codecs.ts';
+import { OpusFrameDecoder, OpusFrameEncoder } from '../server/codec/opus.ts';
+import { speechLike } from './support/speech-like.ts';
 
 const CLIENTS = fileURLToPath(new URL('./support/load-clients.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
@@ -85,8 +87,26 @@ async function run(sessions: number, codec: Codec) {
   };
 }
 
+/** The codec's share of the per-session cost: one Opus encode (voice out) and decode (voice in) per frame. */
+function opusCost() {
+  const src = speechLike(3);
+  const frames = Array.from({ length: 250 }, () => src());
+  const enc = new OpusFrameEncoder();
+  const t0 = process.cpuUsage();
+  const packets = frames.map((f) => enc.encode(f));
+  const e = process.cpuUsage(t0);
+  const dec = new OpusFrameDecoder();
+  const t1 = process.cpuUsage();
+  for (const p of packets) dec.decode(p);
+  const d = process.cpuUsage(t1);
+  return { encodeMs: (e.user + e.system) / 1000 / frames.length, decodeMs: (d.user + d.system) / 1000 / frames.length };
+}
+
 export default async function serverBench(): Promise<Record<string, number>> {
   const figures: Record<string, number> = {};
+  const opus = opusCost();
+  figures.opus_encode_cpu_ms_per_frame = opus.encodeMs;
+  figures.opus_decode_cpu_ms_per_frame = opus.decodeMs;
   // BENCH_SERVER_SESSIONS=32 runs one size only (e.g. under --cpu-prof)
   const sizes = process.env.BENCH_SERVER_SESSIONS ? process.env.BENCH_SERVER_SESSIONS.split(',').map(Number) : [1, 8, 32, 64];
   for (const n of sizes) {
