@@ -1,1 +1,327 @@
-export {};
+/**
+ * The Mars-mission sample game: how a Babylon.js game uses Parley (docs/walkthrough.md follows this file).
+ *
+ *  1. build the scene: the ship, the crew (talking heads with viseme morph targets), a first-person camera;
+ *  2. on the start screen's click: unlock audio, ask for the microphone;
+ *  3. join the game's Colyseus room with Parley's join options, and connect Parley to it;
+ *  4. give each crew member's head an NpcVoiceBehavior (spatial voice + lip-sync), and captions;
+ *  5. each frame, show the room state: who hears you, NPC status, the engine label, latency.
+ *
+ * URL options: ?server=ws://host:port (default: this page's host), ?scale=2 (render at half resolution),
+ * ?fps=30 (cap the frame rate; for slow machines and tests).
+ */
+import { Engine } from '@babylonjs/core/Engines/engine.js';
+import { Color3, Color4 } from '@babylonjs/core/Maths/math.color.js';
+import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
+import { Scene } from '@babylonjs/core/scene.js';
+import { Client, type Room } from '@colyseus/sdk';
+import {
+  CaptionOverlay,
+  NpcCaptions,
+  NpcVoiceBehavior,
+  ParleyVoice,
+  bindCaptions,
+  levelFromAnalyzer,
+  type NpcVoice,
+  type RoomLike,
+} from '../plugin/index.ts';
+import { VISEMES } from '../protocol/visemes.ts';
+import type { NpcStatus } from '../protocol/messages.ts';
+import { MARS_MISSION_NPCS, MARS_MISSION_ROOM, PLAYER_START } from './layout.ts';
+import { LatencyMeter } from './latency.ts';
+import { CrewMember } from './npc/crew-member.ts';
+import { EYE_HEIGHT, createPlayer, placePlayer } from './player.ts';
+import { buildShip } from './scene/ship.ts';
+import { roomAt } from './scene/ship-plan.ts';
+import { installTestHook, type NpcReadout } from './test-hook.ts';
+import { Hud } from './ui/hud.ts';
+import { NpcLabels } from './ui/labels.ts';
+import { StartScreen, type Boarding } from './ui/start-screen.ts';
+
+/** What the game reads from the room state (server/room/state.ts); the server owns all of it. */
+interface NpcView {
+  name: string;
+  role: string;
+  status: string;
+  progress: number;
+  detail: string;
+  x: number;
+  y: number;
+  z: number;
+}
+interface PlayerView {
+  x: number;
+  y: number;
+  z: number;
+  heardBy: string;
+}
+interface MapView<T> {
+  get(key: string): T | undefined;
+  forEach(cb: (value: T, key: string) => void): void;
+}
+interface ShipState {
+  engine: string;
+  npcs: MapView<NpcView>;
+  players: MapView<PlayerView>;
+}
+
+const PTT_KEY = 'KeyV';
+const PTT_LABEL = 'V';
+const params = new URLSearchParams(location.search);
+const serverUrl = params.get('server') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+
+// ── 1. the scene ─────────────────────────────────────────────────────────────────────────────────────────────
+const canvas = document.getElementById('game') as HTMLCanvasElement;
+const hud = new Hud(PTT_LABEL);
+let engine: Engine;
+try {
+  engine = new Engine(canvas, true, { stencil: false, audioEngine: false });
+} catch (err) {
+  document.getElementById('start-status')!.textContent =
+    `This browser cannot show the game: WebGL is unavailable (${(err as Error).message}). Try another browser or enable hardware acceleration.`;
+  throw err;
+}
+engine.setHardwareScalingLevel(Number(params.get('scale')) || 1 / Math.min(window.devicePixelRatio || 1, 1.5));
+const scene = new Scene(engine);
+scene.clearColor = new Color4(0.01, 0.01, 0.02, 1);
+scene.ambientColor = new Color3(0.2, 0.2, 0.25);
+const ship = buildShip(scene);
+const crew = new Map<string, CrewMember>();
+for (const spot of MARS_MISSION_NPCS) {
+  const member = new CrewMember(spot.sheet, scene, spot.position, spot.facing);
+  const room = roomAt(spot.position[0], spot.position[2])?.id ?? 'corridor';
+  for (const mesh of member.meshes) ship.light(room, mesh);
+  crew.set(spot.sheet, member);
+}
+const camera = createPlayer(scene, canvas, PLAYER_START, [PLAYER_START[0], PLAYER_START[1], PLAYER_START[2] + 10]);
+const labels = new NpcLabels();
+
+// ── what the game keeps while connected ──────────────────────────────────────────────────────────────────────
+let parley: ParleyVoice | null = null;
+let room: Room | null = null;
+let micAvailable = false;
+let lastMic = { sent: false, dbfs: -100 };
+let rttMs: number | null = null;
+const behaviors = new Map<string, NpcVoiceBehavior>();
+const levels = new Map<string, () => number>();
+const captionLines = new Map<string, NpcCaptions>();
+const latency = new LatencyMeter();
+// The room state fills in with the first patch after joining: until then its maps are missing.
+const state = () => (room?.state as Partial<ShipState> | undefined) ?? null;
+const npcState = (id: string) => state()?.npcs?.get(id);
+const myState = () => (room ? state()?.players?.get(room.sessionId) : undefined);
+const nameOf = (id: string) => npcState(id)?.name || id[0].toUpperCase() + id.slice(1);
+
+const hook = installTestHook({
+  ready: () => parley?.state === 'ready',
+  session: () => parley?.state ?? 'not connected',
+  engine: () => state()?.engine ?? parley?.welcome?.engine ?? '',
+  heardBy: () => myState()?.heardBy ?? '',
+  mic: () => ({
+    mode: parley?.mode ?? '',
+    muted: parley?.muted ?? false,
+    talking: parley?.isTalking ?? false,
+    sentFrames: parley?.sentFrames ?? 0,
+    ...lastMic,
+    speaking: latency.playerTalking,
+  }),
+  npcs: () => {
+    const out: Record<string, NpcReadout> = {};
+    for (const [id, member] of crew) {
+      const voice = behaviors.get(id)?.voice ?? null;
+      const mtm = member.head.mesh.morphTargetManager!;
+      out[id] = {
+        status: npcState(id)?.status ?? 'idle',
+        playing: voice?.playing ?? false,
+        streamPosition: voice?.streamPosition ?? 0,
+        bufferedMs: voice?.stats.bufferedMs ?? 0,
+        underruns: voice?.stats.underruns ?? 0,
+        level: levels.get(id)?.() ?? 0,
+        influences: VISEMES.map((_, i) => mtm.getTarget(i)!.influence),
+      };
+    }
+    return out;
+  },
+  caption: () => [...document.querySelectorAll('.parley-caption-line')].map((e) => e.textContent ?? '').filter(Boolean).join('\n'),
+  latency: () => ({ replies: [...latency.replies], yields: [...latency.yields] }),
+  fps: () => engine.getFps(),
+  setRenderQuality: (scale, fps) => {
+    engine.setHardwareScalingLevel(scale);
+    maxFps = fps;
+  },
+  teleport: (at, lookAt) => placePlayer(camera, at, lookAt),
+  walkTo: (npc, distance) => {
+    const spot = MARS_MISSION_NPCS.find((s) => s.sheet === npc);
+    const member = crew.get(npc);
+    if (!spot || !member) return false;
+    const head = member.headPosition;
+    placePlayer(camera, [spot.position[0] + spot.facing[0] * distance, EYE_HEIGHT, spot.position[2] + spot.facing[2] * distance], [head.x, head.y, head.z]);
+    return true;
+  },
+});
+
+// ── 3. join the room and connect Parley ─────────────────────────────────────────────────────────────────────
+async function joinShip(b: Boarding): Promise<void> {
+  try {
+    // The game owns its room (its own state, other players); Parley rides on it with its join options.
+    room = await new Client(serverUrl).joinOrCreate(MARS_MISSION_ROOM, ParleyVoice.joinOptions());
+  } catch (err) {
+    const msg = (err as Error)?.message || String(err);
+    const refused = /protocol|version/i.test(msg);
+    throw new Error(
+      refused
+        ? `The game server refused to let you in: ${msg}`
+        : `Cannot reach the game server at ${serverUrl} (${msg || 'no answer'}). Is it running? Start it with \`npm start\`, then try again.`,
+    );
+  }
+  try {
+    parley = await ParleyVoice.connect({
+      scene,
+      camera,
+      room: room as unknown as RoomLike,
+      audioContext: b.audioContext,
+      mic: b.stream ? { stream: b.stream } : false,
+      mode: b.mode,
+      pushToTalkKey: PTT_KEY,
+      voice: { spatial: { minDistance: 1.5, rolloffFactor: 1.1 } },
+      // This game bundles the plugin from source, so the worklet code is not inlined: load the built file the
+      // server serves. (A game using the built plugin bundle, dist/plugin/parley-plugin.js, leaves this out.)
+      workletUrl: '/dist/plugin/parley-worklets.js',
+    });
+  } catch (err) {
+    void room.leave(true).catch(() => {});
+    room = null;
+    throw new Error(`Connected, but the voice session did not start: ${(err as Error).message}`);
+  }
+  micAvailable = b.stream !== null;
+  wireParley(parley, room, b.stream);
+}
+
+// ── 4. voices, lip-sync, captions and events ────────────────────────────────────────────────────────────────
+function wireParley(p: ParleyVoice, r: Room, stream: MediaStream | null): void {
+  hud.show();
+  hud.setSession(p.state);
+  const overlay = new CaptionOverlay();
+  for (const [id, member] of crew) {
+    // The voice plays from the head (spatial, HRTF) and its viseme morph targets follow the voice's clock.
+    const behavior = new NpcVoiceBehavior(id, p);
+    member.head.mesh.addBehavior(behavior);
+    behaviors.set(id, behavior);
+    behavior.onVoiceReadyObservable.add((voice: NpcVoice) => {
+      const captions = new NpcCaptions({ clock: voice, leadFrames: p.welcome?.lead ?? 0 }).attach(scene);
+      bindCaptions(voice, captions);
+      overlay.show(captions, nameOf(id));
+      captionLines.set(id, captions);
+      levels.set(id, levelFromAnalyzer(voice.sound.analyzer));
+    });
+  }
+
+  const t = () => performance.now();
+  p.onSessionStateObservable.add(({ state: s, reason }) => {
+    hud.setSession(s, reason);
+    hook.event({ t: t(), name: 'session', detail: s });
+    if (s === 'ready') hud.banner(null);
+    else if (s === 'reconnecting') hud.banner('Connection to the game server lost — reconnecting…', 'info');
+    else if (s === 'disconnected') hud.banner(`The game server is gone${reason ? ` (${reason})` : ''}. Reload the page once it is back.`);
+    else if (s === 'refused') hud.banner(`The game server refused the voice session${reason ? `: ${reason}` : ''}.`);
+  });
+  p.onSpeechStartedObservable.add(({ npc, i }) => hook.event({ t: t(), name: 'speech-started', npc, i }));
+  p.onSpeechEndedObservable.add(({ npc, i }) => hook.event({ t: t(), name: 'speech-ended', npc, i }));
+  p.onInterruptedObservable.add(({ npc, i }) => hook.event({ t: t(), name: 'interrupted', npc, i }));
+  p.onNpcErrorObservable.add(({ npc, message }) => {
+    hook.event({ t: t(), name: 'npc-error', npc, detail: message });
+    hud.banner(`${nameOf(npc)} is unavailable: ${message}`, 'info');
+  });
+  p.onRefusedObservable.add(({ code, message }) => {
+    hook.event({ t: t(), name: 'refused', detail: `${code}: ${message}` });
+    console.warn(`[parley] the server refused something we sent (${code}): ${message}`);
+  });
+  p.onErrorObservable.add((err) => console.warn(`[parley] ${err.message}`));
+  p.onMicLevelObservable.add(({ dbfs, sent }) => {
+    lastMic = { sent, dbfs };
+    latency.onMic(t(), dbfs, sent);
+  });
+  stream?.getAudioTracks()[0]?.addEventListener('ended', () => hud.banner('The microphone was disconnected. You can still listen; reload to use it again.', 'info'));
+
+  window.addEventListener('keydown', (e) => {
+    if (e.repeat) return;
+    if (e.code === 'KeyM') p.muted = !p.muted;
+    if (e.code === 'KeyP') {
+      p.mode = p.mode === 'open-mic' ? 'push-to-talk' : 'open-mic';
+      p.setTalking(false);
+    }
+  });
+  // network round trip, from the Colyseus SDK's ping
+  const ping = () => r.ping((ms) => (rttMs = ms));
+  ping();
+  setInterval(ping, 2000);
+  canvas.focus();
+}
+
+// ── 5. every frame: the crew, labels, HUD ───────────────────────────────────────────────────────────────────
+const started = performance.now();
+let last = started;
+const eye = new Vector3();
+scene.onBeforeRenderObservable.add(() => {
+  const now = performance.now();
+  const t = (now - started) / 1000;
+  const dt = Math.min(0.1, (now - last) / 1000);
+  last = now;
+  ship.update(t);
+  const s = state();
+  const me = myState();
+  let audible: NpcVoice | null = null;
+  for (const [id, member] of crew) {
+    const npc = npcState(id);
+    // turn towards the player this NPC hears best: this player from the camera, others from the room state
+    let lookAt: Vector3 | null = null;
+    if (me?.heardBy === id) lookAt = eye.copyFrom(camera.globalPosition);
+    else s?.players?.forEach((pl) => {
+      if (!lookAt && pl.heardBy === id) lookAt = new Vector3(pl.x, pl.y, pl.z);
+    });
+    const level = levels.get(id)?.() ?? 0;
+    member.update({ t, dt, status: (npc?.status ?? 'idle') as NpcStatus, progress: npc?.progress ?? 0, lookAt, level });
+    labels.update(id, member.headPosition.add(new Vector3(0, 0.42, 0)), { name: npc?.name ?? nameOf(id), status: npc?.status ?? '', hearsYou: me?.heardBy === id }, scene, camera, engine);
+    const voice = behaviors.get(id)?.voice ?? null;
+    if (voice) {
+      latency.onNpcLevel(now, id, level);
+      // the HUD's buffer figure follows the voice of the NPC that hears the player (or any that is loud)
+      if (id === me?.heardBy || (!audible && level > 0.004)) audible = voice;
+      const mtm = member.head.mesh.morphTargetManager!;
+      let mouth = 0;
+      let top = 0;
+      for (let v = 1; v < mtm.numTargets; v++) {
+        const x = mtm.getTarget(v)!.influence;
+        if (x > mouth) [mouth, top] = [x, v];
+      }
+      hook.trace({ t: now, npc: id, playing: voice.playing, pos: voice.streamPosition, level, mouth, top });
+    }
+  }
+  if (parley) {
+    hud.setEngine(s?.engine || parley.welcome?.engine || '');
+    hud.setHeardBy(me?.heardBy ? nameOf(me.heardBy) : null);
+    hud.setMic({ available: micAvailable, mode: parley.mode, muted: parley.muted, talking: parley.isTalking, ...lastMic });
+    const stats = (audible as NpcVoice | null)?.stats;
+    hud.setLatency({
+      rttMs,
+      bufferMs: stats?.bufferedMs ?? null,
+      targetMs: stats?.targetMs ?? null,
+      underruns: stats?.underruns ?? null,
+      replyMs: latency.lastReplyMs,
+      yieldMs: latency.lastYieldMs,
+    });
+  }
+});
+
+let maxFps = Number(params.get('fps')) || 0;
+let lastFrame = 0;
+engine.runRenderLoop(() => {
+  const now = performance.now();
+  if (maxFps && now - lastFrame < 1000 / maxFps - 1) return;
+  lastFrame = now;
+  scene.render();
+});
+window.addEventListener('resize', () => engine.resize());
+
+// ── 2. the start screen ─────────────────────────────────────────────────────────────────────────────────────
+void new StartScreen().run(joinShip);

@@ -1,0 +1,110 @@
+/**
+ * Latency as the player feels it, measured in the page from what the plugin reports (no server help needed):
+ *  - reply: from the end of the player's speech (mic level) to the NPC's voice becoming audible (its level);
+ *  - yield: from the player starting to talk over a speaking NPC to that NPC's voice going quiet.
+ * Audibility comes from the voice's level, not `voice.playing`: a session streams frames (silent ones too) for
+ * as long as it is open.
+ * Pure logic fed with timestamps, so it is unit-tested; the HUD shows the last and the median of recent values.
+ */
+
+export interface LatencyMeterOptions {
+  /** mic level (dBFS) above which a sent frame counts as speech (default −45) */
+  speechDbfs?: number;
+  /** quiet this long ends the player's speech, ms (default 240: three frames) */
+  hangoverMs?: number;
+  /** NPC voice RMS above which it is audible (default 0.004, about −48 dBFS) */
+  voiceFloor?: number;
+  /** an NPC quiet this long has stopped speaking, ms (default 300: longer than the gaps between words) */
+  voiceHangoverMs?: number;
+  /** a reply later than this after the player stopped is not a reply, ms (default 6000) */
+  maxReplyMs?: number;
+  /** how many recent values the medians cover (default 9) */
+  keep?: number;
+}
+
+export class LatencyMeter {
+  private readonly speechDbfs: number;
+  private readonly hangoverMs: number;
+  private readonly maxReplyMs: number;
+  private readonly keep: number;
+  private readonly voiceFloor: number;
+  private readonly voiceHangoverMs: number;
+  private talking = false;
+  private lastVoiceAt = -Infinity;
+  /** end of the player's last speech, waiting for a reply */
+  private spokeEndedAt: number | null = null;
+  /** NPCs audible now (with when they were last loud), and when the player started talking over each */
+  private readonly audible = new Map<string, number>();
+  private readonly bargeAt = new Map<string, number>();
+  readonly replies: number[] = [];
+  readonly yields: number[] = [];
+
+  constructor(opts: LatencyMeterOptions = {}) {
+    this.speechDbfs = opts.speechDbfs ?? -45;
+    this.hangoverMs = opts.hangoverMs ?? 240;
+    this.maxReplyMs = opts.maxReplyMs ?? 6000;
+    this.keep = opts.keep ?? 9;
+    this.voiceFloor = opts.voiceFloor ?? 0.004;
+    this.voiceHangoverMs = opts.voiceHangoverMs ?? 300;
+  }
+
+  /** Whether the player is talking now (after the hangover). */
+  get playerTalking(): boolean {
+    return this.talking;
+  }
+
+  /** One mic frame: its level and whether it was sent to the server. */
+  onMic(now: number, dbfs: number, sent: boolean): void {
+    const voiced = sent && dbfs > this.speechDbfs;
+    if (voiced) {
+      if (!this.talking) {
+        this.talking = true;
+        this.spokeEndedAt = null;
+        for (const npc of this.audible.keys()) if (!this.bargeAt.has(npc)) this.bargeAt.set(npc, now);
+      }
+      this.lastVoiceAt = now;
+    } else if (this.talking && now - this.lastVoiceAt >= this.hangoverMs) {
+      this.talking = false;
+      this.spokeEndedAt = this.lastVoiceAt;
+    }
+  }
+
+  /** An NPC voice's level (RMS) as measured now: call it every render frame, for every voice. */
+  onNpcLevel(now: number, npc: string, rms: number): void {
+    const loudAt = this.audible.get(npc);
+    if (rms > this.voiceFloor) {
+      if (loudAt === undefined && this.spokeEndedAt !== null && !this.talking) {
+        const ms = now - this.spokeEndedAt;
+        if (ms >= 0 && ms <= this.maxReplyMs) this.push(this.replies, ms);
+        this.spokeEndedAt = null;
+      }
+      this.audible.set(npc, now);
+    } else if (loudAt !== undefined && now - loudAt >= this.voiceHangoverMs) {
+      this.audible.delete(npc);
+      const at = this.bargeAt.get(npc);
+      // the voice stopped when it was last loud; count it when the player was talking over it then
+      if (at !== undefined && loudAt >= at) this.push(this.yields, loudAt - at);
+      this.bargeAt.delete(npc);
+    }
+  }
+
+  get lastReplyMs(): number | null {
+    return this.replies.at(-1) ?? null;
+  }
+
+  get lastYieldMs(): number | null {
+    return this.yields.at(-1) ?? null;
+  }
+
+  static median(xs: readonly number[]): number | null {
+    if (xs.length === 0) return null;
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  }
+
+  private push(list: number[], ms: number): void {
+    list.push(ms);
+    if (list.length > this.keep) list.shift();
+  }
+}

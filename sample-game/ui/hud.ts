@@ -1,0 +1,106 @@
+/**
+ * The HUD: the link to the server, the microphone (mode, push-to-talk key, level), which NPC hears the player
+ * best, the engine's own honest label, and live latency figures; plus a banner for problems (server gone).
+ */
+import type { MicMode, SessionState } from '../../plugin/index.ts';
+
+export interface MicView {
+  available: boolean;
+  mode: MicMode;
+  muted: boolean;
+  /** push-to-talk key held */
+  talking: boolean;
+  /** whether the last frame was sent */
+  sent: boolean;
+  dbfs: number;
+}
+
+export interface LatencyView {
+  rttMs: number | null;
+  /** the audible NPC's playback buffer, and its target */
+  bufferMs: number | null;
+  targetMs: number | null;
+  underruns: number | null;
+  replyMs: number | null;
+  yieldMs: number | null;
+}
+
+const SESSION_TEXT: Record<SessionState, string> = {
+  connecting: 'connecting…',
+  joined: 'joined, waiting for the server…',
+  ready: 'connected',
+  reconnecting: 'connection lost — reconnecting…',
+  disconnected: 'disconnected',
+  refused: 'refused by the server',
+};
+
+const ms = (v: number | null) => (v === null ? '—' : `${Math.round(v)} ms`);
+
+export class Hud {
+  private readonly el = (id: string) => document.getElementById(id)!;
+  private readonly root = this.el('hud');
+  private readonly help = this.el('help');
+  private readonly session = this.el('hud-session');
+  private readonly mic = this.el('hud-mic');
+  private readonly meter = this.el('hud-meter').firstElementChild as HTMLElement;
+  private readonly heard = this.el('hud-heard');
+  private readonly engine = this.el('hud-engine');
+  private readonly latency = this.el('hud-latency');
+  private readonly helpPtt = this.el('help-ptt');
+  private readonly bannerEl = this.el('banner');
+
+  constructor(private readonly pttLabel: string) {}
+
+  show(): void {
+    this.root.hidden = false;
+    this.help.hidden = false;
+  }
+
+  setSession(state: SessionState, reason?: string): void {
+    this.session.textContent = SESSION_TEXT[state] + (reason && state !== 'ready' ? ` (${reason})` : '');
+  }
+
+  setMic(m: MicView): void {
+    let text: string;
+    let cls: string;
+    if (!m.available) [text, cls] = ['off — listen-only (no microphone)', 'mic-off'];
+    else if (m.muted) [text, cls] = ['muted — press M to unmute', 'mic-off'];
+    else if (m.mode === 'push-to-talk') [text, cls] = m.talking ? [`talking (${this.pttLabel} held)`, 'mic-live'] : [`push-to-talk — hold ${this.pttLabel}`, 'mic-idle'];
+    else [text, cls] = ['open mic — live', 'mic-live'];
+    if (this.mic.textContent !== text) this.mic.textContent = text;
+    this.mic.className = cls;
+    const level = m.available && m.sent ? Math.max(0, Math.min(1, (m.dbfs + 60) / 60)) : 0;
+    this.meter.style.width = `${Math.round(level * 100)}%`;
+    this.helpPtt.textContent = m.mode === 'push-to-talk' ? `hold ${this.pttLabel}` : `(${this.pttLabel} in push-to-talk)`;
+  }
+
+  setHeardBy(name: string | null): void {
+    const text = name ? `${name} hears you best` : 'nobody (walk up to someone)';
+    if (this.heard.textContent !== text) this.heard.textContent = text;
+  }
+
+  /** The engine's label as the server states it; the CPU default says it does not understand speech. */
+  setEngine(label: string): void {
+    if (this.engine.textContent === label) return;
+    this.engine.textContent = label || '—';
+    this.engine.classList.toggle('cpu', /does not understand/i.test(label));
+  }
+
+  setLatency(l: LatencyView): void {
+    const parts = [
+      `round trip ${ms(l.rttMs)}`,
+      `voice buffer ${l.bufferMs === null ? '—' : `${Math.round(l.bufferMs)}/${Math.round(l.targetMs ?? 0)} ms`}${l.underruns ? ` (${l.underruns} underruns)` : ''}`,
+      `reply ${ms(l.replyMs)}`,
+      `yield ${ms(l.yieldMs)}`,
+    ];
+    const text = parts.join(' · ');
+    if (this.latency.textContent !== text) this.latency.textContent = text;
+  }
+
+  /** A problem the player should know about (null hides it). */
+  banner(text: string | null, kind: 'error' | 'info' = 'error'): void {
+    this.bannerEl.hidden = !text;
+    this.bannerEl.textContent = text ?? '';
+    this.bannerEl.className = kind === 'info' ? 'info' : '';
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The sample game end to end, in headless Chromium against the real server (CPU rehearsal engine, the
+ * character sheets, the Mars-mission room), with a WAV file of synthetic speech as the microphone.
+ *
+ * The player boards in push-to-talk mode (so the test decides when the player speaks, by holding V as a player
+ * would), walks up to Alex and checks: Alex's session starts, Alex's greeting plays in the page (the voice's
+ * samples-played clock advances and its level is not silence), Alex's viseme morph targets move while the voice
+ * plays and rest when it stops, a caption appears, and talking over Alex stops Alex's voice at once (interrupted
+ * event, playback buffer flushed). A screenshot of the conversation goes to tests/artifacts/.
+ *
+ * It reads the page through `window.__parley`, the sample game's test hook (sample-game/test-hook.ts).
+ * Skips when /usr/bin/chromium is missing (CI: apt-get install -y chromium).
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resampleAligned } from '../../server/audio/resampler.ts';
+import { hasChromium, launchChromium } from '../plugin/support/chromium.ts';
+import { writeWav } from '../plugin/support/wav.ts';
+import { playerSpeech } from '../rehearsal/audio-tools.ts';
+import { startMarsServer, type MarsServer } from './support/mars-server.ts';
+import type { GameEvent, NpcReadout, TraceEntry } from '../../sample-game/test-hook.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const artifacts = path.join(root, 'tests/artifacts');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Readout {
+  session: string;
+  engine: string;
+  heardBy: string;
+  mic: { mode: string; muted: boolean; talking: boolean; sentFrames: number; dbfs: number; sent: boolean; speaking: boolean };
+  npcs: Record<string, NpcReadout>;
+  caption: string;
+  latency: { replies: number[]; yields: number[] };
+}
+
+if (!hasChromium) console.warn('mars-mission.test.ts skipped: /usr/bin/chromium is missing (apt-get install -y chromium)');
+
+describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium', () => {
+  let srv: MarsServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const consoleLines: string[] = [];
+
+  const readout = (): Promise<Readout> => page.evaluate(() => (window as any).__parley.readout());
+  const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
+  const trace = (since = 0): Promise<TraceEntry[]> =>
+    page.evaluate((s) => (window as any).__parley.trace(s).filter((e: TraceEntry) => e.npc === 'alex'), since);
+  const pageNow = (): Promise<number> => page.evaluate(() => performance.now());
+
+  async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs: number): Promise<NonNullable<T>> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v) return v as NonNullable<T>;
+      if (Date.now() > until) {
+        const r = await readout().catch(() => null);
+        throw new Error(`timed out waiting for ${what}; page: ${JSON.stringify(r?.npcs?.alex ?? r)}; server log tail: ${srv.logs.slice(-5).join(' | ')}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Wait until Alex's speech that ended at stream frame `ended.i` has been played out (speech-ended comes with the
+   * stream's last frame, ahead of the playback buffer) and three rendered frames were quiet since.
+   */
+  const quietAfter = (ended: GameEvent) =>
+    waitFor('Alex to fall quiet', async () => {
+      const r = await readout();
+      if (r.npcs.alex.streamPosition < (ended.i! + 2) * 1920) return false;
+      const recent = await trace((await pageNow()) - 2000);
+      return recent.length >= 3 && recent.slice(-3).every((e) => e.level < 0.003);
+    }, 8000);
+
+  beforeAll(async () => {
+    // the bundles as `npm start` builds them, and the player's voice: synthetic speech, looped by Chromium
+    const [, speech] = await Promise.all([
+      promisify(execFile)(process.execPath, ['esbuild.config.mjs'], { cwd: root }),
+      playerSpeech(
+        ['Alex, what is going on with the reactor?', 'I can see a panel on the wall.', 'Tell me what to do and I will do it.'],
+        { gapMs: 120 },
+      ),
+    ]);
+    const dir = await mkdtemp(path.join(tmpdir(), 'parley-e2e-'));
+    const wav = path.join(dir, 'player.wav');
+    await writeWav(wav, resampleAligned(speech.samples, 24_000, 48_000), 48_000);
+    srv = await startMarsServer();
+    browser = await launchChromium(wav);
+    page = await browser.newPage({ viewport: { width: 960, height: 540 } });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    // Software-rendered WebGL on two shared cores starves Chromium's audio thread (audio then runs slower than
+    // real time): render at half resolution, 10 frames a second, except for the screenshot.
+    await page.goto(`${srv.url}/?fps=10&scale=2`);
+    await page.check('input[name="mode"][value="push-to-talk"]');
+    await page.click('#board');
+    await page.waitForFunction(() => (window as any).__parley?.ready === true, undefined, { timeout: 20_000 }).catch(async (err) => {
+      const shown = await page.evaluate(() => [document.getElementById('start-status')?.textContent, document.getElementById('start-error-text')?.textContent]);
+      throw new Error(`the game did not connect: ${err.message}; start screen says ${JSON.stringify(shown)}; console: ${consoleLines.slice(-8).join(' | ')}`);
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await srv?.stop();
+  });
+
+  it('boards the ship: the HUD shows push-to-talk on V and the engine label as the server states it', async () => {
+    const r = await readout();
+    expect(r.session).toBe('ready');
+    expect(r.engine).toMatch(/does not understand speech/);
+    expect(await page.textContent('#hud-engine')).toBe(r.engine);
+    expect(await page.textContent('#hud-mic')).toMatch(/push-to-talk — hold V/);
+    expect(await page.isHidden('#start')).toBe(true);
+    expect(r.mic.mode).toBe('push-to-talk');
+    expect(pageErrors).toEqual([]);
+  });
+
+  let greetingAt = 0;
+  it("walking up to Alex starts Alex's session, and Alex's greeting plays in the page", async () => {
+    const t0 = await pageNow();
+    expect(await page.evaluate(() => (window as any).__parley.walkTo('alex', 2.2))).toBe(true);
+    await waitFor('Alex to hear the player best', async () => (await readout()).heardBy === 'alex', 5000);
+    await waitFor('the HUD to say so', async () => /Alex hears you best/.test((await page.textContent('#hud-heard')) ?? ''), 3000);
+    await waitFor("Alex's session", async () => ['listening', 'speaking'].includes((await readout()).npcs.alex.status), 15_000);
+    const started = await waitFor('speech-started from Alex', async () => (await events(t0)).find((e) => e.name === 'speech-started' && e.npc === 'alex'), 15_000);
+    greetingAt = started.t;
+    // audible: the level of Alex's Babylon sound source (the session streams silent frames too, so `playing`
+    // alone says nothing about speech)
+    await waitFor("Alex's voice to be heard", async () => (await trace(greetingAt)).some((e) => e.level > 0.02), 6000);
+    const a = (await readout()).npcs.alex;
+    await sleep(500);
+    const b = (await readout()).npcs.alex;
+    // the samples-played clock runs (24 samples per ms; a loaded machine may underrun a little)
+    console.log('alex clock: %d → %d in 500 ms; buffer %d ms; underruns %d', a.streamPosition, b.streamPosition, b.bufferedMs, b.underruns);
+    expect(b.streamPosition - a.streamPosition).toBeGreaterThan(0.4 * 500 * 24);
+  }, 40_000);
+
+  it('shows a caption with what Alex says, and writes a screenshot of the conversation', async () => {
+    const caption = await waitFor('a caption', async () => {
+      const c = (await readout()).caption;
+      return /^Alex: .*\b(Good|here|need|hands|reactor)\b/m.test(c) ? c : null;
+    }, 6000);
+    expect(await page.locator('.parley-caption-line', { hasText: 'Alex:' }).isVisible()).toBe(true);
+    console.log('caption: %s', caption);
+    await mkdir(artifacts, { recursive: true });
+    await page.evaluate(() => (window as any).__parley.setRenderQuality(1, 10));
+    await sleep(400);
+    await page.screenshot({ path: path.join(artifacts, 'mars-mission-conversation.png') });
+    await page.evaluate(() => (window as any).__parley.setRenderQuality(2, 10));
+  });
+
+  it("moves Alex's viseme morph targets while the voice is heard, and rests them when it is silent", async () => {
+    const ended = await waitFor('the greeting to end', async () => (await events(greetingAt)).find((e) => e.name === 'speech-ended' && e.npc === 'alex'), 12_000);
+    await quietAfter(ended); // speech-ended comes with the stream's last frame; the buffer still plays it out
+    // one trace entry per rendered frame; the greeting is heard from its first to its last loud frame (the
+    // mouth follows the samples-played clock, a little behind the analyzer, which sees samples before output)
+    const all = await trace(greetingAt);
+    const loud = all.filter((e) => e.level > 0.01);
+    expect(loud.length).toBeGreaterThan(5);
+    const heard = all.filter((e) => e.t >= loud[0].t && e.t <= loud.at(-1)!.t + 300);
+    const shaped = heard.filter((e) => e.mouth > 0.15);
+    const shapes = new Set(shaped.map((e) => e.top));
+    console.log('lip-sync: %d frames while heard, %d with the mouth shaped, max %s, visemes %j', heard.length, shaped.length, Math.max(...heard.map((e) => e.mouth)).toFixed(2), [...shapes]);
+    expect(Math.max(...heard.map((e) => e.mouth))).toBeGreaterThan(0.4);
+    expect(shaped.length / heard.length).toBeGreaterThan(0.3);
+    expect(shapes.size).toBeGreaterThanOrEqual(3); // different mouth shapes, not one flapping jaw
+    // silent: before the greeting, and once it has played out
+    const before = (await trace(0)).filter((e) => e.t < greetingAt);
+    if (before.length) expect(Math.max(...before.map((e) => e.mouth))).toBeLessThan(0.05);
+    const r = await readout();
+    expect(r.npcs.alex.level).toBeLessThan(0.005);
+    expect(Math.max(...r.npcs.alex.influences.slice(1))).toBeLessThan(0.05); // viseme_sil is the rest pose
+  }, 20_000);
+
+  it("answers when the player speaks, and talking over the answer stops Alex's voice: interrupted, flushed, mouth at rest", async () => {
+    const t0 = await pageNow();
+    await page.keyboard.down('KeyV'); // push-to-talk: the WAV's speech goes to the server while V is held
+    await sleep(2000);
+    await page.keyboard.up('KeyV');
+    const answer = await waitFor('Alex answering', async () => (await events(t0)).find((e) => e.name === 'speech-started' && e.npc === 'alex'), 10_000);
+    // talk over it as soon as it is heard (or half a second in: playback may lag on a loaded machine)
+    await waitFor('the answer to be heard', async () => (await trace(answer.t)).some((e) => e.level > 0.02) || (await pageNow()) > answer.t + 500, 6000);
+    const log = await events(answer.t);
+    expect(log.some((e) => e.name === 'speech-ended' && e.npc === 'alex'), JSON.stringify(log)).toBe(false); // still answering
+
+    const t1 = await pageNow();
+    await page.keyboard.down('KeyV'); // the player talks over Alex
+    const cut = await waitFor('interrupted from Alex', async () => (await events(t1)).find((e) => e.name === 'interrupted' && e.npc === 'alex'), 6000);
+    console.log('interrupted %d ms after the player started talking', Math.round(cut.t - t1));
+    // Alex's voice was playing when the player cut in
+    expect(Math.max(...(await trace(answer.t)).filter((e) => e.t <= cut.t).map((e) => e.level))).toBeGreaterThan(0.01);
+    await sleep(1200);
+    const after = await trace(cut.t);
+    expect(after.length).toBeGreaterThan(3);
+    // nothing more of the answer is heard: the buffered speech was dropped at once, not played out
+    const late = after.filter((e) => e.t >= cut.t + 150);
+    console.log('after the cut: max level %s (first 150 ms: %s)', Math.max(...late.map((e) => e.level)).toFixed(4), Math.max(0, ...after.filter((e) => e.t < cut.t + 150).map((e) => e.level)).toFixed(4));
+    expect(Math.max(...late.map((e) => e.level))).toBeLessThan(0.005);
+    // the mouth rests (viseme_sil is the rest pose)
+    expect(Math.max(...after.filter((e) => e.t >= cut.t + 500).map((e) => e.mouth))).toBeLessThan(0.05);
+    const r = await readout();
+    console.log('mic while talking over Alex: %j', r.mic);
+    expect(r.mic.talking).toBe(true);
+    expect(r.npcs.alex.status).toBe('listening');
+    console.log('HUD yield figure(s): %j ms', r.latency.yields.map(Math.round));
+    expect(r.latency.yields.length).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('when the player stops, Alex takes the turn back; the mouth moves again and rests after the line', async () => {
+    const t0 = await pageNow();
+    await sleep(500);
+    await page.keyboard.up('KeyV');
+    const line = await waitFor('Alex speaking again', async () => (await events(t0)).find((e) => e.name === 'speech-started' && e.npc === 'alex'), 10_000);
+    await waitFor('the line in the captions', async () => /Alex: .*\b(Sorry|go ahead|see)\b/.test((await readout()).caption), 8000);
+    const ended = await waitFor('the line to end', async () => (await events(line.t)).find((e) => e.name === 'speech-ended' && e.npc === 'alex'), 12_000);
+    await quietAfter(ended);
+    const r = await readout();
+    expect(Math.max(...r.npcs.alex.influences.slice(1))).toBeLessThan(0.05);
+    const spoke = (await trace(line.t)).filter((e) => e.level > 0.01);
+    expect(Math.max(...spoke.map((e) => e.mouth))).toBeGreaterThan(0.4);
+    console.log('HUD reply figure(s): %j ms', r.latency.replies.map(Math.round));
+    expect(r.latency.replies.length).toBeGreaterThan(0);
+    expect(await page.textContent('#hud-latency')).toMatch(/reply \d+ ms/);
+    expect(pageErrors).toEqual([]);
+  }, 40_000);
+});
