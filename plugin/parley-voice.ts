@@ -445,6 +445,7 @@ export class ParleyVoice {
           case 'interrupted':
             // Flush at once: what is queued in the decoder and the jitter buffer is speech the player cut off.
             this.decoders.get(npc)?.flush();
+            this.early.delete(npc); // frames waiting for a voice being created are stale too
             this.voices.get(npc)?.interrupt(msg.i);
             this.onInterruptedObservable.notifyObservers({ npc, i: msg.i });
             return;

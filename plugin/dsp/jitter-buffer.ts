@@ -62,6 +62,7 @@ export class JitterBuffer {
   private delayCount = 0;
   private delayHead = 0;
   private lastPushed = -1;
+  private lastArrivalMs = -Infinity;
   private bumpMs = 0;
   private target: number;
 
@@ -147,6 +148,7 @@ export class JitterBuffer {
       this.dryAt = null;
     }
     this.observeArrival(index, nowMs);
+    this.lastArrivalMs = nowMs;
     this.frames.set(index, samples);
     this.trimOverrun();
     return result;
@@ -154,14 +156,19 @@ export class JitterBuffer {
 
   /**
    * Fill `out` with the next samples to play (silence while buffering or after running dry). Returns how many
-   * samples came from frames or concealment, i.e. advanced the play position.
+   * samples came from frames or concealment, i.e. advanced the play position. With `nowMs` (the clock `push`
+   * uses), frames short of the target still play once nothing has arrived for a target's worth of time: the
+   * end of an utterance must not wait for frames that will not come.
    */
-  read(out: Float32Array): number {
+  read(out: Float32Array, nowMs = Number.NaN): number {
     const fs = this.frameSamples;
     let i = 0;
     while (i < out.length) {
       if (!this.playingState) {
-        if (this.frames.size === 0 || this.bufferedSamples() < (this.target / 1000) * this.sampleRate) break;
+        if (this.frames.size === 0) break;
+        const enough = this.bufferedSamples() >= (this.target / 1000) * this.sampleRate;
+        const streamPaused = nowMs - this.lastArrivalMs >= this.target; // false for NaN
+        if (!enough && !streamPaused) break;
         // (Re)start at the oldest buffered frame; the position jumps with it, so it stays on the index scale.
         const first = this.minBufferedIndex();
         if (this.nextIndex >= 0 && first > this.nextIndex) this.stats.skipped += first - this.nextIndex;

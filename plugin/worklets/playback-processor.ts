@@ -79,7 +79,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
     const out = outputs[0]?.[0];
     if (!out) return true;
     while (this.fifoLen < out.length) {
-      this.jb.read(this.chunk);
+      this.jb.read(this.chunk, scope.currentTime * 1000);
       const y = this.resampler.process(this.chunk);
       if (this.fifoLen + y.length > this.fifo.length) {
         const grown = new Float32Array((this.fifoLen + y.length) * 2);

@@ -63,6 +63,17 @@ describe('JitterBuffer', () => {
     expect(jb.position).toBe(1 * FS + QUANTUM);
   });
 
+  it('plays the tail of an utterance that is short of the target once nothing more arrives', () => {
+    const jb = new JitterBuffer({ minTargetMs: 120 }); // a jittery network raised the target above one frame
+    jb.push(2, frame(2), 400); // the last frame of the utterance: 80 ms buffered, less than the target
+    const out = new Float32Array(QUANTUM);
+    expect(jb.read(out, 410)).toBe(0); // the next frame may still be on its way
+    expect(jb.read(out, 400 + jb.targetMs)).toBe(QUANTUM); // nothing came for a target's worth: play it
+    expect(out[0]).toBe(3);
+    expect(play(jb, 60)).toEqual([3, 3, 3]);
+    expect(jb.position).toBe(3 * FS);
+  });
+
   it('does not count the end of a talk spurt as an underrun, and jumps to the next spurt', () => {
     const jb = new JitterBuffer();
     jb.push(0, frame(0), 0);

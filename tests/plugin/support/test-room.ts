@@ -25,7 +25,10 @@ export interface RoomRecord {
 }
 
 export class ParleyTestRoom extends Room {
+  /** the room the latest player joined */
   static current: ParleyTestRoom | null = null;
+  /** what the room had recorded when the latest player joined, so a test can look at that session only */
+  static joinedAt = { hellos: 0, voice: 0 };
   readonly record: RoomRecord = { hellos: [], voice: [], poses: [], errors: [], recvCodec: null };
   private player: Client | null = null;
 
@@ -56,6 +59,8 @@ export class ParleyTestRoom extends Room {
     const mismatch = versionMismatch(options?.protocol);
     if (mismatch) throw new Error(mismatch);
     this.player = client;
+    ParleyTestRoom.current = this;
+    ParleyTestRoom.joinedAt = { hellos: this.record.hellos.length, voice: this.record.voice.length };
   }
 
   sendTo(client: Client | null, msg: ServerMsg): void {
