@@ -1,7 +1,8 @@
 /**
  * Latency as the player feels it, measured in the page from what the plugin reports (no server help needed):
  *  - reply: from the end of the player's speech (mic level) to the NPC's voice becoming audible (its level);
- *  - yield: from the player starting to talk over a speaking NPC to that NPC's voice going quiet.
+ *  - yield: from the player starting to talk over a speaking NPC to the NPC's `interrupted` event, when the
+ *    plugin drops the NPC's buffered speech and its voice stops.
  * Audibility comes from the voice's level, not `voice.playing`: a session streams frames (silent ones too) for
  * as long as it is open.
  * Pure logic fed with timestamps, so it is unit-tested; the HUD shows the last and the median of recent values.
@@ -33,8 +34,10 @@ export class LatencyMeter {
   private lastVoiceAt = -Infinity;
   /** end of the player's last speech, waiting for a reply */
   private spokeEndedAt: number | null = null;
-  /** NPCs audible now (with when they were last loud), and when the player started talking over each */
+  /** NPCs audible now, with when they were last loud */
   private readonly audible = new Map<string, number>();
+  /** NPCs speaking now (between their speech-started and speech-ended), and when the player talked over each */
+  private readonly speaking = new Set<string>();
   private readonly bargeAt = new Map<string, number>();
   readonly replies: number[] = [];
   readonly yields: number[] = [];
@@ -60,7 +63,7 @@ export class LatencyMeter {
       if (!this.talking) {
         this.talking = true;
         this.spokeEndedAt = null;
-        for (const npc of this.audible.keys()) if (!this.bargeAt.has(npc)) this.bargeAt.set(npc, now);
+        for (const npc of this.speaking) if (!this.bargeAt.has(npc)) this.bargeAt.set(npc, now);
       }
       this.lastVoiceAt = now;
     } else if (this.talking && now - this.lastVoiceAt >= this.hangoverMs) {
@@ -81,11 +84,24 @@ export class LatencyMeter {
       this.audible.set(npc, now);
     } else if (loudAt !== undefined && now - loudAt >= this.voiceHangoverMs) {
       this.audible.delete(npc);
-      const at = this.bargeAt.get(npc);
-      // the voice stopped when it was last loud; count it when the player was talking over it then
-      if (at !== undefined && loudAt >= at) this.push(this.yields, loudAt - at);
-      this.bargeAt.delete(npc);
     }
+  }
+
+  /** The NPC's speech-started / speech-ended events. */
+  onNpcSpeech(npc: string, speaking: boolean): void {
+    if (speaking) this.speaking.add(npc);
+    else {
+      this.speaking.delete(npc);
+      this.bargeAt.delete(npc); // it finished on its own
+    }
+  }
+
+  /** The NPC's `interrupted` event: the plugin has just dropped its buffered speech. */
+  onInterrupted(now: number, npc: string): void {
+    const at = this.bargeAt.get(npc);
+    if (at !== undefined && now >= at) this.push(this.yields, now - at);
+    this.bargeAt.delete(npc);
+    this.speaking.delete(npc);
   }
 
   get lastReplyMs(): number | null {

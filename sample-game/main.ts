@@ -10,6 +10,7 @@
  * URL options: ?server=ws://host:port (default: this page's host), ?scale=2 (render at half resolution),
  * ?fps=30 (cap the frame rate; for slow machines and tests).
  */
+import { CreateAudioEngineAsync } from '@babylonjs/core/AudioV2/webAudio/webAudioEngine.js';
 import { Engine } from '@babylonjs/core/Engines/engine.js';
 import { Color3, Color4 } from '@babylonjs/core/Maths/math.color.js';
 import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
@@ -175,11 +176,19 @@ async function joinShip(b: Boarding): Promise<void> {
     );
   }
   try {
+    // The game's own audio engine (music and effects would share it), on the context the click unlocked;
+    // the start screen is the game's unlock UI, so Babylon's unmute button is turned off.
+    const audioEngine = await CreateAudioEngineAsync({
+      audioContext: b.audioContext,
+      listenerEnabled: true,
+      resumeOnInteraction: true,
+      disableDefaultUI: true,
+    });
     parley = await ParleyVoice.connect({
       scene,
       camera,
       room: room as unknown as RoomLike,
-      audioContext: b.audioContext,
+      audioEngine,
       mic: b.stream ? { stream: b.stream } : false,
       mode: b.mode,
       pushToTalkKey: PTT_KEY,
@@ -225,9 +234,18 @@ function wireParley(p: ParleyVoice, r: Room, stream: MediaStream | null): void {
     else if (s === 'disconnected') hud.banner(`The game server is gone${reason ? ` (${reason})` : ''}. Reload the page once it is back.`);
     else if (s === 'refused') hud.banner(`The game server refused the voice session${reason ? `: ${reason}` : ''}.`);
   });
-  p.onSpeechStartedObservable.add(({ npc, i }) => hook.event({ t: t(), name: 'speech-started', npc, i }));
-  p.onSpeechEndedObservable.add(({ npc, i }) => hook.event({ t: t(), name: 'speech-ended', npc, i }));
-  p.onInterruptedObservable.add(({ npc, i }) => hook.event({ t: t(), name: 'interrupted', npc, i }));
+  p.onSpeechStartedObservable.add(({ npc, i }) => {
+    latency.onNpcSpeech(npc, true);
+    hook.event({ t: t(), name: 'speech-started', npc, i });
+  });
+  p.onSpeechEndedObservable.add(({ npc, i }) => {
+    latency.onNpcSpeech(npc, false);
+    hook.event({ t: t(), name: 'speech-ended', npc, i });
+  });
+  p.onInterruptedObservable.add(({ npc, i }) => {
+    latency.onInterrupted(t(), npc);
+    hook.event({ t: t(), name: 'interrupted', npc, i });
+  });
   p.onNpcErrorObservable.add(({ npc, message }) => {
     hook.event({ t: t(), name: 'npc-error', npc, detail: message });
     hud.banner(`${nameOf(npc)} is unavailable: ${message}`, 'info');

@@ -86,13 +86,29 @@ export class CrewMember {
     const suit = new StandardMaterial(`${id}:suit`, scene);
     suit.diffuseColor = Color3.FromHexString(look.suit);
     suit.specularColor = new Color3(0.2, 0.2, 0.2);
-    this.body = CreateCapsule(`${id}:body`, { radius: 0.24, height: 1.42, tessellation: 14, capSubdivisions: 4 }, scene);
-    this.body.position.y = 0.71;
-    this.body.scaling.set(1, 1, 0.72);
+    // a suited figure from capsules: torso, shoulders, arms, legs (cheap, and reads as a person at a distance)
+    const dark = new StandardMaterial(`${id}:boots`, scene);
+    dark.diffuseColor = Color3.FromHexString(look.suit).scale(0.35);
+    this.body = CreateCapsule(`${id}:torso`, { radius: 0.2, height: 0.78, tessellation: 14, capSubdivisions: 4 }, scene);
+    this.body.position.y = 1.08;
+    this.body.scaling.set(1.05, 1, 0.7);
     this.body.material = suit;
     this.body.parent = this.root;
-    const collar = CreateCylinder(`${id}:collar`, { diameter: 0.2, height: 0.14, tessellation: 14 }, scene);
-    collar.position.y = 1.44;
+    const part = (name: string, radius: number, height: number, x: number, y: number, rz: number, m: StandardMaterial) => {
+      const c = CreateCapsule(`${id}:${name}`, { radius, height, tessellation: 10, capSubdivisions: 3 }, scene);
+      c.position.set(x, y, 0);
+      c.rotation.z = rz;
+      c.material = m;
+      c.parent = this.root;
+      return c;
+    };
+    part('shoulders', 0.09, 0.5, 0, 1.36, Math.PI / 2, suit);
+    part('arm-l', 0.06, 0.66, -0.26, 1.04, 0.06, suit);
+    part('arm-r', 0.06, 0.66, 0.26, 1.04, -0.06, suit);
+    part('leg-l', 0.085, 0.8, -0.1, 0.4, 0, dark);
+    part('leg-r', 0.085, 0.8, 0.1, 0.4, 0, dark);
+    const collar = CreateCylinder(`${id}:collar`, { diameter: 0.13, height: 0.16, tessellation: 14 }, scene);
+    collar.position.y = 1.47;
     collar.material = suit;
     collar.parent = this.root;
 

@@ -52,7 +52,10 @@ export function createTalkingHead(name: string, scene: Scene, opts: TalkingHeadO
   vd.normals = g.normals;
   vd.indices = g.indices;
   vd.applyToMesh(mesh, true);
-  mesh.material = material(`${name}:skin`, scene, opts.skin, 0.2);
+  const skin = material(`${name}:skin`, scene, opts.skin, 0.04);
+  // a little self-light so faces read in the ship's dim, coloured light (the alarm-lit reactor especially)
+  skin.emissiveColor = opts.skin.scale(0.22);
+  mesh.material = skin;
 
   const mtm = new MorphTargetManager(scene);
   VISEME_TARGET_NAMES.forEach((targetName, v) => {

@@ -38,38 +38,37 @@ describe('LatencyMeter', () => {
     expect(m.lastReplyMs).toBeNull();
   });
 
-  it('treats gaps between words (under the hangover) as one stretch of speech', () => {
+  it('measures how fast a speaking NPC yields: from the player cutting in to its interrupted event', () => {
     const m = new LatencyMeter();
-    voice(m, 'alex', 0, 500, true);
-    voice(m, 'alex', 500, 700, false); // a 200 ms gap between words
-    mic(m, 650, 1200, true); // the player talks over it
-    voice(m, 'alex', 700, 1000, true);
-    voice(m, 'alex', 1000, 2000, false);
-    // the voice went quiet after its last loud frame at 950: 300 ms after the player started at 650
-    expect(m.yields).toEqual([300]);
-  });
-
-  it('measures how fast a speaking NPC yields when the player talks over it', () => {
-    const m = new LatencyMeter();
+    m.onNpcSpeech('alex', true);
     voice(m, 'alex', 0, 1000, true);
     mic(m, 0, 1000, false);
     mic(m, 1000, 1800, true); // barge-in starts at 1000
-    voice(m, 'alex', 1000, 1350, true); // last loud at 1300
-    voice(m, 'alex', 1350, 2000, false);
-    expect(m.lastYieldMs).toBe(300);
-    // an NPC that simply finishes while nobody talks is not a yield
-    mic(m, 1800, 4000, false);
-    voice(m, 'vance', 2000, 3000, true);
-    voice(m, 'vance', 3000, 4000, false);
-    expect(m.yields).toEqual([300]);
+    m.onInterrupted(1330, 'alex');
+    expect(m.lastYieldMs).toBe(330);
+    // an NPC that finishes on its own while the player talks is not a yield, nor is a later stray event
+    mic(m, 1800, 3000, false);
+    m.onNpcSpeech('vance', true);
+    mic(m, 3000, 3500, true);
+    m.onNpcSpeech('vance', false);
+    m.onInterrupted(3600, 'vance');
+    expect(m.yields).toEqual([330]);
+  });
+
+  it('counts the player talking before the NPC speaks as no barge-in', () => {
+    const m = new LatencyMeter();
+    mic(m, 0, 2000, true);
+    m.onNpcSpeech('alex', true);
+    m.onInterrupted(1900, 'alex');
+    expect(m.yields).toEqual([]);
   });
 
   it('ignores quiet frames and frames that were not sent (muted, push-to-talk up)', () => {
     const m = new LatencyMeter();
-    voice(m, 'alex', 0, 1000, true);
+    m.onNpcSpeech('alex', true);
     mic(m, 0, 1000, true, false);
     expect(m.playerTalking).toBe(false);
-    voice(m, 'alex', 1000, 2000, false);
+    m.onInterrupted(1000, 'alex');
     expect(m.yields).toEqual([]);
   });
 
