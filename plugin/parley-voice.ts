@@ -438,10 +438,13 @@ export class ParleyVoice {
         const npc = msg.npc;
         switch (msg.e) {
           case 'speech-started':
-          case 'speech-ended':
-            this.voices.get(npc)?._speech(msg.e, msg.i);
-            (msg.e === 'speech-started' ? this.onSpeechStartedObservable : this.onSpeechEndedObservable).notifyObservers({ npc, i: msg.i });
+          case 'speech-ended': {
+            const kind = msg.e;
+            const i = msg.i;
+            this.withVoice(npc, (v) => v._speech(kind, i));
+            (kind === 'speech-started' ? this.onSpeechStartedObservable : this.onSpeechEndedObservable).notifyObservers({ npc, i });
             return;
+          }
           case 'interrupted':
             // Flush at once: what is queued in the decoder and the jitter buffer is speech the player cut off.
             this.decoders.get(npc)?.flush();
