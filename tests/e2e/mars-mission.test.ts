@@ -207,7 +207,7 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     // turn again: a new utterance, not the one cut off, so the check ends where a new one starts.)
     const next = (await events(cut.t)).find((e) => e.name === 'speech-started' && e.npc === 'alex');
     const until = next ? next.t + 100 : Infinity;
-    const late = after.filter((e) => e.t >= cut.t + 200 && e.t < until); // 200 ms: the output latency, already past the flush
+    const late = after.filter((e) => e.t >= cut.t + 200 && e.t < until); // from 200 ms on: past the flush and the output latency
     const before = (await trace(cut.t - 1500)).filter((e) => e.t < cut.t);
     const detail = JSON.stringify({
       cut: cut.i,
