@@ -215,13 +215,16 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
       after: after.map((e) => [Math.round(e.t - cut.t), Math.floor(e.pos / 1920), +e.level.toFixed(3)]),
     });
     console.log('around the cut (ms from the event, stream frame, level): %s', detail);
-    // flushed: the playhead jumps to the cut frame; the frames buffered before it are never played
-    for (const e of late) expect(e.pos, detail).toBeGreaterThanOrEqual(cut.i! * 1920);
-    // and silent once past the cut frame (which carries the engine's 5 ms fade-out)
-    const pastCut = late.filter((e) => e.pos >= (cut.i! + 1) * 1920);
-    expect(pastCut.length).toBeGreaterThan(0);
-    expect(Math.max(...pastCut.map((e) => e.level)), detail).toBeLessThan(0.005);
-    // the mouth rests (viseme_sil is the rest pose)
+    // Flushed: the speech buffered beyond the audio output (frames between the playhead, plus what the output
+    // already holds, and the cut frame) is never played: the playhead holds still or jumps to the cut frame.
+    const playhead = Math.floor(before.at(-1)!.pos / 1920);
+    for (const e of late) {
+      const f = Math.floor(e.pos / 1920);
+      expect(f <= playhead + 2 || f >= cut.i!, `frame ${f} played after the cut; ${detail}`).toBe(true);
+    }
+    // and nothing is heard but the cut frame's 5 ms fade-out
+    const quiet = late.filter((e) => Math.floor(e.pos / 1920) !== cut.i!);
+    expect(Math.max(0, ...quiet.map((e) => e.level)), detail).toBeLessThan(0.01);
     const rest = after.filter((e) => e.t >= cut.t + 500 && e.t < until);
     if (!next || rest.length) expect(Math.max(...rest.map((e) => e.mouth))).toBeLessThan(0.1);
     const r = await readout();
@@ -240,8 +243,10 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     await waitFor('the line in the captions', async () => /Alex: .*\b(Sorry|go ahead|see)\b/.test((await readout()).caption), 8000);
     const ended = await waitFor('the line to end', async () => (await events(line.t)).find((e) => e.name === 'speech-ended' && e.npc === 'alex'), 12_000);
     await quietAfter(ended);
-    const r = await readout();
-    expect(Math.max(...r.npcs.alex.influences.slice(1))).toBeLessThan(0.1);
+    const r = await waitFor('the mouth to rest', async () => {
+      const x = await readout();
+      return Math.max(...x.npcs.alex.influences.slice(1)) < 0.1 ? x : null;
+    }, 2000);
     const spoke = (await trace(line.t)).filter((e) => e.level > 0.01);
     expect(Math.max(...spoke.map((e) => e.mouth))).toBeGreaterThan(0.4);
     console.log('HUD reply figure(s): %j ms', r.latency.replies.map(Math.round));
