@@ -45,6 +45,11 @@ export interface LipSyncDriverOptions {
   amplitude?: Partial<AmplitudeJawOptions> | false;
   /** when the clock has not moved for this long, ms of render time, the mouth rests (default 200) */
   stallMs?: number;
+  /**
+   * With a level source: when the voice has been quieter than `floor` RMS for `ms`, the mouth rests even if
+   * word keys remain (a word's last phonemes are estimated and can outlast its audio). false turns it off.
+   */
+  silenceGate?: { floor: number; ms: number } | false;
 }
 
 /** The Babylon scene members the driver uses to run itself each frame. */
@@ -75,8 +80,10 @@ export class LipSyncDriver {
   private readonly co: CoarticulationOptions;
   private readonly amp: AmplitudeJawOptions | undefined;
   private readonly stallMs: number;
+  private readonly gate: { floor: number; ms: number } | undefined;
   private lastPosition = Number.NaN;
   private stalledFor = 0;
+  private quietFor = 0;
   private observer: unknown;
   private scene: SceneLike | undefined;
 
@@ -91,6 +98,7 @@ export class LipSyncDriver {
     this.co = { ...DEFAULT_COARTICULATION, ...opts.coarticulation };
     this.amp = opts.amplitude === false ? undefined : { floor: 0.01, full: 0.2, gain: 0.7, wordGuardMs: 250, ...opts.amplitude };
     this.stallMs = opts.stallMs ?? 200;
+    this.gate = opts.silenceGate === false ? undefined : { floor: 0.004, ms: 150, ...opts.silenceGate };
     this.weights[SIL] = 1;
   }
 
@@ -111,7 +119,12 @@ export class LipSyncDriver {
     if (pos === this.lastPosition) this.stalledFor += dt;
     else this.stalledFor = 0;
     this.lastPosition = pos;
-    const resting = !Number.isFinite(pos) || this.clock.playing === false || this.stalledFor >= this.stallMs;
+    if (this.gate && this.level) {
+      const rms = this.level();
+      this.quietFor = Number.isFinite(rms) && rms < this.gate.floor ? this.quietFor + dt : 0;
+    }
+    const silent = this.gate !== undefined && this.level !== undefined && this.quietFor >= this.gate.ms;
+    const resting = !Number.isFinite(pos) || this.clock.playing === false || this.stalledFor >= this.stallMs || silent;
 
     const target = this.target;
     if (resting) {

@@ -154,6 +154,29 @@ describe('LipSyncDriver on a Babylon mesh', () => {
     expect(influence(head, 'viseme_aa')).toBe(0);
   });
 
+  it('rests when the voice has gone quiet even if estimated word keys remain, and not in short gaps', () => {
+    scene = createScene();
+    const head = createHead(scene, OCULUS_NAMES);
+    const clock = new FakeClock();
+    let level = 0.1;
+    const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), level: () => level, attackMs: 0, releaseMs: 0, amplitude: false });
+    driver.applyTrack({ from: 0, keys: [{ at: 0, v: V('aa') }, { at: ms(3000), v: 0 }] });
+    const step = () => {
+      clock.advanceMs(16);
+      driver.update(16);
+    };
+    step();
+    expect(influence(head, 'viseme_aa')).toBeGreaterThan(0.9);
+    level = 0;
+    for (let i = 0; i < 6; i++) step(); // 96 ms of quiet: a gap between sounds, the shape holds
+    expect(influence(head, 'viseme_aa')).toBeGreaterThan(0.9);
+    for (let i = 0; i < 4; i++) step(); // past 150 ms: the audio has ended, the mouth rests
+    expect(influence(head, 'viseme_aa')).toBe(0);
+    level = 0.05;
+    step();
+    expect(influence(head, 'viseme_aa')).toBeGreaterThan(0.9);
+  });
+
   it('opens the jaw with the voice level where there are no words, and not during words', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
