@@ -179,7 +179,9 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     if (before.length) expect(Math.max(...before.map((e) => e.mouth))).toBeLessThan(0.1);
     const r = await readout();
     expect(r.npcs.alex.level).toBeLessThan(0.005);
-    expect(Math.max(...r.npcs.alex.influences.slice(1))).toBeLessThan(0.1); // viseme_sil is the rest pose
+    // viseme_sil is the rest pose; the driver closes the mouth 150 ms into a silence and releases over ~70 ms,
+    // so on a starved renderer (a few frames a second) allow it a second to get there
+    await waitFor('the mouth to rest', async () => Math.max(...(await readout()).npcs.alex.influences.slice(1)) < 0.1, 1000);
   }, 20_000);
 
   it("answers when the player speaks, and talking over the answer stops Alex's voice: interrupted, flushed, mouth at rest", async () => {
@@ -225,8 +227,9 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     // and nothing is heard but the cut frame's 5 ms fade-out
     const quiet = late.filter((e) => Math.floor(e.pos / 1920) !== cut.i!);
     expect(Math.max(0, ...quiet.map((e) => e.level)), detail).toBeLessThan(0.01);
-    const rest = after.filter((e) => e.t >= cut.t + 500 && e.t < until);
-    if (!next || rest.length) expect(Math.max(...rest.map((e) => e.mouth))).toBeLessThan(0.1);
+    // the mouth rests after the cut: closed by the flush (no keys left) or by the silence that follows
+    const rest = after.filter((e) => e.t >= cut.t + 800 && e.t < until);
+    if (!next || rest.length) expect(Math.max(...rest.map((e) => e.mouth)), detail).toBeLessThan(0.1);
     const r = await readout();
     console.log('mic while talking over Alex: %j', r.mic);
     expect(r.mic.talking).toBe(true);
