@@ -18,7 +18,7 @@ import { Pcm16Encoder } from '../plugin/audio/voice-encoder.ts';
 import { Framer } from '../plugin/dsp/framer.ts';
 import { JitterBuffer } from '../plugin/dsp/jitter-buffer.ts';
 import { floatToPcm16 } from '../plugin/dsp/pcm16.ts';
-import { Resampler } from '../plugin/dsp/resampler.ts';
+import { Resampler } from '../protocol/dsp/resampler.ts';
 import { ParleyLink, type RoomLike } from '../plugin/net/parley-link.ts';
 import { hasChromium } from '../tests/plugin/support/chromium.ts';
 import { measureEcho } from '../tests/plugin/support/echo-measure.ts';

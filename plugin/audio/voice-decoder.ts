@@ -6,7 +6,7 @@
 import { FRAME_SAMPLES, FRAME_MS, SAMPLE_RATE } from '../../protocol/frame.ts';
 import type { Codec } from '../../protocol/codecs.ts';
 import { pcm16ToFloat } from '../dsp/pcm16.ts';
-import { Resampler } from '../dsp/resampler.ts';
+import { Resampler } from '../../protocol/dsp/resampler.ts';
 
 export type DeliverFrame = (i: number, samples: Float32Array) => void;
 

@@ -4,7 +4,7 @@
  */
 import { Framer } from '../dsp/framer.ts';
 import { rms } from '../dsp/pcm16.ts';
-import { Resampler } from '../dsp/resampler.ts';
+import { Resampler } from '../../protocol/dsp/resampler.ts';
 import { CAPTURE_PROCESSOR, type CaptureControlMsg, type CaptureFrameMsg, type CaptureProcessorOptions } from './messages.ts';
 import { scope, type WorkletProcessor } from './scope.ts';
 

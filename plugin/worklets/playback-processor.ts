@@ -4,7 +4,7 @@
  * SharedArrayBuffer every render quantum when one was given, and as port messages in any case.
  */
 import { JitterBuffer } from '../dsp/jitter-buffer.ts';
-import { Resampler } from '../dsp/resampler.ts';
+import { Resampler } from '../../protocol/dsp/resampler.ts';
 import {
   CLOCK_BUFFERED_MS,
   CLOCK_CTX_TIME,

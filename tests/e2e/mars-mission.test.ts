@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resampleAligned } from '../../server/audio/resampler.ts';
+import { resampleAligned } from '../../protocol/dsp/resampler.ts';
 import { hasChromium, launchChromium } from '../plugin/support/chromium.ts';
 import { writeWav } from '../plugin/support/wav.ts';
 import { playerSpeech } from '../rehearsal/audio-tools.ts';

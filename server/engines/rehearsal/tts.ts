@@ -5,7 +5,7 @@
  * off the stepping thread.
  */
 import { SAMPLE_RATE } from '../../../protocol/frame.ts';
-import { resampleAligned } from '../../audio/resampler.ts';
+import { resampleAligned } from '../../../protocol/dsp/resampler.ts';
 
 export interface VoiceProfile {
   /** espeak voice and variant, e.g. 'gmw/en-US+f3' */

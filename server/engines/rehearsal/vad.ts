@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Resampler } from '../../audio/resampler.ts';
+import { Resampler } from '../../../protocol/dsp/resampler.ts';
 
 export const VAD_RATE = 16_000;
 export const VAD_WINDOW = 512;
@@ -30,8 +30,10 @@ export class VadStream {
   readonly state = new Float32Array(2 * STATE);
 
   constructor(inRate: number) {
-    // 32 taps are plenty for a detector and keep its delay near 1 ms.
-    this.resampler = new Resampler(inRate, VAD_RATE, { tapsPerPhase: 32 });
+    // 32 taps at 24 kHz are plenty for a detector and keep its delay near 1 ms; the band edge sits a little past
+    // 8 kHz so the detector still hears speech up to about 5.5 kHz. Causal: each 1920-sample frame gives exactly
+    // 1280 samples, so a 512-sample window never waits a whole frame for the filter's last few samples.
+    this.resampler = new Resampler(inRate, VAD_RATE, { zeroCrossings: 10.5, stopband: 1.2, causal: true });
   }
 
   push(frame: Float32Array) {
