@@ -117,8 +117,9 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     const r = await readout();
     expect(r.session).toBe('ready');
     expect(r.engine).toMatch(/does not understand speech/);
-    expect(await page.textContent('#hud-engine')).toBe(r.engine);
-    expect(await page.textContent('#hud-mic')).toMatch(/push-to-talk — hold V/);
+    // the HUD is refreshed by the render loop, which runs at a few frames a second in this test
+    await waitFor('the HUD to show the engine label', async () => (await page.textContent('#hud-engine')) === r.engine, 3000);
+    await waitFor('the HUD to show push-to-talk', async () => /push-to-talk — hold V/.test((await page.textContent('#hud-mic')) ?? ''), 3000);
     expect(await page.isHidden('#start')).toBe(true);
     expect(r.mic.mode).toBe('push-to-talk');
     expect(pageErrors).toEqual([]);
