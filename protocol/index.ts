@@ -4,3 +4,4 @@ export * from './codecs.ts';
 export * from './visemes.ts';
 export * from './messages.ts';
 export * from './envelope.ts';
+export * from './pieces.ts';

@@ -7,7 +7,8 @@
  * server's viseme timeline uses; the lead comes from the server's Welcome message.
  */
 import { Observable } from '@babylonjs/core/Misc/observable.js';
-import { WordAssembler, wordStartSample, type AssembledWord } from '../../server/visemes/pieces.ts';
+import { WordAssembler, wordStartSample, type AssembledWord } from '../../protocol/pieces.ts';
+import { EachFrame, type SceneLike } from '../lipsync/each-frame.ts';
 
 export interface CaptionClock {
   readonly streamPosition: number;
@@ -60,8 +61,7 @@ export class NpcCaptions {
   private line: Pending[] = [];
   private sinceWordMs = 0;
   private shown = '';
-  private observer: unknown;
-  private scene: { onBeforeRenderObservable: { add(cb: () => void): unknown; remove(o: unknown): boolean }; getEngine(): { getDeltaTime(): number } } | undefined;
+  private readonly frames = new EachFrame((dt) => this.update(dt));
 
   constructor(opts: NpcCaptionsOptions) {
     if (!opts?.clock) throw new TypeError('NpcCaptions needs { clock, leadFrames }');
@@ -124,17 +124,13 @@ export class NpcCaptions {
   }
 
   /** Run `update` before every render of `scene`. */
-  attach(scene: NonNullable<NpcCaptions['scene']>): this {
-    this.detach();
-    this.scene = scene;
-    this.observer = scene.onBeforeRenderObservable.add(() => this.update(scene.getEngine().getDeltaTime()));
+  attach(scene: SceneLike): this {
+    this.frames.attach(scene);
     return this;
   }
 
   detach(): void {
-    if (this.scene && this.observer) this.scene.onBeforeRenderObservable.remove(this.observer);
-    this.scene = undefined;
-    this.observer = undefined;
+    this.frames.detach();
   }
 
   dispose(): void {

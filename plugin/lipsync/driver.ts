@@ -7,6 +7,7 @@
 import type { VisemeTrack } from '../../protocol/visemes.ts';
 import { DEFAULT_COARTICULATION, visemeWeightsAt, type CoarticulationOptions } from './coarticulation.ts';
 import type { LipSyncRig } from './rigs.ts';
+import { EachFrame, type SceneLike } from './each-frame.ts';
 import { VisemeSchedule } from './schedule.ts';
 
 /** The samples-played clock of an NPC voice (plugin NpcVoiceStream has it). */
@@ -52,11 +53,7 @@ export interface LipSyncDriverOptions {
   silenceGate?: { floor: number; ms: number } | false;
 }
 
-/** The Babylon scene members the driver uses to run itself each frame. */
-export interface SceneLike {
-  onBeforeRenderObservable: { add(cb: () => void): unknown; remove(observer: unknown): boolean };
-  getEngine(): { getDeltaTime(): number };
-}
+export type { SceneLike } from './each-frame.ts';
 
 const N = 15;
 const SIL = 0;
@@ -84,8 +81,7 @@ export class LipSyncDriver {
   private lastPosition = Number.NaN;
   private stalledFor = 0;
   private quietFor = 0;
-  private observer: unknown;
-  private scene: SceneLike | undefined;
+  private readonly frames = new EachFrame((dt) => this.update(dt));
 
   constructor(opts: LipSyncDriverOptions) {
     if (!opts?.clock || !opts.rig) throw new TypeError('LipSyncDriver needs { clock, rig }');
@@ -151,16 +147,12 @@ export class LipSyncDriver {
 
   /** Run `update` before every render of `scene`. */
   attach(scene: SceneLike): this {
-    this.detach();
-    this.scene = scene;
-    this.observer = scene.onBeforeRenderObservable.add(() => this.update(scene.getEngine().getDeltaTime()));
+    this.frames.attach(scene);
     return this;
   }
 
   detach(): void {
-    if (this.scene && this.observer) this.scene.onBeforeRenderObservable.remove(this.observer);
-    this.scene = undefined;
-    this.observer = undefined;
+    this.frames.detach();
   }
 
   /** Stop driving and put the mouth back at rest. */

@@ -3,6 +3,7 @@
  * Both sides import this file, so the shapes cannot drift apart.
  */
 import type { JitterBufferOptions } from '../dsp/jitter-buffer.ts';
+import type { VoicePlayoutStats } from '../types.ts';
 
 export const CAPTURE_PROCESSOR = 'parley-capture';
 export const PLAYBACK_PROCESSOR = 'parley-playback';
@@ -44,18 +45,12 @@ export type PlaybackControlMsg =
   | { type: 'stop' };
 
 /** Worklet → main: where the stream is, as of the first sample of the quantum rendered at context time `ctxTime` s. */
-export interface PlaybackClockMsg {
+export type PlaybackClockMsg = {
   type: 'clock';
   pos: number;
   ctxTime: number;
   playing: boolean;
-  bufferedMs: number;
-  targetMs: number;
-  underruns: number;
-  late: number;
-  concealed: number;
-  overrunDropped: number;
-}
+} & VoicePlayoutStats;
 
 /** Float64Array slots of the shared clock. */
 export const CLOCK_POS = 0;

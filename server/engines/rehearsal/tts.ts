@@ -46,7 +46,8 @@ export interface TtsBackend {
 /** Longest line spoken in one go; longer text is cut at a word boundary (a line is a few sentences at most). */
 export const MAX_LINE_CHARS = 600;
 
-interface EspeakEvent {
+/** What the espeak-ng WASM worker reports and offers (the package ships no types). */
+export interface EspeakEvent {
   type: string;
   text_position: number;
   word_length: number;
@@ -54,7 +55,7 @@ interface EspeakEvent {
   id: string | number | undefined;
 }
 
-interface EspeakWorker {
+export interface EspeakWorker {
   set_voice(name: string): number;
   set_rate(wpm: number): number;
   set_pitch(p: number): number;

@@ -3,10 +3,11 @@
  * PersonaPlex server sends it) starts a word; a piece without it continues the current word ("▁re" "act" "or").
  * Punctuation never starts a word, even after a boundary ("▁," belongs to the word before it).
  *
- * Pure and dependency-free: the server's viseme timeline and the plugin's captions both assemble words with it.
+ * Part of the wire convention for text pieces, so both ends share it: the server's viseme timeline and the
+ * plugin's captions assemble words with it.
  */
 
-const FRAME_SAMPLES = 1920; // protocol/frame.ts; kept literal so this module stays import-free
+import { FRAME_SAMPLES } from './frame.ts';
 
 /** Half a frame: a piece says which 80 ms frame its word starts in, so the middle is the unbiased guess. */
 export const DEFAULT_WORD_OFFSET = FRAME_SAMPLES / 2;
