@@ -310,8 +310,12 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   status(slot: NpcSlot, status: NpcStatus, detail?: { progress?: number; message?: string }) {
     const npc = this.bySlot.get(slot);
     if (!npc) return;
+    // Prompt phases report progress every step: pass on a change of status, or of at least 5 points of progress.
+    const progress = detail?.progress;
+    const sameWarming = status === 'warming' && npc.state.status === 'warming' && progress !== undefined;
+    if (sameWarming && progress < 1 && Math.abs(progress - npc.state.progress) < 0.05) return;
     npc.state.status = status;
-    npc.state.progress = detail?.progress ?? (status === 'warming' ? npc.state.progress : 0);
+    npc.state.progress = progress ?? (status === 'warming' ? npc.state.progress : 0);
     npc.state.detail = detail?.message ?? '';
     const event: NpcEvent = { e: 'state', state: status, ...(detail?.progress !== undefined ? { progress: detail.progress } : {}), ...(detail?.message ? { detail: detail.message } : {}) };
     this.broadcastEvent(npc, event, [...this.players.values()]);
