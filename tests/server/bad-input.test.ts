@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@colyseus/sdk';
 import { ScriptedEngine } from '../stand-ins/scripted-engine.ts';
 import { inlineNpcs, startTestServer, type RunningServer } from '../support/test-server.ts';
-import { amplitude } from '../support/signals.ts';
+import { amplitude } from '../support/audio.ts';
 import { TestPlayer, sleep, tone, waitFor } from '../support/test-player.ts';
 import { encode } from '../../protocol/envelope.ts';
 import { Kind } from '../../protocol/messages.ts';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScriptedEngine } from '../stand-ins/scripted-engine.ts';
 import { inlineNpcs, startTestServer, type RunningServer } from '../support/test-server.ts';
-import { amplitude } from '../support/signals.ts';
+import { amplitude } from '../support/audio.ts';
 import { TestPlayer, frameRms, sleep, tone, waitFor } from '../support/test-player.ts';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 
