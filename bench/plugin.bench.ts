@@ -16,7 +16,7 @@ import { Kind, PARLEY_CHANNEL } from '../protocol/messages.ts';
 import { VoiceDecoder } from '../plugin/audio/voice-decoder.ts';
 import { Pcm16Encoder } from '../plugin/audio/voice-encoder.ts';
 import { Framer } from '../plugin/dsp/framer.ts';
-import { JitterBuffer } from '../plugin/dsp/jitter-buffer.ts';
+import { PlayoutBuffer } from '../plugin/dsp/playout-buffer.ts';
 import { floatToPcm16 } from '../plugin/dsp/pcm16.ts';
 import { Resampler } from '../protocol/dsp/resampler.ts';
 import { ParleyLink, type RoomLike } from '../plugin/net/parley-link.ts';
@@ -107,7 +107,7 @@ export default async function pluginBench(): Promise<Record<string, number>> {
   figures.plugin_capture_worklet_ms_per_frame = timePerFrame(FRAMES, () => {
     for (let b = 0; b < 30; b++) framer.push(capRs.process(block), 0); // 30 quanta of 128 = 80 ms at 48 kHz
   });
-  const jb = new JitterBuffer({ overrunMarginMs: 1e9 });
+  const jb = new PlayoutBuffer({ overrunMarginMs: 1e9 });
   const playRs = new Resampler(24_000, 48_000);
   const chunk = new Float32Array(64);
   let idx = 0;

@@ -12,7 +12,7 @@ export { NpcVoice, type NpcVoiceOptions, type SpatialVoiceOptions } from './audi
 export type { MicOptions } from './audio/mic-capture.ts';
 export type { PoseReporterOptions } from './net/pose-reporter.ts';
 export type { RoomLike } from './net/parley-link.ts';
-export type { JitterBufferOptions } from './dsp/jitter-buffer.ts';
+export type { PlayoutBufferOptions, PlayoutBufferOptions as JitterBufferOptions } from './dsp/playout-buffer.ts';
 export type * from './types.ts';
 export { PROTOCOL_VERSION, VISEMES, FRAME_SAMPLES, SAMPLE_RATE, FRAME_MS } from '../protocol/index.ts';
 export type { VisemeKey, VisemeTrack, Viseme, NpcStatus, Codec } from '../protocol/index.ts';

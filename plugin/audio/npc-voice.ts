@@ -9,7 +9,7 @@ import { Observable } from '@babylonjs/core/Misc/observable.js';
 import type { Node } from '@babylonjs/core/node.js';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 import type { VisemeTrack } from '../../protocol/visemes.ts';
-import type { JitterBufferOptions } from '../dsp/jitter-buffer.ts';
+import type { PlayoutBufferOptions } from '../dsp/playout-buffer.ts';
 import type {
   NpcFrameEvent,
   NpcTextEvent,
@@ -35,7 +35,7 @@ export interface SpatialVoiceOptions {
 
 export interface NpcVoiceOptions {
   spatial?: SpatialVoiceOptions;
-  jitter?: JitterBufferOptions;
+  jitter?: PlayoutBufferOptions;
   /** 0..1+ (default 1) */
   volume?: number;
   /** write the clock through a SharedArrayBuffer (default: when the page is cross-origin isolated) */

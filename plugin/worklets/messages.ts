@@ -2,7 +2,7 @@
  * Messages between the main thread and the plugin's two AudioWorklet processors, and the shared clock layout.
  * Both sides import this file, so the shapes cannot drift apart.
  */
-import type { JitterBufferOptions } from '../dsp/jitter-buffer.ts';
+import type { PlayoutBufferOptions } from '../dsp/playout-buffer.ts';
 import type { VoicePlayoutStats } from '../types.ts';
 
 export const CAPTURE_PROCESSOR = 'parley-capture';
@@ -31,7 +31,7 @@ export interface PlaybackProcessorOptions {
   /** stream rate of the frames pushed in (24 kHz) */
   streamRate: number;
   frameSamples: number;
-  jitter?: JitterBufferOptions;
+  jitter?: PlayoutBufferOptions;
   /** when present, the worklet writes its clock here every render quantum (layout: CLOCK_*) */
   clock?: SharedArrayBuffer;
   /** how often the worklet also posts its clock as a message, ms (the fallback without SharedArrayBuffer) */

@@ -3,7 +3,7 @@
  * rate → mono output (Babylon's spatial graph pans it). Publishes the samples-played clock: through a
  * SharedArrayBuffer every render quantum when one was given, and as port messages in any case.
  */
-import { JitterBuffer } from '../dsp/jitter-buffer.ts';
+import { PlayoutBuffer } from '../dsp/playout-buffer.ts';
 import { Resampler } from '../../protocol/dsp/resampler.ts';
 import {
   CLOCK_BUFFERED_MS,
@@ -22,7 +22,7 @@ import { scope, type WorkletProcessor } from './scope.ts';
 const FADE_MS = 4; // a flush fades out over this long instead of clicking
 
 class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletProcessor {
-  private readonly jb: JitterBuffer;
+  private readonly jb: PlayoutBuffer;
   private readonly resampler: Resampler;
   private readonly ratio: number; // stream samples per output sample
   private readonly chunk: Float32Array;
@@ -38,7 +38,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
     super();
     const o = (options.processorOptions ?? {}) as Partial<PlaybackProcessorOptions>;
     const streamRate = o.streamRate ?? 24_000;
-    this.jb = new JitterBuffer({ ...o.jitter, frameSamples: o.frameSamples ?? 1920, sampleRate: streamRate });
+    this.jb = new PlayoutBuffer({ ...o.jitter, frameSamples: o.frameSamples ?? 1920, sampleRate: streamRate });
     this.resampler = new Resampler(streamRate, scope.sampleRate);
     this.ratio = streamRate / scope.sampleRate;
     this.chunk = new Float32Array(64);

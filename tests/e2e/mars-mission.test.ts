@@ -24,11 +24,11 @@ import { hasChromium, launchChromium } from '../plugin/support/chromium.ts';
 import { writeWav } from '../plugin/support/wav.ts';
 import { playerSpeech } from '../rehearsal/audio-tools.ts';
 import { startMarsServer, type MarsServer } from './support/mars-server.ts';
+import { sleep } from '../support/time.ts';
 import type { GameEvent, NpcReadout, TraceEntry } from '../../sample-game/test-hook.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'tests/artifacts');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Readout {
   session: string;

@@ -20,9 +20,10 @@ import { hasChromium, launchChromium } from './support/chromium.ts';
 import { serveFolder } from './support/static-server.ts';
 import { ParleyTestRoom, startTestServer } from './support/test-room.ts';
 import { syllables, writeWav } from './support/wav.ts';
+import { rms } from '../support/audio.ts';
+import { sleep } from '../support/time.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
@@ -129,8 +130,7 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
       expect(f.codec).toBe('opus');
       const pcm = dec.decode(f.data);
       expect(pcm.length).toBe(1920);
-      const rms = Math.sqrt(pcm.reduce((s, v) => s + v * v, 0) / pcm.length);
-      if (rms > 0.01) loud++;
+      if (rms(pcm) > 0.01) loud++;
     }
     expect(loud).toBeGreaterThan(frames.length / 3);
     expect(room.record.errors).toEqual([]);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodeClient, encode } from '../../protocol/envelope.ts';
-import { Kind, type ServerMsg } from '../../protocol/messages.ts';
-import { PROTOCOL_VERSION } from '../../protocol/version.ts';
-import { ParleyLink, type RoomLike } from '../../plugin/net/parley-link.ts';
-import type { SessionState } from '../../plugin/types.ts';
+import { decodeClient, encode } from '../../../protocol/envelope.ts';
+import { Kind, type ServerMsg } from '../../../protocol/messages.ts';
+import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
+import { ParleyLink, type RoomLike } from '../../../plugin/net/parley-link.ts';
+import type { SessionState } from '../../../plugin/types.ts';
 
 /** A Colyseus room stand-in: records sent bytes, lets the test drop, reconnect and deliver messages. */
 function fakeRoom() {

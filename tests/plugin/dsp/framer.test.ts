@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Framer, type CapturedFrame } from '../../plugin/dsp/framer.ts';
+import { Framer, type CapturedFrame } from '../../../plugin/dsp/framer.ts';
 
 describe('Framer', () => {
   it('cuts 1920-sample frames with consecutive sequence numbers whatever the block size', () => {

@@ -10,7 +10,7 @@
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 
-export interface JitterBufferOptions {
+export interface PlayoutBufferOptions {
   frameSamples?: number;
   sampleRate?: number;
   /** adaptive target bounds, ms of audio buffered before playback starts */
@@ -26,7 +26,7 @@ export interface JitterBufferOptions {
   restartFrames?: number;
 }
 
-export interface JitterStats {
+export interface PlayoutStats {
   received: number;
   played: number;
   late: number;
@@ -40,7 +40,7 @@ export interface JitterStats {
 
 export type PushResult = 'queued' | 'late' | 'duplicate' | 'restart' | 'invalid';
 
-export class JitterBuffer {
+export class PlayoutBuffer {
   readonly frameSamples: number;
   readonly sampleRate: number;
   readonly frameMs: number;
@@ -66,7 +66,7 @@ export class JitterBuffer {
   private bumpMs = 0;
   private target: number;
 
-  readonly stats: JitterStats = {
+  readonly stats: PlayoutStats = {
     received: 0,
     played: 0,
     late: 0,
@@ -78,7 +78,7 @@ export class JitterBuffer {
     flushed: 0,
   };
 
-  constructor(options: JitterBufferOptions = {}) {
+  constructor(options: PlayoutBufferOptions = {}) {
     this.frameSamples = options.frameSamples ?? FRAME_SAMPLES;
     this.sampleRate = options.sampleRate ?? SAMPLE_RATE;
     this.frameMs = (this.frameSamples / this.sampleRate) * 1000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PoseReporter } from '../../plugin/net/pose-reporter.ts';
-import type { Vec3 } from '../../protocol/messages.ts';
+import { PoseReporter } from '../../../plugin/net/pose-reporter.ts';
+import type { Vec3 } from '../../../protocol/messages.ts';
 
 function reporter(opts = {}) {
   const sent: Array<{ p: Vec3; f: Vec3 }> = [];

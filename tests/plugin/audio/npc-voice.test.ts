@@ -4,7 +4,7 @@
  * a node of a NullEngine scene, with the listener on the camera. Fixed positions render in an
  * OfflineAudioContext; the moving NPC runs in real time, as in a game.
  */
-import './support/node-audio-env.ts';
+import '../support/node-audio-env.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CreateAudioEngineAsync } from '@babylonjs/core/AudioV2/webAudio/webAudioEngine.js';
 import { FreeCamera } from '@babylonjs/core/Cameras/freeCamera.js';
@@ -12,9 +12,11 @@ import { NullEngine } from '@babylonjs/core/Engines/nullEngine.js';
 import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 import { TransformNode } from '@babylonjs/core/Meshes/transformNode.js';
 import { Scene } from '@babylonjs/core/scene.js';
-import { NpcVoice } from '../../plugin/audio/npc-voice.ts';
-import { loadParleyWorklets } from '../../plugin/audio/worklet-loader.ts';
-import { buildWorkletFile } from './support/worklet-bundle.ts';
+import { NpcVoice } from '../../../plugin/audio/npc-voice.ts';
+import { loadParleyWorklets } from '../../../plugin/audio/worklet-loader.ts';
+import { buildWorkletFile } from '../support/worklet-bundle.ts';
+import { rms } from '../../support/audio.ts';
+import { engineOutputNode } from '../../../plugin/audio/babylon-internals.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,12 +78,9 @@ async function renderNpc(at: Vector3, seconds: number): Promise<Render> {
   return { left: buffer.getChannelData(0).slice(), right: buffer.getChannelData(1).slice() };
 }
 
-function rms(x: Float32Array, from: number, to: number): number {
-  let s = 0;
-  const a = Math.floor(from * RATE);
-  const b = Math.floor(to * RATE);
-  for (let i = a; i < b; i++) s += x[i] * x[i];
-  return Math.sqrt(s / (b - a));
+/** RMS level between two times, in seconds. */
+function levelOver(x: Float32Array, fromSec: number, toSec: number): number {
+  return rms(x, Math.floor(fromSec * RATE), Math.floor(toSec * RATE));
 }
 
 /**
@@ -103,7 +102,7 @@ async function recordMovingNpc(): Promise<Render & { clock: Array<{ at: number; 
     camera.computeWorldMatrix();
     audio.listener.attach(camera);
     await loadParleyWorklets(ctx, workletFile);
-    await ctx.audioWorklet.addModule(path.join(here, 'support/recorder-worklet.js'));
+    await ctx.audioWorklet.addModule(path.join(here, '../support/recorder-worklet.js'));
     const recorder = new AudioWorkletNode(ctx, 'parley-test-recorder', {
       numberOfInputs: 1,
       numberOfOutputs: 1,
@@ -111,7 +110,7 @@ async function recordMovingNpc(): Promise<Render & { clock: Array<{ at: number; 
       channelCountMode: 'explicit',
       outputChannelCount: [2],
     });
-    const mainOut = (audio as unknown as { mainOut: { _inNode: AudioNode } }).mainOut._inNode;
+    const mainOut = engineOutputNode(audio);
     mainOut.disconnect();
     mainOut.connect(recorder);
     recorder.connect(ctx.destination);
@@ -169,8 +168,8 @@ describe('NPC voice as Babylon spatial sound (node-web-audio-api + NullEngine)',
   it('an NPC to the player’s right is louder in the right channel, and one to the left in the left', async () => {
     const right = await renderNpc(new Vector3(5, 0, 0), 1);
     const left = await renderNpc(new Vector3(-5, 0, 0), 1);
-    const r = { L: rms(right.left, 0.3, 1), R: rms(right.right, 0.3, 1) };
-    const l = { L: rms(left.left, 0.3, 1), R: rms(left.right, 0.3, 1) };
+    const r = { L: levelOver(right.left, 0.3, 1), R: levelOver(right.right, 0.3, 1) };
+    const l = { L: levelOver(left.left, 0.3, 1), R: levelOver(left.right, 0.3, 1) };
     console.log('NPC at x=+5: L %s R %s; at x=-5: L %s R %s', r.L.toFixed(4), r.R.toFixed(4), l.L.toFixed(4), l.R.toFixed(4));
     expect(r.R).toBeGreaterThan(0.01); // it plays at all
     // HRTF level differences at 5 m to the side are a few dB (about 3.5 dB measured here)
@@ -181,8 +180,8 @@ describe('NPC voice as Babylon spatial sound (node-web-audio-api + NullEngine)',
   it('a farther NPC is quieter (inverse distance)', async () => {
     const near = await renderNpc(new Vector3(0, 0, 2), 1);
     const far = await renderNpc(new Vector3(0, 0, 8), 1);
-    const nearLevel = rms(near.left, 0.3, 1) + rms(near.right, 0.3, 1);
-    const farLevel = rms(far.left, 0.3, 1) + rms(far.right, 0.3, 1);
+    const nearLevel = levelOver(near.left, 0.3, 1) + levelOver(near.right, 0.3, 1);
+    const farLevel = levelOver(far.left, 0.3, 1) + levelOver(far.right, 0.3, 1);
     console.log('NPC at 2 m: %s, at 8 m: %s (ratio %s; inverse model predicts 4)', nearLevel.toFixed(4), farLevel.toFixed(4), (nearLevel / farLevel).toFixed(2));
     expect(nearLevel / farLevel).toBeGreaterThan(3);
     expect(nearLevel / farLevel).toBeLessThan(5);
@@ -190,8 +189,8 @@ describe('NPC voice as Babylon spatial sound (node-web-audio-api + NullEngine)',
 
   it('a voice on an NPC that moves follows it (real-time context, Babylon auto-updating the attachment)', async () => {
     const run = await recordMovingNpc();
-    const before = { L: rms(run.left, 0.45, 0.95), R: rms(run.right, 0.45, 0.95) };
-    const after = { L: rms(run.left, 1.25, 1.75), R: rms(run.right, 1.25, 1.75) };
+    const before = { L: levelOver(run.left, 0.45, 0.95), R: levelOver(run.right, 0.45, 0.95) };
+    const after = { L: levelOver(run.left, 1.25, 1.75), R: levelOver(run.right, 1.25, 1.75) };
     console.log('moving NPC: before L %s R %s, after L %s R %s; clock %o', before.L.toFixed(4), before.R.toFixed(4), after.L.toFixed(4), after.R.toFixed(4), run.clock);
     expect(before.L / before.R).toBeGreaterThan(1.3);
     expect(after.R / after.L).toBeGreaterThan(1.3);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JitterBuffer } from '../../plugin/dsp/jitter-buffer.ts';
+import { PlayoutBuffer } from '../../../plugin/dsp/playout-buffer.ts';
 
 const FS = 1920;
 /** A frame whose every sample is its index, so the output tells which frame played. */
@@ -7,7 +7,7 @@ const frame = (i: number) => new Float32Array(FS).fill(i + 1);
 const QUANTUM = 480; // 20 ms at 24 kHz
 
 /** Read `ms` of audio in 20 ms quanta; returns the per-quantum first sample values (0 = silence). */
-function play(jb: JitterBuffer, ms: number): number[] {
+function play(jb: PlayoutBuffer, ms: number): number[] {
   const seen: number[] = [];
   const out = new Float32Array(QUANTUM);
   for (let t = 0; t < ms; t += 20) {
@@ -17,9 +17,9 @@ function play(jb: JitterBuffer, ms: number): number[] {
   return seen;
 }
 
-describe('JitterBuffer', () => {
+describe('PlayoutBuffer', () => {
   it('waits for the target depth, then plays frames in index order with the position on the index scale', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     expect(jb.targetMs).toBe(60);
     jb.push(10, frame(10), 0);
     jb.push(11, frame(11), 80);
@@ -33,7 +33,7 @@ describe('JitterBuffer', () => {
   });
 
   it('holds back while less than the target is buffered', () => {
-    const jb = new JitterBuffer({ minTargetMs: 100 });
+    const jb = new PlayoutBuffer({ minTargetMs: 100 });
     jb.push(0, frame(0), 0); // 80 ms < 100 ms target
     const out = new Float32Array(QUANTUM).fill(9);
     expect(jb.read(out)).toBe(0);
@@ -45,7 +45,7 @@ describe('JitterBuffer', () => {
   });
 
   it('underrun: plays silence, keeps the position, counts it when the late frame arrives, raises the target', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     jb.push(0, frame(0), 0);
     expect(play(jb, 80)).toEqual([1, 1, 1, 1]);
     const before = jb.targetMs;
@@ -64,7 +64,7 @@ describe('JitterBuffer', () => {
   });
 
   it('plays the tail of an utterance that is short of the target once nothing more arrives', () => {
-    const jb = new JitterBuffer({ minTargetMs: 120 }); // a jittery network raised the target above one frame
+    const jb = new PlayoutBuffer({ minTargetMs: 120 }); // a jittery network raised the target above one frame
     jb.push(2, frame(2), 400); // the last frame of the utterance: 80 ms buffered, less than the target
     const out = new Float32Array(QUANTUM);
     expect(jb.read(out, 410)).toBe(0); // the next frame may still be on its way
@@ -75,7 +75,7 @@ describe('JitterBuffer', () => {
   });
 
   it('does not count the end of a talk spurt as an underrun, and jumps to the next spurt', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     jb.push(0, frame(0), 0);
     play(jb, 200);
     jb.push(40, frame(40), 3200);
@@ -86,7 +86,7 @@ describe('JitterBuffer', () => {
   });
 
   it('conceals a lost frame inside a spurt with silence so later frames stay on their index', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     jb.push(0, frame(0), 0);
     const seen = play(jb, 80);
     jb.push(2, frame(2), 160); // frame 1 lost
@@ -99,7 +99,7 @@ describe('JitterBuffer', () => {
   });
 
   it('refuses late and duplicate frames', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     jb.push(5, frame(5), 0);
     play(jb, 100);
     expect(jb.push(4, frame(4), 100)).toBe('late');
@@ -111,7 +111,7 @@ describe('JitterBuffer', () => {
   });
 
   it('overrun: a burst far past the target drops the oldest frames back to the target', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     jb.push(0, frame(0), 0);
     play(jb, 20);
     // ten frames arrive at once (a stalled connection catching up)
@@ -125,7 +125,7 @@ describe('JitterBuffer', () => {
   });
 
   it('flush empties the buffer at once; stale frames stay refused, newer ones play', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     for (let i = 0; i < 3; i++) jb.push(i, frame(i), i * 80);
     play(jb, 20);
     expect(jb.flush()).toBe(3);
@@ -137,14 +137,14 @@ describe('JitterBuffer', () => {
   });
 
   it('adapts the target to arrival jitter, within 60–200 ms', () => {
-    const steady = new JitterBuffer();
+    const steady = new PlayoutBuffer();
     for (let i = 0; i < 50; i++) {
       steady.push(i, frame(i), i * 80);
       play(steady, 80);
     }
     expect(steady.targetMs).toBe(60);
 
-    const jittery = new JitterBuffer();
+    const jittery = new PlayoutBuffer();
     for (let i = 0; i < 50; i++) {
       jittery.push(i, frame(i), i * 80 + (i % 5 === 0 ? 110 : 0)); // every fifth frame 110 ms late
       play(jittery, 80);
@@ -152,13 +152,13 @@ describe('JitterBuffer', () => {
     expect(jittery.targetMs).toBeGreaterThanOrEqual(110);
     expect(jittery.targetMs).toBeLessThanOrEqual(200);
 
-    const awful = new JitterBuffer();
+    const awful = new PlayoutBuffer();
     for (let i = 0; i < 50; i++) awful.push(i, frame(i), i * 80 + (i % 2) * 900);
     expect(awful.targetMs).toBe(200);
   });
 
   it('treats a frame far behind the play position as a restarted stream', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     jb.push(500, frame(500), 0);
     play(jb, 100);
     expect(jb.push(0, frame(0), 200)).toBe('restart');
@@ -167,10 +167,10 @@ describe('JitterBuffer', () => {
   });
 
   it('rejects malformed frames without throwing', () => {
-    const jb = new JitterBuffer();
+    const jb = new PlayoutBuffer();
     expect(jb.push(-1, frame(0), 0)).toBe('invalid');
     expect(jb.push(1.5, frame(0), 0)).toBe('invalid');
     expect(jb.push(1, new Float32Array(100), 0)).toBe('invalid');
-    expect(() => new JitterBuffer({ minTargetMs: 300, maxTargetMs: 200 })).toThrow(/bounds/);
+    expect(() => new PlayoutBuffer({ minTargetMs: 300, maxTargetMs: 200 })).toThrow(/bounds/);
   });
 });
