@@ -5,3 +5,4 @@ export * from './visemes.ts';
 export * from './messages.ts';
 export * from './envelope.ts';
 export * from './pieces.ts';
+export * from './room-view.ts';
