@@ -50,7 +50,7 @@ export async function measureTicks(opts: PersonaPlexOnnxOptions, sessions: numbe
         const r = await engine.step(batch);
         times.push(performance.now() - t0);
         const err = r.find((o) => o.error);
-        if (err) throw new Error(err.error);
+        if (err) throw new Error(err.error!.message);
       }
       for (const id of ids) await engine.close(id);
       const sorted = [...times].sort((a, b) => a - b);

@@ -50,13 +50,14 @@ describe('WorkerPoolEngine', () => {
     const bad = await pool.open(persona('bad')); // worker 1
     const first = await pool.step([{ session: good, input: silence().fill(0.1) }, { session: bad, input: silence() }]);
     expect(first[0]!.error).toBeUndefined();
-    expect(first[1]!.error).toMatch(/stand-in fault for bad/);
+    expect(first[1]!.error?.message).toMatch(/stand-in fault for bad/);
     await pool.close(bad);
     const hang = await pool.open(persona('hang')); // worker 1 again (least loaded)
     const out = await pool.step([{ session: good, input: silence().fill(0.1) }, { session: hang, input: silence() }]);
     expect(out[0]!.error).toBeUndefined();
     expect(out[0]!.output[0]).toBeCloseTo(0.1);
-    expect(out[1]!.error).toMatch(/did not answer step/);
+    expect(out[1]!.error?.message).toMatch(/did not answer step/);
+    expect(out[1]!.error?.kind).toBe('timeout');
     expect(logs.join('\n')).toMatch(/worker 1 replaced/);
     // the replaced worker serves new sessions; the good one carries on
     await new Promise((r) => setTimeout(r, 1500));

@@ -75,7 +75,54 @@ export interface StepOutput {
    */
   phonemes?: { ipa: string; offset: number }[];
   /** set when this session failed this step; the others are unaffected */
-  error?: string;
+  error?: EngineError;
+}
+
+/**
+ * What went wrong, typed where it happened so no caller has to guess from the message text:
+ * - timeout: no answer within the deadline (a worker step, a handshake)
+ * - crashed: the process or thread holding the session died; the session is gone
+ * - busy: no capacity now; retrying later may succeed
+ * - unreachable: the host could not be contacted (network, DNS, TLS, refused)
+ * - rejected: the request itself is bad (bad frame, unknown session, prompt too long); retrying it will not help
+ * - failed: anything else the engine reported (the model or server said so)
+ */
+export type EngineErrorKind = 'timeout' | 'crashed' | 'busy' | 'unreachable' | 'rejected' | 'failed';
+
+/** Plain data, so it crosses worker threads unchanged. */
+export interface EngineError {
+  kind: EngineErrorKind;
+  message: string;
+}
+
+export function engineError(kind: EngineErrorKind, message: string): EngineError {
+  return { kind, message };
+}
+
+/** Thrown (by `open`, or inside an engine) when the failure's kind is known where it arises. */
+export class EngineFailure extends Error implements EngineError {
+  override name = 'EngineFailure';
+  constructor(
+    readonly kind: EngineErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const KINDS: readonly EngineErrorKind[] = ['timeout', 'crashed', 'busy', 'unreachable', 'rejected', 'failed'];
+
+export function isEngineErrorKind(x: unknown): x is EngineErrorKind {
+  return typeof x === 'string' && (KINDS as readonly string[]).includes(x);
+}
+
+/** The typed error for anything caught: an EngineFailure keeps its kind, anything else is `fallback`. */
+export function toEngineError(err: unknown, fallback: EngineErrorKind = 'failed'): EngineError {
+  if (err instanceof EngineFailure) return { kind: err.kind, message: err.message };
+  if (err && typeof err === 'object' && isEngineErrorKind((err as EngineError).kind) && typeof (err as EngineError).message === 'string') {
+    return { kind: (err as EngineError).kind, message: (err as EngineError).message };
+  }
+  return { kind: fallback, message: err instanceof Error ? err.message : String(err) };
 }
 
 export interface DuplexEngine {

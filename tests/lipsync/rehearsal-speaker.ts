@@ -36,7 +36,7 @@ export async function speakThroughRehearsal(lines: readonly string[], voices: re
         // step until the greeting has started and then ended (10 quiet frames), or 30 s at most
         for (let f = 0; f < 375 && quiet < 10; f++) {
           const [out] = await engine.step([{ session, input: silence }]);
-          if (out.error) throw new Error(`rehearsal engine: ${out.error}`);
+          if (out.error) throw new Error(`rehearsal engine: ${out.error.message}`);
           frames.push({ ...(out.text ? { text: out.text } : {}), ...(out.phonemes ? { phonemes: out.phonemes } : {}) });
           const sound = out.output.some((x) => Math.abs(x) > 1e-3);
           if (sound) spoke = true;

@@ -182,9 +182,9 @@ describe('stepping', () => {
       { session: 999, input: userFrame(0) },
     ]);
     expect(outs[0]!.error).toBeUndefined();
-    expect(outs[1]!.error).toMatch(/unknown session/);
+    expect(outs[1]!.error?.message).toMatch(/unknown session/);
     const short = await e.step([{ session: s, input: new Float32Array(10) }]);
-    expect(short[0]!.error).toMatch(/1920/);
+    expect(short[0]!.error?.message).toMatch(/1920/);
     await expect(e.open(persona({ voice: { kind: 'builtin', id: 'VARF4' } }))).rejects.toThrow(/voice VARF4 not found/);
     await e.dispose();
   });

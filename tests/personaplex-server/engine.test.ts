@@ -157,7 +157,7 @@ describe('faults: rooms stay up, sessions fail alone, new sessions recover elsew
     const id = await e.open(persona());
     expect(bad.stats.conversations).toBe(1);
     const seen = await untilError(e, id);
-    expect(seen.at(-1)!.error).toMatch(/server ended the conversation|is down/);
+    expect(seen.at(-1)!.error?.message).toMatch(/server ended the conversation|is down/);
     expect(seen.at(-1)!.output).toHaveLength(1920);
     await e.close(id);
     await sleep(400);
@@ -186,7 +186,7 @@ describe('faults: rooms stay up, sessions fail alone, new sessions recover elsew
     expect(good.stats.conversations).toBe(1);
     const out = await drive(e, [a, b], 30);
     const errA = out.map(([o]) => o!.error).find(Boolean);
-    expect(errA).toMatch({ ogg: /bad audio from server: .*Ogg/, kind: /unknown message kind 0x7f/, error: /server error: CUDA out of memory/ }[what]);
+    expect(errA?.message).toMatch({ ogg: /bad audio from server: .*Ogg/, kind: /unknown message kind 0x7f/, error: /server error: CUDA out of memory/ }[what]);
     expect(out.every(([, o]) => !o!.error)).toBe(true);
     expect(out.slice(-1)[0]![0]!.error).toBe(errA); // it stays failed until the room closes it
   });
@@ -196,7 +196,8 @@ describe('faults: rooms stay up, sessions fail alone, new sessions recover elsew
     const id = await e.open(persona());
     const seen = await untilError(e, id, 120);
     const err = seen.at(-1)!.error;
-    expect(err).toMatch(/behind real time/);
+    expect(err?.message).toMatch(/behind real time/);
+    expect(err?.kind).toBe('timeout');
     expect(seen.filter((o) => !o.error && rms(o.output) === 0).length).toBeGreaterThan(0);
     expect(e.status()[0]!.state).toBe('down'); // benched for a backoff
     expect(e.logLines.some((l) => /benched/.test(l))).toBe(true);
@@ -206,7 +207,7 @@ describe('faults: rooms stay up, sessions fail alone, new sessions recover elsew
     const { e } = await twoServers({ fault: { kind: 'hang', afterFrames: 5 }, });
     const id = await e.open(persona());
     const seen = await untilError(e, id, 120);
-    expect(seen.at(-1)!.error).toMatch(/is down: health check failed|behind real time/);
+    expect(seen.at(-1)!.error?.message).toMatch(/is down: health check failed|behind real time/);
     await sleep(300);
     expect(e.status()[0]!.state).toBe('down');
     await expect(e.open(persona())).resolves.toBeTypeOf('number');

@@ -64,7 +64,7 @@ describe('managed mode', () => {
 
     // the process exits with an error (--exit-after-ms): the session fails, the pool restarts the server
     const out = await drive(e, [id], 200, undefined, 20, 1000, (o) => o[0]!.error !== undefined);
-    expect(out.at(-1)![0]!.error).toMatch(/server ended the conversation|is down: server process exited with code 1/);
+    expect(out.at(-1)![0]!.error?.message).toMatch(/server ended the conversation|is down: server process exited with code 1/);
     await e.close(id);
     for (let i = 0; i < 100 && !e.logLines.some((l) => l.includes('restarting in')); i++) await sleep(50);
     expect(e.logLines.some((l) => l.includes('restarting in'))).toBe(true);

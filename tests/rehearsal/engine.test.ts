@@ -296,10 +296,11 @@ describe('rehearsal engine: bad input, long runs, determinism', () => {
       { session: a, input: [1, 2, 3] as unknown as Float32Array },
       { session: 99_999, input: new Float32Array(FRAME_SAMPLES) },
     ]);
-    expect(out[0]!.error).toMatch(/1920 samples, got 100/);
+    expect(out[0]!.error?.message).toMatch(/1920 samples, got 100/);
     expect(out[1]!.error).toBeUndefined();
-    expect(out[2]!.error).toMatch(/Float32Array/);
-    expect(out[3]!.error).toMatch(/unknown session/);
+    expect(out[2]!.error?.message).toMatch(/Float32Array/);
+    expect(out[3]!.error?.message).toMatch(/unknown session/);
+    expect(out.map((o) => o.error?.kind)).toEqual(['rejected', undefined, 'rejected', 'rejected']);
     for (const o of out) expect(o.output).toHaveLength(FRAME_SAMPLES);
     await engine.close(a);
     await engine.close(b);

@@ -67,7 +67,7 @@ describe('rehearsal engine in worker threads', () => {
       { session: ids[1]!, input: new Float32Array(7) },
     ]);
     expect(bad[0]!.error).toBeUndefined();
-    expect(bad[1]!.error).toMatch(/1920 samples/);
+    expect(bad[1]!.error?.message).toMatch(/1920 samples/);
     await Promise.all(ids.map((id) => pool!.close(id)));
   }, 60_000);
 });

@@ -8,7 +8,7 @@
  * 'echo' mode: the output frame is the input frame, so tests can observe exactly what the NPC heard.
  * Faults on request: a persona id that fails every step, or one that hangs the worker.
  */
-import type { DuplexEngine, Persona, SessionId, StepInput, StepOutput } from '../../server/engines/contract.ts';
+import { engineError, type DuplexEngine, type Persona, type SessionId, type StepInput, type StepOutput } from '../../server/engines/contract.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 
 export interface ScriptedEngineOptions {
@@ -99,12 +99,12 @@ export class ScriptedEngine implements DuplexEngine {
 
   private stepOne({ session, input }: StepInput): StepOutput {
     const s = this.sessions.get(session);
-    if (!s) return { session, output: new Float32Array(FRAME_SAMPLES), error: `unknown session ${session}` };
+    if (!s) return { session, output: new Float32Array(FRAME_SAMPLES), error: engineError('rejected', `unknown session ${session}`) };
     if (this.opts.failFirst && s.persona.id === this.opts.failFirst.personaId && this.transientFailures < this.opts.failFirst.steps) {
       this.transientFailures++;
-      return { session, output: new Float32Array(FRAME_SAMPLES), error: `transient stand-in fault ${this.transientFailures} for ${s.persona.id}` };
+      return { session, output: new Float32Array(FRAME_SAMPLES), error: engineError('failed', `transient stand-in fault ${this.transientFailures} for ${s.persona.id}`) };
     }
-    if (s.persona.id === this.opts.failPersonaId) return { session, output: new Float32Array(FRAME_SAMPLES), error: `stand-in fault for ${s.persona.id}` };
+    if (s.persona.id === this.opts.failPersonaId) return { session, output: new Float32Array(FRAME_SAMPLES), error: engineError('failed', `stand-in fault for ${s.persona.id}`) };
     if (s.persona.id === this.opts.hangPersonaId) for (;;);
     s.steps++;
     if (this.mode === 'echo') return { session, output: new Float32Array(input) };

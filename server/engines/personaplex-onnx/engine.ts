@@ -15,7 +15,7 @@ import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { access } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import type { DuplexEngine, OpenOptions, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import { engineError, type DuplexEngine, type EngineError, type OpenOptions, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
 import {
   AUDIO_START,
@@ -94,7 +94,7 @@ interface Session {
   enc: EncoderWindow;
   dec: DecoderWindow;
   /** set once the session cannot go on (context full) */
-  failed?: string;
+  failed?: EngineError;
 }
 
 export class PersonaPlexOnnxEngine implements DuplexEngine {
@@ -313,11 +313,11 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     batch.forEach((item, idx) => {
       const s = this.sessions.get(item.session);
       const silent = () => new Float32Array(FRAME_SAMPLES);
-      if (!s) out[idx] = { session: item.session, output: silent(), error: `unknown session ${item.session}` };
-      else if (seen.has(s.id)) out[idx] = { session: item.session, output: silent(), error: 'session stepped twice in one batch' };
+      if (!s) out[idx] = { session: item.session, output: silent(), error: engineError('rejected', `unknown session ${item.session}`) };
+      else if (seen.has(s.id)) out[idx] = { session: item.session, output: silent(), error: engineError('rejected', 'session stepped twice in one batch') };
       else if (s.failed) out[idx] = { session: item.session, output: silent(), error: s.failed };
       else if (!(item.input instanceof Float32Array) || item.input.length !== FRAME_SAMPLES) {
-        out[idx] = { session: item.session, output: silent(), error: `input frame must be ${FRAME_SAMPLES} float samples` };
+        out[idx] = { session: item.session, output: silent(), error: engineError('rejected', `input frame must be ${FRAME_SAMPLES} float samples`) };
       } else {
         seen.add(s.id);
         live.push({ idx, s, input: item.input });
@@ -329,13 +329,13 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       live.forEach((l, j) => (out[l.idx] = { session: batch[l.idx]!.session, ...results[j]! }));
     } catch (err) {
       // A failed run leaves the batch tensors in an unknown state: drop them with the sessions they held.
-      const message = `personaplex-onnx step failed: ${(err as Error).message}`;
+      const failure = engineError('failed', `personaplex-onnx step failed: ${(err as Error).message}`);
       for (const key of this.batch.rows) {
         const s = this.sessions.get(key);
-        if (s && !s.kv) s.failed = message;
+        if (s && !s.kv) s.failed = failure;
       }
       this.batch.clear();
-      live.forEach((l) => (out[l.idx] = { session: batch[l.idx]!.session, output: new Float32Array(FRAME_SAMPLES), error: message }));
+      live.forEach((l) => (out[l.idx] = { session: batch[l.idx]!.session, output: new Float32Array(FRAME_SAMPLES), error: failure }));
     }
     return out;
   }
@@ -345,7 +345,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const sess = this.graphs.sessions;
     // Sessions that reached the end of a context that cannot slide (GQA layout) stop here.
     if (this.layout === 'gqa') {
-      for (const it of items) if (it.s.tpos >= this.contextFrames) it.s.failed = `context full (${this.contextFrames} frames); reopen the session`;
+      for (const it of items) if (it.s.tpos >= this.contextFrames) it.s.failed = engineError('failed', `context full (${this.contextFrames} frames); reopen the session`);
     }
     const active = items.filter((it) => !it.s.failed);
     const results = new Map<Session, Omit<StepOutput, 'session'>>();

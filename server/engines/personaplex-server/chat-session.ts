@@ -6,7 +6,7 @@
  */
 import WebSocket from 'ws';
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
-import type { OpenProgress, StepOutput } from '../contract.ts';
+import { EngineFailure, engineError, type EngineError, type EngineErrorKind, type OpenProgress, type StepOutput } from '../contract.ts';
 import type { CodecHost, CodecSession } from './codec-host.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
 import type { UpstreamOptions } from './stream-codec.ts';
@@ -27,23 +27,27 @@ export interface ChatSessionOptions {
   /** bytes queued on the socket beyond which the server counts as not reading */
   maxBufferedBytes: number;
   insecureTls?: boolean;
-  /** called once when the session fails after its handshake, with the reason */
-  onFailure?: (reason: string) => void;
+  /** called once when the session fails after its handshake, with the typed reason */
+  onFailure?: (error: EngineError) => void;
 }
 
 /**
  * Why open() failed. 'connect': the server could not be reached (try another); 'handshake': it took the
  * connection but never handshook or broke the protocol; 'rejected': it refused this conversation (HTTP error, or
  * closed before the handshake, as the official server does for a voice file it lacks) — about the request, not
- * the server's health.
+ * the server's health. 'aborted': cancelled, or failed on this side.
  */
-export class OpenError extends Error {
+export type OpenStage = 'connect' | 'handshake' | 'rejected' | 'aborted';
+
+const KIND_OF_STAGE: Record<OpenStage, EngineErrorKind> = { connect: 'unreachable', handshake: 'timeout', rejected: 'rejected', aborted: 'failed' };
+
+export class OpenError extends EngineFailure {
   override name = 'OpenError';
   constructor(
     message: string,
-    readonly stage: 'connect' | 'handshake' | 'rejected' | 'aborted',
+    readonly stage: OpenStage,
   ) {
-    super(message);
+    super(KIND_OF_STAGE[stage], message);
   }
 }
 
@@ -53,14 +57,14 @@ export class ChatSession {
   private readonly jitter: JitterBuffer;
   private sent = 0;
   private received = 0;
-  private failure: string | null = null;
+  private failure: EngineError | null = null;
   private closing = false;
 
   constructor(private readonly opts: ChatSessionOptions) {
     this.jitter = new JitterBuffer(opts.jitterTarget, opts.jitterMax);
   }
 
-  get error(): string | null {
+  get error(): EngineError | null {
     return this.failure;
   }
 
@@ -103,7 +107,7 @@ export class ChatSession {
         if (settled) return;
         settled = true;
         cleanup();
-        this.failure = err.message;
+        this.failure = engineError(err.kind, err.message);
         this.closing = true;
         ws.removeAllListeners();
         ws.on('error', () => undefined);
@@ -165,7 +169,7 @@ export class ChatSession {
           for (const f of frames) this.jitter.push(f);
           this.received += frames.length;
         },
-        error: (message) => this.fail(`bad audio from server: ${message}`),
+        error: (message) => this.fail('failed', `bad audio from server: ${message}`),
       },
       this.opts.opus,
     );
@@ -179,15 +183,15 @@ export class ChatSession {
         const msg = parseServerMessage(data);
         if (msg.kind === 'audio') this.codec!.audio(new Uint8Array(msg.data));
         else if (msg.kind === 'text') this.codec!.text(msg.text);
-        else if (msg.kind === 'error') this.fail(`server error: ${msg.text}`);
+        else if (msg.kind === 'error') this.fail('failed', `server error: ${msg.text}`);
         else if (msg.kind === 'handshake') throw new ProtocolError('second handshake');
       } catch (err) {
-        this.fail(`protocol error: ${(err as Error).message}`);
+        this.fail('failed', `protocol error: ${(err as Error).message}`);
       }
     });
-    ws.on('error', (err) => this.fail(`connection error: ${err.message}`));
+    ws.on('error', (err) => this.fail('unreachable', `connection error: ${err.message}`));
     ws.on('close', (code, reason) => {
-      if (!this.closing) this.fail(`server ended the conversation (code ${code}${reason.length ? `, ${reason}` : ''})`);
+      if (!this.closing) this.fail('crashed', `server ended the conversation (code ${code}${reason.length ? `, ${reason}` : ''})`);
     });
   }
 
@@ -195,11 +199,11 @@ export class ChatSession {
   step(input: Float32Array): StepOutput {
     const silence = () => new Float32Array(FRAME_SAMPLES);
     if (this.failure) return { session: 0, output: silence(), error: this.failure };
-    if (input.length !== FRAME_SAMPLES) return { session: 0, output: silence(), error: `input frame of ${input.length} samples, expected ${FRAME_SAMPLES}` };
+    if (input.length !== FRAME_SAMPLES) return { session: 0, output: silence(), error: engineError('rejected', `input frame of ${input.length} samples, expected ${FRAME_SAMPLES}`) };
     if (this.ws && this.ws.bufferedAmount > this.opts.maxBufferedBytes) {
-      this.fail(`server stopped reading (${this.ws.bufferedAmount} bytes queued)`);
+      this.fail('timeout', `server stopped reading (${this.ws.bufferedAmount} bytes queued)`);
     } else if (this.lag > this.opts.maxLagFrames) {
-      this.fail(`server fell ${this.lag} frames (${(this.lag * 0.08).toFixed(1)} s) behind real time: too slow, or hung`);
+      this.fail('timeout', `server fell ${this.lag} frames (${(this.lag * 0.08).toFixed(1)} s) behind real time: too slow, or hung`);
     }
     if (this.failure) return { session: 0, output: silence(), error: this.failure };
     this.codec!.encode(input);
@@ -208,16 +212,19 @@ export class ChatSession {
     return f ? { session: 0, output: f.pcm, ...(f.text !== undefined ? { text: f.text } : {}) } : { session: 0, output: silence() };
   }
 
-  /** Marks the session failed (every later step reports it) and hangs up. */
-  fail(reason: string) {
+  /**
+   * Marks the session failed (every later step reports it) and hangs up. 'timeout' means the server stalled
+   * (too slow, or not reading); the engine benches such a server.
+   */
+  fail(kind: EngineErrorKind, message: string) {
     if (this.failure) return;
-    this.failure = reason;
+    this.failure = engineError(kind, message);
     this.hangUp();
-    this.opts.onFailure?.(reason);
+    this.opts.onFailure?.(this.failure);
   }
 
   close() {
-    this.failure ??= 'session closed';
+    this.failure ??= engineError('rejected', 'session closed');
     this.hangUp();
   }
 

@@ -8,7 +8,7 @@
  * the caller's thread, and the real CPU work (Opus and Ogg, per session per frame) runs in codec worker threads.
  */
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
-import type { DuplexEngine, OpenOptions, OpenProgress, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import { EngineFailure, engineError, type DuplexEngine, type OpenOptions, type OpenProgress, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import { InlineCodecHost, WorkerCodecHost, type CodecHost } from './codec-host.ts';
 import { ChatSession, OpenError } from './chat-session.ts';
 import { ServerPool, type PoolTiming, type PooledServer, type ServerConfig, type ServerStatus } from './server-pool.ts';
@@ -112,7 +112,8 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     // `seed` is not sent: the official server reads it from the wrong place and fails the request.
     const line = url.pathname.length + url.search.length;
     if (line > this.o.maxRequestLineBytes) {
-      throw new Error(
+      throw new EngineFailure(
+        'rejected',
         `the compiled prompt is too long for the server's request line (${line} bytes URL-encoded, limit ${this.o.maxRequestLineBytes}); shorten the character sheet`,
       );
     }
@@ -145,7 +146,9 @@ export class PersonaPlexServerEngine implements DuplexEngine {
         await this.pool.waitForChange(1000, signal);
         continue;
       }
-      throw new Error(`no PersonaPlex server can take a conversation now (${this.describe()})${tried.length ? `; tried: ${tried.join('; ')}` : ''}`);
+      // every server up but full is 'busy' (try later); none up is 'unreachable'
+      const kind = this.pool.status().some((s) => s.state === 'up') ? 'busy' : 'unreachable';
+      throw new EngineFailure(kind, `no PersonaPlex server can take a conversation now (${this.describe()})${tried.length ? `; tried: ${tried.join('; ')}` : ''}`);
     }
   }
 
@@ -178,11 +181,11 @@ export class PersonaPlexServerEngine implements DuplexEngine {
       maxLagFrames: this.o.maxLagFrames,
       maxBufferedBytes: 512 * 1024,
       insecureTls: server.config.insecureTls,
-      onFailure: (reason) => {
+      onFailure: (error) => {
         server.tenants.delete(chat);
         this.pool.release(server);
         // A stalled or silent server is benched; one that said why (an error message, a clean close) is not.
-        if (/behind real time|stopped reading/.test(reason)) this.pool.strike(server, reason);
+        if (error.kind === 'timeout') this.pool.strike(server, error.message);
       },
     });
     this.pool.reserve(server);
@@ -198,7 +201,7 @@ export class PersonaPlexServerEngine implements DuplexEngine {
         return null;
       }
       if (e.stage === 'handshake') this.pool.strike(server, e.message);
-      throw new Error(`PersonaPlex server ${where}: ${e.message}`);
+      throw new EngineFailure(e.kind, `PersonaPlex server ${where}: ${e.message}`);
     }
     this.pool.succeeded(server);
     if (this.disposed) {
@@ -215,7 +218,7 @@ export class PersonaPlexServerEngine implements DuplexEngine {
   async step(batch: StepInput[]): Promise<StepOutput[]> {
     return batch.map(({ session, input }) => {
       const s = this.sessions.get(session);
-      if (!s) return { session, output: new Float32Array(FRAME_SAMPLES), error: `unknown session ${session}` };
+      if (!s) return { session, output: new Float32Array(FRAME_SAMPLES), error: engineError('rejected', `unknown session ${session}`) };
       return { ...s.chat.step(input), session };
     });
   }

@@ -5,7 +5,7 @@
  * with exponential backoff. A server whose conversations fail to start (no handshake, refused) is benched the
  * same way. Managed servers are started, watched and restarted here.
  */
-import type { OpenProgress } from '../contract.ts';
+import type { EngineErrorKind, OpenProgress } from '../contract.ts';
 import { probe } from './health.ts';
 import { ManagedProcess, type ManagedCommand } from './managed-server.ts';
 
@@ -57,7 +57,7 @@ export const DEFAULT_TIMING: PoolTiming = {
 
 /** Something on a server that must hear when the server goes down. */
 export interface ServerTenant {
-  fail(reason: string): void;
+  fail(kind: EngineErrorKind, message: string): void;
 }
 
 export function validateServerConfig(c: unknown, i: number): ServerConfig {
@@ -226,7 +226,7 @@ export class ServerPool {
     s.state = 'down';
     s.reason = reason;
     if (was !== 'down') this.log(`[personaplex-server] ${s.httpBase.host} is down: ${reason}`);
-    for (const t of [...s.tenants]) t.fail(`PersonaPlex server ${s.httpBase.host} is down: ${reason}`);
+    for (const t of [...s.tenants]) t.fail('crashed', `PersonaPlex server ${s.httpBase.host} is down: ${reason}`);
     this.changed();
   }
 

@@ -8,7 +8,7 @@
  * frame where their word's audio starts (textLeadFrames 0), or a frame later when two words start together.
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
-import type { DuplexEngine, EngineEvent, OpenOptions, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import { engineError, type DuplexEngine, type EngineEvent, type OpenOptions, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import { LinePicker, linesFor, seededRandom } from './lines.ts';
 import { Priority, SynthCache, type CacheEntry } from './synth-cache.ts';
 import { InlineTts, type TtsBackend } from './tts.ts';
@@ -157,12 +157,12 @@ export class RehearsalEngine implements DuplexEngine {
     batch.forEach((item, idx) => {
       const s = this.sessions.get(item?.session);
       if (!s) {
-        outputs[idx] = { session: item?.session, output: new Float32Array(FRAME_SAMPLES), error: `unknown session ${item?.session}` };
+        outputs[idx] = { session: item?.session, output: new Float32Array(FRAME_SAMPLES), error: engineError('rejected', `unknown session ${item?.session}`) };
         return;
       }
       const frame = this.cleanInput(s, item.input);
       if (typeof frame === 'string') {
-        outputs[idx] = { session: s.id, output: new Float32Array(FRAME_SAMPLES), error: frame };
+        outputs[idx] = { session: s.id, output: new Float32Array(FRAME_SAMPLES), error: engineError('rejected', frame) };
         return;
       }
       live.push({ idx, s, frame });

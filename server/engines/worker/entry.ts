@@ -3,7 +3,7 @@
  * host's requests in order. Blocking work (ONNX runs, TTS) happens here, never on the room's event loop.
  */
 import { parentPort } from 'node:worker_threads';
-import type { DuplexEngine } from '../contract.ts';
+import { toEngineError, type DuplexEngine } from '../contract.ts';
 import type { HostRequest, WorkerReply } from './messages.ts';
 
 if (!parentPort) throw new Error('engine worker entry must run in a worker thread');
@@ -49,7 +49,7 @@ async function handle(req: HostRequest): Promise<void> {
         return;
     }
   } catch (err) {
-    reply({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+    reply({ id: req.id, ok: false, error: toEngineError(err) });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { OpenProgress, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import type { EngineError, OpenProgress, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
 
 /** Main thread → engine worker. */
 export type HostRequest =
@@ -21,5 +21,5 @@ export type HostCommand = HostRequest extends infer R ? (R extends { id: number 
 /** Engine worker → main thread. */
 export type WorkerReply =
   | { id: number; ok: true; info?: EngineInfo; session?: SessionId; outputs?: StepOutput[] }
-  | { id: number; ok: false; error: string }
+  | { id: number; ok: false; error: EngineError }
   | { id: number; progress: OpenProgress };

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { DuplexEngine, OpenOptions, Persona, SessionId, StepInput, StepOutput } from '../contract.ts';
+import { EngineFailure, engineError, type DuplexEngine, type OpenOptions, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import type { EngineInfo, HostCommand, WorkerReply } from './messages.ts';
 
 export interface WorkerPoolOptions {
@@ -55,12 +55,12 @@ class EngineWorker {
     timeoutMs: number,
     onProgress?: OpenOptions['onProgress'],
   ): Promise<Extract<WorkerReply, { ok: boolean }>> {
-    if (this.dead) return Promise.resolve({ id: 0, ok: false, error: 'engine worker is gone' });
+    if (this.dead) return Promise.resolve({ id: 0, ok: false, error: engineError('crashed', 'engine worker is gone') });
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ id, ok: false, error: `engine worker did not answer ${req.op} within ${timeoutMs} ms` });
+        resolve({ id, ok: false, error: engineError('timeout', `engine worker did not answer ${req.op} within ${timeoutMs} ms`) });
         this.die(`${req.op} overran ${timeoutMs} ms`);
       }, timeoutMs);
       this.pending.set(id, {
@@ -79,7 +79,7 @@ class EngineWorker {
   private die(why: string) {
     if (this.dead) return;
     this.dead = true;
-    for (const [id, p] of this.pending) p.resolve({ id, ok: false, error: `engine worker failed: ${why}` });
+    for (const [id, p] of this.pending) p.resolve({ id, ok: false, error: engineError('crashed', `engine worker failed: ${why}`) });
     this.pending.clear();
     void this.worker.terminate();
     this.onDeath(this, why);
@@ -132,7 +132,7 @@ export class WorkerPoolEngine implements DuplexEngine {
     const w = new EngineWorker((dead, why) => this.onWorkerDeath(slot, dead, why));
     this.workers[slot] = w;
     const r = await w.request({ op: 'init', module: this.opts.module, options: this.opts.options }, this.initTimeoutMs);
-    if (!r.ok) throw new Error(`engine ${this.opts.module} failed to start: ${r.error}`);
+    if (!r.ok) throw new EngineFailure(r.error.kind, `engine ${this.opts.module} failed to start: ${r.error.message}`);
     return r.info!;
   }
 
@@ -155,7 +155,7 @@ export class WorkerPoolEngine implements DuplexEngine {
     const slot = this.pickSlot();
     const worker = this.workers[slot]!;
     const r = await worker.request({ op: 'open', persona }, this.openTimeoutMs, options?.onProgress);
-    if (!r.ok) throw new Error(r.error);
+    if (!r.ok) throw new EngineFailure(r.error.kind, r.error.message);
     const id = this.nextSession++;
     this.sessions.set(id, { slot, inner: r.session!, worker });
     return id;
@@ -167,7 +167,7 @@ export class WorkerPoolEngine implements DuplexEngine {
     batch.forEach((item, idx) => {
       const s = this.sessions.get(item.session);
       if (!s || s.worker.dead || s.worker !== this.workers[s.slot]) {
-        out[idx] = { session: item.session, output: new Float32Array(item.input.length), error: 'session lost with its engine worker' };
+        out[idx] = { session: item.session, output: new Float32Array(item.input.length), error: engineError('crashed', 'session lost with its engine worker') };
         return;
       }
       let group = byWorker.get(s.worker);
@@ -184,7 +184,7 @@ export class WorkerPoolEngine implements DuplexEngine {
           const o = r.ok ? r.outputs?.[j] : undefined;
           out[idx] = o
             ? { ...o, session }
-            : { session, output: new Float32Array(batch[idx]!.input.length), error: r.ok ? 'engine returned no output' : r.error };
+            : { session, output: new Float32Array(batch[idx]!.input.length), error: r.ok ? engineError('failed', 'engine returned no output') : r.error };
         });
       }),
     );
@@ -196,7 +196,7 @@ export class WorkerPoolEngine implements DuplexEngine {
     this.sessions.delete(session);
     if (!s || s.worker.dead) return;
     const r = await s.worker.request({ op: 'close', session: s.inner }, this.stepTimeoutMs * 5);
-    if (!r.ok) this.log(`[engine] close failed: ${r.error}`);
+    if (!r.ok) this.log(`[engine] close failed: ${r.error.message}`);
   }
 
   get workerCount() {
