@@ -3,13 +3,14 @@
  *
  *   npcMesh.addBehavior(new NpcVoiceBehavior('guard', parley));
  *
- * Without a ParleyVoice it binds to ParleyVoice.current, now or as soon as one connects.
+ * Without a session it binds to the session of the node's scene, now or as soon as one connects there.
  */
 import type { Behavior } from '@babylonjs/core/Behaviors/behavior.js';
-import { Observable, type Observer } from '@babylonjs/core/Misc/observable.js';
+import { Observable } from '@babylonjs/core/Misc/observable.js';
 import type { Node } from '@babylonjs/core/node.js';
 import type { NpcVoice } from './audio/npc-voice.ts';
-import { ParleyVoice } from './parley-voice.ts';
+import type { ParleySession } from './session/parley-session.ts';
+import { withSceneSession } from './session/scene-sessions.ts';
 import { attachLipSync, type AttachLipSyncOptions, type LipSync } from './lipsync/attach.ts';
 
 export interface NpcVoiceBehaviorOptions {
@@ -26,14 +27,14 @@ export class NpcVoiceBehavior implements Behavior<Node> {
   /** fires once the NPC's voice exists (hook lip-sync and captions here) */
   readonly onVoiceReadyObservable = new Observable<NpcVoice>();
   private target: Node | null = null;
-  private parley: ParleyVoice | null;
-  private waiting: Observer<ParleyVoice> | null = null;
+  private parley: Pick<ParleySession, 'voices'> | null;
+  private stopWaiting: (() => void) | null = null;
   private voiceNow: NpcVoice | null = null;
   private lips: LipSync | null = null;
 
   constructor(
     readonly npc: string,
-    parley?: ParleyVoice,
+    parley?: Pick<ParleySession, 'voices'>,
     private readonly options: NpcVoiceBehaviorOptions = {},
   ) {
     if (typeof npc !== 'string' || npc.length === 0) throw new Error('NpcVoiceBehavior needs an NPC id');
@@ -58,34 +59,33 @@ export class NpcVoiceBehavior implements Behavior<Node> {
 
   attach(target: Node): void {
     this.target = target;
-    const parley = this.parley ?? ParleyVoice.current;
-    if (parley) this.bind(parley);
-    else this.waiting = ParleyVoice.onConnectedObservable.addOnce((p) => this.bind(p));
+    if (this.parley) this.bind(this.parley);
+    else this.stopWaiting = withSceneSession<ParleySession>(target.getScene(), (p) => this.bind(p));
   }
 
   detach(): void {
-    if (this.waiting) ParleyVoice.onConnectedObservable.remove(this.waiting);
-    this.waiting = null;
-    if (this.parley && this.target) this.parley.unbindMesh(this.npc, this.target);
+    this.stopWaiting?.();
+    this.stopWaiting = null;
+    if (this.parley && this.target) this.parley.voices.unbind(this.npc, this.target);
     this.target = null;
     this.voiceNow = null;
     this.lips?.dispose();
     this.lips = null;
   }
 
-  private bind(parley: ParleyVoice): void {
-    this.waiting = null;
+  private bind(parley: Pick<ParleySession, 'voices'>): void {
+    this.stopWaiting = null;
     this.parley = parley;
     if (!this.target) return;
-    parley.bindMesh(this.npc, this.target);
-    void parley.voiceFor(this.npc).then(
+    parley.voices.bind(this.npc, this.target);
+    void parley.voices.getAsync(this.npc).then(
       (voice) => {
         if (!this.target) return;
         this.voiceNow = voice;
         this.startLipSync(voice, this.target);
         this.onVoiceReadyObservable.notifyObservers(voice);
       },
-      () => {}, // reported on parley.onErrorObservable
+      () => {}, // reported on the session's onErrorObservable
     );
   }
 

@@ -10,8 +10,10 @@ import type { Node } from '@babylonjs/core/node.js';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 import type { VisemeTrack } from '../../protocol/visemes.ts';
 import type { PlayoutBufferOptions } from '../dsp/playout-buffer.ts';
+import type { NpcStatus } from '../../protocol/messages.ts';
 import type {
   NpcFrameEvent,
+  NpcStateEvent,
   NpcTextEvent,
   NpcVisemeEvent,
   NpcVoiceStream,
@@ -48,7 +50,10 @@ export class NpcVoice implements NpcVoiceStream {
   readonly onInterruptedObservable = new Observable<NpcFrameEvent>();
   readonly onSpeechStartedObservable = new Observable<NpcFrameEvent>();
   readonly onSpeechEndedObservable = new Observable<NpcFrameEvent>();
+  /** the NPC's status changed in the room state (the one channel status travels on) */
+  readonly onStatusObservable = new Observable<NpcStateEvent>();
 
+  private statusNow: NpcStateEvent;
   private readonly clock: StreamClock;
   private disposed = false;
   private attached: Node | null = null;
@@ -61,6 +66,7 @@ export class NpcVoice implements NpcVoiceStream {
     clock: StreamClock,
   ) {
     this.clock = clock;
+    this.statusNow = { npc, state: 'idle' };
     node.port.onmessage = (e: MessageEvent<PlaybackClockMsg>) => {
       if (e.data?.type === 'clock') this.clock.onReport(e.data);
     };
@@ -121,6 +127,16 @@ export class NpcVoice implements NpcVoiceStream {
     };
   }
 
+  /** The NPC's status from the room state ('idle' until the state says otherwise). */
+  get status(): NpcStatus {
+    return this.statusNow.state;
+  }
+
+  /** Status, warming progress (0..1) and detail (error or busy reason), as last read from the room state. */
+  get statusEvent(): Readonly<NpcStateEvent> {
+    return this.statusNow;
+  }
+
   /** The mesh (or any transform node) the voice comes from, or null. */
   get mesh(): Node | null {
     return this.attached;
@@ -163,6 +179,12 @@ export class NpcVoice implements NpcVoiceStream {
     (kind === 'speech-started' ? this.onSpeechStartedObservable : this.onSpeechEndedObservable).notifyObservers({ npc: this.npc, i });
   }
 
+  /** @internal fed from the room state; `notify` false sets the first value without an event */
+  _status(ev: NpcStateEvent, notify = true): void {
+    this.statusNow = ev;
+    if (notify && !this.disposed) this.onStatusObservable.notifyObservers(ev);
+  }
+
   /** Drop everything buffered at once (the NPC was interrupted). */
   interrupt(i: number): void {
     if (this.disposed) return;
@@ -179,7 +201,7 @@ export class NpcVoice implements NpcVoiceStream {
     this.node.port.onmessage = null;
     this.node.port.close();
     this.sound.dispose(); // disconnects the worklet node
-    for (const o of [this.onVisemesObservable, this.onTextObservable, this.onInterruptedObservable, this.onSpeechStartedObservable, this.onSpeechEndedObservable]) {
+    for (const o of [this.onVisemesObservable, this.onTextObservable, this.onInterruptedObservable, this.onSpeechStartedObservable, this.onSpeechEndedObservable, this.onStatusObservable]) {
       o.clear();
     }
   }

@@ -12,6 +12,7 @@ import { sheetDirectory } from '../../../server/room/sheet-directory.ts';
 import { SheetLibrary } from '../../../server/sheets/library.ts';
 import { loadPronunciations } from '../../../server/visemes/pronounce.ts';
 import { VisemeTimeline } from '../../../server/visemes/timeline.ts';
+import { capturingLogger } from '../../support/test-server.ts';
 import { MARS_MISSION_NPCS, MARS_MISSION_ROOM } from '../../../sample-game/layout.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -26,7 +27,7 @@ export interface MarsServer {
 }
 
 export async function startMarsServer(): Promise<MarsServer> {
-  const logs: string[] = [];
+  const { log: logger, lines: logs } = capturingLogger();
   const log = (l: string) => logs.push(l);
   const sheets = await SheetLibrary.open({ dir: path.join(ROOT, 'character-sheets'), reload: false, log });
   const [engine] = await Promise.all([startRehearsalEngine({ workers: 1, engine: { quiet: true }, log }), loadPronunciations()]);
@@ -36,7 +37,7 @@ export async function startMarsServer(): Promise<MarsServer> {
     rooms: { [MARS_MISSION_ROOM]: { npcs: MARS_MISSION_NPCS } },
     visemes: (leadFrames) => new VisemeTimeline({ leadFrames }),
     handleSignals: false,
-    log,
+    log: logger,
   });
   server.onShutdown(() => sheets.close());
   const port = await server.listen(0, '127.0.0.1');

@@ -1,0 +1,273 @@
+/**
+ * ParleySession: one player's voice session with a Parley room. It joins (or adopts) the Colyseus room, says
+ * hello and waits for the Welcome, owns (or shares) the audio engine, and holds the session's parts:
+ *
+ *   parley.mic     the player's microphone: mode, mute, push-to-talk, level
+ *   parley.voices  the NPC voices: each NPC's speech as spatial sound, and its events and status
+ *   parley.pose    the listener's pose sent to the server
+ *
+ * Session-wide observables are the link's own: state, refusals and non-fatal errors. Everything about one NPC
+ * is on its voice (`parley.voices.get(npc)`, or `onVoiceCreatedObservable`).
+ */
+import type { AudioEngineV2 } from '@babylonjs/core/AudioV2/abstractAudio/audioEngineV2.js';
+import { CreateAudioEngineAsync } from '@babylonjs/core/AudioV2/webAudio/webAudioEngine.js';
+import type { Camera } from '@babylonjs/core/Cameras/camera.js';
+import { Observable } from '@babylonjs/core/Misc/observable.js';
+import type { Scene } from '@babylonjs/core/scene.js';
+import type { Codec } from '../../protocol/codecs.ts';
+import { Kind, type ServerMsg, type WelcomeMsg } from '../../protocol/messages.ts';
+import type { PartialRoomStateView } from '../../protocol/room-view.ts';
+import { PROTOCOL_VERSION } from '../../protocol/version.ts';
+import { engineAudioContext, engineOutputNode } from '../audio/babylon-internals.ts';
+import { WebRtcLoopback } from '../audio/echo-loopback.ts';
+import type { MicOptions } from '../audio/mic-capture.ts';
+import type { NpcVoiceOptions } from '../audio/npc-voice.ts';
+import { canDecodeOpus } from '../audio/voice-decoder.ts';
+import { canEncodeOpus } from '../audio/voice-encoder.ts';
+import { loadParleyWorklets } from '../audio/worklet-loader.ts';
+import { ParleyLink, type RoomLike } from '../net/parley-link.ts';
+import type { PoseReporterOptions } from '../net/pose-reporter.ts';
+import type { RefusedEvent, SessionState, SessionStateEvent } from '../types.ts';
+import { installAudioUnlock } from './audio-unlock.ts';
+import { NpcVoices } from './npc-voices.ts';
+import { ParleyMic, type MicMode } from './parley-mic.ts';
+import { ParleyPose } from './parley-pose.ts';
+import { registerSceneSession, unregisterSceneSession } from './scene-sessions.ts';
+
+export interface ParleyConnectOptions {
+  scene: Scene;
+  /** the listener and the pose source (default: the scene's active camera) */
+  camera?: Camera;
+  /** a room the game already joined with `ParleySession.joinOptions(...)`; the game keeps owning it */
+  room?: RoomLike;
+  /** or: the server to join (ws:// or wss://), joined with `roomName` and `joinOptions` */
+  url?: string;
+  roomName?: string;
+  joinOptions?: Record<string, unknown>;
+  /** share the game's AudioEngineV2 (its context is used); by default Parley creates its own */
+  audioEngine?: AudioEngineV2;
+  /** or just the AudioContext to use (never a 24 kHz one: Firefox refuses it; any rate works) */
+  audioContext?: AudioContext;
+  /** microphone options, or false to only listen */
+  mic?: MicOptions | false;
+  /** initial `mic.mode` */
+  mode?: MicMode;
+  /** initial `mic.pushToTalkKey`: a KeyboardEvent.code held to talk (e.g. 'KeyV') */
+  pushToTalkKey?: string;
+  /** initial `mic.muted` */
+  muted?: boolean;
+  /** pose throttling, or false to not send the pose (the game reports it some other way) */
+  pose?: PoseReporterOptions | false;
+  /** spatial and playout-buffer settings of every NPC voice */
+  voice?: NpcVoiceOptions;
+  /**
+   * Chromium's echo canceller ignores Web Audio output (crbug.com/687574): true routes the audio engine's output
+   * through a local WebRTC loopback so it is cancelled, at some extra latency. Off by default (see docs/plugin.md).
+   */
+  echoLoopback?: boolean;
+  /** how long connect() waits for the server's Welcome before it fails (default 10 000 ms) */
+  welcomeTimeoutMs?: number;
+  /** where the worklet module is hosted, when the inlined Blob URL is not allowed (CSP) */
+  workletUrl?: string;
+  /** restrict the codecs offered (e.g. ['pcm16'] to debug); by default Opus when WebCodecs has it, and PCM16 */
+  codecs?: { send?: Codec[]; recv?: Codec[] };
+}
+
+/** @internal what connect() hands the constructor */
+export interface SessionInit {
+  scene: Scene;
+  camera: Camera;
+  audioContext: AudioContext;
+  audioEngine: AudioEngineV2;
+  ownsEngine: boolean;
+  options: ParleyConnectOptions;
+}
+
+export class ParleySession {
+  /** Join options for a room the game joins itself: `client.joinOrCreate('parley', ParleySession.joinOptions({...}))`. */
+  static joinOptions<T extends Record<string, unknown>>(options?: T): T & { protocol: string } {
+    return { ...(options ?? ({} as T)), protocol: PROTOCOL_VERSION };
+  }
+
+  /**
+   * Connect a game to Parley; resolves once the server welcomed the session and the mic runs. Call it from a
+   * user gesture (a click) so audio and the mic start at once.
+   */
+  static async connect(options: ParleyConnectOptions): Promise<ParleySession> {
+    if (!options?.scene) throw new Error('Parley: connect() needs { scene }');
+    const camera = options.camera ?? options.scene.activeCamera;
+    if (!camera) throw new Error('Parley: no camera (pass { camera } or set scene.activeCamera)');
+    if (!options.room && !options.url) throw new Error('Parley: pass { room } (already joined) or { url } (to join)');
+
+    const givenCtx = options.audioContext ?? (options.audioEngine ? engineAudioContext(options.audioEngine) : undefined);
+    const audioContext = givenCtx ?? new AudioContext({ latencyHint: 'interactive' });
+    const audioEngine =
+      options.audioEngine ??
+      (await CreateAudioEngineAsync({ audioContext, listenerEnabled: true, resumeOnInteraction: true }));
+    const init: SessionInit = { scene: options.scene, camera, audioContext, audioEngine, ownsEngine: !options.audioEngine, options };
+    const session = new this(init);
+    try {
+      await session.start();
+    } catch (err) {
+      session.dispose();
+      throw err;
+    }
+    registerSceneSession(options.scene, session);
+    return session;
+  }
+
+  /** the connection's state as it changes */
+  readonly onSessionStateObservable = new Observable<SessionStateEvent>();
+  /** the server refused something this player sent; the session continues */
+  readonly onRefusedObservable = new Observable<RefusedEvent>();
+  /** problems that do not end the session (a bad message, a codec failure) */
+  readonly onErrorObservable = new Observable<Error>();
+
+  readonly scene: Scene;
+  readonly camera: Camera;
+  readonly audioContext: AudioContext;
+  readonly audioEngine: AudioEngineV2;
+  readonly mic: ParleyMic;
+  readonly voices: NpcVoices;
+  readonly pose: ParleyPose;
+
+  private link: ParleyLink | null = null;
+  private loopbackNow: WebRtcLoopback | null = null;
+  private disposed = false;
+  private ownsRoom = false;
+  private readonly ownsEngine: boolean;
+  private readonly options: ParleyConnectOptions;
+  private readonly cleanups: Array<() => void> = [];
+
+  /** Use `connect()`. */
+  protected constructor(init: SessionInit) {
+    this.scene = init.scene;
+    this.camera = init.camera;
+    this.audioContext = init.audioContext;
+    this.audioEngine = init.audioEngine;
+    this.ownsEngine = init.ownsEngine;
+    this.options = init.options;
+    const o = init.options;
+    const onError = (err: Error) => this.onErrorObservable.notifyObservers(err);
+    this.mic = new ParleyMic(() => this.link, onError, { mode: o.mode, muted: o.muted, pushToTalkKey: o.pushToTalkKey });
+    this.voices = new NpcVoices(this, o.voice);
+    this.pose = new ParleyPose(this.scene, this.camera, (p, f) => this.link?.sendPose(p, f), o.pose ?? {});
+  }
+
+  // ── the connection ──────────────────────────────────────────────────────────────────────────────────────
+  get state(): SessionState {
+    return this.link?.state ?? 'connecting';
+  }
+
+  /** The server's Welcome (codecs, engine label, text lead), once received. */
+  get welcome(): WelcomeMsg | null {
+    return this.link?.welcome ?? null;
+  }
+
+  get room(): RoomLike | null {
+    return this.link?.room ?? null;
+  }
+
+  /**
+   * The synced room state, typed for reading: players (pose, who hears them) and NPCs (pose, status, progress,
+   * detail). Its maps are missing until the first patch arrives.
+   */
+  get roomState(): PartialRoomStateView | null {
+    return (this.link?.room.state as PartialRoomStateView | undefined) ?? null;
+  }
+
+  /** The WebRTC loopback when `echoLoopback` is on. */
+  get loopback(): WebRtcLoopback | null {
+    return this.loopbackNow;
+  }
+
+  private async start(): Promise<void> {
+    const o = this.options;
+    this.audioEngine.listener.attach(this.camera);
+    this.cleanups.push(installAudioUnlock(this.audioContext, this.audioEngine, () => this.loopbackNow?.resume()));
+    if (o.echoLoopback) this.loopbackNow = await WebRtcLoopback.start(this.audioContext, engineOutputNode(this.audioEngine));
+    await loadParleyWorklets(this.audioContext, o.workletUrl);
+
+    const [opusOut, opusIn] = await Promise.all([canEncodeOpus(), canDecodeOpus()]);
+    const send = o.codecs?.send ?? (opusOut ? ['opus', 'pcm16'] : ['pcm16']);
+    const recv = o.codecs?.recv ?? (opusIn ? ['opus', 'pcm16'] : ['pcm16']);
+
+    this.emitState('connecting');
+    let room = o.room;
+    if (!room) {
+      const { Client } = await import('@colyseus/sdk');
+      room = (await new Client(o.url!).joinOrCreate(o.roomName ?? 'parley', ParleySession.joinOptions(o.joinOptions))) as unknown as RoomLike;
+      this.ownsRoom = true;
+    }
+    if (this.disposed) return;
+    this.link = new ParleyLink(room, { send: send as Codec[], recv: recv as Codec[] }, {
+      onState: (state, reason) => this.onLinkState(state, reason),
+      onMessage: (msg) => this.route(msg),
+      onError: (err) => this.onErrorObservable.notifyObservers(err),
+    });
+    this.emitState('joined');
+    this.link.hello();
+    await this.welcomed(o.welcomeTimeoutMs ?? 10_000);
+
+    if (o.mic !== false) await this.mic._start(this.audioContext, o.mic || {});
+    if (!this.disposed) this.pose._start();
+  }
+
+  /** Resolves on the server's Welcome; rejects on refusal, disconnection or timeout. */
+  private welcomed(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.onSessionStateObservable.remove(observer);
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () => done(new Error(`Parley: no Welcome from the server within ${timeoutMs} ms (is this a Parley room?)`)),
+        timeoutMs,
+      );
+      const observer = this.onSessionStateObservable.add(({ state, reason }) => {
+        if (state === 'ready') done();
+        else if (state === 'refused' || state === 'disconnected') done(new Error(`Parley: session ${state}${reason ? `: ${reason}` : ''}`));
+      });
+      if (this.link?.state === 'ready') done();
+    });
+  }
+
+  private onLinkState(state: SessionState, reason?: string): void {
+    if (state === 'ready') this.mic._useCodec(this.link?.welcome?.send);
+    if (state === 'ready' || state === 'joined') this.pose._invalidate();
+    this.emitState(state, reason);
+  }
+
+  private emitState(state: SessionState, reason?: string): void {
+    this.onSessionStateObservable.notifyObservers(reason === undefined ? { state } : { state, reason });
+  }
+
+  private route(msg: Exclude<ServerMsg, WelcomeMsg>): void {
+    if (this.disposed) return;
+    if (msg.k === Kind.Refused) this.onRefusedObservable.notifyObservers({ code: msg.code, message: msg.message });
+    else this.voices._receive(msg);
+  }
+
+  // ── teardown ───────────────────────────────────────────────────────────────────────────────────────────
+  /** Release the mic, the worklets, the voices and (if Parley joined it) the room. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    unregisterSceneSession(this.scene, this);
+    this.pose._dispose();
+    this.cleanups.forEach((c) => c());
+    this.mic._dispose();
+    this.loopbackNow?.stop();
+    this.loopbackNow = null;
+    this.voices._dispose();
+    const room = this.link?.room;
+    this.link?.dispose();
+    if (room && this.ownsRoom) void room.leave(true).catch(() => {});
+    if (this.ownsEngine) this.audioEngine.dispose(); // closes the AudioContext it created
+    this.onSessionStateObservable.clear();
+    this.onRefusedObservable.clear();
+    this.onErrorObservable.clear();
+  }
+}
