@@ -20,14 +20,14 @@ import {
   CaptionOverlay,
   NpcCaptions,
   NpcVoiceBehavior,
-  ParleyVoice,
+  ParleySession,
   bindCaptions,
   levelFromAnalyzer,
   type NpcVoice,
   type RoomLike,
 } from '../plugin/index.ts';
 import { VISEMES } from '../protocol/visemes.ts';
-import type { NpcStatus } from '../protocol/messages.ts';
+import { npcStatusOf, type PartialRoomStateView } from '../protocol/room-view.ts';
 import { MARS_MISSION_NPCS, MARS_MISSION_ROOM, PLAYER_START } from './layout.ts';
 import { LatencyMeter } from './latency.ts';
 import { CrewMember } from './npc/crew-member.ts';
@@ -38,33 +38,6 @@ import { installTestHook, type NpcReadout } from './test-hook.ts';
 import { Hud } from './ui/hud.ts';
 import { NpcLabels } from './ui/labels.ts';
 import { StartScreen, type Boarding } from './ui/start-screen.ts';
-
-/** What the game reads from the room state (server/room/state.ts); the server owns all of it. */
-interface NpcView {
-  name: string;
-  role: string;
-  status: string;
-  progress: number;
-  detail: string;
-  x: number;
-  y: number;
-  z: number;
-}
-interface PlayerView {
-  x: number;
-  y: number;
-  z: number;
-  heardBy: string;
-}
-interface MapView<T> {
-  get(key: string): T | undefined;
-  forEach(cb: (value: T, key: string) => void): void;
-}
-interface ShipState {
-  engine: string;
-  npcs: MapView<NpcView>;
-  players: MapView<PlayerView>;
-}
 
 const PTT_KEY = 'KeyV';
 const PTT_LABEL = 'V';
@@ -98,7 +71,7 @@ const camera = createPlayer(scene, canvas, PLAYER_START, [PLAYER_START[0], PLAYE
 const labels = new NpcLabels();
 
 // ── what the game keeps while connected ──────────────────────────────────────────────────────────────────────
-let parley: ParleyVoice | null = null;
+let parley: ParleySession | null = null;
 let room: Room | null = null;
 let micAvailable = false;
 let lastMic = { sent: false, dbfs: -100 };
@@ -107,8 +80,9 @@ const behaviors = new Map<string, NpcVoiceBehavior>();
 const levels = new Map<string, () => number>();
 const captionLines = new Map<string, NpcCaptions>();
 const latency = new LatencyMeter();
-// The room state fills in with the first patch after joining: until then its maps are missing.
-const state = () => (room?.state as Partial<ShipState> | undefined) ?? null;
+// The room state (typed by protocol/room-view.ts; the server owns all of it) fills in with the first patch
+// after joining: until then its maps are missing. NPC status, progress and detail are read only from here.
+const state = () => (room?.state as PartialRoomStateView | undefined) ?? null;
 const npcState = (id: string) => state()?.npcs?.get(id);
 const myState = () => (room ? state()?.players?.get(room.sessionId) : undefined);
 const nameOf = (id: string) => npcState(id)?.name || id[0].toUpperCase() + id.slice(1);
@@ -119,10 +93,10 @@ const hook = installTestHook({
   engine: () => state()?.engine ?? parley?.welcome?.engine ?? '',
   heardBy: () => myState()?.heardBy ?? '',
   mic: () => ({
-    mode: parley?.mode ?? '',
-    muted: parley?.muted ?? false,
-    talking: parley?.isTalking ?? false,
-    sentFrames: parley?.sentFrames ?? 0,
+    mode: parley?.mic.mode ?? '',
+    muted: parley?.mic.muted ?? false,
+    talking: parley?.mic.talking ?? false,
+    sentFrames: parley?.mic.sentFrames ?? 0,
     ...lastMic,
     speaking: latency.playerTalking,
   }),
@@ -132,7 +106,7 @@ const hook = installTestHook({
       const voice = behaviors.get(id)?.voice ?? null;
       const mtm = member.head.mesh.morphTargetManager!;
       out[id] = {
-        status: npcState(id)?.status ?? 'idle',
+        status: npcStatusOf(npcState(id)),
         playing: voice?.playing ?? false,
         streamPosition: voice?.streamPosition ?? 0,
         bufferedMs: voice?.stats.bufferedMs ?? 0,
@@ -165,7 +139,7 @@ const hook = installTestHook({
 async function joinShip(b: Boarding): Promise<void> {
   try {
     // The game owns its room (its own state, other players); Parley rides on it with its join options.
-    room = await new Client(serverUrl).joinOrCreate(MARS_MISSION_ROOM, ParleyVoice.joinOptions());
+    room = await new Client(serverUrl).joinOrCreate(MARS_MISSION_ROOM, ParleySession.joinOptions());
   } catch (err) {
     const msg = (err as Error)?.message || String(err);
     const refused = /protocol|version/i.test(msg);
@@ -184,7 +158,7 @@ async function joinShip(b: Boarding): Promise<void> {
       resumeOnInteraction: true,
       disableDefaultUI: true,
     });
-    parley = await ParleyVoice.connect({
+    parley = await ParleySession.connect({
       scene,
       camera,
       room: room as unknown as RoomLike,
@@ -207,7 +181,7 @@ async function joinShip(b: Boarding): Promise<void> {
 }
 
 // ── 4. voices, lip-sync, captions and events ────────────────────────────────────────────────────────────────
-function wireParley(p: ParleyVoice, r: Room, stream: MediaStream | null): void {
+function wireParley(p: ParleySession, r: Room, stream: MediaStream | null): void {
   hud.show();
   hud.setSession(p.state);
   const overlay = new CaptionOverlay();
@@ -234,28 +208,35 @@ function wireParley(p: ParleyVoice, r: Room, stream: MediaStream | null): void {
     else if (s === 'disconnected') hud.banner(`The game server is gone${reason ? ` (${reason})` : ''}. Reload the page once it is back.`);
     else if (s === 'refused') hud.banner(`The game server refused the voice session${reason ? `: ${reason}` : ''}.`);
   });
-  p.onSpeechStartedObservable.add(({ npc, i }) => {
-    latency.onNpcSpeech(npc, true);
-    hook.event({ t: t(), name: 'speech-started', npc, i });
-  });
-  p.onSpeechEndedObservable.add(({ npc, i }) => {
-    latency.onNpcSpeech(npc, false);
-    hook.event({ t: t(), name: 'speech-ended', npc, i });
-  });
-  p.onInterruptedObservable.add(({ npc, i }) => {
-    latency.onInterrupted(t(), npc);
-    hook.event({ t: t(), name: 'interrupted', npc, i });
-  });
-  p.onNpcErrorObservable.add(({ npc, message }) => {
-    hook.event({ t: t(), name: 'npc-error', npc, detail: message });
-    hud.banner(`${nameOf(npc)} is unavailable: ${message}`, 'info');
-  });
+  // Each NPC's events come from its voice (the voice exists before any of its audio plays).
+  const listen = (voice: NpcVoice) => {
+    voice.onSpeechStartedObservable.add(({ npc, i }) => {
+      latency.onNpcSpeech(npc, true);
+      hook.event({ t: t(), name: 'speech-started', npc, i });
+    });
+    voice.onSpeechEndedObservable.add(({ npc, i }) => {
+      latency.onNpcSpeech(npc, false);
+      hook.event({ t: t(), name: 'speech-ended', npc, i });
+    });
+    voice.onInterruptedObservable.add(({ npc, i }) => {
+      latency.onInterrupted(t(), npc);
+      hook.event({ t: t(), name: 'interrupted', npc, i });
+    });
+    // status comes from the room state; the voice says when it changes
+    voice.onStatusObservable.add(({ npc, state: s, detail }) => {
+      if (s !== 'error') return;
+      hook.event({ t: t(), name: 'npc-error', npc, detail });
+      hud.banner(`${nameOf(npc)} is unavailable: ${detail ?? 'error'}`, 'info');
+    });
+  };
+  for (const voice of p.voices) listen(voice);
+  p.voices.onVoiceCreatedObservable.add(listen);
   p.onRefusedObservable.add(({ code, message }) => {
     hook.event({ t: t(), name: 'refused', detail: `${code}: ${message}` });
     console.warn(`[parley] the server refused something we sent (${code}): ${message}`);
   });
   p.onErrorObservable.add((err) => console.warn(`[parley] ${err.message}`));
-  p.onMicLevelObservable.add(({ dbfs, sent }) => {
+  p.mic.onLevelObservable.add(({ dbfs, sent }) => {
     lastMic = { sent, dbfs };
     latency.onMic(t(), dbfs, sent);
   });
@@ -263,10 +244,10 @@ function wireParley(p: ParleyVoice, r: Room, stream: MediaStream | null): void {
 
   window.addEventListener('keydown', (e) => {
     if (e.repeat) return;
-    if (e.code === 'KeyM') p.muted = !p.muted;
+    if (e.code === 'KeyM') p.mic.muted = !p.mic.muted;
     if (e.code === 'KeyP') {
-      p.mode = p.mode === 'open-mic' ? 'push-to-talk' : 'open-mic';
-      p.setTalking(false);
+      p.mic.mode = p.mic.mode === 'open-mic' ? 'push-to-talk' : 'open-mic';
+      p.mic.talking = false;
     }
   });
   // network round trip, from the Colyseus SDK's ping
@@ -298,7 +279,7 @@ scene.onBeforeRenderObservable.add(() => {
       if (!lookAt && pl.heardBy === id) lookAt = new Vector3(pl.x, pl.y, pl.z);
     });
     const level = levels.get(id)?.() ?? 0;
-    member.update({ t, dt, status: (npc?.status ?? 'idle') as NpcStatus, progress: npc?.progress ?? 0, lookAt, level });
+    member.update({ t, dt, status: npcStatusOf(npc), progress: npc?.progress ?? 0, lookAt, level });
     labels.update(id, member.headPosition.add(new Vector3(0, 0.42, 0)), { name: npc?.name ?? nameOf(id), status: npc?.status ?? '', hearsYou: me?.heardBy === id }, scene, camera, engine);
     const voice = behaviors.get(id)?.voice ?? null;
     if (voice) {
@@ -318,7 +299,7 @@ scene.onBeforeRenderObservable.add(() => {
   if (parley) {
     hud.setEngine(s?.engine || parley.welcome?.engine || '');
     hud.setHeardBy(me?.heardBy ? nameOf(me.heardBy) : null);
-    hud.setMic({ available: micAvailable, mode: parley.mode, muted: parley.muted, talking: parley.isTalking, ...lastMic });
+    hud.setMic({ available: micAvailable, mode: parley.mic.mode, muted: parley.mic.muted, talking: parley.mic.talking, ...lastMic });
     const stats = (audible as NpcVoice | null)?.stats;
     hud.setLatency({
       rttMs,
