@@ -1,0 +1,168 @@
+/**
+ * Cancels what the speakers played from what the microphone heard, both on one sample clock (24 kHz here):
+ * a delay estimator places speexdsp's adaptive filter (tailMs long) over the echo, the filter subtracts the
+ * linear echo (its own double-talk detector slows adaptation while the near end talks), and speex's
+ * preprocessor suppresses what remains. Streams of any chunking; `process` takes whole blocks.
+ *
+ * Used by the capture worklet (reference: a tap of the audio engine's output) and by the server's echo gate
+ * (reference: the NPC voices sent to that player).
+ */
+import { DelayEstimator } from './delay-estimator.ts';
+import { SpeexAec, type SpeexWasm } from './speex-aec.ts';
+
+export interface EchoCancellerOptions {
+  sampleRate?: number;
+  /** speex frame: 40 ms (two per 80 ms frame; fewer, longer blocks converge faster on speech here) */
+  blockMs?: number;
+  /** echo tail the adaptive filter models after the estimated delay */
+  tailMs?: number;
+  /** longest bulk delay searched between reference and echo */
+  maxDelayMs?: number;
+  /** how much of the filter lies before the estimated delay (the estimate is coarse) */
+  marginMs?: number;
+  /** residual echo suppression, dB, far end alone / both talking */
+  suppressDb?: number;
+  suppressActiveDb?: number;
+}
+
+export interface EchoCancellerStats {
+  /** echo return loss enhancement over the last ~second of far-end activity, dB (NaN before any) */
+  erleDb: number;
+  /** where the filter's window starts, ms behind the reference */
+  offsetMs: number;
+  /** the delay estimator's current estimate, ms (NaN while unknown) */
+  delayMs: number;
+  /** times the filter was re-placed because the echo moved */
+  replaced: number;
+}
+
+export class EchoCanceller {
+  readonly rate: number;
+  readonly block: number;
+  private readonly aec: SpeexAec;
+  private readonly estimator: DelayEstimator;
+  private readonly ring: Float32Array; // reference history, indexed by absolute sample % length
+  private refWritten = 0; // absolute index of the next reference sample
+  private micAt = 0; // absolute index of the next mic sample
+  private offset = 0; // samples: the filter's window starts this far behind the mic
+  private readonly margin: number;
+  private readonly filterLength: number;
+  private pendingDelay = -1;
+  private pendingCount = 0;
+  private readonly refBlock: Float32Array;
+  private readonly micBlock: Float32Array;
+  private micPow = 0;
+  private outPow = 0;
+  readonly stats: EchoCancellerStats = { erleDb: NaN, offsetMs: 0, delayMs: NaN, replaced: 0 };
+
+  constructor(wasm: SpeexWasm, options: EchoCancellerOptions = {}) {
+    this.rate = options.sampleRate ?? 24_000;
+    const ms = (v: number) => Math.round((v / 1000) * this.rate);
+    this.block = ms(options.blockMs ?? 40);
+    this.margin = ms(options.marginMs ?? 40);
+    const tail = ms(options.tailMs ?? 200);
+    this.filterLength = Math.ceil((this.margin + tail) / this.block) * this.block;
+    const maxDelayMs = options.maxDelayMs ?? 600;
+    this.aec = new SpeexAec(wasm, {
+      sampleRate: this.rate,
+      frameSize: this.block,
+      filterLength: this.filterLength,
+      suppressDb: options.suppressDb ?? -40,
+      suppressActiveDb: options.suppressActiveDb ?? -15,
+    });
+    this.estimator = new DelayEstimator({ sampleRate: this.rate, maxDelayMs });
+    this.ring = new Float32Array(1 << Math.ceil(Math.log2(ms(maxDelayMs) + this.filterLength + 8 * this.block)));
+    this.refBlock = new Float32Array(this.block);
+    this.micBlock = new Float32Array(this.block);
+  }
+
+  /** What the speakers played, continuing the reference stream (same clock as the mic). */
+  pushReference(x: Float32Array): void {
+    const mask = this.ring.length - 1;
+    for (let i = 0; i < x.length; i++) this.ring[(this.refWritten + i) & mask] = x[i]!;
+    this.refWritten += x.length;
+  }
+
+  /** Skip reference time that nothing played (silence), e.g. when the tap delivered nothing for a while. */
+  alignReference(): void {
+    if (this.refWritten < this.micAt) this.pushReference(new Float32Array(this.micAt - this.refWritten));
+  }
+
+  /**
+   * Cancel the echo from `mic` (length a multiple of the block), writing into `out` (may be `mic`). The mic's
+   * first sample is the one following the previous call's last, and shares the clock of the reference.
+   */
+  process(mic: Float32Array, out: Float32Array = mic): Float32Array {
+    if (mic.length % this.block !== 0) throw new Error(`EchoCanceller: ${mic.length} samples is not a multiple of ${this.block}`);
+    const mask = this.ring.length - 1;
+    for (let b = 0; b < mic.length; b += this.block) {
+      const n0 = this.micAt;
+      // The reference as heard now (delay 0): for the estimator. Unplayed time reads as silence.
+      const ref = this.refBlock;
+      this.readRef(n0, ref, mask);
+      const m = this.micBlock;
+      m.set(mic.subarray(b, b + this.block));
+      this.estimator.push(m, ref);
+      this.place();
+      if (this.offset > 0) this.readRef(n0 - this.offset, ref, mask);
+      let pr = 0;
+      for (let i = 0; i < ref.length; i++) pr += ref[i]! * ref[i]!;
+      const o = out.subarray(b, b + this.block);
+      this.aec.process(m, ref, o);
+      this.measure(m, o, pr / this.block);
+      this.micAt += this.block;
+    }
+    return out;
+  }
+
+  private readRef(from: number, into: Float32Array, mask: number): void {
+    for (let i = 0; i < into.length; i++) {
+      const k = from + i;
+      into[i] = k >= 0 && k < this.refWritten && k >= this.refWritten - this.ring.length ? this.ring[k & mask]! : 0;
+    }
+  }
+
+  /** Re-place the filter's window when the estimate has settled somewhere it does not cover well. */
+  private place(): void {
+    const d = this.estimator.delay;
+    this.stats.delayMs = d < 0 ? NaN : (d / this.rate) * 1000;
+    if (d < 0) return;
+    const want = Math.max(0, d - this.margin);
+    // Covered well: the delay lies inside the window's first third (the rest is the room's tail).
+    if (d >= this.offset && d - this.offset <= this.filterLength / 3) return;
+    if (Math.abs(d - this.pendingDelay) > this.estimator.hop * 2) {
+      this.pendingDelay = d;
+      this.pendingCount = 0;
+      return;
+    }
+    // Agreement needed before moving: brief for the first placement, ~0.5 s once the filter has learnt a path.
+    if (++this.pendingCount < (this.stats.replaced === 0 ? 5 : 25)) return;
+    this.offset = want;
+    this.stats.offsetMs = (want / this.rate) * 1000;
+    this.stats.replaced++;
+    this.aec.reset();
+    this.pendingCount = 0;
+  }
+
+  private measure(mic: Float32Array, out: Float32Array, refPow: number): void {
+    if (refPow < 1e-6) return; // ERLE is defined while the far end plays
+    let pm = 0;
+    let po = 0;
+    for (let i = 0; i < mic.length; i++) (pm += mic[i]! * mic[i]!), (po += out[i]! * out[i]!);
+    const a = 0.05; // ~0.4 s of far-end activity
+    this.micPow += a * (pm - this.micPow);
+    this.outPow += a * (po - this.outPow);
+    this.stats.erleDb = 10 * Math.log10((this.micPow + 1e-12) / (this.outPow + 1e-12));
+  }
+
+  reset(): void {
+    this.aec.reset();
+    this.estimator.reset();
+    this.offset = 0;
+    this.stats.offsetMs = 0;
+  }
+
+  dispose(): void {
+    this.aec.dispose();
+  }
+}
