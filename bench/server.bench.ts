@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createParleyServer } from '../server/app.ts';
+import { silentLogger } from '../server/log.ts';
 import { ScriptedEngine } from '../tests/stand-ins/scripted-engine.ts';
 import { inlineNpcs } from '../tests/support/test-server.ts';
 import type { DuplexEngine, StepInput } from '../server/engines/contract.ts';
@@ -52,7 +53,7 @@ async function run(sessions: number, codec: Codec) {
     rooms: { bench: { npcs: Array.from({ length: sessions }, (_, i) => ({ sheet: `npc${i}`, position: [i * 40, 0, 0] as [number, number, number] })), maxPlayers: sessions } },
     handleSignals: false,
     serveStatic: false,
-    log: () => undefined,
+    log: silentLogger,
     observeTick: (late) => measuring && lateness.push(late),
   });
   const port = await server.listen(0, '127.0.0.1');

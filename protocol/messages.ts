@@ -89,12 +89,14 @@ export interface TextMsg {
 export type NpcStatus = 'idle' | 'warming' | 'listening' | 'speaking' | 'busy' | 'error';
 export const NPC_STATUSES: readonly NpcStatus[] = ['idle', 'warming', 'listening', 'speaking', 'busy', 'error'];
 
+/**
+ * Speech events on an NPC's voice stream, at frame index `i`. An NPC's status (idle, warming with its progress,
+ * listening, speaking, busy, error with its message) is not an event: it is the NPC's synced room state.
+ */
 export type NpcEvent =
   | { e: 'speech-started'; i: number }
   | { e: 'speech-ended'; i: number }
-  | { e: 'interrupted'; i: number }
-  | { e: 'state'; state: NpcStatus; progress?: number; detail?: string }
-  | { e: 'error'; message: string };
+  | { e: 'interrupted'; i: number };
 
 export type NpcEventMsg = { k: typeof Kind.NpcEvent; npc: string } & NpcEvent;
 

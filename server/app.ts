@@ -3,6 +3,7 @@
  * and sample game as static files, all on one HTTP port.
  */
 import path from 'node:path';
+import { format } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -10,6 +11,7 @@ import { defineRoom, defineServer, type Server } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import { MAX_CLIENT_MESSAGE_BYTES } from '../protocol/envelope.ts';
 import type { DuplexEngine } from './engines/contract.ts';
+import { createLogger, type Logger } from './log.ts';
 import { createParleyMetrics, type ParleyMetrics } from './metrics/parley-metrics.ts';
 import { Conductor } from './sessions/conductor.ts';
 import type { NpcDirectory } from './room/npc-directory.ts';
@@ -35,7 +37,8 @@ export interface ParleyServerOptions {
   observeTick?: (lateMs: number, durationMs: number | null) => void;
   /** let Colyseus install SIGINT/SIGTERM handlers that shut down cleanly (default true) */
   handleSignals?: boolean;
-  log?: (line: string) => void;
+  /** the root logger (default: `createLogger()`); rooms log through `child({ room })`, NPC streams `child({ npc })` */
+  log?: Logger;
 }
 
 export interface ParleyServer {
@@ -49,9 +52,11 @@ export interface ParleyServer {
 }
 
 export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
-  const log = opts.log ?? ((l: string) => console.log(l));
+  const log = opts.log ?? createLogger();
   const metrics = createParleyMetrics();
-  const conductor = new Conductor({ engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, retryMs: opts.retryMs, observeTick: opts.observeTick, log });
+  const conductor = new Conductor({
+    engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, retryMs: opts.retryMs, observeTick: opts.observeTick, log: log.child({ part: 'conductor' }),
+  });
   const services: RoomServices = { conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, log };
   const rooms = Object.fromEntries(
     Object.entries(opts.rooms).map(([name, config]) => [name, defineRoom(ParleyRoom.withServices(services, config))]),
@@ -61,6 +66,7 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
     rooms,
     transport,
     greet: false,
+    logger: colyseusLogger(log.child({ part: 'colyseus' })),
     gracefullyShutdown: opts.handleSignals ?? true,
     express: (app) => {
       app.get('/metrics', (_req, res) => {
@@ -75,10 +81,10 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
   const hooks: (() => void | Promise<void>)[] = [];
   // Colyseus keeps a single shutdown callback: everything that must stop hangs off this one.
   colyseus.onShutdown(async () => {
-    log('[server] shutting down');
+    log.info('shutting down');
     await conductor.shutdown();
     for (const hook of hooks) await hook();
-    log('[server] stopped cleanly');
+    log.info('stopped cleanly');
   });
 
   return {
@@ -96,4 +102,10 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
       await colyseus.gracefullyShutdown(false);
     },
   };
+}
+
+/** Colyseus logs console-style (`warn('text', value, ...)`); its lines go through ours, at the same levels. */
+function colyseusLogger(log: Logger) {
+  const at = (level: 'debug' | 'info' | 'warn' | 'error' | 'trace') => (...args: unknown[]) => log[level](format(...args));
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), trace: at('trace') };
 }

@@ -1,46 +1,56 @@
 /**
  * `npm start`: the Parley game server on PORT (default 2567) with the engine from PARLEY_ENGINE (default: the
- * CPU rehearsal engine), NPCs from character-sheets/, and the sample Mars-mission scene as its room.
+ * CPU rehearsal engine), NPCs from character-sheets/, and one room per scene in scenes/ (the Mars mission).
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.ts';
 import { startEngine } from './engines/select.ts';
 import { createParleyServer } from './app.ts';
+import { createLogger } from './log.ts';
 import { SheetLibrary } from './sheets/library.ts';
 import { sheetDirectory } from './room/sheet-directory.ts';
+import { loadScenes } from './room/scenes.ts';
 import { VisemeTimeline } from './visemes/timeline.ts';
 import { loadPronunciations } from './visemes/pronounce.ts';
-import { MARS_MISSION_NPCS, MARS_MISSION_ROOM } from '../sample-game/layout.ts';
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const SCENES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'scenes');
 
 async function main() {
   const config = loadConfig();
-  log(`[server] starting: engine ${config.engine}, sheets ${config.sheetsDir}${config.hotReload ? ' (hot reload)' : ''}`);
+  const log = createLogger();
+  // sheets and engines still log lines; they go through the same logger
+  const lines = (part: string) => {
+    const child = log.child({ part });
+    return (line: string) => child.info(line);
+  };
+  log.info({ engine: config.engine, sheets: config.sheetsDir, hotReload: config.hotReload }, 'starting');
+  const scenes = loadScenes(SCENES_DIR);
   const sheets = await SheetLibrary.open({
     dir: config.sheetsDir,
     tokenizerPath: config.tokenizerPath,
     budgetTokens: config.promptBudget,
     reload: config.hotReload,
     watch: config.hotReload,
-    log,
+    log: lines('sheets'),
   });
   // compiles every sheet once now, so invalid ones are logged (with file:line:col) at start
   const { sheets: valid } = sheets.checkAll();
-  log(`[sheets] ${valid.length} valid character sheet(s)`);
+  log.info({ valid: valid.length }, 'character sheets checked');
   // the pronouncing dictionary (for lip-sync) loads while the engine starts
-  const [engine] = await Promise.all([startEngine(config, log), loadPronunciations()]);
-  log(`[server] engine ready: ${engine.label} (capacity ${engine.capacity} sessions)`);
+  const [engine] = await Promise.all([startEngine(config, lines('engine')), loadPronunciations()]);
+  log.info({ engine: engine.label, capacity: engine.capacity }, 'engine ready');
   const server = createParleyServer({
     engine,
     npcs: sheetDirectory(sheets),
-    rooms: { [MARS_MISSION_ROOM]: { npcs: MARS_MISSION_NPCS } },
+    rooms: Object.fromEntries(Object.values(scenes).map((s) => [s.room, { npcs: s.npcs }])),
     visemes: (leadFrames) => new VisemeTimeline({ leadFrames }),
     idleTimeoutMs: config.idleTimeoutMs,
     log,
   });
   server.onShutdown(() => sheets.close());
   const port = await server.listen(config.port, config.host);
-  log(`[server] Parley is up: open http://localhost:${port}/ (metrics at /metrics)`);
+  log.info({ rooms: Object.keys(scenes) }, `Parley is up: open http://localhost:${port}/ (metrics at /metrics)`);
 }
 
 main().catch((err) => {

@@ -1,37 +1,52 @@
 /**
  * The conductor: one per server, because the model is. It owns the engine and the 12.5 Hz clock, decides which
- * NPCs get a session (nearest players first, within the engine's capacity), and each tick steps every open
- * session of every room in one batched engine call. The step runs off the event loop (engine workers); while it
- * runs, the room keeps handling messages. A step that overruns its tick makes the next tick skip the engine (a
- * late tick, counted), never drift the clock. A session that fails goes to `error` alone and is reopened after a
- * backoff while someone is still near.
+ * NPC streams get a session (nearest players first, within the engine's capacity), and each tick steps every
+ * live session of every room in one batched engine call. The step runs off the event loop (engine workers);
+ * while it runs, the rooms keep handling messages. A step that overruns its tick makes the next tick skip the
+ * engine (a late tick, counted), never drift the clock. A session that fails goes to `failed` alone and is
+ * reopened after a backoff while someone is still near; an engine that says it is busy is not a failure.
+ * Time comes from outside (`time`), so all of this is tested on a fake clock.
  */
 import { FRAME_MS } from '../../protocol/frame.ts';
 import type { NpcEvent } from '../../protocol/messages.ts';
-import type { DuplexEngine, StepInput } from '../engines/contract.ts';
+import { toEngineError, type DuplexEngine, type EngineError, type StepInput, type StepOutput } from '../engines/contract.ts';
+import { silentLogger, type Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
-import type { NpcSlot } from './npc-slot.ts';
-import { SpeechTracker } from './speech-tracker.ts';
+import type { NpcStream } from './npc-stream.ts';
 import { TickClock, type TickInfo } from './tick-clock.ts';
 
 export interface TickParticipant {
-  /** pull this tick's player frames and mix each NPC's input; update each slot's demand */
+  /** pull this tick's player frames, mix each stream's input and set its demand */
   beginTick(tick: TickInfo): void;
-  slots(): Iterable<NpcSlot>;
-  /** after outputs were delivered: flush batched sends */
-  endTick?(tick: TickInfo): void;
+  streams(): Iterable<NpcStream>;
+  /** one output frame of a stream's session, with the speech events it made (voice out) */
+  output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]): void;
 }
+
+/** The clock and timers the conductor runs on: real ones in the server, a FakeClock in tests. */
+export interface TimeSource {
+  /** milliseconds, monotonic */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTime: TimeSource = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 export interface ConductorOptions {
   engine: DuplexEngine;
   metrics: ParleyMetrics;
   /** close a session when nobody has been in range this long (ms) */
   idleTimeoutMs?: number;
-  /** first retry delay after a failure; doubles per failure up to maxRetryMs */
+  /** first retry delay after a failure (and the wait after an engine says it is busy); doubles per failure up to maxRetryMs */
   retryMs?: number;
   maxRetryMs?: number;
-  log?: (line: string) => void;
-  now?: () => number;
+  log?: Logger;
+  time?: TimeSource;
   observeTick?: (lateMs: number, durationMs: number | null) => void;
 }
 
@@ -40,12 +55,11 @@ export class Conductor {
   private participants = new Set<TickParticipant>();
   private clock: TickClock;
   private inFlight = false;
-  private trackers = new Map<NpcSlot, SpeechTracker>();
   private readonly idleTimeoutMs: number;
   private readonly retryMs: number;
   private readonly maxRetryMs: number;
-  private readonly log: (line: string) => void;
-  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly time: TimeSource;
   private stepping: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -54,9 +68,10 @@ export class Conductor {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 20_000;
     this.retryMs = opts.retryMs ?? 2_000;
     this.maxRetryMs = opts.maxRetryMs ?? 30_000;
-    this.log = opts.log ?? ((l) => console.log(l));
-    this.now = opts.now ?? (() => Date.now());
-    this.clock = new TickClock(FRAME_MS, (t) => this.tick(t));
+    this.log = opts.log ?? silentLogger;
+    this.time = opts.time ?? realTime;
+    const time = this.time;
+    this.clock = new TickClock(FRAME_MS, (t) => this.tick(t), () => time.now(), { set: (fn, ms) => time.setTimeout(fn, ms), clear: (h) => time.clearTimeout(h) });
     opts.metrics.capacity.set(this.engine.capacity);
   }
 
@@ -68,178 +83,173 @@ export class Conductor {
   async leave(p: TickParticipant) {
     this.participants.delete(p);
     await this.stepping;
-    for (const slot of p.slots()) await this.closeSession(slot, 'idle');
+    for (const s of p.streams()) await this.closeSession(s);
     if (this.participants.size === 0) this.clock.stop();
   }
 
-  private allSlots(): NpcSlot[] {
-    const out: NpcSlot[] = [];
-    for (const p of this.participants) for (const s of p.slots()) out.push(s);
+  private allStreams(): NpcStream[] {
+    const out: NpcStream[] = [];
+    for (const p of this.participants) for (const s of p.streams()) out.push(s);
     return out;
+  }
+
+  private owner(stream: NpcStream): TickParticipant | undefined {
+    for (const p of this.participants) for (const s of p.streams()) if (s === stream) return p;
+    return undefined;
   }
 
   private tick(tick: TickInfo) {
     const m = this.opts.metrics;
     m.tickLateness.observe(Math.max(0, tick.lateMs) / 1000);
-    const started = performance.now();
+    const started = this.time.now();
     for (const p of this.participants) {
       try {
         p.beginTick(tick);
       } catch (err) {
-        this.log(`[tick] a room failed to prepare tick ${tick.index}: ${(err as Error).stack ?? err}`);
+        this.log.error({ err, tick: tick.index }, 'a room failed to prepare its tick');
       }
     }
-    const slots = this.allSlots();
-    this.arbitrate(slots);
+    const streams = this.allStreams();
+    this.arbitrate(streams);
     const lateMs = Math.max(0, tick.lateMs);
     if (this.inFlight) {
       m.ticksLate.inc();
       this.opts.observeTick?.(lateMs, null);
       return;
     }
-    const live = slots.filter((s) => s.session !== null && !s.opening);
+    const live = streams.filter((s) => s.seat.kind === 'live');
     if (live.length === 0) {
-      for (const p of this.participants) p.endTick?.(tick);
       this.opts.observeTick?.(lateMs, null);
       return;
     }
     this.inFlight = true;
     // Copies: the mixers reuse their buffers next tick, possibly while this step still runs.
-    const batch: StepInput[] = live.map((s) => ({ session: s.session!, input: s.input.slice() }));
+    const batch: StepInput[] = live.map((s) => ({ session: (s.seat as { session: number }).session, input: s.input.slice() }));
     this.stepping = this.engine
       .step(batch)
       .then((outputs) => {
-        live.forEach((slot, i) => this.deliver(slot, outputs[i], batch[i]!.input));
+        live.forEach((s, i) => this.deliver(s, batch[i]!.session, outputs[i], batch[i]!.input));
       })
       .catch((err) => {
         // The whole step failed: every session in it is suspect.
-        for (const slot of live) void this.fail(slot, `engine step failed: ${(err as Error).message}`);
+        const e = toEngineError(err);
+        for (let i = 0; i < live.length; i++) this.fault(live[i]!, batch[i]!.session, { kind: e.kind, message: `engine step failed: ${e.message}` });
       })
       .finally(() => {
         this.inFlight = false;
-        for (const p of this.participants) p.endTick?.(tick);
-        const duration = performance.now() - started;
+        const duration = this.time.now() - started;
         m.tickDuration.observe(duration / 1000);
         this.opts.observeTick?.(lateMs, duration);
       });
   }
 
-  private deliver(slot: NpcSlot, out: ReturnType<DuplexEngine['step']> extends Promise<(infer O)[]> ? O | undefined : never, input: Float32Array) {
-    if (slot.session === null) return; // closed while the step ran
+  private deliver(stream: NpcStream, session: number, out: StepOutput | undefined, input: Float32Array) {
+    const seat = stream.seat;
+    if (seat.kind !== 'live' || seat.session !== session) return; // closed while the step ran
     if (!out || out.error) {
-      void this.fail(slot, out?.error ?? 'engine returned no output');
+      this.fault(stream, session, out?.error ?? { kind: 'failed', message: 'engine returned no output' });
       return;
     }
-    let tracker = this.trackers.get(slot);
-    if (!tracker) this.trackers.set(slot, (tracker = new SpeechTracker()));
-    const events: NpcEvent[] = tracker.update(slot.frameIndex, out.output, out.text, input, out.events?.includes('interrupted') ?? false);
-    slot.failures = 0;
-    slot.setStatus(tracker.speaking ? 'speaking' : 'listening');
+    const events = stream.heard(out, input);
     try {
-      slot.owner.output(slot, slot.frameIndex, out, events);
+      this.owner(stream)?.output(stream, stream.frameIndex, out, events);
     } catch (err) {
-      this.log(`[tick] voice out failed for ${slot.key}: ${(err as Error).stack ?? err}`);
+      stream.log.error({ err }, 'voice out failed');
     }
-    slot.frameIndex++;
+    stream.frameIndex++;
   }
 
-  /** Who gets a session: keep the ones in use, close idle ones, open for the nearest waiting NPCs. */
-  private arbitrate(slots: NpcSlot[]) {
-    const now = this.now();
-    for (const s of slots) if (s.demand.inRange) s.lastInRangeAt = now;
-    const waiting = slots.filter((s) => s.demand.inRange && s.session === null && !s.opening);
-    for (const s of slots) {
-      if (s.session !== null && !s.opening && !s.demand.inRange) {
-        const idleFor = now - s.lastInRangeAt;
+  /** Who gets a session: keep the ones in use, close idle ones, open for the nearest waiting streams. */
+  private arbitrate(streams: NpcStream[]) {
+    const now = this.time.now();
+    for (const s of streams) if (s.demand.inRange) s.lastInRangeAt = now;
+    const wanting = streams.filter((s) => s.demand.inRange && (s.seat.kind === 'idle' || s.seat.kind === 'waiting' || s.seat.kind === 'failed'));
+    for (const s of streams) {
+      const seat = s.seat;
+      if (seat.kind === 'live' && !s.demand.inRange) {
         // Free a seat at once when someone else is waiting for it; otherwise after the idle timeout.
-        if (idleFor >= this.idleTimeoutMs || (waiting.length > 0 && this.used(slots) >= this.engine.capacity)) {
-          void this.closeSession(s, 'idle');
+        if (now - s.lastInRangeAt >= this.idleTimeoutMs || (wanting.length > 0 && this.used(streams) >= this.engine.capacity)) {
+          void this.closeSession(s);
         }
-      }
-      if (s.session === null && !s.opening && !s.demand.inRange && (s.status === 'busy' || (s.status === 'error' && now >= s.retryAt))) {
-        s.setStatus('idle');
+      } else if (!s.demand.inRange && (seat.kind === 'waiting' || (seat.kind === 'failed' && now >= seat.retryAt))) {
+        s.release();
       }
     }
-    waiting.sort((a, b) => a.demand.nearest - b.demand.nearest);
-    let free = this.engine.capacity - this.used(slots);
-    for (const s of waiting) {
-      if (s.status === 'error' && now < s.retryAt) continue;
+    wanting.sort((a, b) => a.demand.nearest - b.demand.nearest);
+    let free = this.engine.capacity - this.used(streams);
+    for (const s of wanting) {
+      const seat = s.seat;
+      if (seat.kind === 'failed' && now < seat.retryAt) continue;
+      if (seat.kind === 'waiting' && now < seat.notBefore) continue;
       if (free > 0) {
         free--;
         void this.openSession(s);
-      } else if (s.status !== 'busy') {
-        s.setStatus('busy', { message: `engine at capacity (${this.engine.capacity} sessions)` });
+      } else if (seat.kind !== 'waiting') {
+        s.wait(`engine at capacity (${this.engine.capacity} sessions)`);
       }
     }
-    this.opts.metrics.sessions.set(this.used(slots));
+    this.opts.metrics.sessions.set(this.used(streams));
     const byStatus: Record<string, number> = { idle: 0, warming: 0, listening: 0, speaking: 0, busy: 0, error: 0 };
-    for (const s of slots) byStatus[s.status]++;
+    for (const s of streams) byStatus[s.state.status]++;
     for (const [status, n] of Object.entries(byStatus)) this.opts.metrics.npcs.set(n, { status });
   }
 
-  private used(slots: NpcSlot[]) {
+  private used(streams: NpcStream[]) {
     let n = 0;
-    for (const s of slots) if (s.session !== null || s.opening) n++;
+    for (const s of streams) if (s.seat.kind === 'live' || s.seat.kind === 'opening') n++;
     return n;
   }
 
-  private async openSession(slot: NpcSlot) {
-    slot.opening = true;
-    slot.setStatus('warming', { progress: 0 });
+  private async openSession(stream: NpcStream) {
+    stream.open();
+    let persona;
     try {
-      const persona = slot.owner.persona(slot);
-      const id = await this.engine.open(persona, {
-        onProgress: (p) => slot.status === 'warming' && slot.owner.status(slot, 'warming', { progress: p.fraction }),
-      });
-      if (this.closed || !this.allSlots().includes(slot)) {
+      persona = stream.persona();
+      const id = await this.engine.open(persona, { onProgress: (p) => stream.progress(p.fraction) });
+      if (this.closed || stream.seat.kind !== 'opening' || !this.owner(stream)) {
         // the server is stopping or the room went away while the session warmed up
-        slot.opening = false;
         await this.engine.close(id);
         return;
       }
-      slot.session = id;
-      slot.opening = false;
-      this.trackers.set(slot, new SpeechTracker());
-      slot.setStatus('listening');
-      this.log(`[session] ${slot.key} opened (${persona.voice.kind === 'builtin' ? persona.voice.id : 'custom voice'})`);
+      stream.opened(id);
+      stream.log.info({ voice: persona.voice.kind === 'builtin' ? persona.voice.id : 'custom voice' }, 'session opened');
     } catch (err) {
-      slot.opening = false;
-      this.markFailed(slot, `could not start: ${(err as Error).message}`);
+      if (stream.seat.kind !== 'opening') return;
+      const e = toEngineError(err);
+      this.fault(stream, null, { kind: e.kind, message: `could not start: ${e.message}` });
     }
   }
 
-  private markFailed(slot: NpcSlot, message: string) {
-    slot.failures++;
-    slot.lastError = message;
-    slot.retryAt = this.now() + Math.min(this.maxRetryMs, this.retryMs * 2 ** (slot.failures - 1));
-    this.opts.metrics.sessionErrors.inc();
-    this.log(`[session] ${slot.key} error: ${message} (retry in ${Math.round((slot.retryAt - this.now()) / 1000)} s)`);
-    slot.setStatus('error', { message });
+  /** A session (live or opening) went wrong: a busy engine puts the stream back in the queue, anything else fails it. */
+  private fault(stream: NpcStream, session: number | null, error: EngineError) {
+    const seat = stream.seat;
+    if (seat.kind !== 'opening' && !(seat.kind === 'live' && seat.session === session)) return;
+    const now = this.time.now();
+    let closing: number | null;
+    if (error.kind === 'busy') {
+      closing = stream.requeue(error.message, now + this.retryMs);
+      stream.log.info({ reason: error.message }, 'engine busy; waiting for a seat');
+    } else {
+      const delay = Math.min(this.maxRetryMs, this.retryMs * 2 ** seat.failures);
+      closing = stream.fail(error.message, now + delay);
+      this.opts.metrics.sessionErrors.inc();
+      stream.log.warn({ kind: error.kind, retryInS: Math.round(delay / 1000) }, `error: ${error.message}`);
+    }
+    if (closing !== null) void this.engine.close(closing).catch(() => undefined);
   }
 
-  private async fail(slot: NpcSlot, message: string) {
-    const id = slot.session;
-    slot.session = null;
-    this.trackers.delete(slot);
-    this.markFailed(slot, message);
-    if (id !== null) await this.engine.close(id).catch(() => undefined);
-  }
-
-  private async closeSession(slot: NpcSlot, next: 'idle') {
-    const id = slot.session;
-    if (id === null) return;
-    slot.session = null;
-    this.trackers.delete(slot);
-    slot.setStatus(next);
-    this.log(`[session] ${slot.key} closed`);
-    await this.engine.close(id).catch((err) => this.log(`[session] close ${slot.key}: ${(err as Error).message}`));
+  private async closeSession(stream: NpcStream) {
+    if (stream.seat.kind !== 'live') return;
+    const id = stream.close();
+    stream.log.info('session closed');
+    await this.engine.close(id).catch((err) => stream.log.warn({ err }, 'engine close failed'));
   }
 
   async shutdown() {
     this.closed = true;
     this.clock.stop();
     await this.stepping;
-    for (const s of this.allSlots()) await this.closeSession(s, 'idle');
+    for (const s of this.allStreams()) await this.closeSession(s);
     await this.engine.dispose();
   }
 }

@@ -15,7 +15,7 @@ export interface TrackerOptions {
   hearingRms?: number;
 }
 
-export function rms(x: Float32Array): number {
+function rms(x: Float32Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
   return Math.sqrt(s / x.length);
@@ -60,11 +60,5 @@ export class SpeechTracker {
       events.push({ e: 'speech-ended', i: frameIndex - this.hangover + 1 });
     }
     return events;
-  }
-
-  reset() {
-    this.speaking = false;
-    this.quiet = 0;
-    this.interruptedThisTurn = false;
   }
 }

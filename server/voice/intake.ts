@@ -6,7 +6,9 @@ import type { Codec } from '../../protocol/codecs.ts';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { VoiceMsg } from '../../protocol/messages.ts';
 import { createDecoder, FrameSizeError, type FrameDecoder } from '../codec/index.ts';
-import { JitterBuffer } from './jitter-buffer.ts';
+import type { Logger } from '../log.ts';
+import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
+import { UplinkJitterBuffer } from './uplink-jitter-buffer.ts';
 
 export type IntakeResult =
   | { ok: true; overflow: boolean }
@@ -14,7 +16,7 @@ export type IntakeResult =
 
 export class PlayerVoiceIntake {
   private decoder: FrameDecoder;
-  readonly buffer: JitterBuffer<Float32Array>;
+  readonly buffer: UplinkJitterBuffer<Float32Array>;
   /** frames received in the current one-second window, to spot floods */
   private windowStart = 0;
   private windowCount = 0;
@@ -25,7 +27,7 @@ export class PlayerVoiceIntake {
     opts: { primeFrames?: number; maxFrames?: number } = {},
   ) {
     this.decoder = createDecoder(codec);
-    this.buffer = new JitterBuffer(opts.primeFrames ?? 2, opts.maxFrames ?? 6);
+    this.buffer = new UplinkJitterBuffer(opts.primeFrames ?? 2, opts.maxFrames ?? 6);
   }
 
   push(msg: VoiceMsg, now = Date.now()): IntakeResult {
@@ -59,6 +61,30 @@ export class PlayerVoiceIntake {
   pop(): Float32Array | null {
     return this.buffer.pop();
   }
+}
+
+/**
+ * One voice message into a player's intake, counted: overflow and late frames are normal network weather
+ * (counted, an overflow logged now and then); anything else is returned as a refusal for the player.
+ */
+export function takeVoice(intake: PlayerVoiceIntake, msg: VoiceMsg, metrics: ParleyMetrics, log: Logger): { code: string; message: string } | null {
+  const r = intake.push(msg);
+  if (r.ok) {
+    if (r.overflow) {
+      // faster than real time: the oldest frame was dropped to keep the buffer (and the delay) bounded
+      metrics.framesDropped.inc({ stream: 'player_voice', reason: 'overflow' });
+      const dropped = intake.buffer.stats.overflow;
+      if (dropped === 1 || dropped % 100 === 0) {
+        log.warn({ rate: Number(intake.rate().toFixed(1)), dropped }, 'player sends voice faster than real time (12.5 frames/s expected); frames dropped');
+      }
+    }
+    return null;
+  }
+  if (r.reason === 'late' || r.reason === 'duplicate') {
+    metrics.framesLate.inc({ stream: 'player_voice', reason: r.reason });
+    return null;
+  }
+  return { code: r.reason, message: r.message };
 }
 
 /** NaN/Inf become 0, samples are clamped to [-1, 1]: a broken client cannot poison the mix. */

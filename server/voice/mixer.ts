@@ -39,8 +39,4 @@ export class HearingMixer {
     this.gain = target;
     return out;
   }
-
-  get currentGain() {
-    return this.gain;
-  }
 }

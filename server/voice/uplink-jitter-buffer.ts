@@ -4,18 +4,18 @@
  * of that many frames of delay. Past `maxFrames` the oldest are dropped (a client faster than real time cannot
  * grow the queue), and a frame older than the last one played is dropped as late.
  */
-export interface JitterStats {
+export interface UplinkJitterStats {
   late: number;
   duplicate: number;
   overflow: number;
   missing: number;
 }
 
-export class JitterBuffer<T> {
+export class UplinkJitterBuffer<T> {
   private frames: { seq: number; value: T }[] = [];
   private lastSeq = -1;
   private primed = false;
-  readonly stats: JitterStats = { late: 0, duplicate: 0, overflow: 0, missing: 0 };
+  readonly stats: UplinkJitterStats = { late: 0, duplicate: 0, overflow: 0, missing: 0 };
 
   constructor(
     readonly primeFrames = 2,
@@ -43,7 +43,7 @@ export class JitterBuffer<T> {
     return null;
   }
 
-  /** The frame for this tick, or null (silence). `active` says whether the player is streaming at all. */
+  /** The frame for this tick, or null (silence). */
   pop(): T | null {
     if (!this.primed) {
       if (this.frames.length < this.primeFrames) return null;

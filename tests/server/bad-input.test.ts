@@ -76,7 +76,7 @@ describe('bad input', () => {
       bad.sendRaw(new Uint8Array([0xc1])); // never-used msgpack byte
     });
     expect(await metric(/^parley_refused_total\{reason="malformed"\}/)).toBeGreaterThan(0);
-    expect(srv.logs.some((l) => /refused from .* \(malformed\)/.test(l))).toBe(true);
+    expect(srv.logs.some((l) => /player=\S+ code=malformed refused: /.test(l))).toBe(true);
     expect(bad.refused.some((r) => r.code === 'malformed')).toBe(true);
   });
 

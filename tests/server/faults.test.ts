@@ -37,17 +37,18 @@ describe('engine faults', () => {
     p.pose([0, 0, 0], [0, 0, 1]);
     p.streamVoice(tone(300, 0.1));
     const status = (id: string) => p.room.state.npcs.get(id)?.status;
-    await waitFor(() => p.events.some((e) => e.npc === 'flaky' && e.e === 'error'), 4000, 'flaky error');
-    expect(p.events.find((e) => e.npc === 'flaky' && e.e === 'error')).toMatchObject({ message: expect.stringMatching(/transient stand-in fault/) });
+    const errors = () => p.statusesOf('flaky').filter((s) => s.status === 'error');
+    await waitFor(() => errors().length > 0, 4000, 'flaky error');
+    expect(errors()[0]).toMatchObject({ detail: expect.stringMatching(/transient stand-in fault/) });
     // it comes back on its own once the fault has passed (two failures: retries after 300 then 600 ms)
     await waitFor(() => p.framesFrom('flaky').length >= 5, 5000, 'flaky recovered and talking');
     expect(['listening', 'speaking']).toContain(status('flaky'));
-    expect(p.events.filter((e) => e.npc === 'flaky' && e.e === 'error')).toHaveLength(2);
+    expect(errors()).toHaveLength(2);
     // the steady NPC's stream had no hole: consecutive frame indices from first to last
     const idx = p.framesFrom('steady').map((f) => f.i);
     expect(idx.length).toBeGreaterThan(15);
     expect(idx).toEqual(Array.from({ length: idx.length }, (_, k) => idx[0]! + k));
-    expect(srv.logs.join('\n')).toMatch(/flaky error: .*transient stand-in fault/);
+    expect(srv.logs.join('\n')).toMatch(/npc=flaky .*error: transient stand-in fault/);
   });
 
   it('an engine slower than the tick makes late ticks, not a drifting clock or a stalled room', async () => {

@@ -1,4 +1,4 @@
-/** A session's prompt phase reports progress to players as `warming` events, thinned so a long prompt is not a flood. */
+/** A session's prompt phase reports progress to players in the NPC's synced state, thinned so a long prompt is not a flood. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ScriptedEngine } from '../stand-ins/scripted-engine.ts';
 import { inlineNpcs, startTestServer, type RunningServer } from '../support/test-server.ts';
@@ -18,7 +18,7 @@ describe('warming progress', () => {
     await p.hello();
     p.pose([0, 0, 1], [0, 0, -1]);
     await waitFor(() => p.room.state.npcs.get('alex')?.status === 'listening', 8000, 'session open');
-    const warming = p.events.filter((e) => e.e === 'state' && e.state === 'warming').map((e) => (e as { progress?: number }).progress ?? 0);
+    const warming = p.statusesOf('alex').filter((s) => s.status === 'warming').map((s) => s.progress);
     expect(warming.length).toBeGreaterThan(10);
     expect(warming.length).toBeLessThanOrEqual(22);
     expect(warming.at(-1)).toBe(1);

@@ -94,10 +94,10 @@ describe('sessions', () => {
     a.room.state.npcs.get('alex')!.listen?.('status', (v: string) => seen.push(v));
     a.pose([0, 0, 3], [0, 0, -1]);
     await waitFor(() => npc() === 'listening', 3000, 'listening');
-    expect(a.events.some((e) => e.e === 'state' && e.state === 'warming')).toBe(true);
+    expect(a.statusesOf('alex').some((s) => s.status === 'warming')).toBe(true);
     a.pose([30, 0, 0], [0, 0, 1]);
     await waitFor(() => npc() === 'idle', 4000, 'idle after timeout');
-    expect(echo.logs.join('\n')).toMatch(/alex closed/);
+    expect(echo.logs.join('\n')).toMatch(/npc=alex session closed/);
     await a.leave();
   });
 });
@@ -138,7 +138,7 @@ describe('capacity and privacy (scripted engine)', () => {
     a.pose([1, 0, 0], [0, 0, 1]); // 1 m from alex, 3 m from sam
     await waitFor(() => a.room.state.npcs.get('alex')?.status === 'listening' || a.room.state.npcs.get('alex')?.status === 'speaking', 3000, 'alex served');
     await waitFor(() => a.room.state.npcs.get('sam')?.status === 'busy', 3000, 'sam busy');
-    expect(a.events.some((e) => e.npc === 'sam' && e.e === 'state' && e.state === 'busy')).toBe(true);
+    expect(a.statusesOf('sam').some((s) => s.status === 'busy')).toBe(true);
     await a.leave();
   });
 

@@ -1,15 +1,15 @@
 /**
- * The engine under the room's real conductor (server/sessions/conductor.ts): an NPC talks on one server, that
+ * The PersonaPlex server engine under the room's real conductor (server/sessions/conductor.ts): an NPC talks on one server, that
  * server dies mid-conversation, the NPC goes to `error` while the tick keeps running, and the conductor's retry
  * reopens it on the other server, where it speaks again.
  */
 import { afterEach, expect, it } from 'vitest';
-import type { NpcStatus } from '../../protocol/messages.ts';
 import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
 import { Conductor, type TickParticipant } from '../../server/sessions/conductor.ts';
-import { NpcSlot, type SlotOwner } from '../../server/sessions/npc-slot.ts';
-import { StandInServer } from './stand-in-server.ts';
-import { persona, sleep, startEngine } from './helpers.ts';
+import { StandInServer } from '../personaplex-server/stand-in-server.ts';
+import { persona, startEngine } from '../personaplex-server/helpers.ts';
+import { recordStatuses, testStream } from '../support/npc-stream.ts';
+import { sleep } from '../support/time.ts';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -22,24 +22,21 @@ it('an NPC whose server dies goes to error, the tick keeps going, and it recover
   cleanup.push(() => doomed.close(), () => healthy.close());
   const engine = await startEngine([{ url: doomed.url, capacity: 1 }, { url: healthy.url, capacity: 1 }]);
 
-  const statuses: NpcStatus[] = [];
   const texts: string[] = [];
   let outputs = 0;
-  const owner: SlotOwner = {
-    persona: () => persona(),
-    status: (_s, status) => {
-      if (statuses.at(-1) !== status) statuses.push(status);
-    },
+  const stream = testStream('kess', { persona: persona() });
+  const statuses = recordStatuses(stream);
+  stream.demand = { inRange: true, nearest: 2 };
+  const room: TickParticipant = {
+    beginTick: () => undefined,
+    streams: () => [stream],
     output: (_s, _i, out) => {
       outputs++;
       if (out.text) texts.push(out.text);
     },
   };
-  const slot = new NpcSlot('room/kess', 'kess', owner);
-  slot.demand = { inRange: true, nearest: 2 };
-  const room: TickParticipant = { beginTick: () => undefined, slots: () => [slot] };
   const metrics = createParleyMetrics();
-  const conductor = new Conductor({ engine, metrics, retryMs: 300, maxRetryMs: 600, log: () => undefined });
+  const conductor = new Conductor({ engine, metrics, retryMs: 300, maxRetryMs: 600 });
   cleanup.push(() => conductor.shutdown());
   conductor.join(room);
 

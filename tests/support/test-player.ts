@@ -2,7 +2,7 @@
  * A scripted player: a real @colyseus/sdk client that speaks the Parley protocol, sends voice frames on a
  * timer and records everything the server sends it (NPC audio decoded to samples, text, events, refusals).
  */
-import { Client, type Room } from '@colyseus/sdk';
+import { Callbacks, Client, type Room } from '@colyseus/sdk';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { encode, decodeServer } from '../../protocol/envelope.ts';
 import { Kind, PARLEY_CHANNEL, type ClientMsg, type NpcEventMsg, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
@@ -18,6 +18,14 @@ export interface ReceivedFrame {
   at: number;
 }
 
+/** One NPC's synced status as this player's state saw it change (one entry per state patch that changed it). */
+export interface SeenStatus {
+  npc: string;
+  status: string;
+  progress: number;
+  detail: string;
+}
+
 export class TestPlayer {
   room!: Room;
   welcome: WelcomeMsg | null = null;
@@ -25,6 +33,8 @@ export class TestPlayer {
   texts: { npc: string; i: number; piece: string }[] = [];
   events: NpcEventMsg[] = [];
   refused: { code: string; message: string }[] = [];
+  /** every change of an NPC's status, progress or detail in the synced room state (the one status channel) */
+  statuses: SeenStatus[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
   private encoder: FrameEncoder | null = null;
@@ -39,7 +49,28 @@ export class TestPlayer {
     const client = new Client(this.url);
     this.room = await client.joinOrCreate(roomName, { protocol: PROTOCOL_VERSION, ...options });
     this.room.onMessage(PARLEY_CHANNEL, (bytes: Uint8Array) => this.onServer(decodeServer(bytes)));
+    this.watchStatuses();
     return this;
+  }
+
+  private watchStatuses() {
+    const $ = Callbacks.get(this.room);
+    $.onAdd('npcs', (value: unknown, key: unknown) => {
+      const npc = value as { status: string; progress: number; detail: string };
+      const id = String(key);
+      const record = () => {
+        const last = this.statuses.filter((s) => s.npc === id).at(-1);
+        if (last && last.status === npc.status && last.progress === npc.progress && last.detail === npc.detail) return;
+        this.statuses.push({ npc: id, status: npc.status, progress: npc.progress, detail: npc.detail });
+      };
+      record();
+      $.onChange(npc, record);
+    });
+  }
+
+  /** The statuses this player saw for one NPC, in order. */
+  statusesOf(npc: string) {
+    return this.statuses.filter((s) => s.npc === npc);
   }
 
   private onServer(msg: ServerMsg) {

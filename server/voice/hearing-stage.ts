@@ -1,0 +1,56 @@
+/**
+ * The hearing stage, once per tick: take each player's next voice frame from its intake, weigh every player for
+ * every NPC (distance, facing, hearing radius), mix each NPC's input, say which players each NPC can hear
+ * (its demand for a session) and which NPC hears each player best.
+ */
+import type { Vec3 } from '../../protocol/messages.ts';
+import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
+import type { NpcStream } from '../sessions/npc-stream.ts';
+import { distance, hearingWeight } from './hearing.ts';
+import { SILENCE, type PlayerVoiceIntake } from './intake.ts';
+
+/** What the stage needs of a player. */
+export interface HearingPlayer {
+  position: Vec3;
+  facing: Vec3;
+  /** null until the player's hello */
+  intake: PlayerVoiceIntake | null;
+  /** synced: the NPC that hears this player best, '' when none */
+  state: { heardBy: string };
+}
+
+export class HearingStage {
+  private frames: Float32Array[] = [];
+  private weights: number[] = [];
+
+  constructor(private readonly metrics: ParleyMetrics) {}
+
+  run(players: readonly HearingPlayer[], streams: Iterable<NpcStream>) {
+    const frames = this.frames;
+    const weights = this.weights;
+    frames.length = weights.length = players.length;
+    players.forEach((p, i) => {
+      const frame = p.intake?.pop() ?? SILENCE;
+      if (p.intake && frame === SILENCE && p.intake.buffer.stats.missing > 0) this.metrics.framesMissing.inc();
+      frames[i] = frame;
+    });
+    const best: { npc: string; w: number }[] = players.map(() => ({ npc: '', w: 0 }));
+    for (const npc of streams) {
+      const listener = { position: npc.position, facing: npc.facing, hearingRadius: npc.def.hearingRadius };
+      let nearest = Infinity;
+      players.forEach((p, i) => {
+        const w = hearingWeight(listener, { position: p.position, facing: p.facing });
+        weights[i] = w;
+        if (w > 0) {
+          nearest = Math.min(nearest, distance(npc.position, p.position));
+          if (w > best[i]!.w) best[i] = { npc: npc.id, w };
+        }
+      });
+      npc.demand = { inRange: nearest < Infinity, nearest };
+      npc.input = npc.mixer.mix(frames, weights);
+    }
+    players.forEach((p, i) => {
+      if (p.state.heardBy !== best[i]!.npc) p.state.heardBy = best[i]!.npc;
+    });
+  }
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { TickClock } from '../../server/sessions/tick-clock.ts';
+
+describe('tick clock', () => {
+  it('keeps absolute deadlines: a stall skips the missed ticks instead of drifting or bursting', () => {
+    let now = 0;
+    let pending: { fn: () => void; at: number } | null = null;
+    const fired: { index: number; deadline: number; lateMs: number }[] = [];
+    const clock = new TickClock(80, (tick) => fired.push(tick), () => now, {
+      set: (fn, ms) => (pending = { fn, at: now + ms }),
+      clear: () => (pending = null),
+    });
+    const run = (firesAt: number) => {
+      now = firesAt;
+      const p = pending!;
+      pending = null;
+      p.fn();
+    };
+    clock.start();
+    run(0);
+    run(83); // 3 ms late
+    expect(pending!.at).toBe(160); // the next deadline is on the grid, not 83 + 80
+    run(160);
+    run(420); // a 180 ms stall: deadlines 240 and 320 were missed
+    run(pending!.at);
+    clock.stop();
+    expect(fired.map((f) => f.index)).toEqual([0, 1, 2, 5, 6]);
+    expect(fired.map((f) => f.deadline)).toEqual([0, 80, 160, 400, 480]);
+    expect(fired.map((f) => f.lateMs)).toEqual([0, 3, 0, 20, 0]);
+  });
+});
