@@ -4,7 +4,7 @@
  *
  * - lipsync_onset_*, lipsync_frame_*: through the rehearsal engine (issue 4) with its declared lead, every builtin
  *   voice (18 espeak voices and accents, 150–185 wpm) speaking each line.
- * - lipsync_spm_lead2_*: the same measure on the espeak stand-in (tests/lipsync/espeak-speaker.ts), whose pieces
+ * - lipsync_spm_lead2_*: the same measure on the espeak stand-in (tests/visemes/espeak-speaker.ts), whose pieces
  *   are cut by a real 32k SentencePiece model (words split mid-word, punctuation pieces) with a lead of 2 frames,
  *   as a model engine sends them, at 140/175/210 wpm.
  */
@@ -15,9 +15,9 @@ import { loadPronunciations, pronounce } from '../server/visemes/pronounce.ts';
 import { VisemeTimeline } from '../server/visemes/timeline.ts';
 import { LipSyncDriver } from '../plugin/lipsync/driver.ts';
 import type { LipSyncRig } from '../plugin/lipsync/rigs.ts';
-import { alignOnsets, frameAgreement, predictedKeys, quantile, truthKeys } from '../tests/lipsync/accuracy.ts';
-import { createEspeakSpeaker, type SpokenFrame } from '../tests/lipsync/espeak-speaker.ts';
-import { speakThroughRehearsal } from '../tests/lipsync/rehearsal-speaker.ts';
+import { alignOnsets, frameAgreement, predictedKeys, quantile, truthKeys } from '../tests/visemes/accuracy.ts';
+import { createEspeakSpeaker, type SpokenFrame } from '../tests/visemes/espeak-speaker.ts';
+import { speakThroughRehearsal } from '../tests/visemes/rehearsal-speaker.ts';
 import { BUILTIN_VOICES } from '../server/engines/contract.ts';
 
 /** NPC lines of the kind the sample game speaks: questions, lists, numbers spelled, names, long and short words. */

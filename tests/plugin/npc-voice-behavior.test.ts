@@ -1,18 +1,22 @@
-/** NpcVoiceBehavior starts lip-sync on its mesh when the NPC's voice is ready (a stand-in ParleyVoice feeds it). */
+/**
+ * NpcVoiceBehavior starts lip-sync on its mesh when the NPC's voice is ready (a stand-in ParleySession feeds it),
+ * and finds its scene's session when given none.
+ */
 import { describe, expect, it, vi } from 'vitest';
 import { Observable } from '@babylonjs/core/Misc/observable.js';
 import { FreeCamera } from '@babylonjs/core/Cameras/freeCamera.js';
 import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 import { MeshBuilder } from '@babylonjs/core/Meshes/meshBuilder.js';
 import { NpcVoiceBehavior } from '../../plugin/npc-voice-behavior.ts';
-import type { ParleyVoice } from '../../plugin/parley-voice.ts';
+import type { ParleySession } from '../../plugin/session/parley-session.ts';
+import { registerSceneSession, unregisterSceneSession } from '../../plugin/session/scene-sessions.ts';
 import type { NpcVoice } from '../../plugin/audio/npc-voice.ts';
 import type { VisemeTrack } from '../../protocol/visemes.ts';
 import { VISEMES } from '../../protocol/visemes.ts';
-import { createHead, createScene, FakeClock, influence, OCULUS_NAMES } from './babylon-head.ts';
+import { createHead, createScene, FakeStreamClock, influence, OCULUS_NAMES } from './support/babylon-head.ts';
 
-/** Stands in for ParleyVoice: hands out one voice whose clock the test moves. */
-function fakeParley(clock: FakeClock) {
+/** Stands in for ParleySession's voices: hands out one voice whose clock the test moves. */
+function fakeParley(clock: FakeStreamClock) {
   const voice = {
     npc: 'guard',
     get streamPosition() {
@@ -26,12 +30,12 @@ function fakeParley(clock: FakeClock) {
     onTextObservable: new Observable<{ i: number; piece: string }>(),
     onInterruptedObservable: new Observable<unknown>(),
   };
-  const parley = {
-    bindMesh: vi.fn(),
-    unbindMesh: vi.fn(),
-    voiceFor: async () => voice as unknown as NpcVoice,
+  const voices = {
+    bind: vi.fn(),
+    unbind: vi.fn(),
+    getAsync: async () => voice as unknown as NpcVoice,
   };
-  return { voice, parley: parley as unknown as ParleyVoice };
+  return { voice, voices, parley: { voices } as unknown as ParleySession };
 }
 
 describe('NpcVoiceBehavior lip-sync', () => {
@@ -39,7 +43,7 @@ describe('NpcVoiceBehavior lip-sync', () => {
     const scene = createScene();
     new FreeCamera('cam', new Vector3(0, 0, -5), scene);
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const { voice, parley } = fakeParley(clock);
     const behavior = new NpcVoiceBehavior('guard', parley, { lipSync: { attackMs: 0, releaseMs: 0 } });
     head.addBehavior(behavior);
@@ -59,17 +63,46 @@ describe('NpcVoiceBehavior lip-sync', () => {
     const scene = createScene();
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const emitter = MeshBuilder.CreateBox('emitter', {}, scene);
-    const a = new NpcVoiceBehavior('guard', fakeParley(new FakeClock()).parley);
+    const a = new NpcVoiceBehavior('guard', fakeParley(new FakeStreamClock()).parley);
     emitter.addBehavior(a);
     await new Promise<void>((r) => a.onVoiceReadyObservable.addOnce(() => r()));
     expect(a.lipSync).toBeNull();
     const head = createHead(scene, OCULUS_NAMES);
-    const b = new NpcVoiceBehavior('guard', fakeParley(new FakeClock()).parley, { lipSync: false });
+    const b = new NpcVoiceBehavior('guard', fakeParley(new FakeStreamClock()).parley, { lipSync: false });
     head.addBehavior(b);
     await new Promise<void>((r) => b.onVoiceReadyObservable.addOnce(() => r()));
     expect(b.lipSync).toBeNull();
     expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
     scene.getEngine().dispose();
+  });
+});
+
+describe('NpcVoiceBehavior without a session', () => {
+  it("binds to its scene's session once one connects there, not to another scene's", async () => {
+    const scene = createScene();
+    const other = createScene();
+    const head = createHead(scene, OCULUS_NAMES);
+    const behavior = new NpcVoiceBehavior('guard', undefined, { lipSync: false });
+    head.addBehavior(behavior);
+    const elsewhere = fakeParley(new FakeStreamClock());
+    registerSceneSession(other, elsewhere.parley);
+    expect(elsewhere.voices.bind).not.toHaveBeenCalled();
+    const mine = fakeParley(new FakeStreamClock());
+    const ready = new Promise<void>((r) => behavior.onVoiceReadyObservable.addOnce(() => r()));
+    registerSceneSession(scene, mine.parley);
+    await ready;
+    expect(mine.voices.bind).toHaveBeenCalledWith('guard', head);
+    expect(behavior.voice).toBe(mine.voice);
+    head.removeBehavior(behavior);
+    expect(mine.voices.unbind).toHaveBeenCalledWith('guard', head);
+    // a behavior added later binds at once
+    const again = new NpcVoiceBehavior('guard', undefined, { lipSync: false });
+    head.addBehavior(again);
+    expect(mine.voices.bind).toHaveBeenCalledTimes(2);
+    unregisterSceneSession(scene, mine.parley);
+    unregisterSceneSession(other, elsewhere.parley);
+    scene.getEngine().dispose();
+    other.getEngine().dispose();
   });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { NpcCaptions, type CaptionWordEvent } from '../../plugin/captions/captions.ts';
-import { CaptionOverlay, type DocumentLike, type ElementLike } from '../../plugin/captions/overlay.ts';
-import { FakeClock } from './babylon-head.ts';
+import { NpcCaptions, type CaptionWordEvent } from '../../../plugin/captions/captions.ts';
+import { CaptionOverlay, type DocumentLike, type ElementLike } from '../../../plugin/captions/overlay.ts';
+import { FakeStreamClock } from '../support/babylon-head.ts';
 
 const F = 1920;
 
 function setup(opts: Partial<ConstructorParameters<typeof NpcCaptions>[0]> = {}) {
-  const clock = new FakeClock();
+  const clock = new FakeStreamClock();
   const captions = new NpcCaptions({ clock, leadFrames: 2, ...opts });
   const words: CaptionWordEvent[] = [];
   const lines: string[] = [];
@@ -89,7 +89,7 @@ describe('captions', () => {
   });
 
   it('rejects a bad lead and ignores bad pieces', () => {
-    expect(() => new NpcCaptions({ clock: new FakeClock(), leadFrames: -2 })).toThrow(/leadFrames/);
+    expect(() => new NpcCaptions({ clock: new FakeStreamClock(), leadFrames: -2 })).toThrow(/leadFrames/);
     const { clock, captions } = setup({ leadFrames: 0 });
     captions.addPiece(Number.NaN, '▁x');
     captions.addPiece(0, 5 as unknown as string);

@@ -4,13 +4,13 @@ import { TransformNode } from '@babylonjs/core/Meshes/transformNode.js';
 import { Quaternion, Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 import { FreeCamera } from '@babylonjs/core/Cameras/freeCamera.js';
 import type { Scene } from '@babylonjs/core/scene.js';
-import { VISEMES, type VisemeTrack } from '../../protocol/visemes.ts';
-import { VisemeSchedule } from '../../plugin/lipsync/schedule.ts';
-import { visemeWeightsAt } from '../../plugin/lipsync/coarticulation.ts';
-import { LipSyncDriver } from '../../plugin/lipsync/driver.ts';
-import { createLipSyncRig, normalizeTargetName } from '../../plugin/lipsync/rigs.ts';
-import { bindLipSync } from '../../plugin/lipsync/voice-binding.ts';
-import { createHead, createScene, FakeClock, influence, OCULUS_NAMES } from './babylon-head.ts';
+import { VISEMES, type VisemeTrack } from '../../../protocol/visemes.ts';
+import { VisemeSchedule } from '../../../plugin/lipsync/schedule.ts';
+import { visemeWeightsAt } from '../../../plugin/lipsync/coarticulation.ts';
+import { LipSyncDriver } from '../../../plugin/lipsync/driver.ts';
+import { createLipSyncRig, normalizeTargetName } from '../../../plugin/lipsync/rigs.ts';
+import { bindLipSync } from '../../../plugin/lipsync/voice-binding.ts';
+import { createHead, createScene, FakeStreamClock, influence, OCULUS_NAMES } from '../support/babylon-head.ts';
 
 const V = (name: (typeof VISEMES)[number]) => VISEMES.indexOf(name);
 const ms = (x: number) => Math.round(x * 24);
@@ -80,7 +80,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
   it('follows the samples-played clock, not render time', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), attackMs: 0, releaseMs: 0 });
     driver.applyTrack({ from: 0, keys: [{ at: ms(500), v: V('aa') }, { at: ms(800), v: V('U') }, { at: ms(1000), v: 0 }] });
     // half a second of render frames while the audio has not reached the word: mouth at rest
@@ -98,7 +98,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
   it('smooths with attack and release', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), attackMs: 40, releaseMs: 80 });
     driver.applyTrack({ from: 0, keys: [{ at: 0, v: V('O') }, { at: ms(300), v: 0 }] });
     clock.streamPosition = ms(100);
@@ -121,7 +121,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
   it('flush on interruption drops keys not yet heard', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), attackMs: 0, releaseMs: 0 });
     driver.applyTrack({ from: 0, keys: [{ at: 0, v: V('E') }, { at: ms(200), v: V('aa') }, { at: ms(600), v: 0 }] });
     clock.streamPosition = ms(100);
@@ -137,7 +137,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
   it('rests when the clock stalls (underrun) or the voice stops playing', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), attackMs: 0, releaseMs: 0, stallMs: 100 });
     driver.applyTrack({ from: 0, keys: [{ at: 0, v: V('aa') }, { at: ms(2000), v: 0 }] });
     clock.streamPosition = ms(500);
@@ -157,7 +157,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
   it('rests when the voice has gone quiet even if estimated word keys remain, and not in short gaps', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     let level = 0.1;
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), level: () => level, attackMs: 0, releaseMs: 0, amplitude: false });
     driver.applyTrack({ from: 0, keys: [{ at: 0, v: V('aa') }, { at: ms(3000), v: 0 }] });
@@ -180,7 +180,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
   it('opens the jaw with the voice level where there are no words, and not during words', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     let level = 0.2;
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), level: () => level, attackMs: 0, releaseMs: 0 });
     clock.streamPosition = ms(100);
@@ -202,7 +202,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
     scene = createScene();
     new FreeCamera('cam', new Vector3(0, 0, -5), scene);
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), attackMs: 0, releaseMs: 0 }).attach(scene);
     driver.applyTrack({ from: 0, keys: [{ at: 0, v: V('O') }, { at: ms(500), v: 0 }] });
     clock.streamPosition = ms(100);
@@ -218,7 +218,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
   it('binds to a voice stream’s observables: tracks in, interruption flushes', () => {
     scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), attackMs: 0, releaseMs: 0 });
     const voice = {
       get streamPosition() {

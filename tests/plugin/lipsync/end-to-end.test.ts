@@ -3,13 +3,13 @@
  * samples-played clock: the mouth shows each word's shapes when the word is heard.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FRAME_SAMPLES } from '../../protocol/frame.ts';
-import { VISEMES } from '../../protocol/visemes.ts';
-import { VisemeTimeline } from '../../server/visemes/timeline.ts';
-import { loadPronunciations } from '../../server/visemes/pronounce.ts';
-import { LipSyncDriver } from '../../plugin/lipsync/driver.ts';
-import { createLipSyncRig } from '../../plugin/lipsync/rigs.ts';
-import { createHead, createScene, FakeClock, OCULUS_NAMES } from './babylon-head.ts';
+import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
+import { VISEMES } from '../../../protocol/visemes.ts';
+import { VisemeTimeline } from '../../../server/visemes/timeline.ts';
+import { loadPronunciations } from '../../../server/visemes/pronounce.ts';
+import { LipSyncDriver } from '../../../plugin/lipsync/driver.ts';
+import { createLipSyncRig } from '../../../plugin/lipsync/rigs.ts';
+import { createHead, createScene, FakeStreamClock, OCULUS_NAMES } from '../support/babylon-head.ts';
 
 beforeAll(async () => {
   await loadPronunciations();
@@ -27,7 +27,7 @@ describe('timeline → driver', () => {
     const timeline = new VisemeTimeline({ leadFrames: lead });
     const scene = createScene();
     const head = createHead(scene, OCULUS_NAMES);
-    const clock = new FakeClock();
+    const clock = new FakeStreamClock();
     const driver = new LipSyncDriver({ clock, rig: createLipSyncRig(head), attackMs: 0, releaseMs: 0 });
     const pieces: Record<number, string> = { 3: '▁Oh', 8: '▁map', 14: '▁see', 18: '▁you' };
     // the server produces frames ahead of playback (the client's jitter buffer): tracks arrive 3 frames early

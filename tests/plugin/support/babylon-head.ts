@@ -8,7 +8,7 @@ import { MeshBuilder } from '@babylonjs/core/Meshes/meshBuilder.js';
 import type { Mesh } from '@babylonjs/core/Meshes/mesh.js';
 import { MorphTargetManager } from '@babylonjs/core/Morph/morphTargetManager.js';
 import { MorphTarget } from '@babylonjs/core/Morph/morphTarget.js';
-import { VISEMES } from '../../protocol/visemes.ts';
+import { VISEMES } from '../../../protocol/visemes.ts';
 
 export function createScene(): Scene {
   const engine = new NullEngine();
@@ -39,7 +39,7 @@ export function influence(mesh: Mesh, name: string): number {
 }
 
 /** A voice clock the test moves by hand. */
-export class FakeClock {
+export class FakeStreamClock {
   streamPosition = 0;
   playing = true;
   advanceMs(ms: number): void {
