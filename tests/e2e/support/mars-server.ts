@@ -30,7 +30,7 @@ export async function startMarsServer(): Promise<MarsServer> {
   const { log: logger, lines: logs } = capturingLogger();
   const log = (l: string) => logs.push(l);
   const sheets = await SheetLibrary.open({ dir: path.join(ROOT, 'character-sheets'), reload: false, log });
-  const [engine] = await Promise.all([startRehearsalEngine({ workers: 1, engine: { quiet: true }, log }), loadPronunciations()]);
+  const [engine] = await Promise.all([startRehearsalEngine({ workers: 1, engine: { quiet: true }, log: logger.child({ engine: 'rehearsal' }) }), loadPronunciations()]);
   const server = createParleyServer({
     engine,
     npcs: sheetDirectory(sheets),
