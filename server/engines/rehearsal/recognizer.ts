@@ -1,0 +1,278 @@
+/**
+ * Grammar-limited speech recognition for rehearsal NPCs: PocketSphinx (soundswallower, WebAssembly, the bundled
+ * US English model) decodes the player's turn against the NPC's topic grammar *while the player speaks*, so the
+ * words are ready the moment the turn ends. Runs in the engine's own (worker) thread, only during player speech.
+ *
+ * Out-of-topic speech must not be forced onto the nearest topic: the grammar has a second path, a loop over
+ * single phones ("garbage"), which any speech can take. Speech that is not one of the topic asks costs less
+ * through the loop than through the topic words, so it decodes as phones and is rejected.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import createModule, { type Decoder, type SoundSwallowerModule } from 'soundswallower';
+import { Resampler } from '../../../protocol/dsp/resampler.ts';
+import { silentLogger, type Logger } from '../../log.ts';
+import { cleanHypothesis, type CompiledTopics } from './topic-matcher.ts';
+
+export const RECOGNISER_RATE = 16_000;
+/** longer than any end-of-turn wait: a decode still open after this much quiet belonged to no turn */
+const DISCARD_AFTER_QUIET_MS = 4000;
+
+const PHONES = ['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'B', 'CH', 'D', 'DH', 'EH', 'ER', 'EY', 'F', 'G', 'HH', 'IH', 'IY', 'JH', 'K', 'L', 'M', 'N', 'NG', 'OW', 'OY', 'P', 'R', 'S', 'SH', 'T', 'TH', 'UH', 'UW', 'V', 'W', 'Y', 'Z', 'ZH'];
+const PHONE_WORDS = PHONES.map((p) => [`ph_${p.toLowerCase()}`, p] as [string, string]);
+
+export interface RecognizerOptions {
+  /** the phone-loop path that rejects out-of-topic speech (default true) */
+  garbage?: boolean;
+  /** PocketSphinx word insertion penalty: lower favours few long words (the topic path) over many phones */
+  wordPenalty?: number;
+  /** audio kept from before the VAD confirmed speech, fed first (the VAD confirms about 100–200 ms late) */
+  preRollMs?: number;
+  /** longest stretch of a turn decoded; a monologue beyond it is not decoded further (CPU stays bounded) */
+  maxTurnMs?: number;
+}
+
+const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.01, preRollMs: 480, maxTurnMs: 10_000 };
+
+/** The decoding grammar: the sheet's topic grammar, plus the garbage path. */
+export function decodingGrammar(topics: CompiledTopics, garbage: boolean): string {
+  if (!garbage) return topics.jsgf;
+  return topics.jsgf
+    .replace('public <ask> = ', 'public <heard> = <ask> | <garbage>;\n<ask> = ')
+    .concat(`<garbage> = (${PHONE_WORDS.map(([w]) => w).join(' | ')})+;\n`);
+}
+
+interface PooledDecoder {
+  decoder: Decoder;
+  grammar?: string;
+  busy: boolean;
+}
+
+let modulePromise: Promise<SoundSwallowerModule> | undefined;
+function loadModule(): Promise<SoundSwallowerModule> {
+  const require = createRequire(import.meta.url);
+  const modelBase = path.join(path.dirname(require.resolve('soundswallower')), 'model') + path.sep;
+  modulePromise ??= createModule({ modelBase } as Partial<SoundSwallowerModule>);
+  return modulePromise;
+}
+
+/**
+ * One per engine (worker thread). Decoders (about 23 MB and 0.4 s to start each) are pooled: one per grammar is
+ * prepared when a session opens; more are started only while several sessions' players talk at once.
+ */
+export class TopicRecognizer {
+  private readonly pool: PooledDecoder[] = [];
+  private creating: Promise<void> | undefined;
+  readonly options: Required<RecognizerOptions>;
+
+  private constructor(
+    private readonly ss: SoundSwallowerModule,
+    options: RecognizerOptions,
+    private readonly log: Logger,
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  static async create(options: RecognizerOptions = {}, log: Logger = silentLogger): Promise<TopicRecognizer> {
+    const r = new TopicRecognizer(await loadModule(), options, log);
+    r.pool.push({ decoder: await r.newDecoder(), busy: false });
+    return r;
+  }
+
+  private async newDecoder(): Promise<Decoder> {
+    const d = new this.ss.Decoder({ loglevel: 'FATAL', samprate: RECOGNISER_RATE, wip: this.options.wordPenalty });
+    await d.initialize();
+    d.add_words(...PHONE_WORDS);
+    return d;
+  }
+
+  /** At session open: make sure a decoder already holds this grammar, so a turn never waits for one. */
+  async prepare(grammar: string): Promise<void> {
+    if (this.pool.some((p) => p.grammar === grammar)) return;
+    const idle = this.pool.find((p) => !p.busy && p.grammar === undefined);
+    if (idle) {
+      this.setGrammar(idle, grammar);
+      return;
+    }
+    const p: PooledDecoder = { decoder: await this.newDecoder(), busy: false };
+    this.setGrammar(p, grammar);
+    this.pool.push(p);
+  }
+
+  private setGrammar(p: PooledDecoder, grammar: string) {
+    p.decoder.set_grammar(grammar);
+    p.grammar = grammar;
+  }
+
+  /** A free decoder set to `grammar` now, or undefined (one is being started; ask again next frame). */
+  acquire(grammar: string): PooledDecoder | undefined {
+    let p = this.pool.find((x) => !x.busy && x.grammar === grammar) ?? this.pool.find((x) => !x.busy);
+    if (!p) {
+      this.creating ??= this.newDecoder()
+        .then((decoder) => void this.pool.push({ decoder, busy: false }))
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'could not start another speech decoder'))
+        .finally(() => (this.creating = undefined));
+      return undefined;
+    }
+    if (p.grammar !== grammar) this.setGrammar(p, grammar);
+    p.busy = true;
+    return p;
+  }
+
+  release(p: PooledDecoder) {
+    p.busy = false;
+  }
+
+  /** A decoder that failed is not reused. */
+  discard(p: PooledDecoder) {
+    const i = this.pool.indexOf(p);
+    if (i >= 0) this.pool.splice(i, 1);
+    try {
+      p.decoder.delete();
+    } catch {
+      // already unusable
+    }
+  }
+
+  /** `startSpeechMs`: speech the VAD must hear before a turn is decoded (turn-taking's minSpeechMs) */
+  listen(topics: CompiledTopics, startSpeechMs = 96): TurnListener {
+    return new TurnListener(this, decodingGrammar(topics, this.options.garbage), this.log, startSpeechMs);
+  }
+
+  get decoders(): number {
+    return this.pool.length;
+  }
+
+  dispose() {
+    for (const p of this.pool) p.decoder.delete();
+    this.pool.length = 0;
+  }
+}
+
+/** What the VAD says about the player this frame (the SpeechDetector's two counters). */
+export interface PlayerSpeech {
+  speechMs: number;
+  silenceMs: number;
+}
+
+/**
+ * One session's ears: resamples the hearing mix to 16 kHz, keeps a short pre-roll, and from the moment the VAD
+ * confirms speech feeds the decoder frame by frame until the engine asks for the turn's words.
+ */
+export class TurnListener {
+  private readonly resampler = new Resampler(24_000, RECOGNISER_RATE);
+  private readonly preRoll: Float32Array;
+  private preRollHeld = 0;
+  private decoder: ReturnType<TopicRecognizer['acquire']>;
+  /** audio of this turn not yet decoded (while waiting for a decoder) */
+  private backlog: Float32Array[] = [];
+  private active = false;
+  private fedSamples = 0;
+  private failed = false;
+  /** CPU ms spent decoding (for benches) */
+  decodeMs = 0;
+
+  constructor(
+    private readonly recognizer: TopicRecognizer,
+    readonly grammar: string,
+    private readonly log: Logger,
+    private readonly startSpeechMs = 96,
+  ) {
+    this.preRoll = new Float32Array(Math.round((recognizer.options.preRollMs / 1000) * RECOGNISER_RATE));
+  }
+
+  /** Once per frame, after the VAD heard it. */
+  push(frame: Float32Array, heard: PlayerSpeech) {
+    const x = this.resampler.process(frame);
+    if (!this.active && heard.speechMs >= this.startSpeechMs && !this.failed) {
+      this.active = true;
+      this.fedSamples = 0;
+      this.backlog = [this.preRoll.slice(this.preRoll.length - this.preRollHeld)];
+    }
+    // speech that never became a turn (a listener's "mm-hm" over the NPC): forget it after a long quiet
+    if (this.active && heard.silenceMs >= DISCARD_AFTER_QUIET_MS) this.finish();
+    if (this.active) {
+      if (this.fedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) this.backlog.push(x);
+      this.feed();
+    }
+    this.keep(x);
+  }
+
+  private keep(x: Float32Array) {
+    const n = this.preRoll.length;
+    if (x.length >= n) {
+      this.preRoll.set(x.subarray(x.length - n));
+      this.preRollHeld = n;
+      return;
+    }
+    this.preRoll.copyWithin(0, x.length);
+    this.preRoll.set(x, n - x.length);
+    this.preRollHeld = Math.min(n, this.preRollHeld + x.length);
+  }
+
+  private feed() {
+    if (!this.decoder) {
+      this.decoder = this.recognizer.acquire(this.grammar);
+      if (!this.decoder) return;
+      this.guard(() => this.decoder!.decoder.start());
+      if (!this.decoder) return;
+    }
+    const t0 = performance.now();
+    for (const chunk of this.backlog) {
+      if (chunk.length === 0) continue;
+      this.guard(() => this.decoder?.decoder.process_audio(chunk));
+      if (!this.decoder) break;
+      this.fedSamples += chunk.length;
+    }
+    this.decodeMs += performance.now() - t0;
+    this.backlog = [];
+  }
+
+  /**
+   * The player's turn is over: the words heard in it (empty when nothing matched the grammar or nothing was
+   * decoded), and the listener resets for the next turn.
+   */
+  finish(): string[] {
+    if (!this.active) return [];
+    this.active = false;
+    this.backlog = [];
+    const p = this.decoder;
+    this.decoder = undefined;
+    if (!p) return [];
+    let words: string[] = [];
+    const t0 = performance.now();
+    this.guard(() => {
+      p.decoder.stop();
+      words = cleanHypothesis(p.decoder.get_text());
+    });
+    this.decodeMs += performance.now() - t0;
+    if (!this.failed) this.recognizer.release(p);
+    return words;
+  }
+
+  /** A decoder failure costs this session its understanding (it says "didn't catch that"), nothing more. */
+  private guard(f: () => void) {
+    if (this.failed) return;
+    try {
+      f();
+    } catch (err) {
+      this.failed = true;
+      this.active = false;
+      if (this.decoder) this.recognizer.discard(this.decoder);
+      this.decoder = undefined;
+      this.log.warn({ err: (err as Error).message }, 'speech recognition failed; this session answers without it');
+    }
+  }
+
+  close() {
+    if (this.decoder) {
+      try {
+        this.decoder.decoder.stop();
+      } catch {
+        // an utterance that never started has nothing to stop
+      }
+      this.recognizer.release(this.decoder);
+      this.decoder = undefined;
+    }
+  }
+}
