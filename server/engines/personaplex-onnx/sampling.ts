@@ -4,6 +4,7 @@
  * moshi `utils/sampling.py` (top-k on the logits, softmax at the temperature, one multinomial draw; greedy
  * when the temperature is 0); the random stream is our own, so figures are reproducible here, not with torch.
  */
+import { TopKSampler, type LogitRow, type SamplingParams } from './top-k.ts';
 
 /** xoshiro128** with a serialisable four-word state. */
 export class Rng {
@@ -54,58 +55,19 @@ function rotl(x: number, k: number) {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-export interface SamplingParams {
-  temperature: number;
-  topK: number;
-}
+export type { SamplingParams };
+
+/** One sampler per thread: its scratch buffers are reused by every call (the engine steps one row at a time). */
+const shared = new TopKSampler();
 
 /**
- * Draws one token id from `logits[offset .. offset+size)`. Ties in the top-k cut go to the lower id, so the
- * result is a pure function of the logits and the generator state.
+ * Draws one token id from `logits[offset .. offset+size)` (float32, or fp16 bits as a Uint16Array). Ties in the
+ * top-k cut go to the lower id, so the result is a pure function of the logits and the generator state.
  */
-export function sampleTopK(logits: Float32Array, offset: number, size: number, p: SamplingParams, rng: Rng): number {
-  if (p.temperature <= 0 || p.topK === 1) return argmax(logits, offset, size);
-  const k = p.topK > 0 && p.topK < size ? p.topK : size;
-  // Partial selection of the k largest (k ≤ 250 against 2048 or 32000 candidates): keep a sorted list.
-  const ids = new Int32Array(k);
-  const vals = new Float64Array(k).fill(-Infinity);
-  let filled = 0;
-  for (let i = 0; i < size; i++) {
-    const v = logits[offset + i]!;
-    if (filled === k && !(v > vals[k - 1]!)) continue;
-    let j = filled < k ? filled++ : k - 1;
-    while (j > 0 && v > vals[j - 1]!) {
-      vals[j] = vals[j - 1]!;
-      ids[j] = ids[j - 1]!;
-      j--;
-    }
-    vals[j] = v;
-    ids[j] = i;
-  }
-  const max = vals[0]!;
-  let total = 0;
-  const w = new Float64Array(filled);
-  for (let i = 0; i < filled; i++) {
-    w[i] = Math.exp((vals[i]! - max) / p.temperature);
-    total += w[i]!;
-  }
-  let u = rng.next() * total;
-  for (let i = 0; i < filled; i++) {
-    u -= w[i]!;
-    if (u < 0) return ids[i]!;
-  }
-  return ids[filled - 1]!;
+export function sampleTopK(logits: LogitRow, offset: number, size: number, p: SamplingParams, rng: Rng): number {
+  return shared.sample(logits, offset, size, p, rng);
 }
 
-export function argmax(x: Float32Array, offset: number, size: number): number {
-  let best = 0;
-  let bestV = -Infinity;
-  for (let i = 0; i < size; i++) {
-    const v = x[offset + i]!;
-    if (v > bestV) {
-      bestV = v;
-      best = i;
-    }
-  }
-  return best;
+export function argmax(x: LogitRow, offset: number, size: number): number {
+  return shared.argmax(x, offset, size);
 }

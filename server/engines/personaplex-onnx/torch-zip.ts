@@ -6,6 +6,7 @@
  * "cache": [1,17,4] int64}`.
  */
 import { inflateRawSync } from 'node:zlib';
+import { halfToFloat } from './half.ts';
 
 export interface TorchTensor {
   dtype: 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'float64';
@@ -236,14 +237,7 @@ function makeTensor(ref: StorageRef, raw: Buffer, offset: number, shape: number[
   return { dtype: ref.dtype, shape, toNumbers: values, toFloat32: () => Float32Array.from(values()) };
 }
 
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
+export { halfToFloat };
 
 function bf16ToFloat(b: number): number {
   const u = new Uint32Array([b << 16]);

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { Rng, sampleTopK, argmax } from '../../server/engines/personaplex-onnx/sampling.ts';
+import { TopKSampler } from '../../server/engines/personaplex-onnx/top-k.ts';
+import { halfTable, halfToFloat, halfToFloatInto } from '../../server/engines/personaplex-onnx/half.ts';
+import { oldArgmax, oldHalfToFloat, oldSampleTopK, oldToFloat32 } from './old-host-path.ts';
+
+/** Random logits with the features that break a careless top-k: ties, repeated maxima, ±Infinity, tiny rows. */
+function randomCase(r: Rng) {
+  const size = [1, 2, 7, 25, 100, 251, 2048, 32000][r.nextU32() % 8]!;
+  const rows = 1 + (r.nextU32() % 3);
+  const logits = new Float32Array(rows * size);
+  const levels = 1 + (r.nextU32() % 40); // few levels → many ties
+  const quantised = r.next() < 0.4;
+  for (let i = 0; i < logits.length; i++) {
+    const x = (r.next() * 2 - 1) * 8;
+    logits[i] = quantised ? Math.round((x * levels) / 8) : x;
+    if (r.next() < 0.001) logits[i] = -Infinity;
+  }
+  if (r.next() < 0.2) logits[r.nextU32() % logits.length] = Infinity;
+  // k ≥ size (no cut) only on small rows: the old insertion sort is quadratic there.
+  const topK = size <= 251 ? [0, 1, 5, 25, 250, size, size + 3][r.nextU32() % 7]! : [1, 5, 25, 250][r.nextU32() % 4]!;
+  const temperature = [0, 0.3, 0.7, 0.8, 1, 2][r.nextU32() % 6]!;
+  return { size, rows, logits, p: { topK, temperature } };
+}
+
+describe('top-k sampler (issue 17)', () => {
+  it('draws the same tokens as the old sorted-insertion sampler for the same seed and logits (1,000 random cases)', () => {
+    const r = new Rng(17);
+    let draws = 0;
+    for (let c = 0; c < 1000; c++) {
+      const { size, rows, logits, p } = randomCase(r);
+      const seed = r.nextU32();
+      const a = new Rng(seed);
+      const b = new Rng(seed);
+      for (let row = 0; row < rows; row++) {
+        for (let d = 0; d < 3; d++) {
+          expect(sampleTopK(logits, row * size, size, p, a)).toBe(oldSampleTopK(logits, row * size, size, p, b));
+          draws++;
+        }
+      }
+      // Both consumed the generator identically.
+      expect(a.nextU32()).toBe(b.nextU32());
+    }
+    expect(draws).toBeGreaterThan(3000);
+  });
+
+  it('samples fp16 logits directly with the same result as converting them first', () => {
+    const r = new Rng(3);
+    const sampler = new TopKSampler();
+    for (let c = 0; c < 300; c++) {
+      const size = c % 2 ? 2048 : 32000;
+      const bits = new Uint16Array(size);
+      // Finite halves of both signs, with ties (many equal bit patterns) and +0/−0.
+      for (let i = 0; i < size; i++) bits[i] = r.next() < 0.01 ? (r.next() < 0.5 ? 0x8000 : 0) : (r.nextU32() % 0x7bff) | (r.next() < 0.5 ? 0x8000 : 0);
+      const p = { temperature: c % 3 === 0 ? 0 : 0.8, topK: c % 2 ? 250 : 25 };
+      const seed = r.nextU32();
+      expect(sampler.sample(bits, 0, size, p, new Rng(seed))).toBe(oldSampleTopK(oldToFloat32(bits), 0, size, p, new Rng(seed)));
+    }
+  });
+
+  it('keeps the old argmax (first maximum wins)', () => {
+    const x = Float32Array.of(1, 5, 3, 5, -Infinity);
+    expect(argmax(x, 0, 5)).toBe(oldArgmax(x, 0, 5));
+    expect(argmax(x, 2, 3)).toBe(1);
+  });
+
+  it('the half table equals the arithmetic conversion for all 65,536 bit patterns', () => {
+    const t = halfTable();
+    const wrong: number[] = [];
+    for (let h = 0; h < 65536; h++) {
+      const want = oldHalfToFloat(h);
+      const ok = Number.isNaN(want) ? Number.isNaN(t[h]!) && Number.isNaN(halfToFloat(h)) : t[h] === want && halfToFloat(h) === want;
+      if (!ok) wrong.push(h);
+    }
+    expect(wrong).toEqual([]);
+    const src = Uint16Array.of(0x3c00, 0xc000, 0x7c00, 0x0001);
+    expect([...halfToFloatInto(src, new Float32Array(4))]).toEqual([1, -2, Infinity, 2 ** -24]);
+  });
+});
