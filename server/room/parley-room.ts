@@ -1,13 +1,12 @@
 /**
- * The Parley room, a router: Colyseus's hooks, the version check and the handshake; each player message goes to
- * its stage (voice → intake, pose → the player's pose); each tick the hearing stage mixes what every NPC hears,
- * the conductor steps the NPC streams, and voice out sends each NPC's voice to the players in its earshot.
+ * The Parley room, a router: Colyseus's hooks and the version check at join; each player message is decoded and
+ * handed to that player's link (hello, voice → intake, pose); each tick the hearing stage mixes what every NPC
+ * hears, the conductor steps the NPC streams, and voice out sends each NPC's voice to the players in its earshot.
  */
 import { Room, ServerError, type Client } from '@colyseus/core';
-import { CODECS, negotiateCodec, type Codec } from '../../protocol/codecs.ts';
-import { encode, decodeClient, ProtocolError } from '../../protocol/envelope.ts';
-import { Kind, PARLEY_CHANNEL, type ClientMsg, type HelloMsg, type NpcEvent, type ServerMsg, type Vec3 } from '../../protocol/messages.ts';
-import { PROTOCOL_VERSION, versionMismatch } from '../../protocol/version.ts';
+import { decodeClient, ProtocolError } from '../../protocol/envelope.ts';
+import { Kind, PARLEY_CHANNEL, type ClientMsg, type NpcEvent } from '../../protocol/messages.ts';
+import { versionMismatch } from '../../protocol/version.ts';
 import type { StepOutput } from '../engines/contract.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
@@ -15,10 +14,9 @@ import type { Conductor, TickParticipant } from '../sessions/conductor.ts';
 import { NpcStream, type VisemeTimelineLike } from '../sessions/npc-stream.ts';
 import { normalise } from '../voice/hearing.ts';
 import { HearingStage } from '../voice/hearing-stage.ts';
-import { PlayerVoiceIntake, takeVoice } from '../voice/intake.ts';
 import { VoiceOut } from '../voice/voice-out.ts';
 import type { NpcDirectory, NpcPlacement } from './npc-directory.ts';
-import { RefusalLimiter } from './refusal-limiter.ts';
+import { PlayerLink } from './player-link.ts';
 import { NpcState, ParleyState, PlayerState } from './state.ts';
 
 export interface RoomServices {
@@ -37,16 +35,6 @@ export interface ParleyRoomConfig {
   maxPlayers?: number;
 }
 
-interface Player {
-  client: Client;
-  state: PlayerState;
-  position: Vec3;
-  facing: Vec3;
-  intake: PlayerVoiceIntake | null;
-  recv: Codec | null;
-  refusals: RefusalLimiter;
-}
-
 export class ParleyRoom extends Room<{ state: ParleyState }> implements TickParticipant {
   static services: RoomServices;
   static config: ParleyRoomConfig = { npcs: [] };
@@ -55,7 +43,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   /** hello + voice + pose at real time is ~25 messages/s; far past that the transport drops the client */
   override maxMessagesPerSecond = 400;
   private services!: RoomServices;
-  private players = new Map<string, Player>();
+  private players = new Map<string, PlayerLink>();
   private npcs = new Map<string, NpcStream>();
   private hearing!: HearingStage;
   private voiceOut!: VoiceOut;
@@ -81,7 +69,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     for (const placement of config.npcs) this.placeNpc(placement);
     this.onMessageBytes(PARLEY_CHANNEL, (client: Client, bytes: Uint8Array) => this.onBytes(client, bytes));
     this.onMessage('*', (client: Client, type: string | number) => {
-      this.refuse(client, 'unknown-channel', `unknown message type ${JSON.stringify(type)}; Parley uses bytes on '${PARLEY_CHANNEL}'`);
+      this.players.get(client.sessionId)?.refuse('unknown-channel', `unknown message type ${JSON.stringify(type)}; Parley uses bytes on '${PARLEY_CHANNEL}'`);
     });
     services.conductor.join(this);
     this.log.info({ npcs: this.npcs.size }, 'room created');
@@ -122,7 +110,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     const state = new PlayerState();
     Object.assign(state, { id: client.sessionId, x: 0, y: 0, z: 0, fx: 0, fy: 0, fz: 1, heardBy: '' });
     this.state.players.set(client.sessionId, state);
-    this.players.set(client.sessionId, { client, state, position: [0, 0, 0], facing: [0, 0, 1], intake: null, recv: null, refusals: new RefusalLimiter() });
+    this.players.set(client.sessionId, new PlayerLink(client, state, this.services.metrics, this.log.child({ player: client.sessionId })));
     this.services.metrics.players.inc();
     this.log.info({ player: client.sessionId }, 'player joined');
   }
@@ -146,63 +134,26 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   private onBytes(client: Client, raw: Uint8Array) {
     const m = this.services.metrics;
+    const player = this.players.get(client.sessionId);
+    if (!player) return;
     let msg: ClientMsg;
     try {
       msg = decodeClient(raw);
     } catch (err) {
       m.bytesReceived.inc({ stream: 'invalid' }, raw.byteLength);
-      return this.refuse(client, err instanceof ProtocolError ? err.code : 'malformed', (err as Error).message);
+      return player.refuse(err instanceof ProtocolError ? err.code : 'malformed', (err as Error).message);
     }
-    const player = this.players.get(client.sessionId);
-    if (!player) return;
     switch (msg.k) {
       case Kind.Hello:
         m.bytesReceived.inc({ stream: 'hello' }, raw.byteLength);
-        return this.hello(player, msg);
-      case Kind.Voice: {
+        return player.hello(msg, this.services.conductor.engine);
+      case Kind.Voice:
         m.bytesReceived.inc({ stream: 'voice' }, raw.byteLength);
-        if (!player.intake) return this.refuse(client, 'no-hello', 'voice frame before hello');
-        const refusal = takeVoice(player.intake, msg, m, this.log.child({ player: client.sessionId }));
-        if (refusal) this.refuse(client, refusal.code, refusal.message);
-        return;
-      }
-      case Kind.Pose: {
+        return player.voice(msg);
+      case Kind.Pose:
         m.bytesReceived.inc({ stream: 'pose' }, raw.byteLength);
-        player.position = msg.p;
-        player.facing = normalise(msg.f);
-        Object.assign(player.state, { x: msg.p[0], y: msg.p[1], z: msg.p[2], fx: player.facing[0], fy: player.facing[1], fz: player.facing[2] });
-        return;
-      }
+        return player.pose(msg);
     }
-  }
-
-  /** The handshake: the protocol version again (a client may skip join options) and a codec each way. */
-  private hello(player: Player, msg: HelloMsg) {
-    const mismatch = versionMismatch(msg.v);
-    if (mismatch) return this.refuse(player.client, 'protocol-version', mismatch);
-    const send = negotiateCodec(msg.send);
-    const recv = negotiateCodec(msg.recv);
-    if (!send || !recv) return this.refuse(player.client, 'no-codec', `no codec in common: server speaks ${CODECS.join(', ')}`);
-    player.intake = new PlayerVoiceIntake(send);
-    player.recv = recv;
-    const { engine } = this.services.conductor;
-    this.sendTo(player.client, { k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
-  }
-
-  private refuse(client: Client, code: string, message: string) {
-    this.services.metrics.refused.inc({ reason: code });
-    const limiter = this.players.get(client.sessionId)?.refusals ?? new RefusalLimiter();
-    const verdict = limiter.admit(Date.now());
-    if (verdict.untoldBefore > 0) this.log.warn({ player: client.sessionId, untold: verdict.untoldBefore }, 'more refusals were not logged');
-    if (!verdict.tell) return;
-    this.log.warn({ player: client.sessionId, code }, `refused: ${message}`);
-    this.sendTo(client, { k: Kind.Refused, code, message });
-  }
-
-  private sendTo(client: Client, msg: ServerMsg) {
-    const bytes = encode(msg);
-    this.services.metrics.bytesSent.inc({ stream: 'event' }, bytes.byteLength);
-    client.sendBytes(PARLEY_CHANNEL, bytes);
   }
 
   // ── the tick (called by the conductor) ──────────────────────────────────────────────────────────────────
