@@ -1,0 +1,95 @@
+/**
+ * The server's second line against an NPC hearing itself: before a player's uplink enters NPC hearing mixes,
+ * cancel from it what is coherent with the NPC voices that player was sent. The reference is the sum of the NPC
+ * frames sent to the player each tick (scaled by the plugin's inverse-distance attenuation); the uplink and the
+ * reference both advance one frame per tick, so they share the tick clock, and the round trip between them
+ * (network, the client's playout buffer, output and input latency, the room, the server's jitter buffer) is
+ * found by the canceller's delay estimator. The canceller is the plugin's (speexdsp: adaptive filter plus
+ * residual echo suppression); it exists only while the player has been sent NPC voice lately, so a player no
+ * NPC talks to costs nothing. Covers clients without their own echo cancellation and what leaks through theirs.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EchoCanceller, type EchoCancellerStats } from '../../plugin/aec/echo-canceller.ts';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
+
+let compiled: WebAssembly.Module | undefined;
+
+/** speexdsp's module, compiled once per process (each gate instantiates its own memory from it). */
+export function speexModule(): WebAssembly.Module {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../plugin/aec/speexdsp-aec.wasm');
+  return (compiled ??= new WebAssembly.Module(readFileSync(file)));
+}
+
+export interface EchoGateOptions {
+  /** longest round trip searched between a frame sent and its echo coming back */
+  maxDelayMs?: number;
+  /** echo tail modelled after that delay */
+  tailMs?: number;
+  /** the canceller is dropped after this long without NPC voice sent (its echo has died away by then) */
+  idleMs?: number;
+}
+
+export class PlayerEchoGate {
+  private aec: EchoCanceller | null = null;
+  private readonly pending = new Float32Array(FRAME_SAMPLES);
+  private pendingActive = false;
+  private quietFrames = 0;
+  private readonly idleFrames: number;
+  private readonly out = new Float32Array(FRAME_SAMPLES);
+  private lastStats: EchoCancellerStats | null = null;
+
+  constructor(
+    private readonly wasm: WebAssembly.Module = speexModule(),
+    private readonly options: EchoGateOptions = {},
+  ) {
+    this.idleFrames = Math.ceil((options.idleMs ?? 3000) / ((FRAME_SAMPLES / SAMPLE_RATE) * 1000));
+  }
+
+  /** An NPC frame sent to this player this tick, at the gain the player's speakers give it. */
+  sent(frame: Float32Array, gain = 1): void {
+    if (frame.length !== FRAME_SAMPLES || !(gain > 0)) return;
+    for (let i = 0; i < FRAME_SAMPLES; i++) this.pending[i] += gain * frame[i]!;
+    this.pendingActive = true;
+  }
+
+  /**
+   * The player's uplink frame for this tick (called once per tick, silence included, to keep the clock).
+   * Returns the frame with the NPC echo removed: a buffer of the gate's, valid until the next call.
+   */
+  filter(uplink: Float32Array): Float32Array {
+    const active = this.pendingActive;
+    this.quietFrames = active ? 0 : this.quietFrames + 1;
+    if (active && !this.aec) this.aec = new EchoCanceller(this.wasm, { maxDelayMs: this.options.maxDelayMs ?? 1200, tailMs: this.options.tailMs ?? 200 });
+    const aec = this.aec;
+    if (aec && this.quietFrames > this.idleFrames) {
+      this.lastStats = { ...aec.stats };
+      aec.dispose();
+      this.aec = null;
+    }
+    if (!this.aec) {
+      this.resetPending();
+      return uplink;
+    }
+    this.aec.pushReference(this.pending);
+    this.resetPending();
+    this.out.set(uplink.subarray(0, FRAME_SAMPLES));
+    return this.aec.process(this.out);
+  }
+
+  private resetPending(): void {
+    if (this.pendingActive) this.pending.fill(0);
+    this.pendingActive = false;
+  }
+
+  /** Whether a canceller runs now, and its figures (or the last one's). */
+  get stats(): { running: boolean } & Partial<EchoCancellerStats> {
+    return { running: this.aec !== null, ...(this.aec?.stats ?? this.lastStats ?? {}) };
+  }
+
+  dispose(): void {
+    this.aec?.dispose();
+    this.aec = null;
+  }
+}
