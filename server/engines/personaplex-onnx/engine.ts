@@ -73,7 +73,25 @@ export interface PersonaPlexOnnxOptions {
   /** 'auto' reads the temporal graph (GroupQueryAttention → 'gqa') */
   kvLayout?: 'auto' | 'gqa' | 'concat';
   log?: (line: string) => void;
+  /**
+   * Called after each step with what every stepped session's model produced (tests compare it with
+   * NVIDIA's reference LMGen; see tests/personaplex-onnx/reference/). Costs nothing when unset.
+   */
+  onTrace?: (rows: StepTrace[]) => void;
   onLoadProgress?: (p: { phase: string; fraction: number; detail?: string }) => void;
+}
+
+export interface StepTrace {
+  session: SessionId;
+  /** this frame's text logits (views into the step's output; copy to keep) */
+  textLogits: Float32Array;
+  /** depformer logits of each substep run, in order */
+  audioLogits: Float32Array[];
+  text: number;
+  /** the 16 sampled audio tokens (substeps not run keep the initial token) */
+  audio: Int32Array;
+  /** the 17 tokens of the frame completed this step, or null while the delayed streams fill */
+  finished: Int32Array | null;
 }
 
 interface Snapshot {
@@ -382,12 +400,23 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         const sampled = sampleTopK(textLogits, b * V, V, this.textSampling, active[b]!.s.rng);
         return { sampled, next: p!.provided[0] ? p!.target[0]! : sampled };
       });
-      const audio = await this.depformer(t.hidden!, text.map((x) => x.next), prepared.map((p) => p!), active.map((it) => it.s.rng));
+      const depLogits: Float32Array[] | undefined = this.opts.onTrace ? [] : undefined;
+      const audio = await this.depformer(t.hidden!, text.map((x) => x.next), prepared.map((p) => p!), active.map((it) => it.s.rng), depLogits);
 
       // 5. Commit to the rings; decode the agent codebooks of the finished frame.
       const finished = active.map((it, b) => it.s.ring.commit(text[b]!.sampled, audio[b]!));
       active.forEach((it, b) => it.s.dec.push(finished[b] ? finished[b]!.subarray(1, 1 + MIMI_CODEBOOKS) : SILENCE_TOKENS));
       const wave = await decodeLatest(sess.mimi_decoder, active.map((it) => it.s.dec));
+      this.opts.onTrace?.(
+        active.map((it, b) => ({
+          session: it.s.id,
+          textLogits: textLogits.subarray(b * V, (b + 1) * V),
+          audioLogits: depLogits!.map((l) => l.subarray(b * g.audioVocab, (b + 1) * g.audioVocab)),
+          text: text[b]!.sampled,
+          audio: audio[b]!,
+          finished: finished[b],
+        })),
+      );
       active.forEach((it, b) => {
         const tok = finished[b]?.[0];
         const piece = tok !== undefined && tok > 3 && tok < V ? this.tokenizer.piece(tok) : undefined;
@@ -398,7 +427,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   }
 
   /** 16 depformer substeps for all rows at once; returns each row's 16 sampled audio tokens. */
-  private async depformer(hidden: ort.Tensor, textTokens: number[], prepared: { target: Int32Array; provided: Uint8Array }[], rngs: Rng[]): Promise<Int32Array[]> {
+  private async depformer(hidden: ort.Tensor, textTokens: number[], prepared: { target: Int32Array; provided: Uint8Array }[], rngs: Rng[], trace?: Float32Array[]): Promise<Int32Array[]> {
     const g = this.graphs.geometry;
     const B = textTokens.length;
     const sampled = textTokens.map(() => new Int32Array(DEP_Q).fill(AUDIO_START));
@@ -416,6 +445,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       this.depPast.forEach((name, i) => (feeds[name] = past[i]!));
       const r = await this.graphs.sessions.depformer.run(feeds);
       const logits = toFloat32(r.logits!);
+      trace?.push(logits);
       const next = new BigInt64Array(B);
       for (let b = 0; b < B; b++) {
         const tok = sampleTopK(logits, b * g.audioVocab, g.audioVocab, this.audioSampling, rngs[b]!);

@@ -1,0 +1,498 @@
+#!/usr/bin/python3
+"""
+Differential fixtures for the personaplex-onnx engine, made by NVIDIA's own PersonaPlex code.
+
+Builds a small random-weight `LMModel` of the PersonaPlex architecture (17 streams, the real delays, depformer
+with per-codebook weights and dep_q 16, rms_norm_f32, rope, silu gating, depformer context 8) straight from the
+reference `moshi` package, runs the reference `LMGen` greedily through the whole prompt phase and live frames,
+and writes:
+
+  <out>/<config>/temporal.skel.onnx, depformer.skel.onnx
+      the same model's step functions exported to ONNX in the mobius I/O layout the engine loads
+      (input_frame/attention_mask/position_ids/past_key_values.* → hidden/text_logits/present.*;
+      hidden/prev_token/substep_index/past_key_values.* → logits/present.*), with every weight's bytes
+      stripped: weights come from a counter hash (`weights.ts` regenerates them), so the fixtures stay small.
+  <out>/<config>/weights.json    name → {seed, scale, offset} of each weight
+  <out>/<config>/trace.json      per run: prompt inputs, user codes, per live frame the reference's tokens and
+                                 logit summaries
+  <out>/mimi_encoder.onnx, mimi_decoder.onnx   code-carrying stand-ins for Mimi (see `standin_mimi`)
+
+Usage (Debian's python3; the reference is NOT part of Parley):
+  /usr/bin/python3 tests/personaplex-onnx/reference/generate.py --personaplex /path/to/personaplex/moshi \
+      [--einops /path/containing/einops] [--out tests/personaplex-onnx/reference/fixtures]
+
+Tested against NVIDIA/personaplex at commit 3428dfd on Debian 12 (python3-torch 1.13.1, python3-onnx 1.12).
+
+Shims (none edits the reference files):
+  1. torch.nn.functional.scaled_dot_product_attention (torch >= 2.0): a plain matmul + softmax honouring a
+     boolean mask, used by modules/transformer.py.
+  2. NO_TORCH_COMPILE=1: the package's lazy torch.compile helper leaves functions uncompiled (torch 1.13).
+  3. Stub modules `sphn` (audio file I/O, imported by models/lm.py) and `safetensors.torch` (checkpoints): unused
+     with random weights.
+  4. einops is not packaged by Debian: its pure-Python source goes on sys.path (--einops).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import types
+
+os.environ["NO_TORCH_COMPILE"] = "1"
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+FRAME = 1920
+DELAYS = [0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1]
+# Token ids the engine's tokenizer (tests/personaplex-onnx tiny bundle) gives for these prompts; the TypeScript
+# test checks it still does.
+PROMPTS = {
+    "A": ("You are a wise and friendly teacher.", [529, 5205, 29958, 887, 526, 263, 19396, 322, 19780, 15703, 29889, 529, 5205, 29958]),
+    "B": ("You guard the gate.", [529, 5205, 29958, 887, 8372, 278, 12417, 29889, 529, 5205, 29958]),
+}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Shims
+
+
+def install_shims(personaplex, einops_dir):
+    if einops_dir:
+        sys.path.insert(0, einops_dir)
+    sys.path.insert(0, personaplex)
+
+    if not hasattr(F, "scaled_dot_product_attention"):
+        def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False):
+            s = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+            if attn_mask is not None:
+                if attn_mask.dtype == torch.bool:
+                    s = s.masked_fill(~attn_mask, float("-inf"))
+                else:
+                    s = s + attn_mask
+            return torch.matmul(torch.softmax(s, dim=-1), v)
+        F.scaled_dot_product_attention = sdpa
+
+    sphn = types.ModuleType("sphn")
+    sys.modules.setdefault("sphn", sphn)
+    st = types.ModuleType("safetensors")
+    stt = types.ModuleType("safetensors.torch")
+    for name in ("load_model", "load_file", "save_file"):
+        setattr(stt, name, lambda *a, **k: (_ for _ in ()).throw(RuntimeError("safetensors stub")))
+    st.torch = stt
+    sys.modules.setdefault("safetensors", st)
+    sys.modules.setdefault("safetensors.torch", stt)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Weights from a counter hash (same function in weights.ts)
+
+
+def hash_uniform(seed, n):
+    """n values in [-1, 1): lowbias32 of (i * golden + seed), as float64."""
+    M = np.uint64(0xFFFFFFFF)
+    i = np.arange(n, dtype=np.uint64)
+    x = (i * np.uint64(0x9E3779B1) + np.uint64(seed)) & M
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x7FEB352D)) & M
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(0x846CA68B)) & M
+    x ^= x >> np.uint64(16)
+    return x.astype(np.float64) / 2.0**32 * 2.0 - 1.0
+
+
+def fill_weights(model, out_scale):
+    """Sets every parameter from the hash; returns name → spec."""
+    spec = {}
+    for seed, (name, p) in enumerate(model.named_parameters(), start=1):
+        if name.endswith("alpha"):
+            scale, offset = 0.1, 1.0  # RMSNorm gains around 1
+        elif "emb" in name:
+            scale, offset = 1.0, 0.0
+        else:
+            fan_in = p.shape[-1]
+            head = name.startswith("text_linear") or name.startswith("linears")
+            scale, offset = (out_scale if head else 1.0) * math.sqrt(3.0 / fan_in), 0.0
+        vals = (offset + scale * hash_uniform(seed * 7919, p.numel())).astype(np.float32)
+        with torch.no_grad():
+            p.copy_(torch.from_numpy(vals).view(p.shape))
+        spec[name] = {"seed": seed * 7919, "scale": scale, "offset": offset, "dims": list(p.shape)}
+    return spec
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The model
+
+
+def build_lm(context):
+    from moshi.models.lm import LMModel
+
+    kwargs = dict(
+        dim=64, text_card=32000, existing_text_padding_id=3, n_q=16, dep_q=16, card=2048, num_heads=4,
+        num_layers=2, hidden_scale=4.125, causal=True, layer_scale=None, context=context, max_period=10000,
+        gating="silu", norm="rms_norm_f32", positional_embedding="rope", depformer_dim=32,
+        depformer_dim_feedforward=int(4.125 * 32), depformer_num_heads=2, depformer_num_layers=2,
+        depformer_causal=True, depformer_layer_scale=None, depformer_multi_linear=True, depformer_context=8,
+        depformer_max_period=10000, depformer_gating="silu", depformer_pos_emb="none",
+        depformer_weights_per_step=True, delays=DELAYS,
+    )
+    lm = LMModel(**kwargs)
+    lm.eval()
+    return lm, kwargs
+
+
+def rms(x, alpha, eps):
+    # modules/transformer.py _rms_norm in float32, written without its dtype casts (onnxruntime's optimizer
+    # mishandles the no-op Cast nodes they export to).
+    var = eps + torch.mean(x ** 2, dim=2, keepdim=True)
+    return x * (alpha * torch.rsqrt(var))
+
+
+def rope(q, k, pos, max_period):
+    # modules/rope.py apply_rope (interleaved pairs), with per-row positions [B, S] instead of one offset.
+    B, H, T, D = q.shape
+    ds = torch.arange(D // 2, dtype=torch.float32)
+    freqs = torch.exp(ds * (-math.log(max_period) * 2 / D))
+    ts = pos.float().view(B, 1, T, 1)
+    rotr, roti = torch.cos(freqs * ts), torch.sin(freqs * ts)
+    q2 = q.reshape(B, H, T, D // 2, 2)
+    k2 = k.reshape(B, H, T, D // 2, 2)
+    qr, qi, kr, ki = q2[..., 0], q2[..., 1], k2[..., 0], k2[..., 1]
+    qo = torch.stack([qr * rotr - qi * roti, qr * roti + qi * rotr], dim=-1).reshape(B, H, T, D)
+    ko = torch.stack([kr * rotr - ki * roti, kr * roti + ki * rotr], dim=-1).reshape(B, H, T, D)
+    return qo, ko
+
+
+class TemporalStep(torch.nn.Module):
+    """LMModel.forward_codes for S new frames over an explicit KV cache (mobius temporal I/O)."""
+
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_frame, attention_mask, position_ids, *past):
+        lm = self.lm
+        tr = lm.transformer
+        x = F.embedding(input_frame[:, 0].clamp(min=0), lm.text_emb.weight)
+        for cb in range(lm.n_q):
+            x = x + F.embedding(input_frame[:, cb + 1].clamp(min=0), lm.emb[cb].weight)
+        B, S, C = x.shape
+        P = past[0].shape[2]
+        # Allowed keys: attention_mask (padding/window) and causal order among the S new frames.
+        kpos = torch.arange(P + S).view(1, 1, 1, P + S)
+        qpos = (torch.arange(S) + P).view(1, 1, S, 1)
+        allowed = (kpos <= qpos) & (attention_mask.view(B, 1, 1, P + S) > 0)
+        presents = []
+        for i, layer in enumerate(tr.layers):
+            att = layer.self_attn
+            nh = att.num_heads
+            h = rms(x, layer.norm1.alpha, layer.norm1.eps)
+            qkv = F.linear(h, att.in_proj_weight).view(B, S, 3, nh, C // nh).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            q, k = rope(q, k, position_ids, tr.rope.max_period)
+            k = torch.cat([past[2 * i], k], dim=2)
+            v = torch.cat([past[2 * i + 1], v], dim=2)
+            presents += [k, v]
+            s = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(C // nh)
+            s = s.masked_fill(~allowed, float("-inf"))
+            o = torch.matmul(torch.softmax(s, dim=-1), v).permute(0, 2, 1, 3).reshape(B, S, C)
+            x = x + F.linear(o, att.out_proj.weight)
+            h2 = rms(x, layer.norm2.alpha, layer.norm2.eps)
+            g = F.linear(h2, layer.gating.linear_in.weight).view(B, S, 2, -1)
+            x = x + F.linear(F.silu(g[:, :, 0]) * g[:, :, 1], layer.gating.linear_out.weight)
+        hidden = rms(x, lm.out_norm.alpha, lm.out_norm.eps)
+        return (hidden, lm.text_linear(hidden), *presents)
+
+
+class DepformerStep(torch.nn.Module):
+    """One LMModel.forward_depformer substep over an explicit KV cache (mobius depformer I/O). Like the mobius
+    export it attends to every cached substep; the reference's depformer context is 8, which only changes
+    substeps 9-16 (the user's codebooks, always forced in PersonaPlex)."""
+
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, hidden, prev_token, substep_index, *past):
+        lm = self.lm
+        Q = lm.dep_q
+        win = torch.stack([m.weight for m in lm.depformer_in])[substep_index]
+        x = torch.matmul(hidden, win.t())
+        first = substep_index == 0
+        zero = torch.zeros_like(prev_token)
+        te = F.embedding(torch.where(first, prev_token, zero), lm.depformer_text_emb.weight)
+        table = torch.stack([m.weight for m in lm.depformer_emb])[torch.clamp(substep_index - 1, min=0)]
+        ae = F.embedding(torch.where(first, zero, prev_token), table)
+        x = x + torch.where(first, te, ae)
+        B, _, C = x.shape
+        presents = []
+        for i, layer in enumerate(lm.depformer.layers):
+            att = layer.self_attn
+            nh = att.num_heads
+            h = rms(x, layer.norm1.alpha, layer.norm1.eps)
+            w_in = att.in_proj_weight.view(Q, 3 * C, C)[substep_index]
+            qkv = torch.matmul(h, w_in.t()).view(B, 1, 3, nh, C // nh).permute(2, 0, 3, 1, 4)
+            k = torch.cat([past[2 * i], qkv[1]], dim=2)
+            v = torch.cat([past[2 * i + 1], qkv[2]], dim=2)
+            presents += [k, v]
+            s = torch.matmul(qkv[0], k.transpose(-2, -1)) / math.sqrt(C // nh)
+            o = torch.matmul(torch.softmax(s, dim=-1), v).permute(0, 2, 1, 3).reshape(B, 1, C)
+            x = x + torch.matmul(o, att.out_proj.weight.view(Q, C, C)[substep_index].t())
+            h2 = rms(x, layer.norm2.alpha, layer.norm2.eps)
+            gi = torch.stack([gm.linear_in.weight for gm in layer.gating])[substep_index]
+            go = torch.stack([gm.linear_out.weight for gm in layer.gating])[substep_index]
+            g = torch.matmul(h2, gi.t()).view(B, 1, 2, -1)
+            x = x + torch.matmul(F.silu(g[:, :, 0]) * g[:, :, 1], go.t())
+        wl = torch.stack([m.weight for m in lm.linears])[substep_index]
+        return (torch.matmul(x, wl.t()), *presents)
+
+
+def export(lm, spec, out_dir):
+    import onnx
+
+    nl = len(lm.transformer.layers)
+    nh = lm.transformer.layers[0].self_attn.num_heads
+    hd = lm.dim // nh
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(nl) for kv in ("key", "value")]
+    present_names = [f"present.{i}.{kv}" for i in range(nl) for kv in ("key", "value")]
+    dyn = {"input_frame": {0: "batch", 2: "sequence_len"}, "attention_mask": {0: "batch", 1: "total_len"},
+           "position_ids": {0: "batch", 1: "sequence_len"}, "hidden": {0: "batch", 1: "sequence_len"},
+           "text_logits": {0: "batch", 1: "sequence_len"}}
+    for n in past_names:
+        dyn[n] = {0: "batch", 2: "past_sequence_len"}
+    for n in present_names:
+        dyn[n] = {0: "batch", 2: "total_len"}
+    B, S, P = 2, 3, 4
+    args = (torch.zeros(B, 17, S, dtype=torch.long), torch.ones(B, P + S, dtype=torch.long),
+            torch.arange(S).view(1, S).repeat(B, 1) + P) + tuple(torch.zeros(B, nh, P, hd) for _ in past_names)
+    f = os.path.join(out_dir, "temporal.onnx")
+    torch.onnx.export(TemporalStep(lm), args, f, input_names=["input_frame", "attention_mask", "position_ids"] + past_names,
+                      output_names=["hidden", "text_logits"] + present_names, dynamic_axes=dyn, opset_version=17,
+                      do_constant_folding=False)
+    strip(f, spec, os.path.join(out_dir, "temporal.skel.onnx"))
+
+    dl = len(lm.depformer.layers)
+    dh = lm.depformer.layers[0].self_attn.num_heads
+    dd = lm.depformer_text_emb.weight.shape[1] // dh
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(dl) for kv in ("key", "value")]
+    present_names = [f"present.{i}.{kv}" for i in range(dl) for kv in ("key", "value")]
+    dyn = {"hidden": {0: "batch"}, "prev_token": {0: "batch"}, "logits": {0: "batch"}}
+    for n in past_names:
+        dyn[n] = {0: "batch", 2: "past_substep_len"}
+    for n in present_names:
+        dyn[n] = {0: "batch", 2: "total_substep_len"}
+    args = (torch.zeros(B, 1, lm.dim), torch.zeros(B, 1, dtype=torch.long), torch.tensor(1, dtype=torch.long)) + tuple(
+        torch.zeros(B, dh, 1, dd) for _ in past_names)
+    f = os.path.join(out_dir, "depformer.onnx")
+    torch.onnx.export(DepformerStep(lm), args, f, input_names=["hidden", "prev_token", "substep_index"] + past_names,
+                      output_names=["logits"] + present_names, dynamic_axes=dyn, opset_version=17,
+                      do_constant_folding=False)
+    strip(f, spec, os.path.join(out_dir, "depformer.skel.onnx"))
+
+
+def strip(path, spec, skel_path):
+    """Removes the weight bytes (checked equal to the hash first); keeps graph and small constants."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    kept = 0
+    for init in m.graph.initializer:
+        name = init.name[3:] if init.name.startswith("lm.") else init.name
+        if name in spec:
+            s = spec[name]
+            want = (s["offset"] + s["scale"] * hash_uniform(s["seed"], int(np.prod(s["dims"])))).astype(np.float32)
+            got = numpy_helper.to_array(init).reshape(-1)
+            assert np.array_equal(got, want), f"initializer {init.name} is not the hashed weight"
+            assert list(init.dims) == s["dims"], (init.name, init.dims, s["dims"])
+            init.ClearField("raw_data")
+            init.ClearField("float_data")
+            init.doc_string = "parley-hash:" + name
+        else:
+            kept += init.ByteSize()
+    assert kept < 200_000, f"{kept} bytes of non-weight initializers in {path}"
+    onnx.save(m, skel_path)
+    os.remove(path)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Code-carrying Mimi stand-ins: the LM is under test here, not Mimi. A frame carries its 8 codes in samples 1..8
+# as ratios to a marker in sample 0 (so gain changes keep them); the decoder writes codes/2048 into samples 0..7.
+
+
+def standin_mimi(out):
+    import onnx
+    from onnx import helper, TensorProto as T
+
+    def c(name, arr, dtype=np.float32):
+        return helper.make_tensor(name, T.FLOAT if dtype == np.float32 else T.INT64, list(np.shape(arr)),
+                                  np.asarray(arr, dtype=dtype).reshape(-1).tolist())
+
+    enc = helper.make_graph(
+        [
+            helper.make_node("Reshape", ["waveform", "shape"], ["frames"]),
+            helper.make_node("Slice", ["frames", "s0", "s1", "ax"], ["marker"]),
+            helper.make_node("Slice", ["frames", "s1", "s9", "ax"], ["carried"]),
+            helper.make_node("Max", ["marker", "tiny"], ["den"]),
+            helper.make_node("Div", ["carried", "den"], ["ratio"]),
+            helper.make_node("Mul", ["ratio", "k"], ["scaled"]),
+            helper.make_node("Floor", ["scaled"], ["fl"]),
+            helper.make_node("Clip", ["fl", "lo", "hi"], ["cl"]),
+            helper.make_node("Cast", ["cl"], ["ci"], to=T.INT64),
+            helper.make_node("Transpose", ["ci"], ["codes"], perm=[0, 2, 1]),
+        ],
+        "mimi_encoder_standin",
+        [helper.make_tensor_value_info("waveform", T.FLOAT, ["batch", 1, "num_samples"])],
+        [helper.make_tensor_value_info("codes", T.INT64, ["batch", 8, "num_frames"])],
+        [c("shape", [0, -1, FRAME], np.int64), c("s0", [0], np.int64), c("s1", [1], np.int64),
+         c("s9", [9], np.int64), c("ax", [2], np.int64), c("tiny", 1e-6), c("k", 2048.0 / 0.9), c("lo", 0.0),
+         c("hi", 2047.0)],
+    )
+    dec = helper.make_graph(
+        [
+            helper.make_node("Cast", ["codes"], ["cf"], to=T.FLOAT),
+            helper.make_node("Mul", ["cf", "inv"], ["v"]),
+            helper.make_node("Transpose", ["v"], ["vt"], perm=[0, 2, 1]),
+            helper.make_node("Pad", ["vt", "pads"], ["padded"]),
+            helper.make_node("Reshape", ["padded", "shape"], ["waveform"]),
+        ],
+        "mimi_decoder_standin",
+        [helper.make_tensor_value_info("codes", T.INT64, ["batch", 8, "num_frames"])],
+        [helper.make_tensor_value_info("waveform", T.FLOAT, ["batch", 1, "num_samples"])],
+        [c("inv", 1.0 / 2048), c("pads", [0, 0, 0, 0, 0, FRAME - 8], np.int64), c("shape", [0, 1, -1], np.int64)],
+    )
+    for g, name in ((enc, "mimi_encoder"), (dec, "mimi_decoder")):
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="parley reference")
+        m.ir_version = 8
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(out, f"{name}.onnx"))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Reference runs
+
+
+class CodesMimi(torch.nn.Module):
+    """Stands in for Mimi in LMGen's voice-prompt path: encode() hands out the given codes frame by frame."""
+
+    def __init__(self, codes):
+        super().__init__()
+        self.p = torch.nn.Parameter(torch.zeros(1))
+        self.codes = list(codes)
+
+    def encode(self, batch):
+        return torch.tensor(self.codes.pop(0), dtype=torch.long).view(1, 8, 1)
+
+
+def summarise(logits, ids, gaps):
+    """[argmax, max, logits at the probe ids...], 7 significant digits; notes the top-1/top-2 gap."""
+    logits = logits.float().view(-1)
+    top = torch.topk(logits, 2).values
+    gaps.append(float(top[0] - top[1]))
+    return [int(torch.argmax(logits))] + [float(f"{float(v):.7g}") for v in [torch.max(logits)] + [logits[i] for i in ids]]
+
+
+def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, save_pt=None, probe_ids=None, gaps=None):
+    """One session through LMGen: voice prompt (codes via the audio path, or saved embeddings), silences, text
+    prompt, silences, then the live frames. Returns the per-frame trace."""
+    from moshi.models.lm import LMGen
+
+    gen = LMGen(lm, device="cpu", use_sampling=False, text_prompt_tokens=prompt_tokens, audio_silence_frame_cnt=6,
+                # return_logits would break the reference's own embedding save (its first step returns a tuple)
+                return_logits=save_pt is None, sample_rate=24000, save_voice_prompt_embeddings=save_pt is not None)
+    columns = []
+    if save_pt is not None:
+        orig = lm.embed_codes
+
+        def record(seq):
+            columns.append(seq.view(-1).tolist())
+            return orig(seq)
+        lm.embed_codes = record
+    frames = []
+    with gen.streaming(1):
+        if pt_voice is not None:
+            gen.load_voice_prompt_embeddings(pt_voice)
+            mimi = None
+        else:
+            gen.voice_prompt = save_pt or "voice.wav"
+            gen.voice_prompt_audio = np.zeros((1, FRAME * len(voice_codes)), dtype=np.float32)
+            mimi = CodesMimi(voice_codes)
+        gen.step_system_prompts(mimi)
+        if save_pt is not None:
+            lm.embed_codes = orig
+        prompt_offset = gen._streaming_state.offset
+        for t, codes in enumerate(user_codes if save_pt is None else []):
+            out, logits = gen.step(input_tokens=torch.tensor(codes, dtype=torch.long).view(1, 8, 1))
+            text_logits, audio_logits = logits
+            # audio: the 8 agent codebooks (the user's 8 are forced, and the engine skips those substeps)
+            frames.append({
+                "text": summarise(text_logits, probe_ids["text"], gaps),
+                "audio": [summarise(audio_logits[0, q], probe_ids["audio"], gaps) for q in range(8)],
+                "out": None if out is None else out.view(-1).tolist(),
+            })
+    return {"frames": frames, "promptOffset": prompt_offset, "columns": columns}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--personaplex", required=True, help="folder holding the reference `moshi` package")
+    ap.add_argument("--einops", default=None, help="folder holding the einops package source")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+    ap.add_argument("--live", type=int, default=240)
+    a = ap.parse_args()
+    install_shims(a.personaplex, a.einops)
+    torch.manual_seed(0)
+    os.makedirs(a.out, exist_ok=True)
+    standin_mimi(a.out)
+    rng = np.random.default_rng(16)
+    probe = {"text": sorted(rng.choice(32000, 6, replace=False).tolist()),
+             "audio": sorted(rng.choice(2048, 3, replace=False).tolist())}
+
+    configs = {
+        # the real context (3000 frames); prompt + live frames stay inside it
+        "ctx3000": dict(context=3000, live=a.live, voice_frames=10),
+        # a 64-frame context, run over 10x the window: proves the sliding window and positions
+        "ctx64": dict(context=64, live=640, voice_frames=3),
+    }
+    for cname, cfg in configs.items():
+        d = os.path.join(a.out, cname)
+        os.makedirs(d, exist_ok=True)
+        lm, kwargs = build_lm(cfg["context"])
+        spec = fill_weights(lm, out_scale=4.0)
+        export(lm, spec, d)
+        lm.eval()  # torch.onnx.export restores the wrapper's (training) mode on everything below it
+        with open(os.path.join(d, "weights.json"), "w") as f:
+            json.dump(spec, f)
+        runs = {}
+        gaps = []
+        codes = lambda n: rng.integers(0, 2048, size=(n, 8)).tolist()
+        # A: a WAV voice (the audio path of the voice prompt, codes from Mimi), prompt A.
+        va, ua = codes(cfg["voice_frames"]), codes(cfg["live"])
+        runs["A"] = dict(voice="wav", voiceCodes=va, prompt=PROMPTS["A"][0], promptTokens=PROMPTS["A"][1], userCodes=ua,
+                         **run_reference(lm, va, PROMPTS["A"][1], ua, probe_ids=probe, gaps=gaps))
+        # B: a .pt voice: saved by the reference from one run, replayed through step_embeddings in another.
+        vb, ub = codes(cfg["voice_frames"]), codes(cfg["live"])
+        pt = os.path.join("/tmp", f"parley-ref-voice-{cname}.wav")
+        saved = run_reference(lm, vb, PROMPTS["B"][1], [], save_pt=pt, probe_ids=probe)
+        state = torch.load(pt[:-4] + ".pt")
+        ref_b = run_reference(lm, None, PROMPTS["B"][1], ub, pt_voice=pt[:-4] + ".pt", probe_ids=probe, gaps=gaps)
+        nvoice = state["embeddings"].shape[0]
+        # embed_codes ran twice per voice step (return_embeddings, then forward_codes): keep one of each pair
+        cols = saved["columns"][: 2 * nvoice]
+        assert cols[0::2] == cols[1::2] and len(cols) == 2 * nvoice, "unexpected embed_codes calls"
+        runs["B"] = dict(voice="pt", voiceColumns=cols[0::2][:nvoice], voiceCache=state["cache"].view(-1).tolist(),
+                         prompt=PROMPTS["B"][0], promptTokens=PROMPTS["B"][1], userCodes=ub, **ref_b)
+        for r in runs.values():
+            r.pop("columns", None)
+        meta = {"config": {k: v for k, v in kwargs.items() if k != "delays"}, "delays": DELAYS, "probe": probe,
+                "reference": "NVIDIA/personaplex 3428dfd moshi LMGen, greedy (use_sampling=False)",
+                "torch": torch.__version__, "minTop2Gap": min(gaps)}
+        with open(os.path.join(d, "trace.json"), "w") as f:
+            json.dump({"meta": meta, "runs": runs}, f, separators=(",", ":"))
+        print(cname, "written", {k: len(v["frames"]) for k, v in runs.items()}, "smallest top-1/top-2 gap", min(gaps))
+
+
+if __name__ == "__main__":
+    main()
