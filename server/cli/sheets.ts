@@ -9,6 +9,7 @@ import { SheetError, SheetLibrary } from '../sheets/library.ts';
 import { sheetStem } from '../sheets/checks.ts';
 import { estimateCounter, loadSentencePieceCounter, type TokenCounter } from '../sheets/tokens.ts';
 import { parseArgs, UsageError } from './args.ts';
+import type { CompiledTopics } from '../engines/rehearsal/topic-matcher.ts';
 
 export interface Io {
   out: (line: string) => void;
@@ -19,7 +20,7 @@ export interface Io {
 
 export const SHEETS_USAGE = `usage:
   parley sheets check [files or folders…]   validate sheets (default: the sheet folder); exit 1 on any error
-  parley sheets prompt <id | file.yaml>      show the compiled prompt, token count, voice and start-up steps
+  parley sheets prompt <id | file.yaml>      show the compiled prompt, token count, voice, start-up steps and topic grammar
 
 options:
   --dir <folder>        sheet folder (default $PARLEY_SHEETS or character-sheets)
@@ -78,7 +79,7 @@ async function check(argv: string[], io: Io): Promise<number> {
   const byId = new Map<string, string>();
   for (const target of targets) {
     if (isDir(target)) {
-      const lib = new SheetLibrary({ dir: target, budgetTokens: s.budget, tokenCounter: counter, log: () => {} });
+      const lib = new SheetLibrary({ dir: target, budgetTokens: s.budget, tokenCounter: counter });
       const all = lib.checkAll();
       files += new Set([...all.sheets.map((x) => x.file), ...all.issues.map((i) => i.file)]).size;
       sheets.push(...all.sheets);
@@ -123,7 +124,7 @@ async function prompt(argv: string[], io: Io): Promise<number> {
       if (!r.sheet) throw new SheetError(r.issues);
       sheet = r.sheet;
     } else {
-      const lib = new SheetLibrary({ dir: s.dir, budgetTokens: s.budget, tokenCounter: await counterFor(s), log: () => {} });
+      const lib = new SheetLibrary({ dir: s.dir, budgetTokens: s.budget, tokenCounter: await counterFor(s) });
       sheet = lib.get(target);
     }
   } catch (err) {
@@ -150,6 +151,12 @@ async function prompt(argv: string[], io: Io): Promise<number> {
   io.out(`hearing   hears players within ${sheet.hearing.hearingRadius} m; heard up to ${sheet.hearing.audibleRadius} m`);
   io.out('');
   io.out(sheet.persona.textPrompt);
+  const topics = (sheet.persona.rehearsal as { topics?: CompiledTopics } | undefined)?.topics;
+  if (topics) {
+    io.out('');
+    io.out(`topics (rehearsal engine): ${topics.topics.map((t) => t.id).join(', ')}; grammar, ${topics.words.length} words:`);
+    io.out(topics.jsgf.trimEnd());
+  }
   return 0;
 }
 

@@ -12,6 +12,7 @@ import { validateAgainstSchema } from './schema.ts';
 import { checkId, checkSecondPerson, emptyPersonaIssue, personaIsEmpty, resolveVoice } from './checks.ts';
 import { compilePrompt, fieldSentences, PERSONA_FIELDS, type SheetData } from './prompt.ts';
 import { wrapWithSystemTags, type TokenCounter } from './tokens.ts';
+import { checkTopics, compileTopics, type TopicFields } from './topics.ts';
 
 /** Default prompt budget in tokens: 200 steps × 80 ms = 16 s of prompt phase at real-time pace. */
 export const DEFAULT_BUDGET_TOKENS = 200;
@@ -106,6 +107,8 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
   if (voice?.dependency) dependencies.push(voice.dependency);
   if (root && personaShapeOk(root.persona)) issues.push(...checkSecondPerson(parsed, sheet));
   if (!shapeOk) return { issues, dependencies };
+  const topicFields = sheet.rehearsal as SheetData['rehearsal'] & TopicFields;
+  issues.push(...checkTopics(parsed, topicFields, source));
 
   const textPrompt = compilePrompt(sheet.name, sheet.persona);
   const count = options.counter.count(wrapWithSystemTags(textPrompt));
@@ -126,6 +129,7 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
 
   const voiceSteps = voice.resolved.wav ? Math.ceil(voice.resolved.wav.durationSec * FRAMES_PER_SECOND) : undefined;
   const r = sheet.rehearsal;
+  const topics = compileTopics(topicFields, sheet.name.trim());
   return {
     issues,
     dependencies,
@@ -143,6 +147,7 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
           lines: r.lines.map((l) => l.trim()),
           backchannels: r.backchannels.map((b) => b.trim()),
           afterInterruption: r.after_interruption.trim(),
+          ...(topics ? { topics } : {}),
         },
         ...(sheet.seed !== undefined ? { seed: sheet.seed } : {}),
       },

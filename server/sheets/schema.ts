@@ -40,6 +40,8 @@ const EXAMPLES: Record<string, string> = {
   lines: 'lines: a list of lines, said in order',
   backchannels: 'backchannels: [mm-hm, right, go on]',
   after_interruption: 'after_interruption: Sorry, go ahead.',
+  asks: "asks: [what's (wrong | going on) with the reactor]",
+  answers: 'answers: [The core is overheating.]',
 };
 
 export const VOICE_HINT = 'NATF0–NATF3, NATM0–NATM3, VARF0–VARF4, VARM0–VARM4 (NAT natural, VAR variety; F/M), or a path to a .wav relative to the sheet';
