@@ -91,7 +91,7 @@ export class EchoLoop {
     const p = this.player;
     if (p) for (let i = 0, s = k * FRAME_SAMPLES; i < FRAME_SAMPLES && s + i < p.length; i++) mic[i]! += p[s + i]!;
     for (let i = 0; i < FRAME_SAMPLES; i++) mic[i] = Math.max(-1, Math.min(1, mic[i]!)); // the ADC clips
-    let micOut = mic;
+    let micOut: Float32Array = mic;
     if (this.aec) {
       this.aec.pushReference(played);
       micOut = this.aec.process(mic.slice());
