@@ -1,7 +1,7 @@
 import type { Vec3 } from '../../protocol/messages.ts';
 import type { Persona } from '../engines/contract.ts';
 
-/** Where the room places an NPC: a character sheet and a pose (room options). */
+/** Where the room places an NPC: a character sheet and a pose (scene data, `scenes/*.json`; never players' join options). */
 export interface NpcPlacement {
   /** character sheet id */
   sheet: string;

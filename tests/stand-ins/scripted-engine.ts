@@ -10,6 +10,7 @@
  */
 import { engineError, type DuplexEngine, type Persona, type SessionId, type StepInput, type StepOutput } from '../../server/engines/contract.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
+import { rms } from '../support/audio.ts';
 
 export interface ScriptedEngineOptions {
   mode?: 'script' | 'echo';
@@ -43,12 +44,6 @@ interface Session {
   pitch: number;
   phase: number;
   steps: number;
-}
-
-function rms(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s / x.length);
 }
 
 export class ScriptedEngine implements DuplexEngine {

@@ -8,6 +8,7 @@ import { encode, decodeServer } from '../../protocol/envelope.ts';
 import { Kind, PARLEY_CHANNEL, type ClientMsg, type NpcEventMsg, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Codec } from '../../protocol/codecs.ts';
+import { sleep } from './time.ts';
 import { createDecoder, createEncoder, type FrameDecoder, type FrameEncoder } from '../../server/codec/index.ts';
 
 export interface ReceivedFrame {
@@ -154,7 +155,7 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, what: stri
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 export function tone(freq: number, amp: number) {
   let phase = 0;
@@ -168,8 +169,4 @@ export function tone(freq: number, amp: number) {
   };
 }
 
-export function frameRms(x: Float32Array) {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s / x.length);
-}
+export { rms as frameRms } from './audio.ts';
