@@ -53,6 +53,7 @@ export interface ConductorOptions {
 export class Conductor {
   readonly engine: DuplexEngine;
   private participants = new Set<TickParticipant>();
+  private owners = new Map<NpcStream, TickParticipant>();
   private clock: TickClock;
   private inFlight = false;
   private readonly idleTimeoutMs: number;
@@ -87,15 +88,23 @@ export class Conductor {
     if (this.participants.size === 0) this.clock.stop();
   }
 
+  /** Every stream of every room, and (refreshed with it) which room each belongs to. */
   private allStreams(): NpcStream[] {
     const out: NpcStream[] = [];
-    for (const p of this.participants) for (const s of p.streams()) out.push(s);
+    this.owners.clear();
+    for (const p of this.participants) {
+      for (const s of p.streams()) {
+        out.push(s);
+        this.owners.set(s, p);
+      }
+    }
     return out;
   }
 
+  /** The room a stream belongs to now; undefined once its room left. */
   private owner(stream: NpcStream): TickParticipant | undefined {
-    for (const p of this.participants) for (const s of p.streams()) if (s === stream) return p;
-    return undefined;
+    const p = this.owners.get(stream);
+    return p && this.participants.has(p) ? p : undefined;
   }
 
   private tick(tick: TickInfo) {
