@@ -33,6 +33,8 @@ export interface ParleyRoomConfig {
   npcs: NpcPlacement[];
   /** players per room */
   maxPlayers?: number;
+  /** cancel the NPC voices each player's speakers play from that player's uplink (default on; server/voice/echo-gate.ts) */
+  echoGate?: boolean;
 }
 
 export class ParleyRoom extends Room<{ state: ParleyState }> implements TickParticipant {
@@ -110,7 +112,9 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     const state = new PlayerState();
     Object.assign(state, { id: client.sessionId, x: 0, y: 0, z: 0, fx: 0, fy: 0, fz: 1, heardBy: '' });
     this.state.players.set(client.sessionId, state);
-    this.players.set(client.sessionId, new PlayerLink(client, state, this.services.metrics, this.log.child({ player: client.sessionId })));
+    const { config } = this.constructor as typeof ParleyRoom;
+    const link = new PlayerLink(client, state, this.services.metrics, this.log.child({ player: client.sessionId }), { echoGate: config.echoGate });
+    this.players.set(client.sessionId, link);
     this.services.metrics.players.inc();
     this.log.info({ player: client.sessionId }, 'player joined');
   }

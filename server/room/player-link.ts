@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION, versionMismatch } from '../../protocol/version.ts';
 import type { DuplexEngine } from '../engines/contract.ts';
 import type { Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
+import { PlayerEchoGate } from '../voice/echo-gate.ts';
 import { normalise } from '../voice/hearing.ts';
 import { PlayerVoiceIntake, takeVoice } from '../voice/intake.ts';
 import { RefusalLimiter } from './refusal-limiter.ts';
@@ -23,6 +24,8 @@ export class PlayerLink {
   intake: PlayerVoiceIntake | null = null;
   /** codec of the NPC voices it receives; null until hello */
   recv: Codec | null = null;
+  /** cancels the NPC voices this player's speakers play from its uplink; null until hello */
+  echoGate: PlayerEchoGate | null = null;
   private refusals = new RefusalLimiter();
 
   constructor(
@@ -30,6 +33,7 @@ export class PlayerLink {
     readonly state: PlayerState,
     private readonly metrics: ParleyMetrics,
     private readonly log: Logger,
+    private readonly options: { echoGate?: boolean } = {},
   ) {}
 
   hello(msg: HelloMsg, engine: DuplexEngine) {
@@ -40,6 +44,7 @@ export class PlayerLink {
     if (!send || !recv) return this.refuse('no-codec', `no codec in common: server speaks ${CODECS.join(', ')}`);
     this.intake = new PlayerVoiceIntake(send);
     this.recv = recv;
+    if (this.options.echoGate !== false) this.echoGate ??= new PlayerEchoGate();
     this.send({ k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
   }
 

@@ -39,6 +39,8 @@ export class PlayerEchoGate {
   private readonly idleFrames: number;
   private readonly out = new Float32Array(FRAME_SAMPLES);
   private lastStats: EchoCancellerStats | null = null;
+  /** set when the canceller failed: the gate then passes the uplink through (a player's voice is never lost) */
+  failed: Error | null = null;
 
   constructor(
     private readonly wasm: WebAssembly.Module = speexModule(),
@@ -59,6 +61,18 @@ export class PlayerEchoGate {
    * Returns the frame with the NPC echo removed: a buffer of the gate's, valid until the next call.
    */
   filter(uplink: Float32Array): Float32Array {
+    if (this.failed) return uplink;
+    try {
+      return this.cancel(uplink);
+    } catch (err) {
+      this.failed = err as Error;
+      this.aec = null;
+      return uplink;
+    }
+  }
+
+  private cancel(uplink: Float32Array): Float32Array {
+    if (uplink.length !== FRAME_SAMPLES) throw new Error(`echo gate: uplink frame of ${uplink.length} samples, expected ${FRAME_SAMPLES}`);
     const active = this.pendingActive;
     this.quietFrames = active ? 0 : this.quietFrames + 1;
     if (active && !this.aec) this.aec = new EchoCanceller(this.wasm, { maxDelayMs: this.options.maxDelayMs ?? 1200, tailMs: this.options.tailMs ?? 200 });

@@ -15,6 +15,8 @@ export interface HearingPlayer {
   facing: Vec3;
   /** null until the player's hello */
   intake: PlayerVoiceIntake | null;
+  /** removes the NPC voices this player's speakers played from its uplink (server/voice/echo-gate.ts) */
+  echoGate?: { filter(frame: Float32Array): Float32Array } | null;
   /** synced: the NPC that hears this player best, '' when none */
   state: { heardBy: string };
 }
@@ -32,7 +34,7 @@ export class HearingStage {
     players.forEach((p, i) => {
       const frame = p.intake?.pop() ?? SILENCE;
       if (p.intake && frame === SILENCE && p.intake.buffer.stats.missing > 0) this.metrics.framesMissing.inc();
-      frames[i] = frame;
+      frames[i] = p.echoGate ? p.echoGate.filter(frame) : frame;
     });
     const best: { npc: string; w: number }[] = players.map(() => ({ npc: '', w: 0 }));
     for (const npc of streams) {

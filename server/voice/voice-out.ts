@@ -19,6 +19,8 @@ export interface VoiceListener {
   /** codec of the NPC voices it receives; null until its hello */
   recv: Codec | null;
   client: { sendBytes(channel: string, bytes: Uint8Array): void };
+  /** told what NPC voice this player's speakers will play, at the gain they play it (server/voice/echo-gate.ts) */
+  echoGate?: { sent(frame: Float32Array, gain: number): void } | null;
 }
 
 export class VoiceOut {
@@ -33,6 +35,8 @@ export class VoiceOut {
     const listeners: VoiceListener[] = [];
     for (const p of players) if (p.recv !== null && distance(p.position, npc.position) <= npc.def.audibleRadius) listeners.push(p);
     if (listeners.length === 0) return;
+    // the plugin attenuates by inverse distance beyond 1 m; the echo gate's reference follows it
+    for (const p of listeners) p.echoGate?.sent(out.output, 1 / Math.max(1, distance(p.position, npc.position)));
     const m = this.metrics;
     // Events first: an 'interrupted' must reach the client before the frames after it.
     for (const ev of events) this.send(listeners, encode({ k: Kind.NpcEvent, npc: npc.id, ...ev }), 'event');

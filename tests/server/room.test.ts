@@ -24,9 +24,10 @@ const player = async (url: string, room: string) => {
 beforeAll(async () => {
   echo = await startTestServer(new ScriptedEngine({ mode: 'echo', capacity: 4 }), {
     npcs: inlineNpcs({ alex: { hearingRadius: 6, audibleRadius: 12 }, kai: { hearingRadius: 6, audibleRadius: 5 } }),
+    // no echo gate: the stand-in's "voice" is the players' own voices, which no speaker plays back to them
     rooms: {
-      mix: { npcs: [{ sheet: 'alex', position: [0, 0, 0], facing: [0, 0, 1] }] },
-      earshot: { npcs: [{ sheet: 'kai', position: [0, 0, 0] }] },
+      mix: { npcs: [{ sheet: 'alex', position: [0, 0, 0], facing: [0, 0, 1] }], echoGate: false },
+      earshot: { npcs: [{ sheet: 'kai', position: [0, 0, 0] }], echoGate: false },
     },
     idleTimeoutMs: 600,
   });
