@@ -263,7 +263,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
 
   private async runPrompt(persona: Persona, tokens: number[], options?: OpenOptions): Promise<Snapshot> {
     const { ring, columns, phases } = await this.promptColumns(persona, tokens);
-    if (columns.length >= this.contextFrames) throw new Error(`prompt of ${columns.length} frames does not fit the ${this.contextFrames}-frame context`);
+    // The first live frame must still see the whole prompt: the reference attends to context - 1 frames.
+    if (columns.length > this.contextFrames - 2) throw new Error(`prompt of ${columns.length} frames does not fit the ${this.contextFrames}-frame context`);
     const chunk = Math.max(1, this.opts.prefillChunk ?? 256);
     let kv = emptyKv(this.graphs.geometry);
     for (let at = 0; at < columns.length; at += chunk) {

@@ -66,7 +66,12 @@ export class TemporalBatch {
   constructor(
     private readonly g: Geometry,
     private readonly layout: 'gqa' | 'concat',
-    /** attend to at most this many past frames (concat layout) */
+    /**
+     * the reference's `context` (concat layout). Its RingKVCache gives the slot about to be overwritten the next
+     * position, so once full it never attends to it: attention covers context - 1 frames, the current one
+     * included (proven against NVIDIA's code in tests/personaplex-onnx/reference/). A row keeps at most
+     * context - 2 past entries.
+     */
     private readonly window: number,
   ) {}
 
@@ -128,8 +133,8 @@ export class TemporalBatch {
         const v = new Uint8Array(P + 1);
         v.set(this.valid[b]!);
         v[P] = 1;
-        // Sliding window: forget the oldest entry once the row holds more than `window`.
-        if (this.lens[b]! + 1 > this.window) {
+        // Sliding window: forget the oldest entry once the row holds more than `window - 2` past frames.
+        if (this.lens[b]! + 1 > this.window - 2) {
           const oldest = v.indexOf(1);
           v[oldest] = 0;
         } else this.lens[b]!++;

@@ -92,7 +92,7 @@ function diverge(run: RefRun, got: StepTrace[], outs: Float32Array[], probe: { t
     ];
     const bad = tokens.find(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b));
     maxLogitDiff = Math.max(maxLogitDiff, logitDiff(ref.text, g.textLogits, probe.text), ...ref.audio.map((a, q) => logitDiff(a, g.audioLogits[q]!, probe.audio)));
-    if (bad) return { frames: got.length, firstTokenMismatch: t, detail: `${bad[0]}: engine ${JSON.stringify(bad[1])}, reference ${JSON.stringify(bad[2])}`, maxLogitDiff };
+    if (bad) return { frames: got.length, firstTokenMismatch: t, detail: `frame ${t}, ${bad[0]}: engine ${JSON.stringify(bad[1])}, reference ${JSON.stringify(bad[2])}`, maxLogitDiff };
   }
   return { frames: got.length, firstTokenMismatch: -1, maxLogitDiff };
 }
@@ -143,4 +143,28 @@ describe('parity with the reference LMGen (3000-frame context)', () => {
     expectParity(r, [n, n, n, n]);
     console.log(`[parity] batch 4: max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);
   }, 120_000);
+});
+
+describe('parity over 10× a 64-frame context (sliding window and positions)', () => {
+  let ref: Awaited<ReturnType<typeof bundleFor>>;
+  beforeAll(async () => {
+    ref = await bundleFor('ctx64');
+  });
+
+  it('a reference model with context 64: 640 live frames, alone and joined mid-stream', async () => {
+    expect(ref.trace.meta.config.context).toBe(64);
+    const n = ref.trace.runs.A.frames.length;
+    expect(n).toBeGreaterThanOrEqual(640);
+    const r = await compareRuns(
+      ref.trace,
+      ref.dir,
+      [
+        { run: 'A', joinAt: 0, frames: n },
+        { run: 'B', joinAt: 150, frames: n - 150 },
+      ],
+      { contextFrames: 64 },
+    );
+    expectParity(r, [n, n - 150]);
+    console.log(`[parity] context 64 over ${n} frames: max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);
+  }, 180_000);
 });
