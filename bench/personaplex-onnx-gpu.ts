@@ -18,6 +18,7 @@ import { PersonaPlexOnnxEngine, type PersonaPlexOnnxOptions } from '../server/en
 import type { Persona } from '../server/engines/contract.ts';
 import { isBuiltinVoice } from '../server/engines/contract.ts';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
+import { createLogger } from '../server/log.ts';
 
 export interface TickFigures {
   sessions: number;
@@ -30,7 +31,7 @@ export interface TickFigures {
 }
 
 export async function measureTicks(opts: PersonaPlexOnnxOptions, sessions: number[], frames: number, voice: Persona['voice'], progress = (l: string) => process.stderr.write(l + '\n')): Promise<TickFigures[]> {
-  const engine = await PersonaPlexOnnxEngine.create({ ...opts, capacity: Math.max(...sessions), log: progress });
+  const engine = await PersonaPlexOnnxEngine.create({ log: createLogger({ destination: process.stderr }), ...opts, capacity: Math.max(...sessions) });
   const out: TickFigures[] = [];
   try {
     const persona: Persona = { id: 'bench', name: 'Bench', textPrompt: 'You enjoy having a good conversation.', voice, seed: 1 };

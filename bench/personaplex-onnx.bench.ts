@@ -4,11 +4,12 @@
  * 1 temporal + 8 depformer runs), not the 7B model; for that see bench/personaplex-onnx-gpu.ts.
  */
 import { measureTicks, tinyModelDir } from './personaplex-onnx-gpu.ts';
+import { silentLogger } from '../server/log.ts';
 
 export default async function bench(): Promise<Record<string, number>> {
   const { dir, cleanup } = await tinyModelDir();
   try {
-    const figures = await measureTicks({ modelDir: dir, providers: ['cpu'], log: () => undefined }, [1, 2, 4, 8, 16], 15, { kind: 'builtin', id: 'NATF0' });
+    const figures = await measureTicks({ modelDir: dir, providers: ['cpu'], log: silentLogger }, [1, 2, 4, 8, 16], 15, { kind: 'builtin', id: 'NATF0' });
     const out: Record<string, number> = {};
     for (const f of figures) {
       out[`personaplex_onnx_tiny_cpu_step_ms_b${f.sessions}`] = Number(f.mean_ms.toFixed(2));

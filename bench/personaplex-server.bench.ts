@@ -44,7 +44,6 @@ async function run(codec: 'inline' | 'worker', ports: number[]): Promise<Record<
   const engine = await PersonaPlexServerEngine.start({
     servers: ports.map((p) => ({ url: `http://127.0.0.1:${p}`, capacity: 1 })),
     codec,
-    log: () => undefined,
   });
   try {
     const persona = { id: 'b', name: 'B', textPrompt: 'You are a bench.', voice: { kind: 'builtin' as const, id: 'NATM1' as const } };

@@ -26,7 +26,7 @@ export default async function sheetsBench(): Promise<Record<string, number>> {
     for (const f of files) compileSheetFile(f, { counter: estimateCounter });
   }) / files.length;
 
-  const lib = new SheetLibrary({ dir: CAST_DIR, log: () => {} });
+  const lib = new SheetLibrary({ dir: CAST_DIR });
   lib.get('alex');
   figures.sheets_get_unchanged_us = timeMs(5000, () => lib.get('alex')) * 1000;
 

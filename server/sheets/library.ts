@@ -8,6 +8,7 @@ import path from 'node:path';
 import { compileSheetFile, DEFAULT_BUDGET_TOKENS, type CompiledSheet, type CompileResult } from './compile.ts';
 import { formatIssue, SheetError, sortIssues, type SheetIssue } from './issues.ts';
 import { estimateCounter, loadSentencePieceCounter, type TokenCounter } from './tokens.ts';
+import { silentLogger, type Logger } from '../log.ts';
 
 export { SheetError, formatIssue, type SheetIssue } from './issues.ts';
 export type { CompiledSheet } from './compile.ts';
@@ -25,7 +26,8 @@ export interface SheetLibraryOptions {
   reload?: boolean;
   /** also watch the folder and compile changed sheets at once, so errors show in the log on save (implies reload) */
   watch?: boolean;
-  log?: (line: string) => void;
+  /** default: silent */
+  log?: Logger;
 }
 
 const ID = /^[a-z][a-z0-9-]{0,63}$/;
@@ -46,7 +48,7 @@ export class SheetLibrary {
   private readonly loaded: Promise<void>;
   private readonly cache = new Map<string, Entry>();
   private readonly reload: boolean;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private watcher?: FSWatcher;
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
@@ -63,7 +65,7 @@ export class SheetLibrary {
     if (!(Number.isInteger(this.budgetTokens) && this.budgetTokens > 0)) {
       throw new RangeError(`prompt budget must be a positive whole number of tokens, got ${options.budgetTokens}`);
     }
-    this.log = options.log ?? ((line) => console.log(line));
+    this.log = options.log ?? silentLogger;
     this.reload = options.reload !== false || options.watch === true;
     if (options.tokenCounter) this.counter = options.tokenCounter;
     this.tokenizerPending = !options.tokenCounter && options.tokenizerPath !== undefined;
@@ -75,7 +77,7 @@ export class SheetLibrary {
           },
           (err: Error) => {
             this.tokenizerError = err;
-            this.log(`sheets: ${err.message}; token counts are estimates`);
+            this.log.warn({ err: err.message }, 'no tokenizer; token counts are estimates');
           },
         ).finally(() => {
           this.tokenizerPending = false;
@@ -172,9 +174,9 @@ export class SheetLibrary {
     this.cache.set(file, { signature: signature(result.dependencies), result });
     const name = path.basename(file);
     if (result.sheet) {
-      if (cached) this.log(`sheets: reloaded ${name} (${result.sheet.tokens.count} tokens, ${result.sheet.tokens.label})`);
+      if (cached) this.log.info({ sheet: name, tokens: result.sheet.tokens.count, counting: result.sheet.tokens.label }, 'sheet reloaded');
     } else {
-      this.log([`sheets: ${name} is invalid; its NPC will not be placed until it is fixed`, ...result.issues.map((i) => `  ${formatIssue(i)}`)].join('\n'));
+      this.log.warn({ sheet: name, issues: result.issues.map((i) => formatIssue(i)) }, 'sheet is invalid; its NPC will not be placed until it is fixed');
     }
     return result;
   }
@@ -194,9 +196,9 @@ export class SheetLibrary {
           }, 100).unref(),
         );
       });
-      this.watcher.on('error', (err) => this.log(`sheets: stopped watching ${this.dir}: ${err.message}`));
+      this.watcher.on('error', (err) => this.log.warn({ dir: this.dir, err: err.message }, 'stopped watching the sheets folder'));
     } catch (err) {
-      this.log(`sheets: cannot watch ${this.dir} (${(err as Error).message}); changes still apply on the next session`);
+      this.log.warn({ dir: this.dir, err: (err as Error).message }, 'cannot watch the sheets folder; changes still apply on the next session');
     }
   }
 }

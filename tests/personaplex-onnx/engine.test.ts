@@ -10,9 +10,9 @@ import { Tokenizer } from '../../server/engines/personaplex-onnx/tokenizer.ts';
 import { SILENCE_TOKENS, SINE_TOKENS, TEXT_PAD } from '../../server/engines/personaplex-onnx/constants.ts';
 import type { StepOutput } from '../../server/engines/contract.ts';
 import { persona, tempBundle, userFrame } from './helpers.ts';
+import { recordingLogger } from '../support/log.ts';
 
 let bundle: Awaited<ReturnType<typeof tempBundle>>;
-const quiet = () => undefined;
 
 beforeAll(async () => {
   bundle = await tempBundle();
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 async function engine(over: Partial<Parameters<typeof PersonaPlexOnnxEngine.create>[0]> = {}) {
-  return PersonaPlexOnnxEngine.create({ modelDir: bundle.dir, log: quiet, intraOpNumThreads: 1, ...over });
+  return PersonaPlexOnnxEngine.create({ modelDir: bundle.dir, intraOpNumThreads: 1, ...over });
 }
 
 /** Steps one session alone for n frames. */
@@ -192,11 +192,11 @@ describe('stepping', () => {
 
 describe('loading', () => {
   it('reports byte progress and falls back to the CPU when a provider fails to load', async () => {
-    const lines: string[] = [];
+    const { log, lines } = recordingLogger();
     const progress: { phase: string; fraction: number }[] = [];
-    const e = await engine({ providers: ['cuda'], log: (l) => lines.push(l), onLoadProgress: (p) => progress.push(p) });
+    const e = await engine({ providers: ['cuda'], log, onLoadProgress: (p) => progress.push(p) });
     expect(e.provider).toBe('cpu');
-    expect(lines.join('\n')).toMatch(/execution provider 'cuda' failed to load .*falling back to 'cpu'/);
+    expect(lines.join('\n')).toMatch(/provider=cuda .*fallback=cpu execution provider failed to load/);
     const reading = progress.filter((p) => p.phase === 'reading weights');
     expect(reading.length).toBeGreaterThan(0);
     expect(reading.at(-1)!.fraction).toBe(1);
@@ -210,20 +210,20 @@ describe('loading', () => {
   it('names a missing graph', async () => {
     const broken = await tempBundle();
     await rm(path.join(broken.dir, 'depformer'), { recursive: true });
-    await expect(PersonaPlexOnnxEngine.create({ modelDir: broken.dir, log: quiet })).rejects.toThrow(/graph 'depformer' is missing/);
+    await expect(PersonaPlexOnnxEngine.create({ modelDir: broken.dir })).rejects.toThrow(/graph 'depformer' is missing/);
     await broken.cleanup();
   });
 
   it('names a graph with the wrong inputs', async () => {
     const broken = await tempBundle();
     await copyFile(path.join(broken.dir, 'mimi_decoder', 'model.onnx'), path.join(broken.dir, 'mimi_encoder', 'model.onnx'));
-    await expect(PersonaPlexOnnxEngine.create({ modelDir: broken.dir, log: quiet })).rejects.toThrow(/'mimi_encoder' has no input 'waveform'/);
+    await expect(PersonaPlexOnnxEngine.create({ modelDir: broken.dir })).rejects.toThrow(/'mimi_encoder' has no input 'waveform'/);
     await broken.cleanup();
   });
 
   it('names an input with the wrong dtype', async () => {
     const broken = await tempBundle({ wrongMaskDtype: true });
-    await expect(PersonaPlexOnnxEngine.create({ modelDir: broken.dir, log: quiet })).rejects.toThrow(/'temporal' input 'attention_mask' has dtype float32, expected int64/);
+    await expect(PersonaPlexOnnxEngine.create({ modelDir: broken.dir })).rejects.toThrow(/'temporal' input 'attention_mask' has dtype float32, expected int64/);
     await broken.cleanup();
   });
 });

@@ -88,7 +88,7 @@ describe('.pt voices', () => {
         cache: { dtype: 'int64', shape: [1, 17, 4], values: ring.cache },
       }),
     );
-    const e = await PersonaPlexOnnxEngine.create({ modelDir: bundle.dir, log: () => undefined });
+    const e = await PersonaPlexOnnxEngine.create({ modelDir: bundle.dir });
     const p = persona({ voice: { kind: 'builtin', id: 'NATM0' } });
     const tokens = e.promptTokens(p);
     const got = await e.promptColumns(p, tokens);
@@ -128,7 +128,7 @@ describe('.pt voices', () => {
       path.join(bundle.dir, 'voices', 'VARF0.pt'),
       torchSave({ embeddings: { dtype: 'float32', shape: [3, 1, 1, H], values: noise }, cache: { dtype: 'int64', shape: [1, 17, 4], values: new Array(68).fill(3) } }),
     );
-    const e = await PersonaPlexOnnxEngine.create({ modelDir: bundle.dir, log: () => undefined });
+    const e = await PersonaPlexOnnxEngine.create({ modelDir: bundle.dir });
     await expect(e.open(persona({ voice: { kind: 'builtin', id: 'VARF0' } }))).rejects.toThrow(/not a sum of this model's token embeddings/);
     await e.dispose();
   });

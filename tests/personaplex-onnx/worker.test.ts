@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { WorkerPoolEngine } from '../../server/engines/worker/pool.ts';
-import { optionsFromEnv } from '../../server/engines/personaplex-onnx/index.ts';
+import { configFromEnv } from '../../server/engines/personaplex-onnx/config.ts';
 import { persona, tempBundle, userFrame } from './helpers.ts';
 
 let bundle: Awaited<ReturnType<typeof tempBundle>>;
@@ -15,7 +15,7 @@ afterAll(async () => {
 
 it('runs in a worker thread through WorkerPoolEngine', async () => {
   const module = fileURLToPath(new URL('../../server/engines/personaplex-onnx/index.ts', import.meta.url));
-  const pool = await WorkerPoolEngine.start({ module, options: { modelDir: bundle.dir, log: undefined }, stepTimeoutMs: 10_000 });
+  const pool = await WorkerPoolEngine.start({ module, options: { modelDir: bundle.dir }, stepTimeoutMs: 10_000 });
   try {
     expect(pool.name).toBe('personaplex-onnx');
     expect(pool.capacity).toBeGreaterThan(0);
@@ -40,7 +40,7 @@ it('runs in a worker thread through WorkerPoolEngine', async () => {
 });
 
 it('reads its options from the environment', () => {
-  expect(() => optionsFromEnv({})).toThrow(/PARLEY_PERSONAPLEX_ONNX_DIR/);
-  expect(optionsFromEnv({ PARLEY_PERSONAPLEX_ONNX_DIR: '/m', PARLEY_PERSONAPLEX_ONNX_PROVIDERS: 'webgpu,cuda' })).toMatchObject({ modelDir: '/m', providers: ['webgpu', 'cuda'] });
-  expect(() => optionsFromEnv({ PARLEY_PERSONAPLEX_ONNX_DIR: '/m', PARLEY_PERSONAPLEX_ONNX_PROVIDERS: 'tpu' })).toThrow(/unknown execution provider 'tpu'/);
+  expect(() => configFromEnv({})).toThrow(/PARLEY_PERSONAPLEX_ONNX_DIR/);
+  expect(configFromEnv({ PARLEY_PERSONAPLEX_ONNX_DIR: '/m', PARLEY_PERSONAPLEX_ONNX_PROVIDERS: 'webgpu,cuda' })).toMatchObject({ modelDir: '/m', providers: ['webgpu', 'cuda'] });
+  expect(() => configFromEnv({ PARLEY_PERSONAPLEX_ONNX_DIR: '/m', PARLEY_PERSONAPLEX_ONNX_PROVIDERS: 'tpu' })).toThrow(/unknown execution provider 'tpu'/);
 });

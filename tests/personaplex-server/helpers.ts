@@ -1,5 +1,7 @@
 import type { DuplexEngine, Persona, SessionId, StepOutput } from '../../server/engines/contract.ts';
 import { PersonaPlexServerEngine, type PersonaPlexServerOptions } from '../../server/engines/personaplex-server/engine.ts';
+import { recordingLogger } from '../support/log.ts';
+import { sleep } from '../support/time.ts';
 
 export const persona = (over: Partial<Persona> = {}): Persona => ({
   id: 'kess',
@@ -11,22 +13,22 @@ export const persona = (over: Partial<Persona> = {}): Persona => ({
 
 /** Fast timings so faults show within a test's patience. */
 export function startEngine(servers: PersonaPlexServerOptions['servers'], over: Partial<PersonaPlexServerOptions> = {}) {
-  const log: string[] = [];
+  const { log, lines } = recordingLogger();
   return PersonaPlexServerEngine.start({
     servers,
     codec: 'inline',
     handshakeTimeoutMs: 3000,
     timing: { healthIntervalMs: 150, healthTimeoutMs: 300, failuresToDown: 2, backoffBaseMs: 150, backoffMaxMs: 1000 },
-    log: (l) => log.push(l),
+    log,
     ...over,
-  }).then((engine) => Object.assign(engine, { logLines: log }));
+  }).then((engine) => Object.assign(engine, { logLines: lines }));
 }
 
 export const tone = (f: number, k: number, amp = 0.3) =>
   Float32Array.from({ length: 1920 }, (_, i) => amp * Math.sin((2 * Math.PI * f * (k * 1920 + i)) / 24_000));
 export const silence = () => new Float32Array(1920);
-export const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { rms } from '../support/audio.ts';
+export { sleep };
 
 /**
  * Steps the sessions `n` times, `periodMs` apart, like the room tick (faster than real time is fine against a

@@ -66,8 +66,8 @@ describe('managed mode', () => {
     const out = await drive(e, [id], 200, undefined, 20, 1000, (o) => o[0]!.error !== undefined);
     expect(out.at(-1)![0]!.error?.message).toMatch(/server ended the conversation|is down: server process exited with code 1/);
     await e.close(id);
-    for (let i = 0; i < 100 && !e.logLines.some((l) => l.includes('restarting in')); i++) await sleep(50);
-    expect(e.logLines.some((l) => l.includes('restarting in'))).toBe(true);
+    for (let i = 0; i < 100 && !e.logLines.some((l) => /restartInMs=\d+ managed server exited; restarting/.test(l)); i++) await sleep(50);
+    expect(e.logLines.some((l) => /restartInMs=\d+ managed server exited; restarting/.test(l))).toBe(true);
     // a new session opens once the restarted server has loaded
     const id2 = await e.open(persona());
     const ok = await drive(e, [id2], 10);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   // a broken sheet: unknown voice and an empty persona field
   const broken = readFileSync(path.join(dir, 'vance.yaml'), 'utf8').replace('id: vance', 'id: broken').replace(/voice: \w+/, 'voice: NATX9');
   writeFileSync(path.join(dir, 'broken.yaml'), broken);
-  const library = await SheetLibrary.open({ dir, log: () => undefined });
+  const library = await SheetLibrary.open({ dir });
   const engine = new ScriptedEngine({ mode: 'script', capacity: 4 });
   const open = engine.open.bind(engine);
   engine.open = (persona, o) => {

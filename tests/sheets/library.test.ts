@@ -5,6 +5,8 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { SheetError, SheetLibrary, formatIssue } from '../../server/sheets/library.ts';
 import { CAST_DIR, tempDir, testTokenizerPath, VALID_SHEET, writeSheet, writeWav } from './helpers.ts';
+import { recordingLogger } from '../support/log.ts';
+import { sleep } from '../support/time.ts';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -15,8 +17,8 @@ function castCopy(): { dir: string; logs: string[]; lib: SheetLibrary } {
   const tmp = tempDir();
   cleanups.push(tmp.cleanup);
   for (const f of ['alex.yaml', 'okafor.yaml', 'vance.yaml', 'ayelen.yaml']) copyFileSync(path.join(CAST_DIR, f), path.join(tmp.dir, f));
-  const logs: string[] = [];
-  const lib = new SheetLibrary({ dir: tmp.dir, log: (l) => logs.push(l) });
+  const { log, lines: logs } = recordingLogger();
+  const lib = new SheetLibrary({ dir: tmp.dir, log });
   cleanups.push(() => lib.close());
   return { dir: tmp.dir, logs, lib };
 }
@@ -48,7 +50,7 @@ describe('SheetLibrary', () => {
     expect(e.issues).toHaveLength(2);
     for (const i of e.issues) expect(e.message).toContain(formatIssue(i));
     expect(e.message.split('\n')[0]).toBe('character sheet "broken" is invalid (2 errors)');
-    expect(logs.join('\n')).toMatch(/broken\.yaml is invalid; its NPC will not be placed/);
+    expect(logs.join('\n')).toMatch(/sheet=broken\.yaml .*sheet is invalid; its NPC will not be placed/);
 
     for (const id of ['alex', 'okafor', 'vance', 'ayelen']) expect(lib.get(id).id).toBe(id);
     expect(lib.get('alex').persona.textPrompt).toMatch(/^You are an astronaut on a Mars mission\. Your name is Alex\./);
@@ -68,7 +70,7 @@ describe('SheetLibrary', () => {
     text(source.replace('with a dry sense of humour', 'and you hum when you work'));
     const edited = lib.get('alex');
     expect(edited.persona.textPrompt).toBe(original.replace('with a dry sense of humour', 'and you hum when you work'));
-    expect(logs.some((l) => l.startsWith('sheets: reloaded alex.yaml'))).toBe(true);
+    expect(logs.some((l) => /^sheet=alex\.yaml .*sheet reloaded$/.test(l))).toBe(true);
 
     text(source.replace('voice: NATM1', 'voice: NATM9'));
     expect(() => lib.get('alex')).toThrow(SheetError);
@@ -80,19 +82,19 @@ describe('SheetLibrary', () => {
 
   it('with reload off, a sheet stays as first compiled (production)', () => {
     const { dir } = castCopy();
-    const lib = new SheetLibrary({ dir, reload: false, log: () => {} });
+    const lib = new SheetLibrary({ dir, reload: false });
     const first = lib.get('alex');
     const file = path.join(dir, 'alex.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('voice: NATM1', 'voice: NATM2'));
     expect(lib.get('alex')).toBe(first);
-    expect(new SheetLibrary({ dir, log: () => {} }).get('alex').persona.voice).toEqual({ kind: 'builtin', id: 'NATM2' });
+    expect(new SheetLibrary({ dir }).get('alex').persona.voice).toEqual({ kind: 'builtin', id: 'NATM2' });
   });
 
   it('a custom WAV voice: refused while missing, used once it appears, without touching the sheet', () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
     writeSheet(tmp.dir, 'probe.yaml', VALID_SHEET.replace('voice: NATF0', 'voice: voices/probe.wav'));
-    const lib = new SheetLibrary({ dir: tmp.dir, log: () => {} });
+    const lib = new SheetLibrary({ dir: tmp.dir });
     expect(() => lib.get('probe')).toThrow(/voice file not found: voices\/probe\.wav/);
     mkdirSync(path.join(tmp.dir, 'voices'));
     writeWav(path.join(tmp.dir, 'voices', 'probe.wav'), 0.8);
@@ -123,13 +125,13 @@ describe('SheetLibrary', () => {
   });
 
   it('a missing folder is one issue, not a crash', () => {
-    const lib = new SheetLibrary({ dir: '/nonexistent/parley-sheets', log: () => {} });
+    const lib = new SheetLibrary({ dir: '/nonexistent/parley-sheets' });
     expect(lib.checkAll()).toEqual({ sheets: [], issues: [{ file: '/nonexistent/parley-sheets', line: 1, column: 1, message: 'character sheet folder not found' }] });
     expect(() => lib.get('alex')).toThrow(SheetError);
   });
 
   it('the budget is configurable', () => {
-    const lib = new SheetLibrary({ dir: CAST_DIR, budgetTokens: 60, log: () => {} });
+    const lib = new SheetLibrary({ dir: CAST_DIR, budgetTokens: 60 });
     const err = thrown(() => lib.get('alex')) as SheetError;
     expect(err.issues[0]!.message).toMatch(/^prompt is over budget: \d+ tokens \(estimate\) > budget 60$/);
     expect(() => new SheetLibrary({ dir: CAST_DIR, budgetTokens: 0 })).toThrow(RangeError);
@@ -137,18 +139,18 @@ describe('SheetLibrary', () => {
 
   it('with a tokenizer: exact counts once ready; get() before ready says to wait; a bad file falls back to the estimate', async () => {
     const tokenizerPath = await testTokenizerPath();
-    const lib = new SheetLibrary({ dir: CAST_DIR, tokenizerPath, log: () => {} });
+    const lib = new SheetLibrary({ dir: CAST_DIR, tokenizerPath });
     expect(() => lib.get('alex')).toThrow(/await library\.ready\(\)/);
     await lib.ready();
     const alex = lib.get('alex');
     expect(alex.tokens).toMatchObject({ exact: true, label: 'exact (test-llama-32k.model)' });
 
-    const opened = await SheetLibrary.open({ dir: CAST_DIR, tokenizerPath, log: () => {} });
+    const opened = await SheetLibrary.open({ dir: CAST_DIR, tokenizerPath });
     expect(opened.get('alex').tokens.count).toBe(alex.tokens.count);
-    expect(opened.get('alex').tokens.count).toBeLessThan(new SheetLibrary({ dir: CAST_DIR, log: () => {} }).get('alex').tokens.count);
+    expect(opened.get('alex').tokens.count).toBeLessThan(new SheetLibrary({ dir: CAST_DIR }).get('alex').tokens.count);
 
-    const logs: string[] = [];
-    const bad = await SheetLibrary.open({ dir: CAST_DIR, tokenizerPath: '/nonexistent/tokenizer.model', log: (l) => logs.push(l) });
+    const { log, lines: logs } = recordingLogger();
+    const bad = await SheetLibrary.open({ dir: CAST_DIR, tokenizerPath: '/nonexistent/tokenizer.model', log });
     expect(bad.tokenizerError?.message).toMatch(/file not found/);
     expect(logs[0]).toMatch(/token counts are estimates/);
     expect(bad.get('alex').tokens).toMatchObject({ exact: false, label: 'estimate' });
@@ -157,12 +159,12 @@ describe('SheetLibrary', () => {
   it('watch mode compiles a saved sheet at once and logs its errors', async () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
-    const logs: string[] = [];
-    const lib = new SheetLibrary({ dir: tmp.dir, watch: true, log: (l) => logs.push(l) });
+    const { log, lines: logs } = recordingLogger();
+    const lib = new SheetLibrary({ dir: tmp.dir, watch: true, log });
     cleanups.push(() => lib.close());
     writeSheet(tmp.dir, 'probe.yaml', VALID_SHEET.replace('name: Probe', 'name: 42'));
     const deadline = Date.now() + 5000;
-    while (!logs.some((l) => l.includes('probe.yaml is invalid')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!logs.some((l) => /sheet=probe\.yaml .*sheet is invalid/.test(l)) && Date.now() < deadline) await sleep(50);
     expect(logs.join('\n')).toMatch(/probe\.yaml:2:7 error: name must be text, not a whole number/);
   });
 });

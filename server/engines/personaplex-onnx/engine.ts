@@ -17,6 +17,7 @@ import { access } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { engineError, type DuplexEngine, type EngineError, type OpenOptions, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
+import { silentLogger, type Logger } from '../../log.ts';
 import {
   AUDIO_START,
   DEFAULT_CONTEXT_FRAMES,
@@ -72,7 +73,7 @@ export interface PersonaPlexOnnxOptions {
   prefetch?: boolean;
   /** 'auto' reads the temporal graph (GroupQueryAttention → 'gqa') */
   kvLayout?: 'auto' | 'gqa' | 'concat';
-  log?: (line: string) => void;
+  log?: Logger;
   /**
    * Called after each step with what every stepped session's model produced (tests compare it with
    * NVIDIA's reference LMGen; see tests/personaplex-onnx/reference/). Costs nothing when unset.
@@ -153,7 +154,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   }
 
   static async create(opts: PersonaPlexOnnxOptions): Promise<PersonaPlexOnnxEngine> {
-    const log = opts.log ?? ((l: string) => console.warn(l));
+    const log = opts.log ?? silentLogger;
     const graphs = await loadGraphs({
       modelDir: opts.modelDir,
       providers: opts.providers,
@@ -169,7 +170,10 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       let download = hostDownload;
       let release = async (): Promise<void> => undefined;
       if (graphs.provider === 'webgpu') ({ download, release } = await webgpuDownload(graphs.geometry.temporalKvType));
-      log(`[personaplex-onnx] loaded ${opts.modelDir} on ${graphs.provider}: temporal ${graphs.geometry.temporalLayers}×${graphs.geometry.temporalHeads}×${graphs.geometry.temporalHeadDim} ${graphs.geometry.temporalKvType}, KV layout ${layout}`);
+      log.info(
+        { modelDir: opts.modelDir, provider: graphs.provider, temporal: `${graphs.geometry.temporalLayers}×${graphs.geometry.temporalHeads}×${graphs.geometry.temporalHeadDim} ${graphs.geometry.temporalKvType}`, kvLayout: layout },
+        'model loaded',
+      );
       return new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
     } catch (err) {
       await graphs.dispose();
@@ -310,7 +314,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       // Convert once and keep the result beside the .pt when the folder is writable.
       this.tables ??= await readEmbeddingTables(await graphFile(this.opts.modelDir, 'temporal'));
       const frames = await convertPtVoice(pt, '', this.tables);
-      await writeVoiceFrames(converted, frames).catch((err) => this.log(`[personaplex-onnx] could not cache ${converted}: ${(err as Error).message}`));
+      await writeVoiceFrames(converted, frames).catch((err) => this.log.warn({ file: converted, err: (err as Error).message }, 'could not cache converted voice'));
       return { kind: 'frames', frames };
     }
     const wav = path.join(dir, `${id}.wav`);
@@ -318,8 +322,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     throw new Error(`voice ${id} not found in ${dir} (looked for ${id}.voice.json, ${id}.pt, ${id}.wav)`);
   }
 
-  private log(line: string) {
-    (this.opts.log ?? ((l: string) => console.warn(l)))(line);
+  private get log(): Logger {
+    return this.opts.log ?? silentLogger;
   }
 
   // -------------------------------------------------------------------------------------------------------

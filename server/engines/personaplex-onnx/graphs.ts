@@ -9,6 +9,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AUDIO_CARD, GRAPH_NAMES, MIMI_CODEBOOKS, NUM_STREAMS, type GraphName } from './constants.ts';
+import { silentLogger, type Logger } from '../../log.ts';
 
 export type Provider = 'cpu' | 'cuda' | 'webgpu' | 'tensorrt';
 
@@ -21,7 +22,7 @@ export interface LoadOptions {
   /** read every weight file once before opening, so loading reports byte progress (default true) */
   prefetch?: boolean;
   onProgress?: (p: { phase: string; fraction: number; detail?: string }) => void;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 export type KvType = 'float32' | 'float16';
@@ -109,7 +110,7 @@ function sessionOptions(provider: Provider, opts: LoadOptions, gpuOutputs?: stri
 }
 
 export async function loadGraphs(opts: LoadOptions): Promise<LoadedGraphs> {
-  const log = opts.log ?? ((l: string) => console.warn(l));
+  const log = opts.log ?? silentLogger;
   const files = {} as Record<GraphName, string>;
   for (const name of GRAPH_NAMES) files[name] = await graphFile(opts.modelDir, name);
 
@@ -135,7 +136,7 @@ export async function loadGraphs(opts: LoadOptions): Promise<LoadedGraphs> {
       lastError = err as Error;
       if (isGraphError(lastError)) throw new Error(`PersonaPlex graph could not be loaded: ${lastError.message}`);
       const next = wanted[wanted.indexOf(provider) + 1];
-      log(`[personaplex-onnx] execution provider '${provider}' failed to load (${firstLine(lastError.message)})${next ? `; falling back to '${next}'` : ''}`);
+      log.warn({ provider, err: firstLine(lastError.message), fallback: next ?? null }, 'execution provider failed to load');
       continue;
     }
     opts.onProgress?.({ phase: 'opening graphs', fraction: 1 });

@@ -1,31 +1,20 @@
 /**
- * Engine module for WorkerPoolEngine: `createEngine(options)` loads a mobius PersonaPlex export into this
- * worker thread. Options come from the server configuration (see docs/personaplex-onnx.md), e.g.
- * `{ modelDir: '/models/personaplex-onnx', providers: ['webgpu', 'cuda'] }`.
+ * The personaplex-onnx engine folder's entry: configFromEnv(env) (config.ts, on the main thread) and
+ * start(config, log), as every engine folder exports them; createEngine(options, log) loads a mobius PersonaPlex
+ * export inside the WorkerPoolEngine worker (see docs/personaplex-onnx.md).
  */
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../log.ts';
 import type { DuplexEngine } from '../contract.ts';
+import { WorkerPoolEngine } from '../worker/pool.ts';
+import type { PersonaPlexOnnxConfig } from './config.ts';
 import { PersonaPlexOnnxEngine, type PersonaPlexOnnxOptions } from './engine.ts';
-import type { Provider } from './graphs.ts';
 
 export { PersonaPlexOnnxEngine, type PersonaPlexOnnxOptions };
+export { configFromEnv, PROVIDERS, type PersonaPlexOnnxConfig } from './config.ts';
 
-const PROVIDERS: Provider[] = ['cpu', 'cuda', 'webgpu', 'tensorrt'];
-
-/** Options from environment variables: PARLEY_PERSONAPLEX_ONNX_DIR, PARLEY_PERSONAPLEX_ONNX_PROVIDERS (comma list). */
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PersonaPlexOnnxOptions {
-  const modelDir = env.PARLEY_PERSONAPLEX_ONNX_DIR;
-  if (!modelDir) throw new Error('PARLEY_PERSONAPLEX_ONNX_DIR must name the folder of the mobius PersonaPlex export');
-  const providers = (env.PARLEY_PERSONAPLEX_ONNX_PROVIDERS ?? 'cpu').split(',').map((p) => p.trim()).filter(Boolean);
-  for (const p of providers) if (!PROVIDERS.includes(p as Provider)) throw new Error(`unknown execution provider '${p}' (use ${PROVIDERS.join(', ')})`);
-  const capacity = env.PARLEY_PERSONAPLEX_ONNX_CAPACITY ? Number(env.PARLEY_PERSONAPLEX_ONNX_CAPACITY) : undefined;
-  return { modelDir, providers: providers as Provider[], capacity, voicesDir: env.PARLEY_PERSONAPLEX_ONNX_VOICES || undefined };
-}
-
-/**
- * A throttled text progress bar on stderr, for loading inside a worker thread (functions cannot cross the
- * worker boundary, so the host cannot pass its own callback).
- */
-export function stderrProgress(): NonNullable<PersonaPlexOnnxOptions['onLoadProgress']> {
+/** Loading progress as log records, at most one a second per phase (functions cannot cross into the worker). */
+export function progressLog(log: Logger): NonNullable<PersonaPlexOnnxOptions['onLoadProgress']> {
   let last = 0;
   let lastPhase = '';
   return (p) => {
@@ -33,13 +22,25 @@ export function stderrProgress(): NonNullable<PersonaPlexOnnxOptions['onLoadProg
     if (p.phase === lastPhase && p.fraction < 1 && now - last < 1000) return;
     last = now;
     lastPhase = p.phase;
-    const width = 30;
-    const done = Math.round(p.fraction * width);
-    process.stderr.write(`[personaplex-onnx] ${p.phase.padEnd(15)} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(100 * p.fraction).toFixed(0).padStart(3)}% ${p.detail ?? ''}\n`);
+    log.info({ phase: p.phase, percent: Math.round(100 * p.fraction), ...(p.detail ? { detail: p.detail } : {}) }, 'loading');
   };
 }
 
-export async function createEngine(options: Partial<PersonaPlexOnnxOptions> | undefined): Promise<DuplexEngine> {
-  const opts = options?.modelDir ? (options as PersonaPlexOnnxOptions) : { ...optionsFromEnv(), ...options };
-  return PersonaPlexOnnxEngine.create({ onLoadProgress: stderrProgress(), ...opts });
+/** Runs in the engine worker: `options` is the validated configuration (plain data), `log` the relayed logger. */
+export function createEngine(options: PersonaPlexOnnxOptions, log?: Logger): Promise<DuplexEngine> {
+  if (!options?.modelDir) throw new Error('personaplex-onnx: options.modelDir is required (configFromEnv builds it from PARLEY_PERSONAPLEX_ONNX_DIR)');
+  return PersonaPlexOnnxEngine.create({ ...(log ? { onLoadProgress: progressLog(log), log } : {}), ...options });
+}
+
+/** One worker holds the model and batches every session. */
+export function start(config: PersonaPlexOnnxConfig, log: Logger): Promise<DuplexEngine> {
+  return WorkerPoolEngine.start({
+    module: fileURLToPath(import.meta.url),
+    options: config,
+    workers: 1,
+    initTimeoutMs: 30 * 60_000, // tens of GB of weights
+    openTimeoutMs: 600_000,
+    stepTimeoutMs: 1000,
+    log,
+  });
 }

@@ -4,8 +4,8 @@
  * (`WorkerCodecHost`); `InlineCodecHost` runs the same code in-thread (tests, benches, single-session tools).
  * Either way a session's calls are handled in order and its results come back in order.
  */
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { silentLogger, type Logger } from '../../log.ts';
+import { WorkerHost } from '../worker/host.ts';
 import { DownstreamDecoder, UpstreamEncoder, type DecodedFrame, type UpstreamOptions } from './stream-codec.ts';
 
 export interface CodecEvents {
@@ -60,7 +60,7 @@ export class InlineCodecHost implements CodecHost {
   async dispose(): Promise<void> {}
 }
 
-/** Main thread → codec worker. */
+/** Main thread → codec worker: one request per call, each answered in order. */
 export type CodecRequest =
   | { op: 'open'; id: number; options: UpstreamOptions }
   | { op: 'encode'; id: number; pcm: Float32Array }
@@ -68,46 +68,30 @@ export type CodecRequest =
   | { op: 'text'; id: number; piece: string }
   | { op: 'close'; id: number };
 
-/** Codec worker → main thread. */
-export type CodecReply =
-  | { id: number; pages: Uint8Array[] }
-  | { id: number; frames: DecodedFrame[] }
-  | { id: number; error: string };
+/** Codec worker → main thread: encode answers with pages, audio with the frames it completed. */
+export type CodecReply = Uint8Array[] | DecodedFrame[] | undefined;
 
-const BOOTSTRAP = new URL('./codec-worker.mjs', import.meta.url);
+const CODEC_WORKER = new URL('./codec-worker.ts', import.meta.url);
 
 class CodecThread {
-  readonly worker: Worker;
+  readonly host: WorkerHost<CodecRequest>;
   readonly sessions = new Map<number, CodecEvents>();
-  dead = false;
 
-  constructor(onDeath: (t: CodecThread, why: string) => void) {
-    this.worker = new Worker(fileURLToPath(BOOTSTRAP));
-    this.worker.unref(); // never keeps the process alive on its own
-    this.worker.on('message', (r: CodecReply) => {
-      const ev = this.sessions.get(r.id);
-      if (!ev) return;
-      if ('pages' in r) ev.pages(r.pages);
-      else if ('frames' in r) ev.frames(r.frames);
-      else {
-        this.sessions.delete(r.id);
-        ev.error(r.error);
-      }
+  constructor(log: Logger) {
+    this.host = new WorkerHost<CodecRequest>({
+      module: CODEC_WORKER,
+      name: 'codec worker',
+      log,
+      respawn: 'eager',
+      // a worker that cannot start at all does not spin
+      backoff: { initialMs: 1000, maxMs: 30_000 },
+      keepAlive: 'never',
+      // its sessions cannot go on without their codec state
+      onDeath: (why) => {
+        for (const ev of this.sessions.values()) ev.error(`codec worker failed: ${why}`);
+        this.sessions.clear();
+      },
     });
-    const die = (why: string) => {
-      if (this.dead) return;
-      this.dead = true;
-      for (const ev of this.sessions.values()) ev.error(`codec worker failed: ${why}`);
-      this.sessions.clear();
-      void this.worker.terminate();
-      onDeath(this, why);
-    };
-    this.worker.on('error', (err) => die(err.message));
-    this.worker.on('exit', (code) => die(`exited with code ${code}`));
-  }
-
-  post(req: CodecRequest, transfer: ArrayBuffer[] = []) {
-    if (!this.dead) this.worker.postMessage(req, transfer);
   }
 }
 
@@ -116,54 +100,55 @@ export class WorkerCodecHost implements CodecHost {
   private nextId = 1;
   private disposed = false;
 
-  constructor(
-    private readonly size = 1,
-    private readonly log: (line: string) => void = (l) => console.warn(l),
-  ) {
-    for (let i = 0; i < Math.max(1, size); i++) this.threads.push(this.spawn());
-  }
-
-  private spawn(): CodecThread {
-    return new CodecThread((dead, why) => {
-      if (this.disposed) return;
-      this.log(`[personaplex-server] codec worker failed (${why}); replacing it`);
-      // after a pause, so a worker that cannot start at all does not spin
-      setTimeout(() => {
-        const i = this.threads.indexOf(dead);
-        if (i >= 0 && !this.disposed) this.threads[i] = this.spawn();
-      }, 1000).unref();
-    });
+  constructor(size = 1, log: Logger = silentLogger) {
+    for (let i = 0; i < Math.max(1, size); i++) this.threads.push(new CodecThread(log.child({ codecWorker: i })));
   }
 
   open(events: CodecEvents, options: UpstreamOptions = {}): CodecSession {
     if (this.disposed) throw new Error('codec host disposed');
-    const alive = this.threads.filter((t) => !t.dead);
+    const alive = this.threads.filter((t) => t.host.alive);
     if (alive.length === 0) throw new Error('no codec worker is running (all are restarting)');
     let thread = alive[0]!;
     for (const t of alive) if (t.sessions.size < thread.sessions.size) thread = t;
     const id = this.nextId++;
     thread.sessions.set(id, events);
-    thread.post({ op: 'open', id, options });
     const live = () => thread.sessions.has(id);
+    // Requests go out at once, in call order; replies come back in the same order.
+    const send = (req: CodecRequest, transfer?: ArrayBuffer[]) =>
+      thread.host.requestNow<CodecReply>(req, { transfer }).catch((err: Error) => {
+        // a crash is reported to every session by onDeath; this is the session's own failure (corrupt data)
+        if (thread.sessions.delete(id) && thread.host.alive) events.error(err.message);
+        return undefined;
+      });
+    void send({ op: 'open', id, options });
     return {
       encode: (frame) => {
         if (!live()) return;
         const pcm = new Float32Array(frame); // the caller keeps its buffer
-        thread.post({ op: 'encode', id, pcm }, [pcm.buffer]);
+        void send({ op: 'encode', id, pcm }, [pcm.buffer]).then((pages) => {
+          if (live() && pages) events.pages(pages as Uint8Array[]);
+        });
       },
-      audio: (bytes) => live() && thread.post({ op: 'audio', id, bytes }),
-      text: (piece) => live() && thread.post({ op: 'text', id, piece }),
+      audio: (bytes) => {
+        if (!live()) return;
+        void send({ op: 'audio', id, bytes }).then((frames) => {
+          if (live() && frames && frames.length) events.frames(frames as DecodedFrame[]);
+        });
+      },
+      text: (piece) => {
+        if (live()) void send({ op: 'text', id, piece });
+      },
       close: () => {
         if (!live()) return;
         thread.sessions.delete(id);
-        thread.post({ op: 'close', id });
+        void send({ op: 'close', id });
       },
     };
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
-    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+    await Promise.all(this.threads.map((t) => t.host.dispose()));
     this.threads = [];
   }
 }

@@ -11,12 +11,14 @@ import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
 import { EngineFailure, engineError, type DuplexEngine, type OpenOptions, type OpenProgress, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import { InlineCodecHost, WorkerCodecHost, type CodecHost } from './codec-host.ts';
 import { ChatSession, OpenError } from './chat-session.ts';
-import { ServerPool, type PoolTiming, type PooledServer, type ServerConfig, type ServerStatus } from './server-pool.ts';
+import { silentLogger, type Logger } from '../../log.ts';
+import type { PersonaPlexHostConfig } from './config.ts';
+import { ServerPool, type PoolTiming, type PooledServer, type ServerStatus } from './server-pool.ts';
 import type { UpstreamOptions } from './stream-codec.ts';
 import { voicePromptName } from './voice.ts';
 
 export interface PersonaPlexServerOptions {
-  servers: ServerConfig[];
+  servers: PersonaPlexHostConfig[];
   /**
    * Frames by which a text piece leads the audio of its word. Default 0: the server's LMGen returns each step's
    * text token and audio frame for the same time position (the acoustic delay is undone before output), and the
@@ -42,7 +44,7 @@ export interface PersonaPlexServerOptions {
   codec?: 'worker' | 'inline';
   codecWorkers?: number;
   opus?: UpstreamOptions;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 interface Open {
@@ -62,11 +64,11 @@ export class PersonaPlexServerEngine implements DuplexEngine {
   private readonly o: Required<Omit<PersonaPlexServerOptions, 'servers' | 'timing' | 'opus' | 'log' | 'codecWorkers'>> & {
     opus: UpstreamOptions;
   };
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private disposed = false;
 
   private constructor(opts: PersonaPlexServerOptions) {
-    this.log = opts.log ?? ((l) => console.warn(l));
+    this.log = opts.log ?? silentLogger;
     this.pool = new ServerPool(opts.servers, opts.timing, this.log);
     this.capacity = this.pool.capacity;
     this.textLeadFrames = opts.textLeadFrames ?? 0;

@@ -5,20 +5,11 @@
  * with exponential backoff. A server whose conversations fail to start (no handshake, refused) is benched the
  * same way. Managed servers are started, watched and restarted here.
  */
+import { silentLogger, type Logger } from '../../log.ts';
 import type { EngineErrorKind, OpenProgress } from '../contract.ts';
 import { probe } from './health.ts';
+import { validateHostConfig, type PersonaPlexHostConfig } from './config.ts';
 import { ManagedProcess, type ManagedCommand } from './managed-server.ts';
-
-export interface ServerConfig {
-  /** http(s):// or ws(s):// address of the server; `/api/chat` is used unless the URL names another path */
-  url: string;
-  /** conversations it serves at once: 1 for the official server */
-  capacity: number;
-  /** start (and restart) the server as a child process */
-  managed?: ManagedCommand;
-  /** accept a self-signed certificate (the official server's --ssl) */
-  insecureTls?: boolean;
-}
 
 export type ServerState = 'up' | 'down' | 'starting';
 
@@ -60,33 +51,6 @@ export interface ServerTenant {
   fail(kind: EngineErrorKind, message: string): void;
 }
 
-export function validateServerConfig(c: unknown, i: number): ServerConfig {
-  const where = `servers[${i}]`;
-  if (!c || typeof c !== 'object') throw new Error(`${where} must be an object { url, capacity }`);
-  const { url, capacity, managed, insecureTls } = c as Record<string, unknown>;
-  if (typeof url !== 'string') throw new Error(`${where}.url must be a string`);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`${where}.url ${JSON.stringify(url)} is not a URL`);
-  }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol)) throw new Error(`${where}.url must be http(s):// or ws(s)://`);
-  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 1024) {
-    throw new Error(`${where}.capacity must be an integer from 1 (official server) to 1024`);
-  }
-  if (managed !== undefined) {
-    const m = managed as Record<string, unknown>;
-    if (!m || typeof m.command !== 'string' || !m.command) throw new Error(`${where}.managed.command must be a non-empty string`);
-    if (m.args !== undefined && !(Array.isArray(m.args) && m.args.every((a) => typeof a === 'string'))) throw new Error(`${where}.managed.args must be strings`);
-    if (m.cwd !== undefined && typeof m.cwd !== 'string') throw new Error(`${where}.managed.cwd must be a string`);
-    if (m.env !== undefined && (typeof m.env !== 'object' || Object.values(m.env as object).some((v) => typeof v !== 'string'))) {
-      throw new Error(`${where}.managed.env must map names to strings`);
-    }
-  }
-  return { url, capacity, managed: managed as ManagedCommand | undefined, insecureTls: insecureTls === true };
-}
-
 export class PooledServer {
   readonly httpBase: URL;
   readonly chatUrl: URL;
@@ -108,7 +72,7 @@ export class PooledServer {
   restartPending = false;
   timer: NodeJS.Timeout | null = null;
 
-  constructor(readonly config: ServerConfig) {
+  constructor(readonly config: PersonaPlexHostConfig) {
     const u = new URL(config.url);
     const secure = u.protocol === 'https:' || u.protocol === 'wss:';
     this.httpBase = new URL(`${secure ? 'https' : 'http'}://${u.host}/`);
@@ -129,12 +93,12 @@ export class ServerPool {
   private disposed = false;
 
   constructor(
-    configs: ServerConfig[],
+    configs: PersonaPlexHostConfig[],
     timing: Partial<PoolTiming> = {},
-    private readonly log: (line: string) => void = (l) => console.warn(l),
+    private readonly log: Logger = silentLogger,
   ) {
     if (!Array.isArray(configs) || configs.length === 0) throw new Error('personaplex-server needs at least one server { url, capacity }');
-    this.servers = configs.map((c, i) => new PooledServer(validateServerConfig(c, i)));
+    this.servers = configs.map((c, i) => new PooledServer(validateHostConfig(c, i)));
     const urls = this.servers.map((s) => s.chatUrl.href);
     const dup = urls.find((u, i) => urls.indexOf(u) !== i);
     if (dup) throw new Error(`server ${dup} is listed twice`);
@@ -216,7 +180,7 @@ export class ServerPool {
     if (s.state === 'up') {
       s.state = 'down';
       s.reason = reason;
-      this.log(`[personaplex-server] ${s.httpBase.host} benched for ${wait} ms: ${reason}`);
+      this.log.warn({ host: s.httpBase.host, benchedMs: wait, reason }, 'server benched');
       this.changed();
     }
   }
@@ -225,7 +189,7 @@ export class ServerPool {
     const was = s.state;
     s.state = 'down';
     s.reason = reason;
-    if (was !== 'down') this.log(`[personaplex-server] ${s.httpBase.host} is down: ${reason}`);
+    if (was !== 'down') this.log.warn({ host: s.httpBase.host, reason }, 'server is down');
     for (const t of [...s.tenants]) t.fail('crashed', `PersonaPlex server ${s.httpBase.host} is down: ${reason}`);
     this.changed();
   }
@@ -246,7 +210,7 @@ export class ServerPool {
       s.probeFailures = 0;
       s.lastHealthy = now;
       if (s.state === 'starting' || (s.state === 'down' && now >= s.notBefore && !(s.process?.exited ?? false))) {
-        this.log(`[personaplex-server] ${s.httpBase.host} is up (capacity ${s.capacity})`);
+        this.log.info({ host: s.httpBase.host, capacity: s.capacity }, 'server is up');
         s.state = 'up';
         s.reason = '';
         s.upSince = now;
@@ -263,7 +227,7 @@ export class ServerPool {
     if (s.process && !s.process.exited) {
       const stuck = s.state === 'starting' ? now - s.startedAt > this.t.managedStartTimeoutMs : now - s.lastHealthy > this.t.managedHungMs;
       if (stuck) {
-        this.log(`[personaplex-server] ${s.httpBase.host}: managed server not answering, killing it for a restart`);
+        this.log.warn({ host: s.httpBase.host }, 'managed server not answering; killing it for a restart');
         s.process.kill();
       }
     }
@@ -281,9 +245,9 @@ export class ServerPool {
     s.startedAt = Date.now();
     s.lastHealthy = s.startedAt;
     const host = s.httpBase.host;
-    this.log(`[personaplex-server] ${host}: starting ${cmd.command} ${(cmd.args ?? []).join(' ')}`);
+    this.log.info({ host, command: [cmd.command, ...(cmd.args ?? [])].join(' ') }, 'starting managed server');
     const proc = new ManagedProcess(cmd, {
-      log: (line) => this.log(`[personaplex-server ${host}] ${line}`),
+      log: (line) => this.log.info({ host, managed: true }, line),
       progress: () => this.changed(),
       exit: (reason) => {
         if (this.disposed || s.process !== proc) return;
@@ -291,7 +255,7 @@ export class ServerPool {
         s.restartPending = true;
         const wait = this.backoff(s.restarts);
         this.markDown(s, reason);
-        this.log(`[personaplex-server] ${host}: restarting in ${wait} ms`);
+        this.log.warn({ host, restartInMs: wait }, 'managed server exited; restarting');
         setTimeout(() => this.spawn(s), wait).unref();
       },
     });

@@ -13,6 +13,7 @@ import { LinePicker, linesFor, seededRandom } from './lines.ts';
 import { Priority, SynthCache, type CacheEntry } from './synth-cache.ts';
 import { InlineTts, type TtsBackend } from './tts.ts';
 import { ThreadedTts } from './tts-thread.ts';
+import { silentLogger, type Logger } from '../../log.ts';
 import { TurnTaking, type TurnTakingOptions, type UtteranceKind } from './turn-taking.ts';
 import { Playback, type ScheduledWord } from './utterance.ts';
 import { SileroVad, SpeechDetector, type SpeechDetectorOptions, type VadStream } from './vad.ts';
@@ -28,7 +29,7 @@ export interface RehearsalOptions {
   turnTaking?: TurnTakingOptions;
   /** longest a step waits for a line that is due but not yet synthesised, before playing silence meanwhile */
   ttsWaitMs?: number;
-  /** no log lines (tests) */
+  /** no log records (tests) */
   quiet?: boolean;
 }
 
@@ -85,26 +86,27 @@ export class RehearsalEngine implements DuplexEngine {
   private nextId = 1;
   private readonly cache: SynthCache;
   private readonly ttsWaitMs: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
 
   private constructor(
     private readonly vad: SileroVad,
     private readonly tts: TtsBackend,
     private readonly options: RehearsalOptions,
+    log: Logger,
   ) {
     this.capacity = options.capacity ?? DEFAULT_CAPACITY_PER_WORKER;
     this.cache = new SynthCache(tts);
     this.ttsWaitMs = options.ttsWaitMs ?? 150;
-    this.log = options.quiet ? () => {} : (l) => console.warn(`[rehearsal] ${l}`);
+    this.log = options.quiet ? silentLogger : log;
     // Fail at start, not at the first session, on bad tuning.
     new TurnTaking(options.turnTaking);
     new SpeechDetector(options.vad);
   }
 
-  static async create(options: RehearsalOptions = {}): Promise<RehearsalEngine> {
+  static async create(options: RehearsalOptions = {}, log: Logger = silentLogger): Promise<RehearsalEngine> {
     const [vad, tts] = await Promise.all([
       SileroVad.create(options.vadModelPath),
-      options.tts === 'inline' ? InlineTts.create() : Promise.resolve(new ThreadedTts()),
+      options.tts === 'inline' ? InlineTts.create() : Promise.resolve(new ThreadedTts(log)),
     ]);
     try {
       // Start espeak now (about a second), not when the first NPC is due to greet.
@@ -113,7 +115,7 @@ export class RehearsalEngine implements DuplexEngine {
       await Promise.all([vad.dispose(), tts.dispose()]);
       throw err;
     }
-    return new RehearsalEngine(vad, tts, options);
+    return new RehearsalEngine(vad, tts, options, log);
   }
 
   async open(persona: Persona, options?: OpenOptions): Promise<SessionId> {
@@ -122,7 +124,7 @@ export class RehearsalEngine implements DuplexEngine {
       throw new Error('rehearsal engine: persona must be an object with a string id');
     }
     const voice = resolveVoice(persona.voice);
-    if (voice.note) this.log(`${persona.id}: ${voice.note}`);
+    if (voice.note) this.log.info({ persona: persona.id }, voice.note);
     const lines = linesFor(persona);
     const seed = typeof persona.seed === 'number' && Number.isFinite(persona.seed) ? persona.seed : hashString(persona.id);
     const id = this.nextId++;
@@ -222,7 +224,7 @@ export class RehearsalEngine implements DuplexEngine {
   private play(s: Session, c: Current, out: StepOutput) {
     if (!c.playback) {
       if (c.entry.error) {
-        this.log(`${s.persona.id}: could not synthesise "${c.record.text}": ${c.entry.error.message}`);
+        this.log.warn({ persona: s.persona.id, text: c.record.text, err: c.entry.error.message }, 'could not synthesise a line');
         s.current = null;
         s.turn.cancel();
         return;
@@ -257,7 +259,7 @@ export class RehearsalEngine implements DuplexEngine {
     }
     if (bad && !s.warnedBadAudio) {
       s.warnedBadAudio = true;
-      this.log(`${s.persona.id}: input frame had ${bad} non-finite samples; treated as silence (warned once)`);
+      this.log.warn({ persona: s.persona.id, samples: bad }, 'input frame had non-finite samples; treated as silence (warned once)');
     }
     return frame;
   }

@@ -1,20 +1,24 @@
 /**
- * The rehearsal engine's entry points: createEngine() for WorkerPoolEngine (one engine per worker thread) and
- * startRehearsalEngine(), the server's default engine, which picks the worker count and starts the pool.
+ * The rehearsal engine folder's entry: configFromEnv(env) and start(config, log), as every engine folder exports
+ * them; createEngine() for WorkerPoolEngine (one engine per worker thread); startRehearsalEngine() for tests and
+ * benches that pick their own options.
  */
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../log.ts';
 import { WorkerPoolEngine } from '../worker/pool.ts';
+import { rehearsalWorkerCount, type RehearsalConfig } from './config.ts';
 import { RehearsalEngine, type RehearsalOptions } from './engine.ts';
 
 export { RehearsalEngine, DEFAULT_CAPACITY_PER_WORKER, type RehearsalOptions, type UtteranceRecord } from './engine.ts';
 export { DEFAULT_TURN_TAKING, type TurnTakingOptions } from './turn-taking.ts';
+export { configFromEnv, rehearsalWorkerCount, type RehearsalConfig } from './config.ts';
 
 /** This module, for WorkerPoolEngine.start({ module }). */
 export const REHEARSAL_MODULE = fileURLToPath(import.meta.url);
 
-export function createEngine(options: RehearsalOptions = {}): Promise<RehearsalEngine> {
-  return RehearsalEngine.create(options ?? {});
+/** Runs in an engine worker; `log` writes through the main thread's logger. */
+export function createEngine(options: RehearsalOptions = {}, log?: Logger): Promise<RehearsalEngine> {
+  return RehearsalEngine.create(options ?? {}, log);
 }
 
 export interface StartRehearsalOptions {
@@ -22,14 +26,7 @@ export interface StartRehearsalOptions {
   workers?: number;
   engine?: RehearsalOptions;
   stepTimeoutMs?: number;
-  log?: (line: string) => void;
-}
-
-export function rehearsalWorkerCount(requested?: number): number {
-  const cores = Math.max(1, os.availableParallelism());
-  if (requested === undefined) return cores;
-  if (!Number.isInteger(requested) || requested < 1) throw new Error(`rehearsal workers must be a positive integer, got ${requested}`);
-  return Math.min(requested, cores);
+  log?: Logger;
 }
 
 export function startRehearsalEngine(opts: StartRehearsalOptions = {}): Promise<WorkerPoolEngine> {
@@ -40,4 +37,8 @@ export function startRehearsalEngine(opts: StartRehearsalOptions = {}): Promise<
     stepTimeoutMs: opts.stepTimeoutMs,
     log: opts.log,
   });
+}
+
+export function start(config: RehearsalConfig, log: Logger): Promise<WorkerPoolEngine> {
+  return startRehearsalEngine({ workers: config.workers, log });
 }

@@ -1,59 +1,33 @@
 /**
- * TTS in its own thread (tts-worker.ts). The engine thread only waits for a line in the rare case that it is
- * due before it is ready; a TTS thread that dies fails its pending lines and is started again on next use.
+ * TTS in its own thread (tts-worker.ts), on a WorkerHost. The engine thread only waits for a line in the rare
+ * case that it is due before it is ready; a TTS thread that dies fails its pending lines and is started again on
+ * next use (after a short backoff if it keeps dying). An idle TTS thread does not keep the process alive.
  */
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../log.ts';
+import { WorkerHost } from '../worker/host.ts';
 import type { Synthesis, TtsBackend, VoiceProfile } from './tts.ts';
-
-const ENTRY = fileURLToPath(new URL('./tts-bootstrap.mjs', import.meta.url));
-
-type Reply = { id: number; ok: true; synthesis: Synthesis } | { id: number; ok: false; error: string };
+import type { TtsRequest } from './tts-worker.ts';
 
 export class ThreadedTts implements TtsBackend {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private pending = new Map<number, { resolve: (s: Synthesis) => void; reject: (e: Error) => void }>();
-  private disposed = false;
+  private readonly host: WorkerHost<TtsRequest>;
 
-  private spawn(): Worker {
-    const w = new Worker(ENTRY);
-    w.on('message', (r: Reply) => {
-      const p = this.pending.get(r.id);
-      if (!p) return;
-      this.pending.delete(r.id);
-      if (this.pending.size === 0) w.unref(); // an idle TTS thread must not keep a process alive
-      if (r.ok) p.resolve(r.synthesis);
-      else p.reject(new Error(`tts: ${r.error}`));
+  constructor(log?: Logger) {
+    this.host = new WorkerHost<TtsRequest>({
+      module: new URL('./tts-worker.ts', import.meta.url),
+      name: 'tts thread',
+      log: log?.child({ thread: 'tts' }),
+      lazy: true,
+      respawn: 'on-demand',
+      backoff: { initialMs: 100, maxMs: 5000 },
+      keepAlive: 'while-pending',
     });
-    const fail = (why: string) => {
-      if (this.worker !== w) return;
-      this.worker = null;
-      for (const p of this.pending.values()) p.reject(new Error(`tts thread failed: ${why}`));
-      this.pending.clear();
-    };
-    w.on('error', (e) => fail(e.message));
-    w.on('exit', (code) => fail(`exited with code ${code}`));
-    return w;
   }
 
   synthesize(voice: VoiceProfile, text: string): Promise<Synthesis> {
-    if (this.disposed) return Promise.reject(new Error('tts thread disposed'));
-    this.worker ??= this.spawn();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker!.ref();
-      this.worker!.postMessage({ id, voice, text });
-    });
+    return this.host.request<Synthesis>({ voice, text });
   }
 
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    const w = this.worker;
-    this.worker = null;
-    for (const p of this.pending.values()) p.reject(new Error('tts thread disposed'));
-    this.pending.clear();
-    await w?.terminate();
+  dispose(): Promise<void> {
+    return this.host.dispose();
   }
 }

@@ -1,16 +1,18 @@
 /**
  * Runs an engine module in worker threads, so the room's event loop never blocks on inference. Sessions are
- * spread over the workers; one step fans out to every worker at once and the answers are merged. A worker
- * that fails, crashes or overruns its deadline is replaced; only its own sessions get an error.
+ * spread over the workers; one step fans out to every worker at once and the answers are merged. A worker that
+ * fails, crashes or overruns its deadline is replaced (WorkerHost, with backoff); only its own sessions get an
+ * error.
  */
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
-import { EngineFailure, engineError, type DuplexEngine, type OpenOptions, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
-import type { EngineInfo, HostCommand, WorkerReply } from './messages.ts';
+import { silentLogger, type Logger } from '../../log.ts';
+import { EngineFailure, engineError, toEngineError, type DuplexEngine, type OpenOptions, type OpenProgress, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
+import type { EngineInfo, EngineRequest } from './engine-worker.ts';
+import { WorkerHost } from './host.ts';
 
 export interface WorkerPoolOptions {
-  /** module (absolute path or file URL) exporting createEngine(options) */
+  /** module (absolute path or file URL) exporting createEngine(options, log) */
   module: string;
+  /** plain data (it is cloned into each worker) */
   options?: unknown;
   workers?: number;
   /** a step not answered in this time fails that worker's sessions and the worker is replaced */
@@ -18,77 +20,15 @@ export interface WorkerPoolOptions {
   openTimeoutMs?: number;
   /** loading the engine in a worker (model weights can take minutes) */
   initTimeoutMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
-const ENTRY = new URL('./bootstrap.mjs', import.meta.url);
+const ENGINE_WORKER = new URL('./engine-worker.ts', import.meta.url);
 
-interface Pending {
-  resolve: (r: Extract<WorkerReply, { ok: boolean }>) => void;
-  onProgress?: OpenOptions['onProgress'];
-}
-
-class EngineWorker {
-  private worker: Worker;
-  private nextId = 1;
-  private pending = new Map<number, Pending>();
-  dead = false;
-
-  constructor(private onDeath: (w: EngineWorker, why: string) => void) {
-    this.worker = new Worker(fileURLToPath(ENTRY));
-    this.worker.on('message', (msg: WorkerReply) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      if ('progress' in msg) {
-        p.onProgress?.(msg.progress);
-        return;
-      }
-      this.pending.delete(msg.id);
-      p.resolve(msg);
-    });
-    this.worker.on('error', (err) => this.die(`worker error: ${err.message}`));
-    this.worker.on('exit', (code) => this.die(`worker exited with code ${code}`));
-  }
-
-  request(
-    req: HostCommand,
-    timeoutMs: number,
-    onProgress?: OpenOptions['onProgress'],
-  ): Promise<Extract<WorkerReply, { ok: boolean }>> {
-    if (this.dead) return Promise.resolve({ id: 0, ok: false, error: engineError('crashed', 'engine worker is gone') });
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ id, ok: false, error: engineError('timeout', `engine worker did not answer ${req.op} within ${timeoutMs} ms`) });
-        this.die(`${req.op} overran ${timeoutMs} ms`);
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        onProgress,
-      });
-      const transfer =
-        req.op === 'step' ? req.batch.map((s) => s.input.buffer as ArrayBuffer) : [];
-      this.worker.postMessage({ ...req, id }, transfer);
-    });
-  }
-
-  private die(why: string) {
-    if (this.dead) return;
-    this.dead = true;
-    for (const [id, p] of this.pending) p.resolve({ id, ok: false, error: engineError('crashed', `engine worker failed: ${why}`) });
-    this.pending.clear();
-    void this.worker.terminate();
-    this.onDeath(this, why);
-  }
-
-  terminate() {
-    this.dead = true;
-    return this.worker.terminate();
-  }
+interface Slot {
+  host: WorkerHost<EngineRequest>;
+  /** resolves when this generation's init has answered */
+  init: Promise<EngineInfo>;
 }
 
 export class WorkerPoolEngine implements DuplexEngine {
@@ -97,28 +37,36 @@ export class WorkerPoolEngine implements DuplexEngine {
   capacity = 0;
   textLeadFrames = 0;
 
-  private workers: EngineWorker[] = [];
-  /** pool session id → worker slot and the worker's own session id */
-  private sessions = new Map<SessionId, { slot: number; inner: SessionId; worker: EngineWorker }>();
+  private slots: Slot[] = [];
+  /** pool session id → worker slot, the worker generation it lives in, and the worker's own session id */
+  private sessions = new Map<SessionId, { slot: number; generation: number; inner: SessionId }>();
   private nextSession = 1;
   private perWorkerCapacity = 0;
   private readonly stepTimeoutMs: number;
   private readonly openTimeoutMs: number;
   private readonly initTimeoutMs: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private disposed = false;
 
   private constructor(private readonly opts: WorkerPoolOptions) {
     this.stepTimeoutMs = opts.stepTimeoutMs ?? 1000;
     this.openTimeoutMs = opts.openTimeoutMs ?? 120_000;
     this.initTimeoutMs = opts.initTimeoutMs ?? 120_000;
-    this.log = opts.log ?? ((l) => console.warn(l));
+    this.log = opts.log ?? silentLogger;
   }
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPoolEngine> {
     const pool = new WorkerPoolEngine(opts);
     const n = Math.max(1, opts.workers ?? 1);
-    const infos = await Promise.all(Array.from({ length: n }, (_, slot) => pool.spawn(slot)));
+    for (let i = 0; i < n; i++) pool.slots.push(pool.makeSlot(i));
+    let infos: EngineInfo[];
+    try {
+      infos = await Promise.all(pool.slots.map((s) => s.init));
+    } catch (err) {
+      await pool.dispose();
+      const e = toEngineError(err);
+      throw new EngineFailure(e.kind, `engine ${opts.module} failed to start: ${e.message}`);
+    }
     const info = infos[0]!;
     pool.name = info.name;
     pool.label = info.label;
@@ -128,63 +76,88 @@ export class WorkerPoolEngine implements DuplexEngine {
     return pool;
   }
 
-  private async spawn(slot: number): Promise<EngineInfo> {
-    const w = new EngineWorker((dead, why) => this.onWorkerDeath(slot, dead, why));
-    this.workers[slot] = w;
-    const r = await w.request({ op: 'init', module: this.opts.module, options: this.opts.options }, this.initTimeoutMs);
-    if (!r.ok) throw new EngineFailure(r.error.kind, `engine ${this.opts.module} failed to start: ${r.error.message}`);
-    return r.info!;
-  }
-
-  private onWorkerDeath(slot: number, dead: EngineWorker, why: string) {
-    if (this.disposed || this.workers[slot] !== dead) return;
-    this.log(`[engine] worker ${slot} replaced: ${why}`);
-    // Its sessions are lost with it; the room sees errors for them on the next step and reopens them.
-    this.spawn(slot).catch((err) => this.log(`[engine] worker ${slot} could not restart: ${(err as Error).message}`));
+  private makeSlot(index: number): Slot {
+    const log = this.log.child({ worker: index });
+    const slot = { init: Promise.resolve({} as EngineInfo) } as Slot;
+    slot.host = new WorkerHost<EngineRequest>({
+      module: ENGINE_WORKER,
+      name: 'engine worker',
+      log,
+      respawn: 'eager',
+      backoff: { initialMs: 100, maxMs: 30_000 },
+      // init is the first request of every generation; requests run in order, so later ones wait behind it
+      onSpawn: (host) => {
+        slot.init = (host as WorkerHost<EngineRequest>).requestNow<EngineInfo>(
+          { op: 'init', module: this.opts.module, options: this.opts.options },
+          { timeoutMs: this.initTimeoutMs, what: 'init' },
+        );
+        if (host.generation > 1) {
+          slot.init.then(
+            () => log.info('worker replaced'),
+            (err) => log.error({ err: toEngineError(err) }, 'worker could not restart'),
+          );
+        }
+      },
+      // its sessions are lost with it; the room sees errors for them on the next step and reopens them
+      onDeath: (why) => log.warn({ why }, 'worker replaced'),
+    });
+    return slot;
   }
 
   private pickSlot(): number {
-    const load = this.workers.map(() => 0);
-    for (const s of this.sessions.values()) load[s.slot]++;
+    const load = this.slots.map(() => 0);
+    for (const s of this.sessions.values()) load[s.slot]!++;
     let best = 0;
     for (let i = 1; i < load.length; i++) if (load[i]! < load[best]!) best = i;
     return best;
   }
 
   async open(persona: Persona, options?: OpenOptions): Promise<SessionId> {
-    const slot = this.pickSlot();
-    const worker = this.workers[slot]!;
-    const r = await worker.request({ op: 'open', persona }, this.openTimeoutMs, options?.onProgress);
-    if (!r.ok) throw new EngineFailure(r.error.kind, r.error.message);
+    const index = this.pickSlot();
+    const { host } = this.slots[index]!;
+    const generation = host.generation;
+    const inner = await host.request<SessionId>(
+      { op: 'open', persona },
+      { timeoutMs: this.openTimeoutMs, what: 'open', onProgress: (p) => options?.onProgress?.(p as OpenProgress) },
+    );
+    if (host.generation !== generation) throw new EngineFailure('crashed', 'engine worker restarted during open');
     const id = this.nextSession++;
-    this.sessions.set(id, { slot, inner: r.session!, worker });
+    this.sessions.set(id, { slot: index, generation, inner });
     return id;
   }
 
   async step(batch: StepInput[]): Promise<StepOutput[]> {
-    const byWorker = new Map<EngineWorker, { idx: number[]; inputs: StepInput[] }>();
+    const bySlot = new Map<number, { idx: number[]; inputs: StepInput[] }>();
     const out: StepOutput[] = new Array(batch.length);
     batch.forEach((item, idx) => {
       const s = this.sessions.get(item.session);
-      if (!s || s.worker.dead || s.worker !== this.workers[s.slot]) {
+      const host = s && this.slots[s.slot]!.host;
+      if (!s || !host!.alive || host!.generation !== s.generation) {
         out[idx] = { session: item.session, output: new Float32Array(item.input.length), error: engineError('crashed', 'session lost with its engine worker') };
         return;
       }
-      let group = byWorker.get(s.worker);
-      if (!group) byWorker.set(s.worker, (group = { idx: [], inputs: [] }));
+      let group = bySlot.get(s.slot);
+      if (!group) bySlot.set(s.slot, (group = { idx: [], inputs: [] }));
       group.idx.push(idx);
       // Copy: the input buffer is transferred to the worker.
       group.inputs.push({ session: s.inner, input: new Float32Array(item.input) });
     });
     await Promise.all(
-      [...byWorker].map(async ([worker, group]) => {
-        const r = await worker.request({ op: 'step', batch: group.inputs }, this.stepTimeoutMs);
+      [...bySlot].map(async ([slot, group]) => {
+        let outputs: StepOutput[] | undefined;
+        let error = engineError('failed', 'engine returned no output');
+        try {
+          outputs = await this.slots[slot]!.host.request<StepOutput[]>(
+            { op: 'step', batch: group.inputs },
+            { timeoutMs: this.stepTimeoutMs, what: 'step', transfer: group.inputs.map((s) => s.input.buffer as ArrayBuffer) },
+          );
+        } catch (err) {
+          error = toEngineError(err);
+        }
         group.idx.forEach((idx, j) => {
           const session = batch[idx]!.session;
-          const o = r.ok ? r.outputs?.[j] : undefined;
-          out[idx] = o
-            ? { ...o, session }
-            : { session, output: new Float32Array(batch[idx]!.input.length), error: r.ok ? engineError('failed', 'engine returned no output') : r.error };
+          const o = outputs?.[j];
+          out[idx] = o ? { ...o, session } : { session, output: new Float32Array(batch[idx]!.input.length), error };
         });
       }),
     );
@@ -194,13 +167,16 @@ export class WorkerPoolEngine implements DuplexEngine {
   async close(session: SessionId): Promise<void> {
     const s = this.sessions.get(session);
     this.sessions.delete(session);
-    if (!s || s.worker.dead) return;
-    const r = await s.worker.request({ op: 'close', session: s.inner }, this.stepTimeoutMs * 5);
-    if (!r.ok) this.log(`[engine] close failed: ${r.error.message}`);
+    if (!s) return;
+    const host = this.slots[s.slot]!.host;
+    if (!host.alive || host.generation !== s.generation) return;
+    await host.request({ op: 'close', session: s.inner }, { timeoutMs: this.stepTimeoutMs * 5, what: 'close' }).catch((err) => {
+      this.log.warn({ err: toEngineError(err), worker: s.slot }, 'close failed');
+    });
   }
 
   get workerCount() {
-    return this.workers.length;
+    return this.slots.length;
   }
 
   get capacityPerWorker() {
@@ -208,11 +184,12 @@ export class WorkerPoolEngine implements DuplexEngine {
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
     this.disposed = true;
     await Promise.all(
-      this.workers.map(async (w) => {
-        await w.request({ op: 'dispose' }, 2000).catch(() => undefined);
-        await w.terminate();
+      this.slots.map(async ({ host }) => {
+        if (host.alive) await host.request({ op: 'dispose' }, { timeoutMs: 2000 }).catch(() => undefined);
+        await host.dispose();
       }),
     );
     this.sessions.clear();

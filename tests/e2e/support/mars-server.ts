@@ -28,8 +28,7 @@ export interface MarsServer {
 
 export async function startMarsServer(): Promise<MarsServer> {
   const { log: logger, lines: logs } = capturingLogger();
-  const log = (l: string) => logs.push(l);
-  const sheets = await SheetLibrary.open({ dir: path.join(ROOT, 'character-sheets'), reload: false, log });
+  const sheets = await SheetLibrary.open({ dir: path.join(ROOT, 'character-sheets'), reload: false, log: logger.child({ part: 'sheets' }) });
   const [engine] = await Promise.all([startRehearsalEngine({ workers: 1, engine: { quiet: true }, log: logger.child({ engine: 'rehearsal' }) }), loadPronunciations()]);
   const server = createParleyServer({
     engine,

@@ -1,10 +1,12 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { WorkerPoolEngine } from '../server/engines/worker/pool.ts';
-import type { Persona } from '../server/engines/contract.ts';
-import { FRAME_SAMPLES } from '../protocol/frame.ts';
+import { WorkerPoolEngine } from '../../../server/engines/worker/pool.ts';
+import type { Persona } from '../../../server/engines/contract.ts';
+import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
+import { recordingLogger } from '../../support/log.ts';
+import { sleep } from '../../support/time.ts';
 
-const MODULE = fileURLToPath(new URL('./stand-ins/scripted-engine.ts', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../stand-ins/scripted-engine.ts', import.meta.url));
 const persona = (id: string): Persona => ({ id, name: id, textPrompt: 'You are a test.', voice: { kind: 'builtin', id: 'NATF0' } });
 const silence = () => new Float32Array(FRAME_SAMPLES);
 
@@ -38,13 +40,13 @@ describe('WorkerPoolEngine', () => {
   });
 
   it('a failing session errors alone; a hung worker is replaced and only its sessions fail', async () => {
-    const logs: string[] = [];
+    const { log, lines: logs } = recordingLogger();
     pool = await WorkerPoolEngine.start({
       module: MODULE,
       options: { mode: 'echo', failPersonaId: 'bad', hangPersonaId: 'hang' },
       workers: 2,
       stepTimeoutMs: 300,
-      log: (l) => logs.push(l),
+      log,
     });
     const good = await pool.open(persona('good')); // worker 0
     const bad = await pool.open(persona('bad')); // worker 1
@@ -58,9 +60,9 @@ describe('WorkerPoolEngine', () => {
     expect(out[0]!.output[0]).toBeCloseTo(0.1);
     expect(out[1]!.error?.message).toMatch(/did not answer step/);
     expect(out[1]!.error?.kind).toBe('timeout');
-    expect(logs.join('\n')).toMatch(/worker 1 replaced/);
+    expect(logs.join('\n')).toMatch(/worker=1 .*worker replaced/);
     // the replaced worker serves new sessions; the good one carries on
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const again = await pool.open(persona('fresh'));
     const out2 = await pool.step([{ session: good, input: silence() }, { session: again, input: silence().fill(0.3) }]);
     expect(out2.map((o) => o.error)).toEqual([undefined, undefined]);
