@@ -68,7 +68,7 @@ export interface TinyBundle {
 type Dim = number | string;
 type Attr = number | number[] | string | Float32Array | { floats: number[] } | { tensor: TensorProto };
 
-class G {
+export class G {
   nodes: NodeProto[] = [];
   inits: TensorProto[] = [];
   inputs: ValueInfoProto[] = [];
@@ -100,6 +100,12 @@ class G {
         rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
       }),
     );
+    return name;
+  }
+
+  /** An initializer from raw little-endian bytes of any ONNX data type (e.g. 10 = float16). */
+  raw(name: string, dims: number[], dataType: number, bytes: Uint8Array) {
+    this.inits.push(create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType, rawData: bytes as Uint8Array<ArrayBuffer> }));
     return name;
   }
 
@@ -177,7 +183,7 @@ function attr(name: string, v: Attr): AttributeProto {
 }
 
 // Seeded uniform weights (mulberry32), so the same options give the same bundle.
-function rng(seed: number) {
+export function rng(seed: number) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -188,7 +194,7 @@ function rng(seed: number) {
   };
 }
 
-function randn(r: () => number, n: number, scale: number) {
+export function randn(r: () => number, n: number, scale: number) {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;
   return out;

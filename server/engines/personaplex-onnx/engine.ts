@@ -40,7 +40,9 @@ import { TemporalBatch, alloc, emptyKv, hostDownload, kvNames, type CompactKv, t
 import { Tokenizer, wrapWithSystemTags } from './tokenizer.ts';
 import { convertPtVoice, readEmbeddingTables, readVoiceFrames, readWavPrompt, writeVoiceFrames, type EmbeddingTables, type VoiceFrames } from './voices.ts';
 import { webgpuDownload } from './gpu-download.ts';
-import { halfToFloat } from './torch-zip.ts';
+import { halfArrayToFloat } from './half.ts';
+import { StepBuffers } from './step-buffers.ts';
+import type { LogitRow } from './top-k.ts';
 
 export interface PersonaPlexOnnxOptions {
   /** folder of the mobius export: mimi_encoder/, temporal/, depformer/, mimi_decoder/ */
@@ -132,6 +134,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   private readonly past: string[];
   private readonly present: string[];
   private readonly depPast: string[];
+  private readonly depPresent: string[];
+  private buffers: StepBuffers | undefined;
   private tables: EmbeddingTables | undefined;
 
   private constructor(
@@ -150,7 +154,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     this.audioSampling = { temperature: s.audioTemperature, topK: s.audioTopK };
     this.batch = new TemporalBatch(g, layout, this.contextFrames);
     ({ past: this.past, present: this.present } = kvNames(g.temporalLayers));
-    this.depPast = kvNames(g.depLayers).past;
+    ({ past: this.depPast, present: this.depPresent } = kvNames(g.depLayers));
   }
 
   static async create(opts: PersonaPlexOnnxOptions): Promise<PersonaPlexOnnxEngine> {
@@ -293,7 +297,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     if (g.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: S }, (_, s) => BigInt(tpos + s)), [1, S]);
     this.past.forEach((name, i) => (feeds[name] = new ort.Tensor(g.temporalKvType, kv.data[i]!, [1, g.temporalHeads, kv.len, g.temporalHeadDim])));
     const fetches = Object.fromEntries(this.present.map((n) => [n, null]));
-    const r = await this.graphs.sessions.temporal.run(feeds, { ...fetches, hidden: null, text_logits: null } as never);
+    // Only the KV: a prompt's logits are never read (every stream is forced), so they are not fetched.
+    const r = await this.graphs.sessions.temporal.run(feeds, fetches as never);
     const data: KvArray[] = [];
     for (const name of this.present) data.push(await this.download(r[name]!));
     for (const t of Object.values(r)) if (t.location === 'gpu-buffer') t.dispose();
@@ -375,53 +380,70 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     for (const it of items) if (it.s.failed) results.set(it.s, { output: new Float32Array(FRAME_SAMPLES), error: it.s.failed });
 
     if (active.length) {
+      const B = active.length;
+      if (!this.buffers || this.buffers.capacity < B) this.buffers = new StepBuffers(g, Math.max(B, this.capacity));
+      const buf = this.buffers;
+      const bt = buf.forBatch(B);
+
       // 1. Mimi encoder: the user's frame → 8 codes per session.
       active.forEach((it) => it.s.enc.push(it.input));
       const userCodes = await encodeLatest(sess.mimi_encoder, active.map((it) => it.s.enc));
 
-      // 2. The ring gives each session's temporal input column.
-      const prepared = active.map((it, b) => it.s.ring.prepare({ user: userCodes[b]! }));
-      if (prepared.some((p) => !p)) throw new Error('internal: a live session had no input column (prompt phase missing)');
-      const B = active.length;
+      // 2. The ring gives each session's temporal input column (into the row's fixed arrays).
+      for (let b = 0; b < B; b++) {
+        const p = active[b]!.s.ring.prepare({ user: userCodes[b]! }, buf.prepared[b]);
+        if (!p) throw new Error('internal: a live session had no input column (prompt phase missing)');
+        const input = p.input;
+        for (let k = 0; k < NUM_STREAMS; k++) buf.frame[b * NUM_STREAMS + k] = BigInt(input[k]!);
+        buf.positions[b] = BigInt(active[b]!.s.tpos);
+      }
+      const prepared = buf.prepared;
 
       // 3. Temporal, batched.
       await this.syncBatch(active.map((it) => it.s));
-      const frame = new BigInt64Array(B * NUM_STREAMS);
-      prepared.forEach((p, b) => p!.input.forEach((tok, k) => (frame[b * NUM_STREAMS + k] = BigInt(tok))));
-      const feeds: Record<string, ort.Tensor> = {
-        input_frame: new ort.Tensor('int64', frame, [B, NUM_STREAMS, 1]),
-        attention_mask: this.batch.mask(),
-      };
-      if (g.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from(active, (it) => BigInt(it.s.tpos)), [B, 1]);
-      this.past.forEach((name, i) => (feeds[name] = this.batch.tensors[i]!));
+      const feeds: Record<string, ort.Tensor> = { input_frame: bt.frame, attention_mask: this.batch.mask() };
+      if (g.hasPositionIds) feeds.position_ids = bt.positions;
+      for (let i = 0; i < this.past.length; i++) feeds[this.past[i]!] = this.batch.tensors[i]!;
       const t = await sess.temporal.run(feeds);
       this.batch.advance(this.present.map((n) => t[n]!));
-      active.forEach((it) => it.s.tpos++);
-      const textLogits = toFloat32(t.text_logits!);
+      for (const it of active) it.s.tpos++;
+      // fp32 or fp16 bits: the sampler reads either without a conversion pass.
+      const textLogits = t.text_logits!.data as LogitRow;
       const V = g.textVocab;
 
       // 4. Text sampling, then the depformer codebook by codebook.
-      const text = prepared.map((p, b) => {
+      for (let b = 0; b < B; b++) {
         const sampled = sampleTopK(textLogits, b * V, V, this.textSampling, active[b]!.s.rng);
-        return { sampled, next: p!.provided[0] ? p!.target[0]! : sampled };
-      });
-      const depLogits: Float32Array[] | undefined = this.opts.onTrace ? [] : undefined;
-      const audio = await this.depformer(t.hidden!, text.map((x) => x.next), prepared.map((p) => p!), active.map((it) => it.s.rng), depLogits);
+        const p = prepared[b]!;
+        buf.textSampled[b] = sampled;
+        buf.textNext[b] = p.provided[0] ? p.target[0]! : sampled;
+      }
+      const depLogits: LogitRow[] | undefined = this.opts.onTrace ? [] : undefined;
+      await this.depformer(t.hidden!, B, active, depLogits);
 
       // 5. Commit to the rings; decode the agent codebooks of the finished frame.
-      const finished = active.map((it, b) => it.s.ring.commit(text[b]!.sampled, audio[b]!));
-      active.forEach((it, b) => it.s.dec.push(finished[b] ? finished[b]!.subarray(1, 1 + MIMI_CODEBOOKS) : SILENCE_TOKENS));
+      const finished: (Int32Array | null)[] = [];
+      for (let b = 0; b < B; b++) {
+        const f = active[b]!.s.ring.commit(buf.textSampled[b]!, buf.audio[b]!, buf.finished[b]);
+        finished.push(f);
+        active[b]!.s.dec.push(f ? f.subarray(1, 1 + MIMI_CODEBOOKS) : SILENCE_TOKENS);
+      }
       const wave = await decodeLatest(sess.mimi_decoder, active.map((it) => it.s.dec));
-      this.opts.onTrace?.(
-        active.map((it, b) => ({
-          session: it.s.id,
-          textLogits: textLogits.subarray(b * V, (b + 1) * V),
-          audioLogits: depLogits!.map((l) => l.subarray(b * g.audioVocab, (b + 1) * g.audioVocab)),
-          text: text[b]!.sampled,
-          audio: audio[b]!,
-          finished: finished[b],
-        })),
-      );
+      if (this.opts.onTrace) {
+        const asFloat = (l: LogitRow) => (l instanceof Uint16Array ? halfArrayToFloat(l) : l);
+        const text32 = asFloat(textLogits);
+        const dep32 = depLogits!.map(asFloat);
+        this.opts.onTrace(
+          active.map((it, b) => ({
+            session: it.s.id,
+            textLogits: text32.subarray(b * V, (b + 1) * V),
+            audioLogits: dep32.map((l) => l.subarray(b * g.audioVocab, (b + 1) * g.audioVocab)),
+            text: buf.textSampled[b]!,
+            audio: buf.audio[b]!.slice(),
+            finished: finished[b] ? finished[b]!.slice() : null,
+          })),
+        );
+      }
       active.forEach((it, b) => {
         const tok = finished[b]?.[0];
         const piece = tok !== undefined && tok > 3 && tok < V ? this.tokenizer.piece(tok) : undefined;
@@ -431,37 +453,36 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     return items.map((it) => results.get(it.s)!);
   }
 
-  /** 16 depformer substeps for all rows at once; returns each row's 16 sampled audio tokens. */
-  private async depformer(hidden: ort.Tensor, textTokens: number[], prepared: { target: Int32Array; provided: Uint8Array }[], rngs: Rng[], trace?: Float32Array[]): Promise<Int32Array[]> {
+  /** The depformer substeps for all rows at once; each row's 16 sampled audio tokens land in buffers.audio. */
+  private async depformer(hidden: ort.Tensor, B: number, active: { s: Session }[], trace?: LogitRow[]): Promise<void> {
     const g = this.graphs.geometry;
-    const B = textTokens.length;
-    const sampled = textTokens.map(() => new Int32Array(DEP_Q).fill(AUDIO_START));
-    let prev = BigInt64Array.from(textTokens, BigInt);
-    let past: ort.Tensor[] = this.depPast.map(() => new ort.Tensor(g.depKvType, alloc(g.depKvType, 0), [B, g.depHeads, 0, g.depHeadDim]));
-    const userProvided = prepared.every((p) => p.provided.subarray(USER_STREAM).every(Boolean));
+    const buf = this.buffers!;
+    const bt = buf.forBatch(B);
+    const prepared = buf.prepared;
+    let userProvided = true;
+    for (let b = 0; b < B; b++) {
+      buf.audio[b]!.fill(AUDIO_START);
+      buf.prev[b] = BigInt(buf.textNext[b]!);
+      const pr = prepared[b]!.provided;
+      for (let k = USER_STREAM; k < NUM_STREAMS; k++) if (!pr[k]) userProvided = false;
+    }
     const steps = this.opts.skipProvidedSubsteps !== false && userProvided ? MIMI_CODEBOOKS : DEP_Q;
     const hiddenIn = hidden.dims[1] === 1 ? hidden : sliceLast(hidden);
+    const feeds: Record<string, ort.Tensor> = { hidden: hiddenIn, prev_token: bt.prev };
+    for (let i = 0; i < this.depPast.length; i++) feeds[this.depPast[i]!] = bt.depPast[i]!;
     for (let cb = 0; cb < steps; cb++) {
-      const feeds: Record<string, ort.Tensor> = {
-        hidden: hiddenIn,
-        prev_token: new ort.Tensor('int64', prev, [B, 1]),
-        substep_index: new ort.Tensor('int64', BigInt64Array.of(BigInt(cb)), []),
-      };
-      this.depPast.forEach((name, i) => (feeds[name] = past[i]!));
+      feeds.substep_index = buf.substep[cb]!;
       const r = await this.graphs.sessions.depformer.run(feeds);
-      const logits = toFloat32(r.logits!);
+      const logits = r.logits!.data as LogitRow;
       trace?.push(logits);
-      const next = new BigInt64Array(B);
       for (let b = 0; b < B; b++) {
-        const tok = sampleTopK(logits, b * g.audioVocab, g.audioVocab, this.audioSampling, rngs[b]!);
-        sampled[b]![cb] = tok;
+        const tok = sampleTopK(logits, b * g.audioVocab, g.audioVocab, this.audioSampling, active[b]!.s.rng);
+        buf.audio[b]![cb] = tok;
         const p = prepared[b]!;
-        next[b] = BigInt(p.provided[1 + cb] ? p.target[1 + cb]! : tok);
+        buf.prev[b] = BigInt(p.provided[1 + cb] ? p.target[1 + cb]! : tok);
       }
-      prev = next;
-      past = this.depPast.map((name) => r[name.replace('past_key_values', 'present')]!);
+      for (let i = 0; i < this.depPast.length; i++) feeds[this.depPast[i]!] = r[this.depPresent[i]!]!;
     }
-    return sampled;
   }
 
   /** Makes the temporal batch hold exactly these sessions, in this order. */
@@ -469,10 +490,12 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const keys = sessions.map((s) => s.id);
     const compact = this.layout === 'concat' && this.batch.rows.length > 0 && this.batch.waste > this.batch.rows.length * 256;
     if (this.batch.sameRows(keys) && !compact) return;
-    // Take every row's cache out of the batch, then rebuild it from the compact caches.
-    for (let row = 0; row < this.batch.rows.length; row++) {
-      const s = this.sessions.get(this.batch.rows[row]!);
-      if (s && !s.kv) s.kv = await this.batch.extract(row, this.download);
+    // Take the rows' caches out of the batch (one download per tensor, not per row), then rebuild it from
+    // the compact caches. Rows of closed sessions are dropped.
+    const held = this.batch.rows.map((key) => this.sessions.get(key)).map((s) => (s && !s.kv ? s : undefined));
+    if (held.some(Boolean)) {
+      const caches = await this.batch.extractAll(this.download, held.map(Boolean));
+      held.forEach((s, row) => s && (s.kv = caches[row]!));
     }
     this.batch.build(keys, sessions.map((s) => s.kv!));
     for (const s of sessions) s.kv = null;
@@ -510,14 +533,6 @@ async function exists(f: string) {
   } catch {
     return false;
   }
-}
-
-function toFloat32(t: ort.Tensor): Float32Array {
-  if (t.type === 'float32') return t.data as Float32Array;
-  const src = t.data as Uint16Array;
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]!);
-  return out;
 }
 
 /** [B, S, H] → [B, 1, H] (the last position), for a hidden output of more than one frame. */

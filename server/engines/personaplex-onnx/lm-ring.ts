@@ -55,7 +55,7 @@ export class LmRing {
    * Writes the forced tokens at offset + delay, seeds the delayed streams with their initial token at the
    * very start, and returns the input column, or null on the first call (nothing to read yet).
    */
-  prepare(forced: Forced = {}): Prepared | null {
+  prepare(forced: Forced = {}, into?: Prepared): Prepared | null {
     const o = this.offset;
     if (forced.user) for (let q = 0; q < MIMI_CODEBOOKS; q++) this.put(USER_STREAM + q, (o + DELAYS[USER_STREAM + q]!) % RING, forced.user[q]!);
     if (forced.agent) for (let q = 0; q < MIMI_CODEBOOKS; q++) this.put(AGENT_STREAM + q, (o + DELAYS[AGENT_STREAM + q]!) % RING, forced.agent[q]!);
@@ -68,15 +68,16 @@ export class LmRing {
     }
     const mip = (o - 1) % RING;
     const tp = o % RING;
-    const input = new Int32Array(NUM_STREAMS);
-    const target = new Int32Array(NUM_STREAMS);
-    const provided = new Uint8Array(NUM_STREAMS);
+    // `into` lets the step path reuse one set of arrays per row instead of allocating three per frame.
+    const input = into?.input ?? new Int32Array(NUM_STREAMS);
+    const target = into?.target ?? new Int32Array(NUM_STREAMS);
+    const provided = into?.provided ?? new Uint8Array(NUM_STREAMS);
     for (let k = 0; k < NUM_STREAMS; k++) {
       input[k] = this.cache[k * RING + mip]!;
       target[k] = this.cache[k * RING + tp]!;
       provided[k] = this.provided[k * RING + tp]!;
     }
-    return { input, target, provided };
+    return into ?? { input, target, provided };
   }
 
   /**
@@ -84,7 +85,7 @@ export class LmRing {
    * the frame that is now complete (offset - max_delay, each stream at its delay), or null while the delayed
    * streams are still filling.
    */
-  commit(text: number, audio: ArrayLike<number> | null): Int32Array | null {
+  commit(text: number, audio: ArrayLike<number> | null, into?: Int32Array): Int32Array | null {
     const o = this.offset;
     const mip = (o - 1) % RING;
     const tp = o % RING;
@@ -95,7 +96,7 @@ export class LmRing {
       this.offset++;
       return null;
     }
-    const out = new Int32Array(NUM_STREAMS);
+    const out = into ?? new Int32Array(NUM_STREAMS);
     for (let k = 0; k < NUM_STREAMS; k++) out[k] = this.cache[k * RING + ((o - MAX_DELAY + DELAYS[k]!) % RING)]!;
     this.offset++;
     return out;

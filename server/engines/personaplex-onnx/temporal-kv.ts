@@ -106,17 +106,32 @@ export class TemporalBatch {
     }
   }
 
+  /** backing store of the mask, grown geometrically and reused (a tensor wraps a view of it) */
+  private maskBuf = new BigInt64Array(0);
+
   /** attention_mask for one new frame per row: [B, P + 1] */
   mask(): ort.Tensor {
     const B = this.rows.length;
     const T = this.P + 1;
-    const m = new BigInt64Array(B * T);
+    if (this.maskBuf.length < B * T) this.maskBuf = new BigInt64Array(Math.max(B * T, 2 * this.maskBuf.length));
+    const m = this.maskBuf.subarray(0, B * T);
+    m.fill(0n);
     for (let b = 0; b < B; b++) {
-      if (this.layout === 'gqa') {
-        for (let j = 0; j <= this.lens[b]!; j++) m[b * T + j] = 1n;
-      } else {
+      if (this.layout === 'gqa') m.fill(1n, b * T, b * T + this.lens[b]! + 1);
+      else {
+        // Runs of valid slots as fills (a row is a few runs: kept prefix, padding, appended slots).
         const v = this.valid[b]!;
-        for (let j = 0; j < this.P; j++) m[b * T + j] = v[j] ? 1n : 0n;
+        let j = 0;
+        while (j < this.P) {
+          if (!v[j]) {
+            j++;
+            continue;
+          }
+          let e = j + 1;
+          while (e < this.P && v[e]) e++;
+          m.fill(1n, b * T + j, b * T + e);
+          j = e;
+        }
         m[b * T + this.P] = 1n;
       }
     }
@@ -147,6 +162,41 @@ export class TemporalBatch {
   /** Slots that hold nothing for some row (padding or forgotten entries). */
   get waste(): number {
     return this.rows.length * this.P - this.lens.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Every row's cache as compact copies, downloading each batch tensor once (not once per row): joining or
+   * leaving costs 2 × layers downloads whatever the batch size.
+   */
+  async extractAll(download: Download, want?: boolean[]): Promise<(CompactKv | undefined)[]> {
+    const out = this.rows.map((_, row) => (!want || want[row] ? { len: this.lens[row]!, data: [] as KvArray[] } : undefined));
+    for (const t of this.tensors) {
+      const src = await download(t);
+      out.forEach((c, row) => c?.data.push(this.copyRow(src, row)));
+    }
+    return out;
+  }
+
+  private copyRow(src: KvArray, row: number): KvArray {
+    const g = this.g;
+    const H = g.temporalHeads;
+    const D = g.temporalHeadDim;
+    const len = this.lens[row]!;
+    const slots: number[] = [];
+    if (this.layout === 'gqa') for (let j = 0; j < len; j++) slots.push(j);
+    else this.valid[row]!.forEach((v, j) => v && slots.push(j));
+    const out = alloc(g.temporalKvType, H * len * D);
+    for (let h = 0; h < H; h++) {
+      const base = (row * H + h) * this.P * D;
+      let j = 0;
+      while (j < slots.length) {
+        let e = j + 1;
+        while (e < slots.length && slots[e] === slots[e - 1]! + 1) e++;
+        out.set(src.subarray(base + slots[j]! * D, base + (slots[e - 1]! + 1) * D) as never, (h * len + j) * D);
+        j = e;
+      }
+    }
+    return out;
   }
 
   /** A row's cache as a compact copy (valid entries in order). */

@@ -19,50 +19,124 @@ export interface Uniform {
 
 export type LogitRow = Float32Array | Uint16Array;
 
+/**
+ * Candidates are single float64 sort keys: the value's order-preserving 32 bits (±0 made equal), times 2^20,
+ * plus (2^20 − 1 − id). Key order is then value order with ties to the lower id, exactly, so the heap compares
+ * one number and the survivors are ordered by a native typed-array sort.
+ */
+const ID_BITS = 2 ** 20;
+
 export class TopKSampler {
-  private hv = new Float64Array(0);
-  private hi = new Int32Array(0);
+  private keys = new Float64Array(0);
   private w = new Float64Array(0);
   private readonly half = halfTable();
+  private readonly f32 = new Float32Array(1);
+  private readonly u32 = new Uint32Array(this.f32.buffer);
 
   private reserve(k: number) {
-    if (this.hv.length >= k) return;
-    this.hv = new Float64Array(k);
-    this.hi = new Int32Array(k);
+    if (this.keys.length >= k) return;
+    this.keys = new Float64Array(k);
     this.w = new Float64Array(k);
+  }
+
+  private key(v: number, id: number): number {
+    this.f32[0] = v === 0 ? 0 : v; // −0 sorts with +0, as the values compare equal
+    const u = this.u32[0]!;
+    const ordered = u >= 0x80000000 ? 0xffffffff - u : u + 0x80000000;
+    return ordered * ID_BITS + (ID_BITS - 1 - id);
   }
 
   /** Draws one token id from `logits[offset .. offset+size)`; ties in the cut go to the lower id. */
   sample(logits: LogitRow, offset: number, size: number, p: SamplingParams, rng: Uniform): number {
     if (p.temperature <= 0 || p.topK === 1) return this.argmax(logits, offset, size);
+    if (size > ID_BITS) throw new Error(`top-k over ${size} logits: at most ${ID_BITS} supported`);
     const k = p.topK > 0 && p.topK < size ? p.topK : size;
-    this.reserve(k);
-    const filled = logits instanceof Uint16Array ? this.selectHalf(logits, offset, size, k) : this.selectFloat(logits, offset, size, k);
-    // Pop the heap worst-first into descending order: hv/hi[0] = best.
-    const hv = this.hv;
-    const hi = this.hi;
-    for (let n = filled; n > 1; n--) {
-      const v = hv[0]!;
-      const id = hi[0]!;
-      hv[0] = hv[n - 1]!;
-      hi[0] = hi[n - 1]!;
-      siftDown(hv, hi, 0, n - 1);
-      hv[n - 1] = v;
-      hi[n - 1] = id;
+    let keys: Float64Array;
+    let filled: number;
+    if (k * 16 >= size && logits instanceof Uint16Array && size <= 65536) {
+      // fp16 with a large share surviving (audio: 250 of 2048): exact radix selection on the 16-bit order.
+      this.reserve(k);
+      keys = this.selectHalfRadix(logits, offset, size, k);
+      filled = k;
+    } else if (k * 16 >= size) {
+      // A large share survives (audio: 250 of 2048): key every value and partition the best k to the end.
+      this.reserve(size);
+      const all = this.keys.subarray(0, size);
+      for (let i = 0; i < size; i++) all[i] = this.key(logits instanceof Uint16Array ? this.half[logits[offset + i]!]! : logits[offset + i]!, i);
+      selectLargest(all, k);
+      keys = all.subarray(size - k).sort();
+      filled = k;
+    } else {
+      // Few survive (text: 25 of 32000): a k-entry heap rejects almost every value with one comparison.
+      this.reserve(k);
+      filled = logits instanceof Uint16Array ? this.selectHalf(logits, offset, size, k) : this.selectFloat(logits, offset, size, k);
+      keys = this.keys.subarray(0, filled).sort();
     }
-    const max = hv[0]!;
+    // Ascending keys: the best candidate is last.
+    const t = logits instanceof Uint16Array ? this.half : null;
+    const idOf = (j: number) => ID_BITS - 1 - (keys[j]! % ID_BITS);
+    const valueOf = (id: number) => (t ? t[(logits as Uint16Array)[offset + id]!]! : (logits as Float32Array)[offset + id]!);
+    const max = valueOf(idOf(filled - 1));
     const w = this.w;
     let total = 0;
     for (let i = 0; i < filled; i++) {
-      w[i] = Math.exp((hv[i]! - max) / p.temperature);
+      w[i] = Math.exp((valueOf(idOf(filled - 1 - i)) - max) / p.temperature);
       total += w[i]!;
     }
     let u = rng.next() * total;
     for (let i = 0; i < filled; i++) {
       u -= w[i]!;
-      if (u < 0) return hi[i]!;
+      if (u < 0) return idOf(filled - 1 - i);
     }
-    return hi[filled - 1]!;
+    return idOf(0);
+  }
+
+  private hist = new Int32Array(256);
+  private boundary = new Uint32Array(0);
+  private radixOut = new Float64Array(0);
+
+  /**
+   * Top k of fp16 logits by two counting passes over the order-preserving 16-bit key: the high byte over all
+   * values, then the low byte inside the bucket where the cut falls. Candidates are visited in id order, so
+   * ties at the cut go to the lower ids. Returns the k survivors' keys, sorted ascending.
+   */
+  private selectHalfRadix(x: Uint16Array, offset: number, size: number, k: number): Float64Array {
+    const ord = halfOrder();
+    const hist = this.hist;
+    if (this.radixOut.length < k || this.boundary.length < size) {
+      this.radixOut = new Float64Array(Math.max(k, this.radixOut.length));
+      this.boundary = new Uint32Array(Math.max(size, this.boundary.length));
+    }
+    hist.fill(0);
+    for (let i = 0; i < size; i++) hist[ord[x[offset + i]!]! >> 8]!++;
+    let hiBin = 255;
+    let above = 0;
+    while (above + hist[hiBin]! < k) above += hist[hiBin--]!;
+    const out = this.radixOut;
+    const boundary = this.boundary;
+    let n = 0;
+    let nb = 0;
+    hist.fill(0);
+    for (let i = 0; i < size; i++) {
+      const o = ord[x[offset + i]!]!;
+      const b = o >> 8;
+      if (b > hiBin) out[n++] = o * ID_BITS + (ID_BITS - 1 - i);
+      else if (b === hiBin) {
+        boundary[nb++] = i;
+        hist[o & 255]!++;
+      }
+    }
+    let loBin = 255;
+    let aboveLo = 0;
+    while (n + aboveLo + hist[loBin]! < k) aboveLo += hist[loBin--]!;
+    let ties = k - n - aboveLo; // entries of the cut's exact key that fit, lowest ids first
+    for (let j = 0; j < nb; j++) {
+      const i = boundary[j]!;
+      const o = ord[x[offset + i]!]!;
+      const lo = o & 255;
+      if (lo > loBin || (lo === loBin && ties-- > 0)) out[n++] = o * ID_BITS + (ID_BITS - 1 - i);
+    }
+    return out.subarray(0, k).sort();
   }
 
   argmax(x: LogitRow, offset: number, size: number): number {
@@ -79,78 +153,113 @@ export class TopKSampler {
     return best;
   }
 
-  // The two loops differ only in how a value is read; kept separate so each stays monomorphic.
+  // The two loops differ only in how a value is read; kept separate so each stays monomorphic. `thr` is the
+  // heap root's value: a later id with an equal value never enters, so only `v > thr` needs a key.
   private selectFloat(x: Float32Array, offset: number, size: number, k: number): number {
-    const hv = this.hv;
-    const hi = this.hi;
+    const keys = this.keys;
     let filled = 0;
+    let thr = -Infinity;
     for (let i = 0; i < size; i++) {
       const v = x[offset + i]!;
       if (filled < k) {
-        hv[filled] = v;
-        hi[filled] = i;
-        siftUp(hv, hi, filled++);
-      } else if (v > hv[0]!) {
-        hv[0] = v;
-        hi[0] = i;
-        siftDown(hv, hi, 0, k);
+        keys[filled] = this.key(v, i);
+        siftUp(keys, filled++);
+        if (filled === k) thr = x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!;
+      } else if (v > thr) {
+        keys[0] = this.key(v, i);
+        siftDown(keys, k);
+        thr = x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!;
       }
     }
     return filled;
   }
 
   private selectHalf(x: Uint16Array, offset: number, size: number, k: number): number {
-    const hv = this.hv;
-    const hi = this.hi;
+    const keys = this.keys;
     const t = this.half;
     let filled = 0;
+    let thr = -Infinity;
     for (let i = 0; i < size; i++) {
       const v = t[x[offset + i]!]!;
       if (filled < k) {
-        hv[filled] = v;
-        hi[filled] = i;
-        siftUp(hv, hi, filled++);
-      } else if (v > hv[0]!) {
-        hv[0] = v;
-        hi[0] = i;
-        siftDown(hv, hi, 0, k);
+        keys[filled] = this.key(v, i);
+        siftUp(keys, filled++);
+        if (filled === k) thr = t[x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!]!;
+      } else if (v > thr) {
+        keys[0] = this.key(v, i);
+        siftDown(keys, k);
+        thr = t[x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!]!;
       }
     }
     return filled;
   }
 }
 
-/** Heap order: the root is the worst entry (lowest value; on equal values, the higher id). */
-function worse(hv: Float64Array, hi: Int32Array, a: number, b: number): boolean {
-  return hv[a]! < hv[b]! || (hv[a] === hv[b] && hi[a]! > hi[b]!);
-}
-
-function swap(hv: Float64Array, hi: Int32Array, a: number, b: number) {
-  const v = hv[a]!;
-  hv[a] = hv[b]!;
-  hv[b] = v;
-  const i = hi[a]!;
-  hi[a] = hi[b]!;
-  hi[b] = i;
-}
-
-function siftUp(hv: Float64Array, hi: Int32Array, j: number) {
+/** Min-heap of keys: the root is the worst candidate. */
+function siftUp(h: Float64Array, j: number) {
+  const x = h[j]!;
   while (j > 0) {
     const parent = (j - 1) >> 1;
-    if (!worse(hv, hi, j, parent)) return;
-    swap(hv, hi, j, parent);
+    if (h[parent]! <= x) break;
+    h[j] = h[parent]!;
     j = parent;
+  }
+  h[j] = x;
+}
+
+function siftDown(h: Float64Array, n: number) {
+  const x = h[0]!;
+  let j = 0;
+  for (;;) {
+    const l = 2 * j + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const c = r < n && h[r]! < h[l]! ? r : l;
+    if (h[c]! >= x) break;
+    h[j] = h[c]!;
+    j = c;
+  }
+  h[j] = x;
+}
+
+/** Rearranges `a` so that its k largest keys occupy the last k places (any order), by quickselect. */
+function selectLargest(a: Float64Array, k: number) {
+  const target = a.length - k;
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // Median of three as the pivot.
+    const mid = (lo + hi) >> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return;
   }
 }
 
-function siftDown(hv: Float64Array, hi: Int32Array, j: number, n: number) {
-  for (;;) {
-    const l = 2 * j + 1;
-    if (l >= n) return;
-    const r = l + 1;
-    const c = r < n && worse(hv, hi, r, l) ? r : l;
-    if (!worse(hv, hi, c, j)) return;
-    swap(hv, hi, c, j);
-    j = c;
-  }
+let order: Uint16Array | undefined;
+
+/** fp16 bits → a 16-bit key with the same order as the values (+0 and −0 equal; NaNs are not ordered). */
+function halfOrder(): Uint16Array {
+  if (order) return order;
+  const o = new Uint16Array(65536);
+  for (let h = 0; h < 65536; h++) o[h] = h === 0x8000 ? 0x8000 : h & 0x8000 ? 0xffff - h : h + 0x8000;
+  order = o;
+  return o;
 }
