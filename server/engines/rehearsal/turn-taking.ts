@@ -4,8 +4,11 @@
  * clock-free: time is frames × 80 ms, so the same input gives the same decisions.
  *
  *   greet     a player arrives and nobody is talking → greeting
- *   answer    the player spoke, then was quiet for endOfTurnMs → next line (after-interruption line if it cut us off)
- *   barge-in  the player speaks for bargeInMs while the NPC talks → stop now, report 'interrupted'
+ *   answer    the player spoke, then was quiet long enough → next line (after-interruption line if it cut us off).
+ *             How long depends on how final the speech before the silence sounded (`turnEnd`, from prosody.ts):
+ *             endOfTurnMs when it sounded finished, holdMs when it sounded like a mid-sentence pause.
+ *   barge-in  the player speaks for bargeInMs while the NPC talks → stop now, report 'interrupted'. Shorter
+ *             sounds ("yeah", "okay", "mm-hm") are a listener's backchannel: the NPC carries on.
  *   backchannel  a long player turn pauses briefly → a short acknowledgement, the turn stays the player's
  *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
  *
@@ -14,8 +17,12 @@
 import { FRAME_MS } from '../../../protocol/frame.ts';
 
 export interface TurnTakingOptions {
-  /** quiet after the player's speech before the NPC takes the turn */
+  /** quiet after the player's speech before the NPC takes the turn, when that speech sounded finished */
   endOfTurnMs?: number;
+  /** quiet needed instead when the speech sounded unfinished (a mid-sentence pause) */
+  holdMs?: number;
+  /** turn-end probability (Hearing.turnEnd) at or above which the speech counts as finished */
+  turnEndThreshold?: number;
   /** player speech needed to count as a turn (shorter sounds are ignored) */
   minSpeechMs?: number;
   /** sustained player speech that makes a talking NPC yield */
@@ -32,8 +39,10 @@ export interface TurnTakingOptions {
 
 export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   endOfTurnMs: 500,
+  holdMs: 1600,
+  turnEndThreshold: 0.75,
   minSpeechMs: 96,
-  bargeInMs: 96,
+  bargeInMs: 448,
   greetAfterMs: 480,
   backchannelAfterMs: 4000,
   backchannelPauseMs: 160,
@@ -47,6 +56,11 @@ export interface Hearing {
   speechMs: number;
   /** ms the player has been quiet (0 while speaking) */
   silenceMs: number;
+  /**
+   * During a silence: how likely the speech before it ended the player's turn, 0–1 (prosody.ts). Absent when
+   * not measured: the silence then counts as an end of turn after endOfTurnMs, as if it had sounded finished.
+   */
+  turnEnd?: number;
 }
 
 export interface TurnDecision {
@@ -102,7 +116,7 @@ export class TurnTaking {
     if (playerSpeaking && !this.playerTurn) this.openTurn(h);
     if (this.activity === 'backchannel') return {};
 
-    if (this.playerTurn && h.silenceMs >= this.o.endOfTurnMs) {
+    if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h)) {
       this.playerTurn = false;
       const say: UtteranceKind = this.interrupted ? 'afterInterruption' : this.greeted ? 'line' : 'greeting';
       this.interrupted = false;
@@ -121,6 +135,12 @@ export class TurnTaking {
       return { say: 'backchannel' };
     }
     return {};
+  }
+
+  /** Quiet needed before taking the turn: short after speech that sounded finished, long after a mid-sentence pause. */
+  private endOfTurnWait(h: Hearing): number {
+    if (h.turnEnd === undefined || h.turnEnd >= this.o.turnEndThreshold) return this.o.endOfTurnMs;
+    return Math.max(this.o.endOfTurnMs, this.o.holdMs);
   }
 
   /** The utterance chosen could not be spoken (e.g. nothing to say): back to listening. */

@@ -1,0 +1,174 @@
+/**
+ * Two ways to run the turn-taking bench's player scripts against an engine:
+ *
+ *   engine-only  every script's session steps in lockstep through `engine.step` (faster than real time); input
+ *                frame k and output frame k share one timeline, as on the engine's own clock.
+ *   server       a real Parley server around the engine, one room per script, each player a Colyseus client
+ *                over WebSocket sending its voice in real time; the NPC's audio is placed on the player's
+ *                timeline where it arrived (the pipeline's share included), its text pieces with their frames.
+ */
+import { FRAME_SAMPLES } from '../../protocol/frame.ts';
+import type { DuplexEngine, Persona } from '../../server/engines/contract.ts';
+import { TestPlayer } from '../../tests/support/test-player.ts';
+import { inlineNpcs, startTestServer } from '../../tests/support/test-server.ts';
+import type { Recording } from './turn-metrics.ts';
+import type { Heard, PlayerScript } from './turn-scenarios.ts';
+
+const SR = 24_000;
+const BLOCK = 480;
+/** after the last act, keep listening this long */
+const TAIL_FRAMES = 40;
+
+/** A growing NPC track on the player's timeline, with the running talk/quiet state a listener perceives. */
+export class HeardTrack implements Heard {
+  data = new Float32Array(SR * 60);
+  length = 0;
+  private lastActive = -Infinity;
+  private runStart = 0;
+  private scanned = 0;
+
+  /** Lay `x` down at sample `at` (or right after what is already there, if that is later). */
+  put(x: Float32Array, at: number): number {
+    const pos = Math.max(at, this.length);
+    if (pos + x.length > this.data.length) {
+      const grown = new Float32Array(Math.max(this.data.length * 2, pos + x.length + SR));
+      grown.set(this.data.subarray(0, this.length));
+      this.data = grown;
+    }
+    this.data.set(x, pos);
+    this.length = pos + x.length;
+    this.scan();
+    return pos;
+  }
+
+  /** Silence up to `at` (nothing arrived yet). */
+  advance(at: number) {
+    if (at <= this.length) return;
+    if (at > this.data.length) this.put(new Float32Array(0), at);
+    this.length = at;
+    this.scan();
+  }
+
+  private scan() {
+    for (; this.scanned + BLOCK <= this.length; this.scanned += BLOCK) {
+      let e = 0;
+      for (let i = this.scanned; i < this.scanned + BLOCK; i++) e += this.data[i]! * this.data[i]!;
+      if (Math.sqrt(e / BLOCK) > 0.01) {
+        if (this.scanned - this.lastActive > 0.4 * SR) this.runStart = this.scanned;
+        this.lastActive = this.scanned + BLOCK;
+      }
+    }
+  }
+
+  quietMs(): number {
+    return this.lastActive === -Infinity ? Infinity : ((this.length - this.lastActive) / SR) * 1000;
+  }
+
+  talkingMs(): number {
+    return this.quietMs() < 100 ? ((this.lastActive - this.runStart) / SR) * 1000 : 0;
+  }
+
+  audio(): Float32Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+class PlayerTrack {
+  data = new Float32Array(SR * 60);
+  length = 0;
+  push(x: Float32Array) {
+    if (this.length + x.length > this.data.length) {
+      const grown = new Float32Array(this.data.length * 2);
+      grown.set(this.data.subarray(0, this.length));
+      this.data = grown;
+    }
+    this.data.set(x, this.length);
+    this.length += x.length;
+  }
+}
+
+export async function runEngineOnly(engine: DuplexEngine, persona: Persona, scripts: PlayerScript[]): Promise<Recording[]> {
+  const sessions = await Promise.all(scripts.map((_, i) => engine.open({ ...persona, id: `${persona.id}-${i}`, seed: i + 1 })));
+  const ready = (engine as { ready?: (s: unknown) => Promise<void> }).ready;
+  if (ready) await Promise.all(sessions.map((s) => ready.call(engine, s).catch(() => undefined)));
+  const heard = scripts.map(() => new HeardTrack());
+  const players = scripts.map(() => new PlayerTrack());
+  const pieces = scripts.map(() => [] as { at: number; piece: string }[]);
+  const tails = scripts.map(() => TAIL_FRAMES);
+  try {
+    for (let frame = 0; tails.some((t) => t > 0); frame++) {
+      const inputs = scripts.map((s, i) => {
+        const x = s.next(FRAME_SAMPLES, heard[i]!);
+        if (s.done) tails[i]!--;
+        players[i]!.push(x);
+        return { session: sessions[i]!, input: x };
+      });
+      const outs = await engine.step(inputs);
+      outs.forEach((o, i) => {
+        const at = heard[i]!.put(o.output, frame * FRAME_SAMPLES);
+        if (o.text) pieces[i]!.push({ at, piece: o.text });
+      });
+      if (frame > 20 * 60 * 12.5) throw new Error('turn bench: scripts did not finish in 20 minutes of audio');
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => engine.close(s).catch(() => undefined)));
+  }
+  return scripts.map((s, i) => ({ npc: heard[i]!.audio(), pieces: pieces[i]!, player: players[i]!.data.slice(0, players[i]!.length), said: s.said }));
+}
+
+export async function runThroughServer(engine: DuplexEngine, persona: Persona, scripts: PlayerScript[]): Promise<Recording[]> {
+  const rooms = Object.fromEntries(scripts.map((_, i) => [`turns${i}`, { npcs: [{ sheet: `npc${i}`, position: [0, 0, 0] as [number, number, number], facing: [0, 0, 1] as [number, number, number] }] }]));
+  const npcs = Object.fromEntries(
+    scripts.map((_, i) => [`npc${i}`, { name: persona.name, hearingRadius: 6, audibleRadius: 12, persona: { ...persona, id: `npc${i}`, seed: i + 1 } }]),
+  );
+  const running = await startTestServer(engine, { npcs: inlineNpcs(npcs), rooms });
+  try {
+    return await Promise.all(scripts.map((s, i) => playOne(running.url, `turns${i}`, `npc${i}`, s)));
+  } finally {
+    await running.stop();
+  }
+}
+
+async function playOne(url: string, room: string, npc: string, script: PlayerScript): Promise<Recording> {
+  const player = new TestPlayer(url, 'pcm16');
+  await player.join(room);
+  await player.hello();
+  player.pose([0, 0, 1.2], [0, 0, -1]);
+  const heard = new HeardTrack();
+  const mine = new PlayerTrack();
+  const placed = new Map<number, number>(); // NPC frame index → where it was heard
+  let consumed = 0;
+  // Player sample s happens at t0 + s / 24 ms; frame n is sent when it has been "captured", at t0 + 80 (n + 1).
+  const t0 = Date.now() + 200;
+  let tail = TAIL_FRAMES;
+  try {
+    for (let n = 0; tail > 0; n++) {
+      const due = t0 + 80 * (n + 1);
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const frames = player.framesFrom(npc);
+      for (; consumed < frames.length; consumed++) {
+        const f = frames[consumed]!;
+        placed.set(f.i, heard.put(f.samples, Math.round(((f.at - t0) * SR) / 1000)));
+      }
+      heard.advance(Math.round(((Date.now() - t0) * SR) / 1000));
+      const x = script.next(FRAME_SAMPLES, heard);
+      mine.push(x);
+      player.voiceFrame(x);
+      if (script.done) tail--;
+      if (n > 20 * 60 * 12.5) throw new Error('turn bench: script did not finish in 20 minutes');
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const frames = player.framesFrom(npc);
+    for (; consumed < frames.length; consumed++) {
+      const f = frames[consumed]!;
+      placed.set(f.i, heard.put(f.samples, Math.round(((f.at - t0) * SR) / 1000)));
+    }
+    const pieces = player.texts
+      .filter((t) => t.npc === npc && placed.has(t.i))
+      .map((t) => ({ at: placed.get(t.i)!, piece: t.piece }));
+    return { npc: heard.audio(), pieces, player: mine.data.slice(0, mine.length), said: script.said };
+  } finally {
+    await player.leave();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Turn-taking measured the way Full-Duplex-Bench v1 measures it (issue 14): pause handling, smooth turn-taking,
+ * user interruption, listener backchannels, and the NPC's own backchannels in a long player turn. Player speech
+ * comes from espeak-ng, Flite and Festival (bench/support/speakers.ts), split into a tuning set and a held-out set.
+ *
+ * `npm run bench turns` runs the engine named by PARLEY_ENGINE (default rehearsal) twice:
+ *   through the server  players over WebSocket in real time, one room each; figures include the pipeline
+ *   engine-only         the same scripts stepped straight through the engine, on its own timeline
+ * and, for the rehearsal engine, the trade-off curve between pause takeovers and answer latency (engine-only,
+ * several end-of-turn settings). PARLEY_TURNS=engine skips the server run; PARLEY_TURNS_CURVE=0 skips the curve.
+ */
+import { loadConfig } from '../server/config.ts';
+import { silentLogger } from '../server/log.ts';
+import type { DuplexEngine, Persona } from '../server/engines/contract.ts';
+import { startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
+import type { TurnTakingOptions } from '../server/engines/rehearsal/turn-taking.ts';
+import { HELD_OUT_SPEAKERS, TUNING_SPEAKERS } from './support/speakers.ts';
+import { emptyFigures, measure, merge, summarise, type TurnSummary } from './support/turn-metrics.ts';
+import { runEngineOnly, runThroughServer } from './support/turn-runners.ts';
+import { scriptFor, type PlayerScript } from './support/turn-scenarios.ts';
+
+const log = (s: string) => process.stderr.write(`  ${s}\n`);
+
+/** An NPC with answers long enough to talk over (3–5 s) and short backchannels. */
+export const TURNS_NPC: Persona = {
+  id: 'turns',
+  name: 'Engineer Sato',
+  textPrompt: 'You are the ship engineer.',
+  voice: { kind: 'builtin', id: 'NATM1' },
+  seed: 3,
+  rehearsal: {
+    greeting: 'Hello there. I am the engineer on this ship.',
+    lines: [
+      'The coolant loop is failing, and we have maybe an hour before the core overheats completely.',
+      'Check the pressure valves on deck three, then come back and tell me what the gauges say.',
+      'Stay calm. We have trained for exactly this kind of day, and the crew knows what to do.',
+      'The main relay burned out last night, so every system on this deck runs on backup power now.',
+      'I have not slept in two days, because the filters keep clogging faster than I can clean them.',
+    ],
+    backchannels: ['Mm-hm.', 'I see.', 'Right.'],
+    afterInterruption: 'Sorry, go ahead.',
+  },
+};
+
+async function scripts(): Promise<PlayerScript[]> {
+  const out: PlayerScript[] = [];
+  let seed = 1;
+  for (const s of TUNING_SPEAKERS) out.push(await scriptFor(s, 'tuning', seed++));
+  for (const s of HELD_OUT_SPEAKERS) out.push(await scriptFor(s, 'heldOut', seed++));
+  return out;
+}
+
+async function measured(run: (scripts: PlayerScript[]) => Promise<import('./support/turn-metrics.ts').Recording[]>) {
+  const recs = await run(await scripts());
+  return recs.reduce((f, r) => measure(r, f), emptyFigures());
+}
+
+const TARGETS: { name: string; key: keyof TurnSummary; text: string; met: (v: number, s: TurnSummary) => boolean }[] = [
+  { name: 'pause takeover (pauses 1.0–1.5 s)', key: 'pauseTakeover', text: '≤ 0.30', met: (v) => v <= 0.3 },
+  { name: 'smooth-turn takeover', key: 'smoothTakeover', text: '≥ 0.95', met: (v) => v >= 0.95 },
+  { name: 'smooth-turn latency median (ms)', key: 'latencyMedianMs', text: '≤ 600', met: (v) => v <= 600 },
+  { name: 'listener backchannels stop it', key: 'listenerStopRate', text: '≤ 0.2', met: (v) => v <= 0.2 },
+  { name: 'NPC backchannels inside a pause', key: 'backchannelInPause', text: '≥ 0.80', met: (v) => v >= 0.8 },
+  { name: 'answers overlapping the player', key: 'answerOverlap', text: '≤ 0.05', met: (v) => v <= 0.05 },
+];
+
+const REPORTED: { name: string; key: keyof TurnSummary }[] = [
+  { name: 'pause takeover, all pauses 0.3–1.5 s', key: 'pauseTakeoverAll' },
+  { name: 'pause takeover, pauses 0.3–0.6 s', key: 'pauseTakeoverShort' },
+  { name: 'smooth latency median clamped at 0 (ms)', key: 'latencyMedianClampedMs' },
+  { name: 'smooth latency mean clamped at 0 (FDB, ms)', key: 'latencyMeanClampedMs' },
+  { name: 'smooth answers started before the end', key: 'latencyNegativeShare' },
+  { name: 'interruption: stop latency median (ms)', key: 'interruptStopMedianMs' },
+  { name: 'interruption: stop latency max (ms)', key: 'interruptStopMaxMs' },
+  { name: 'interruption: answers after it', key: 'interruptAnswered' },
+  { name: 'long turn taken over (FDB backchannel TOR)', key: 'longTakeover' },
+  { name: 'NPC backchannels in long turns (count)', key: 'backchannels' },
+  { name: 'cases: pauses / smooth / interrupt / listener / answers', key: 'pauseCases' },
+];
+
+function fmt(v: number): string {
+  return Number.isNaN(v) ? '—' : Number.isInteger(v) ? String(v) : Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(2);
+}
+
+function table(title: string, cols: { label: string; s: TurnSummary }[]) {
+  const w = 44;
+  const lines = [`\n${title}`, `${'figure'.padEnd(w)}  ${cols.map((c) => c.label.padStart(14)).join('')}  target   met`];
+  for (const t of TARGETS) {
+    const main = cols[0]!.s[t.key] as number;
+    lines.push(`${t.name.padEnd(w)}  ${cols.map((c) => fmt(c.s[t.key] as number).padStart(14)).join('')}  ${t.text.padEnd(7)}  ${Number.isNaN(main) ? 'no data' : t.met(main, cols[0]!.s) ? 'met' : 'NOT MET'}`);
+  }
+  for (const r of REPORTED) {
+    const v = (s: TurnSummary) =>
+      r.key === 'pauseCases' ? `${s.pauseCases}/${s.smoothCases}/${s.interruptCases}/${s.listenerCases}/${s.answers}` : fmt(s[r.key] as number);
+    lines.push(`${r.name.padEnd(w)}  ${cols.map((c) => v(c.s).padStart(14)).join('')}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+/** End-of-turn settings for the curve: fixed silences (no prosody) and prosody with several thresholds. */
+const CURVE: { label: string; prosody: boolean; turnTaking: TurnTakingOptions }[] = [
+  { label: 'fixed 500 ms', prosody: false, turnTaking: { endOfTurnMs: 500 } },
+  { label: 'fixed 1000 ms', prosody: false, turnTaking: { endOfTurnMs: 1000 } },
+  { label: 'fixed 1600 ms', prosody: false, turnTaking: { endOfTurnMs: 1600 } },
+  { label: 'prosody θ 0.6', prosody: true, turnTaking: { turnEndThreshold: 0.6 } },
+  { label: 'prosody θ 0.75 (default)', prosody: true, turnTaking: {} },
+  { label: 'prosody θ 0.9', prosody: true, turnTaking: { turnEndThreshold: 0.9 } },
+  { label: 'prosody θ 0.75, 400/1600', prosody: true, turnTaking: { endOfTurnMs: 400 } },
+];
+
+export default async function turnsBench(): Promise<Record<string, number>> {
+  const config = loadConfig();
+  const figures: Record<string, number> = {};
+  // The rehearsal engine quietly (its per-session log lines would drown the table); any other through select.ts.
+  const started = async (): Promise<DuplexEngine> => {
+    if (config.engine.name === 'rehearsal') return startRehearsalEngine({ engine: { quiet: true } });
+    const { startEngine } = await import('../server/engines/select.ts');
+    return startEngine(config.engine, silentLogger);
+  };
+
+  let server: ReturnType<typeof summarise> | null = null;
+  let serverF = emptyFigures();
+  if (process.env.PARLEY_TURNS !== 'engine') {
+    log(`through the server: ${config.engine.name}, ${TUNING_SPEAKERS.length + HELD_OUT_SPEAKERS.length} players in real time (a few minutes)`);
+    const engine = await started();
+    try {
+      serverF = await measured((s) => runThroughServer(engine, TURNS_NPC, s));
+    } finally {
+      await engine.dispose?.();
+    }
+    server = summarise(serverF);
+  }
+  log(`engine-only: ${config.engine.name}`);
+  const engine = await started();
+  let engineF = emptyFigures();
+  try {
+    engineF = await measured((s) => runEngineOnly(engine, TURNS_NPC, s));
+  } finally {
+    await engine.dispose?.();
+  }
+  const cols: { label: string; s: TurnSummary }[] = [];
+  if (server) cols.push({ label: 'server', s: server }, { label: 'srv tuning', s: summarise(serverF, 'tuning') }, { label: 'srv held-out', s: summarise(serverF, 'heldOut') });
+  cols.push({ label: 'engine-only', s: summarise(engineF) }, { label: 'eng held-out', s: summarise(engineF, 'heldOut') });
+  table(`Turn-taking, ${config.engine.name} (FDB v1 definitions; first column decides met / not met)`, cols);
+
+  const main = server ?? summarise(engineF);
+  const prefix = server ? 'turns.server' : 'turns.engine';
+  for (const t of TARGETS) figures[`${prefix}.${t.key}`] = main[t.key] as number;
+  for (const r of REPORTED) figures[`${prefix}.${r.key}`] = main[r.key] as number;
+  const eng = summarise(engineF);
+  for (const t of TARGETS) figures[`turns.engine.${t.key}`] = eng[t.key] as number;
+  figures['turns.engine.heldOut.pauseTakeover'] = summarise(engineF, 'heldOut').pauseTakeover;
+  figures['turns.engine.heldOut.latencyMedianMs'] = summarise(engineF, 'heldOut').latencyMedianMs;
+
+  if (config.engine.name === 'rehearsal' && process.env.PARLEY_TURNS_CURVE !== '0') {
+    const rows: string[] = [];
+    for (const c of CURVE) {
+      const e = await startRehearsalEngine({ workers: 1, engine: { quiet: true, prosody: c.prosody, turnTaking: c.turnTaking } });
+      try {
+        const f = await measured((s) => runEngineOnly(e, TURNS_NPC, s));
+        const all = summarise(f);
+        const held = summarise(f, 'heldOut');
+        rows.push(
+          `${c.label.padEnd(28)} ${fmt(all.pauseTakeover).padStart(8)} ${fmt(all.pauseTakeoverAll).padStart(8)} ${fmt(all.latencyMedianMs).padStart(9)} ${fmt(all.smoothTakeover).padStart(7)} ${fmt(held.pauseTakeover).padStart(9)} ${fmt(held.latencyMedianMs).padStart(9)}`,
+        );
+      } finally {
+        await e.dispose?.();
+      }
+    }
+    console.log(
+      `\nTrade-off: pause takeovers vs answer latency (rehearsal, engine-only; the server adds its pipeline share to latency)\n` +
+        `${'end-of-turn setting'.padEnd(28)} ${'TO≥1s'.padStart(8)} ${'TO all'.padStart(8)} ${'lat p50'.padStart(9)} ${'smooth'.padStart(7)} ${'held TO'.padStart(9)} ${'held p50'.padStart(9)}\n` +
+        rows.join('\n'),
+    );
+  }
+  return figures;
+}

@@ -1,0 +1,79 @@
+/**
+ * The turn-taking decisions of issue 14 on scripted hearing (synthetic cases): how long a silence must last
+ * depends on how final the speech before it sounded, and a short vocalisation over the NPC is a listener's
+ * backchannel, not a barge-in.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TURN_TAKING, TurnTaking, type Hearing, type TurnDecision } from '../../server/engines/rehearsal/turn-taking.ts';
+
+function run(t: TurnTaking, script: Hearing[], utteranceFrames = 10) {
+  const log: { frame: number; d: TurnDecision }[] = [];
+  let playingUntil = -1;
+  script.forEach((h, frame) => {
+    const d = t.step(h, frame >= playingUntil);
+    if (d.say) playingUntil = frame + utteranceFrames;
+    if (d.interrupt) playingUntil = -1;
+    if (d.say || d.interrupt) log.push({ frame, d });
+  });
+  return log;
+}
+
+const quiet = (frames: number, turnEnd?: number): Hearing[] =>
+  Array.from({ length: frames }, (_, i) => ({ speechMs: 0, silenceMs: (i + 1) * 80, ...(turnEnd === undefined ? {} : { turnEnd }) }));
+const talk = (frames: number): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: (i + 1) * 80, silenceMs: 0 }));
+
+describe('end of turn by how the speech ended', () => {
+  const options = { endOfTurnMs: 400, holdMs: 1600, turnEndThreshold: 0.75, greetAfterMs: 480 };
+
+  it('answers after endOfTurnMs when the speech sounded finished', () => {
+    const log = run(new TurnTaking(options), [...quiet(8), ...talk(20), ...quiet(30, 0.9)]);
+    expect(log.map((l) => l.d.say)).toEqual(['greeting', 'line']);
+    expect(log[1]!.frame).toBe(8 + 20 + 4); // the 5th quiet frame: 400 ms
+  });
+
+  it('holds the floor through a mid-sentence pause shorter than holdMs, and answers once the player is done', () => {
+    // 1.5 s pause after speech that sounded unfinished: no answer; the player goes on, then ends properly.
+    const script = [...quiet(8), ...talk(20), ...quiet(19, 0.3), ...talk(10), ...quiet(30, 0.95)];
+    const log = run(new TurnTaking(options), script);
+    expect(log.map((l) => l.d.say)).toEqual(['greeting', 'line']);
+    expect(log[1]!.frame).toBe(8 + 20 + 19 + 10 + 4);
+  });
+
+  it('an unfinished-sounding silence still ends the turn after holdMs', () => {
+    const log = run(new TurnTaking(options), [...quiet(8), ...talk(20), ...quiet(30, 0.2)]);
+    expect(log[1]!.frame).toBe(8 + 20 + 19); // 20th quiet frame: 1600 ms
+  });
+
+  it('treats a silence with no prosody measure as finished (the old fixed end of turn)', () => {
+    const log = run(new TurnTaking(options), [...quiet(8), ...talk(20), ...quiet(30)]);
+    expect(log[1]!.frame).toBe(8 + 20 + 4);
+  });
+
+  it('holdMs shorter than endOfTurnMs never shortens the wait', () => {
+    const log = run(new TurnTaking({ ...options, holdMs: 100 }), [...quiet(8), ...talk(20), ...quiet(30, 0.1)]);
+    expect(log[1]!.frame).toBe(8 + 20 + 4);
+  });
+
+  it('rejects nonsense tuning of the new options', () => {
+    expect(() => new TurnTaking({ holdMs: -5 })).toThrow(/holdMs/);
+    expect(() => new TurnTaking({ turnEndThreshold: NaN })).toThrow(/turnEndThreshold/);
+  });
+});
+
+describe('listener backchannel or barge-in', () => {
+  it('carries on through a short "yeah" (below bargeInMs) and does not count it as a player turn', () => {
+    const t = new TurnTaking(); // the defaults
+    const yeah = talk(Math.floor((DEFAULT_TURN_TAKING.bargeInMs - 1) / 80)); // just short of a barge-in
+    const log = run(t, [...quiet(7), ...yeah, ...quiet(40)], 60);
+    expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }]);
+  });
+
+  it('yields to sustained speech of bargeInMs, then answers with its after-interruption line', () => {
+    const t = new TurnTaking();
+    const frames = Math.ceil(DEFAULT_TURN_TAKING.bargeInMs / 80);
+    const log = run(t, [...quiet(7), ...talk(frames + 5), ...quiet(30)], 60);
+    expect(log[1]).toEqual({ frame: 7 + frames - 1, d: { interrupt: true } });
+    expect(log[2]!.d).toEqual({ say: 'afterInterruption' });
+  });
+
+});
