@@ -38,7 +38,8 @@ const metric = async (line: RegExp) => {
 beforeAll(async () => {
   srv = await startTestServer(new ScriptedEngine({ mode: 'echo', capacity: 2 }), {
     npcs: inlineNpcs({ alex: { hearingRadius: 6, audibleRadius: 12 } }),
-    rooms: { bay: { npcs: [{ sheet: 'alex', position: [0, 0, 0] }] } },
+    // no echo gate: the stand-in's "voice" is the players' own voices, which no speaker plays back to them
+    rooms: { bay: { npcs: [{ sheet: 'alex', position: [0, 0, 0] }], echoGate: false } },
   });
   metricsUrl = srv.url.replace('ws://', 'http://') + '/metrics';
   good = await new TestPlayer(srv.url, 'pcm16').join('bay');

@@ -28,7 +28,8 @@ describe('engine faults', () => {
   it('a failing session goes to error, recovers, and never takes the others down', async () => {
     srv = await startTestServer(new ScriptedEngine({ mode: 'echo', capacity: 4, failFirst: { personaId: 'flaky', steps: 2 } }), {
       npcs: inlineNpcs({ flaky: {}, steady: {} }),
-      rooms: { ship: { npcs: [{ sheet: 'flaky', position: [-1, 0, 0] }, { sheet: 'steady', position: [1, 0, 0] }] } },
+      // no echo gate: the stand-in's "voice" is the players' own voices, which no speaker plays back to them
+      rooms: { ship: { npcs: [{ sheet: 'flaky', position: [-1, 0, 0] }, { sheet: 'steady', position: [1, 0, 0] }], echoGate: false } },
       retryMs: 300,
     });
     const p = await new TestPlayer(srv.url).join('ship');
