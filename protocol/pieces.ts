@@ -40,6 +40,24 @@ const SPEAKABLE = /[\p{L}\p{N}]/u;
 /** marks that open what follows when they come after a boundary ("▁\"" "Go") */
 const OPENING = /^[\p{Ps}\p{Pi}"'¿¡]+$/u;
 
+/** SentencePiece control pieces: PersonaPlex sends BOS/EOS as text like any piece (its server skips only 0 and 3). */
+const CONTROL = /^<(?:s|\/s|unk|pad)>$/;
+const BYTE = /<0x([0-9A-Fa-f]{2})>/g;
+
+/**
+ * What a piece says, as text: control pieces ('<s>', '</s>') say nothing; byte-fallback pieces ('<0x0A>') are
+ * the byte they stand for when it is printable ASCII, a word boundary when it is white space, and nothing
+ * otherwise (a lone UTF-8 fragment is not text). Never the literal markup.
+ */
+export function spokenText(piece: string): string {
+  if (CONTROL.test(piece)) return '';
+  return piece.replace(BYTE, (_, hex: string) => {
+    const c = parseInt(hex, 16);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return ' ';
+    return c > 0x20 && c < 0x7f ? String.fromCharCode(c) : '';
+  });
+}
+
 export class WordAssembler {
   private current: AssembledWord | undefined;
   /** a boundary came after the current word's last speakable chunk: the next speakable chunk starts a word */
@@ -59,6 +77,7 @@ export class WordAssembler {
    */
   push(frame: number, piece: string): WordUpdate[] {
     const updates: WordUpdate[] = [];
+    piece = spokenText(piece);
     piece.split(BOUNDARY).forEach((chunk, i) => {
       if (i > 0) this.boundary = true;
       if (!chunk) return;

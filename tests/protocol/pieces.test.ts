@@ -75,3 +75,17 @@ describe('piece → word assembly', () => {
     ]);
   });
 });
+
+describe('control and byte-fallback pieces (PersonaPlex sends BOS/EOS as text)', () => {
+  it('never turns <s>, </s> or <0x..> into caption or viseme text', () => {
+    expect(words(['<s>', '▁Hello', '</s>', '<0x0A>', 'there', '<0x21>', '<0xE2>', '▁ok'])).toEqual([
+      { text: 'Hello', frame: 1 },
+      { text: 'there!', frame: 4 },
+      { text: 'ok', frame: 7 },
+    ]);
+  });
+
+  it('a control piece alone gives no word', () => {
+    expect(words(['<s>', '</s>', '<unk>'])).toEqual([]);
+  });
+});

@@ -446,7 +446,9 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       }
       active.forEach((it, b) => {
         const tok = finished[b]?.[0];
-        const piece = tok !== undefined && tok > 3 && tok < V ? this.tokenizer.piece(tok) : undefined;
+        // As the reference server: every text token but EPAD (0) and PAD (3) goes out as its piece, BOS/EOS
+        // included; protocol/pieces.ts keeps control and byte-fallback pieces out of captions and visemes.
+        const piece = tok !== undefined && tok !== 0 && tok !== 3 && tok < V ? this.tokenizer.piece(tok) : undefined;
         results.set(it.s, piece ? { output: wave[b]!, text: piece } : { output: wave[b]! });
       });
     }

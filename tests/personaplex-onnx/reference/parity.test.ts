@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PersonaPlexOnnxEngine, type PersonaPlexOnnxOptions, type StepTrace } from '../../../server/engines/personaplex-onnx/engine.ts';
 import type { Persona, SessionId } from '../../../server/engines/contract.ts';
+import { Tokenizer } from '../../../server/persona/tokenizer.ts';
 import { carriedCodes, carrierFrame, writeReferenceBundle, type RefRun, type RefTrace } from './bundle.ts';
 
 /** fp32 torch (CPU) vs fp32 onnxruntime: largest logit difference allowed */
@@ -46,7 +47,8 @@ export async function compareRuns(
     seed: 1,
   });
   for (const run of ['A', 'B'] as const) expect(e.promptTokens(persona(run))).toEqual(trace.runs[run].promptTokens);
-  const sessions: { id: SessionId; run: RefRun; joinAt: number; frames: number; done: number; outs: Float32Array[] }[] = [];
+  const sessions: { id: SessionId; run: RefRun; joinAt: number; frames: number; done: number; outs: Float32Array[]; texts: (string | undefined)[] }[] = [];
+  const tokenizer = await Tokenizer.load(path.join(modelDir, 'tokenizer_spm_32k_3.model'));
   const end = Math.max(...plan.map((p) => p.joinAt + p.frames));
   try {
     for (let tick = 0; tick < end; tick++) {
@@ -54,7 +56,7 @@ export async function compareRuns(
         if (p.joinAt !== tick) continue;
         const id = await e.open(persona(p.run));
         rows.set(id, []);
-        sessions.push({ id, run: trace.runs[p.run], joinAt: p.joinAt, frames: p.frames, done: 0, outs: [] });
+        sessions.push({ id, run: trace.runs[p.run], joinAt: p.joinAt, frames: p.frames, done: 0, outs: [], texts: [] });
       }
       const live = sessions.filter((s) => s.done < s.frames);
       if (!live.length) continue;
@@ -62,13 +64,21 @@ export async function compareRuns(
       live.forEach((s, i) => {
         expect(out[i]!.error).toBeUndefined();
         s.outs.push(out[i]!.output);
+        s.texts.push(out[i]!.text);
         s.done++;
       });
     }
   } finally {
     await e.dispose();
   }
-  return sessions.map((s) => diverge(s.run, rows.get(s.id)!, s.outs, trace.meta.probe));
+  // The reference server sends the piece of every completed frame's text token except 0 (EPAD) and 3 (PAD).
+  const piece = (tok: number | undefined) => (tok === undefined || tok === 0 || tok === 3 ? undefined : tokenizer.piece(tok));
+  return sessions.map((s) => {
+    const d = diverge(s.run, rows.get(s.id)!, s.outs, trace.meta.probe);
+    const bad = s.texts.findIndex((t, i) => t !== piece(s.run.frames[i]!.out?.[0]));
+    if (d.firstTokenMismatch < 0 && bad >= 0) return { ...d, firstTokenMismatch: bad, detail: `frame ${bad}, text piece: engine ${s.texts[bad]}, reference ${piece(s.run.frames[bad]!.out?.[0])}` };
+    return d;
+  });
 }
 
 function diverge(run: RefRun, got: StepTrace[], outs: Float32Array[], probe: { text: number[]; audio: number[] }): Divergence {
