@@ -83,6 +83,7 @@ export class NpcVoices {
           throw new Error('Parley: disposed');
         }
         this.voices.set(npc, voice);
+        if (voice.sound.volume !== this.volumeNow) voice.sound.volume = this.volumeNow; // changed meanwhile
         const node = this.bindings.get(npc);
         if (node) voice.attachTo(node);
         const seen = this.statusFromState(npc);
