@@ -19,12 +19,7 @@ const SCENES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 async function main() {
   const config = loadConfig();
   const log = createLogger();
-  // sheets and engines still log lines; they go through the same logger
-  const lines = (part: string) => {
-    const child = log.child({ part });
-    return (line: string) => child.info(line);
-  };
-  log.info({ engine: config.engine, sheets: config.sheetsDir, hotReload: config.hotReload }, 'starting');
+  log.info({ engine: config.engine.name, sheets: config.sheetsDir, hotReload: config.hotReload }, 'starting');
   const scenes = loadScenes(SCENES_DIR);
   const sheets = await SheetLibrary.open({
     dir: config.sheetsDir,
@@ -32,13 +27,13 @@ async function main() {
     budgetTokens: config.promptBudget,
     reload: config.hotReload,
     watch: config.hotReload,
-    log: lines('sheets'),
+    log: log.child({ part: 'sheets' }),
   });
   // compiles every sheet once now, so invalid ones are logged (with file:line:col) at start
   const { sheets: valid } = sheets.checkAll();
   log.info({ valid: valid.length }, 'character sheets checked');
   // the pronouncing dictionary (for lip-sync) loads while the engine starts
-  const [engine] = await Promise.all([startEngine(config, lines('engine')), loadPronunciations()]);
+  const [engine] = await Promise.all([startEngine(config.engine, log), loadPronunciations()]);
   log.info({ engine: engine.label, capacity: engine.capacity }, 'engine ready');
   const server = createParleyServer({
     engine,
