@@ -192,30 +192,30 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
   it('mute and push-to-talk stop the uplink; sequence numbers keep counting through the pause', async () => {
     const room = ParleyTestRoom.current!;
     const frames = () => room.record.voice.length;
-    await page.evaluate(() => ((window as any).__parley.muted = true));
+    await page.evaluate(() => ((window as any).__parley.mic.muted = true));
     await sleep(300); // a frame may be in the encoder
     const muted = frames();
     await sleep(800);
     expect(frames()).toBe(muted);
     const levels = await page.evaluate(() => (window as any).__log.levels.slice(-5));
     expect(levels.every((l: { sent: boolean }) => !l.sent)).toBe(true); // the meter keeps running, unsent
-    await page.evaluate(() => ((window as any).__parley.muted = false));
+    await page.evaluate(() => ((window as any).__parley.mic.muted = false));
     await waitFor('frames after unmute', () => frames() > muted + 3);
     const resumed = room.record.voice.slice(muted);
     expect(resumed[0].seq - room.record.voice[muted - 1].seq).toBeGreaterThanOrEqual(10); // ~1.1 s of frames unsent
     resumed.slice(1).forEach((f, k) => expect(f.seq).toBe(resumed[k].seq + 1));
 
-    await page.evaluate(() => ((window as any).__parley.mode = 'push-to-talk'));
+    await page.evaluate(() => ((window as any).__parley.mic.mode = 'push-to-talk'));
     await sleep(300);
     const released = frames();
     await sleep(600);
     expect(frames()).toBe(released);
-    await page.evaluate(() => (window as any).__parley.setTalking(true));
+    await page.evaluate(() => (window as any).__parley.mic.talking = true);
     await waitFor('frames while talking', () => frames() > released + 3);
     await page.evaluate(() => {
       const p = (window as any).__parley;
-      p.setTalking(false);
-      p.mode = 'open-mic';
+      p.mic.talking = false;
+      p.mic.mode = 'open-mic';
     });
   });
 

@@ -13,19 +13,36 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const run = promisify(execFile);
 
 const consumer = `
-import { ParleyVoice, NpcVoiceBehavior, type NpcVoiceStream, type SessionStateEvent, PROTOCOL_VERSION } from '../../../dist/plugin/parley-plugin.js';
+import { ParleySession, ParleyVoice, NpcVoiceBehavior, npcStatusOf, type NpcVoiceStream, type SessionStateEvent, type RoomStateView, PROTOCOL_VERSION } from '../../../dist/plugin/parley-plugin.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 
 export async function start(scene: Scene, guard: AbstractMesh): Promise<number> {
-  const parley = await ParleyVoice.connect({ scene, url: 'ws://localhost:2567', mode: 'push-to-talk', pushToTalkKey: 'KeyV' });
+  const parley = await ParleySession.connect({ scene, url: 'ws://localhost:2567', mode: 'push-to-talk', pushToTalkKey: 'KeyV' });
   parley.onSessionStateObservable.add((e: SessionStateEvent) => console.log(e.state, PROTOCOL_VERSION));
   guard.addBehavior(new NpcVoiceBehavior('guard', parley));
-  const voice: NpcVoiceStream = await parley.voiceFor('guard');
+  parley.mic.talking = true;
+  // @ts-expect-error mic.mode takes 'open-mic' or 'push-to-talk'
+  parley.mic.mode = 'always';
+  const npcs: RoomStateView['npcs'] | undefined = parley.roomState?.npcs;
+  console.log(npcStatusOf(npcs?.get('guard')));
+  const full = await parley.voices.getAsync('guard');
+  full.onStatusObservable.add((e) => console.log(e.state, e.progress));
+  const voice: NpcVoiceStream = full;
   voice.onVisemesObservable.add((e) => console.log(e.track.keys.length));
   // @ts-expect-error streamPosition is read-only
   voice.streamPosition = 3;
   return voice.streamPosition;
+}
+
+// the names before the session split still compile (deprecated for one release)
+export async function legacy(scene: Scene): Promise<void> {
+  const old: ParleyVoice = await ParleyVoice.connect({ scene, url: 'ws://localhost:2567' });
+  old.setTalking(old.isTalking);
+  old.muted = !old.muted;
+  old.onNpcStateObservable.add((e) => console.log(e.state));
+  const voice: NpcVoiceStream = await old.voiceFor('guard');
+  console.log(voice.playing, old.sentFrames);
 }
 `;
 
