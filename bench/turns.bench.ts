@@ -102,10 +102,11 @@ const CURVE: { label: string; prosody: boolean; turnTaking: TurnTakingOptions }[
   { label: 'fixed 500 ms', prosody: false, turnTaking: { endOfTurnMs: 500 } },
   { label: 'fixed 1000 ms', prosody: false, turnTaking: { endOfTurnMs: 1000 } },
   { label: 'fixed 1600 ms', prosody: false, turnTaking: { endOfTurnMs: 1600 } },
-  { label: 'prosody θ 0.6', prosody: true, turnTaking: { turnEndThreshold: 0.6 } },
-  { label: 'prosody θ 0.75 (default)', prosody: true, turnTaking: {} },
-  { label: 'prosody θ 0.9', prosody: true, turnTaking: { turnEndThreshold: 0.9 } },
-  { label: 'prosody θ 0.75, 400/1600', prosody: true, turnTaking: { endOfTurnMs: 400 } },
+  { label: 'prosody θ 0.45', prosody: true, turnTaking: { turnEndThreshold: 0.45 } },
+  { label: 'prosody θ 0.55 (default)', prosody: true, turnTaking: {} },
+  { label: 'prosody θ 0.65', prosody: true, turnTaking: { turnEndThreshold: 0.65 } },
+  { label: 'prosody θ 0.55, end 300 ms', prosody: true, turnTaking: { endOfTurnMs: 300 } },
+  { label: 'prosody θ 0.55, hold 2000 ms', prosody: true, turnTaking: { holdMs: 2000 } },
 ];
 
 export default async function turnsBench(): Promise<Record<string, number>> {
@@ -155,6 +156,7 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   if (config.engine.name === 'rehearsal' && process.env.PARLEY_TURNS_CURVE !== '0') {
     const rows: string[] = [];
     for (const c of CURVE) {
+      log(`curve: ${c.label}`);
       const e = await startRehearsalEngine({ workers: 1, engine: { quiet: true, prosody: c.prosody, turnTaking: c.turnTaking } });
       try {
         const f = await measured((s) => runEngineOnly(e, TURNS_NPC, s));

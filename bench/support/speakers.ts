@@ -69,8 +69,19 @@ export async function speak(s: Speaker, text: string): Promise<Float32Array> {
       const ssml = `<speak>${parts.join(' <break time="1000ms"/> ')}</speak>`;
       await run('espeak-ng', ['-m', '-v', s.voice, '-s', String(s.rate), '-p', String(s.pitch ?? 50), '-w', wav, ssml]);
     } else if (s.engine === 'flite') {
-      const ssml = `<speak>${parts.join(' <break time="1000ms"/> ')}</speak>`;
-      await run('flite', ['-voice', s.voice, '--setf', `duration_stretch=${s.rate}`, '-ssml', '-t', ssml, '-o', wav]);
+      // Flite's SSML break ends the utterance (final intonation before it), so the pause is cut into the whole
+      // sentence instead: at the end of the prefix's last phone, found from Flite's own segment timings.
+      const args = ['-voice', s.voice, '--setf', `duration_stretch=${s.rate}`];
+      const { stdout } = await run('flite', [...args, '-psdur', '-t', parts.join(' '), '-o', wav]);
+      if (parts.length > 1) {
+        const prefix = (await run('flite', [...args, '-ps', '-t', parts[0]!, '-o', 'none'])).stdout.split(/\s+/).filter((p) => p && p !== 'pau');
+        const segs = stdout.trim().split(/\s+/).map((t) => t.split(':')).filter(([p]) => p !== 'pau');
+        const cutAt = Number(segs[prefix.length - 1]?.[1]);
+        if (!Number.isFinite(cutAt)) throw new Error(`flite gave no timing for "${parts[0]}"`);
+        const cut = `${wav}.cut.wav`;
+        await run('sox', [wav, cut, 'pad', `0.3@${cutAt}`]);
+        await rename(cut, wav);
+      }
     } else {
       const sable = path.join(dir, `${key}.sable`);
       const body = parts.join(' <BREAK LEVEL="Large"/> ');

@@ -180,7 +180,11 @@ const LONG_ITEMS: Record<'tuning' | 'heldOut', string[][]> = {
   ],
 };
 
-const LISTENER_TOKENS = ['Yeah.', 'Okay.', 'Mm-hm.', 'Right.', 'Uh-huh.', 'I see.'];
+/** The phrases, for tools that study them (the turn-end weights were fitted on the tuning half). */
+export const MATERIAL = { PAUSE_ITEMS, TURN_ITEMS, LONG_ITEMS };
+
+// Synthesizers stretch a hum ("Mm-hm", "Mhm") to 0.6–1.2 s, longer than people hum, so the tokens are words.
+const LISTENER_TOKENS = ['Yeah.', 'Okay.', 'Right.', 'Uh huh.', 'I see.', 'Yep.'];
 const INTERRUPTIONS = ['Wait, stop, I have a question.', 'Hold on a second, that is not what I asked.', 'Sorry to interrupt, but listen to me.', 'No, no, wait, go back.'];
 
 /** Pause lengths (ms): FDB's mid-sentence pauses run from a comma's 0.3 s to long thinking pauses. */

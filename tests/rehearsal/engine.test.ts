@@ -13,9 +13,15 @@ import { CAPTAIN, Conversation } from './scenario.ts';
 const ms = (samples: number) => (samples / SAMPLE_RATE) * 1000;
 const R = CAPTAIN.rehearsal!;
 
+/**
+ * These tests pin the fixed-silence turn-taking (no prosody, barge-in after 96 ms of speech) whose timings they
+ * assert; the prosody-driven defaults are tested in turn-end.test.ts and measured by bench/turns.bench.ts.
+ */
+const FIXED = { prosody: false, turnTaking: { endOfTurnMs: 500, bargeInMs: 96 } } as const;
+
 let engine: RehearsalEngine;
 beforeAll(async () => {
-  engine = await RehearsalEngine.create({ tts: 'inline', quiet: true });
+  engine = await RehearsalEngine.create({ tts: 'inline', quiet: true, ...FIXED });
 });
 afterAll(async () => {
   await engine?.dispose();
@@ -91,7 +97,7 @@ describe('rehearsal engine: duplex behaviour', () => {
   });
 
   it('end-of-turn silence is tunable', async () => {
-    const slow = await RehearsalEngine.create({ tts: 'inline', quiet: true, turnTaking: { endOfTurnMs: 1200 } });
+    const slow = await RehearsalEngine.create({ tts: 'inline', quiet: true, ...FIXED, turnTaking: { ...FIXED.turnTaking, endOfTurnMs: 1200 } });
     try {
       const c = await greeted(CAPTAIN, slow);
       const speech = await playerSpeech(['Captain, what is going on with the reactor?'], {});

@@ -23,7 +23,7 @@ const quiet = (frames: number, turnEnd?: number): Hearing[] =>
 const talk = (frames: number): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: (i + 1) * 80, silenceMs: 0 }));
 
 describe('end of turn by how the speech ended', () => {
-  const options = { endOfTurnMs: 400, holdMs: 1600, turnEndThreshold: 0.75, greetAfterMs: 480 };
+  const options = { endOfTurnMs: 400, holdMs: 1600, turnEndThreshold: 0.75, greetAfterMs: 480, backchannelAfterMs: 60_000 };
 
   it('answers after endOfTurnMs when the speech sounded finished', () => {
     const log = run(new TurnTaking(options), [...quiet(8), ...talk(20), ...quiet(30, 0.9)]);
@@ -57,6 +57,21 @@ describe('end of turn by how the speech ended', () => {
   it('rejects nonsense tuning of the new options', () => {
     expect(() => new TurnTaking({ holdMs: -5 })).toThrow(/holdMs/);
     expect(() => new TurnTaking({ turnEndThreshold: NaN })).toThrow(/turnEndThreshold/);
+  });
+});
+
+describe("the NPC's own backchannels", () => {
+  const options = { endOfTurnMs: 400, holdMs: 1600, turnEndThreshold: 0.75, backchannelAfterMs: 2000, backchannelPauseMs: 160, backchannelGapMs: 3000 };
+
+  it('nods along in a pause that sounded unfinished, and keeps listening', () => {
+    const log = run(new TurnTaking(options), [...quiet(8), ...talk(30), ...quiet(6, 0.2), ...talk(10)], 3);
+    expect(log.map((l) => l.d.say)).toEqual(['greeting', 'backchannel']);
+    expect(log[1]!.frame).toBe(8 + 30 + 1); // 160 ms into the pause
+  });
+
+  it('does not backchannel where the player sounded finished: it answers instead', () => {
+    const log = run(new TurnTaking(options), [...quiet(8), ...talk(30), ...quiet(10, 0.9)], 3);
+    expect(log.map((l) => l.d.say)).toEqual(['greeting', 'line']);
   });
 });
 

@@ -32,6 +32,8 @@ interface Hop {
 export interface TurnEndCues {
   /** pitch of the last 160 ms of voicing, semitones relative to the speaker's median (negative: final lowering) */
   finalPitch: number;
+  /** finalPitch in units of the speaker's own pitch spread (standard deviation), so a flat and a lively voice compare */
+  finalPitchZ: number;
   /** pitch slope over the last 400 ms of voicing, semitones per second */
   pitchSlope: number;
   /** last voiced stretch, relative to the median voiced stretch of the recent speech (final lengthening > 1) */
@@ -50,6 +52,7 @@ export class ProsodyTracker {
   private readonly hops: Hop[] = [];
   private readonly speakerSt: number[] = [];
   private speakerMedian = NaN;
+  private speakerSpread = NaN;
   private sinceMedian = 0;
 
   /** Feed one frame (24 kHz, any length; normally 1920 samples). */
@@ -89,6 +92,8 @@ export class ProsodyTracker {
       if (++this.sinceMedian >= 25 || this.speakerMedian !== this.speakerMedian) {
         this.sinceMedian = 0;
         this.speakerMedian = median(this.speakerSt);
+        const m = mean(this.speakerSt);
+        this.speakerSpread = Math.sqrt(mean(this.speakerSt.map((v) => (v - m) ** 2)));
       }
     }
   }
@@ -132,7 +137,7 @@ export class ProsodyTracker {
   cues(): TurnEndCues {
     const hops = this.hops;
     const loud = hops.filter((h) => h.db > -55).map((h) => h.db);
-    const none: TurnEndCues = { finalPitch: NaN, pitchSlope: NaN, lengthening: NaN, energyDrop: NaN, speechMs: 0 };
+    const none: TurnEndCues = { finalPitch: NaN, finalPitchZ: NaN, pitchSlope: NaN, lengthening: NaN, energyDrop: NaN, speechMs: 0 };
     if (loud.length < 5) return none;
     const level = median(loud);
     const floor = level - 25;
@@ -168,20 +173,23 @@ export class ProsodyTracker {
 
     const last = hops.slice(Math.max(0, end - 4), end + 1).map((h) => h.db);
     const energyDrop = mean(last) - level;
-    return { finalPitch, pitchSlope, lengthening, energyDrop, speechMs: speechHops * HOP_MS };
+    const finalPitchZ = finalPitch / Math.max(0.5, this.speakerSpread);
+    return { finalPitch, finalPitchZ, pitchSlope, lengthening, energyDrop, speechMs: speechHops * HOP_MS };
   }
 }
 
 /**
- * How likely the speech before this silence ended the turn, 0–1, from its cues. The weights were set on
- * espeak-ng and Flite stimuli (bench/turns.bench.ts, tuning set) and checked on voices held out from that.
- * Final lowering and a fall over the last syllables say "done"; a level or rising contour with no lengthening
- * says "more to come". Questions rise at the end too, so a strong final rise also counts as an end.
+ * How likely the speech before this silence ended the turn, 0–1, from its cues: a logistic model fitted on the
+ * tuning speakers of bench/turns.bench.ts (espeak-ng and Flite voices: logistic regression over the cues that
+ * `ProsodyTracker.cues()` gives at each pause and turn end of their phrases, `npx tsx bench/support/fit-turn-end.ts`)
+ * and checked on the held-out speakers (Festival, other Flite and espeak voices). Final lowering, measured in the
+ * speaker's own pitch spread, carries most of the weight; a fall over the last syllables, a rise well above the
+ * speaker's usual pitch (questions), final lengthening and a fading level add to it.
  */
 export function turnEndProbability(c: TurnEndCues, w: TurnEndWeights = TURN_END_WEIGHTS): number {
   if (c.speechMs < 200) return w.prior;
   let z = w.bias;
-  if (c.finalPitch === c.finalPitch) z += w.lowering * Math.max(0, -c.finalPitch) + w.rise * Math.max(0, c.finalPitch - w.riseFrom);
+  if (c.finalPitchZ === c.finalPitchZ) z += w.lowering * Math.max(0, -c.finalPitchZ) + w.rise * Math.max(0, c.finalPitchZ - w.riseFrom);
   if (c.pitchSlope === c.pitchSlope) z += w.fall * Math.max(0, -c.pitchSlope) + w.riseSlope * Math.max(0, c.pitchSlope - w.riseSlopeFrom);
   if (c.lengthening === c.lengthening) z += w.lengthening * Math.min(3, Math.max(0, c.lengthening - 1));
   if (c.energyDrop === c.energyDrop) z += w.energy * Math.max(0, -c.energyDrop);
@@ -189,29 +197,36 @@ export function turnEndProbability(c: TurnEndCues, w: TurnEndWeights = TURN_END_
 }
 
 export interface TurnEndWeights {
+  /** probability when there was too little speech to measure */
   prior: number;
   bias: number;
+  /** per unit of final lowering (speaker spreads below the speaker's median) */
   lowering: number;
+  /** per unit of final rise beyond riseFrom spreads above the median */
   rise: number;
   riseFrom: number;
+  /** per semitone/s of fall over the last 400 ms */
   fall: number;
+  /** per semitone/s of rise beyond riseSlopeFrom */
   riseSlope: number;
   riseSlopeFrom: number;
+  /** per unit of lengthening beyond 1 (capped at 3) */
   lengthening: number;
+  /** per dB the last 100 ms sit under the speech's median level */
   energy: number;
 }
 
 export const TURN_END_WEIGHTS: TurnEndWeights = {
   prior: 0.5,
-  bias: -2,
-  lowering: 0.6,
-  rise: 0.5,
-  riseFrom: 3,
-  fall: 0.05,
-  riseSlope: 0.05,
+  bias: -1.31,
+  lowering: 1.76,
+  rise: 0.25,
+  riseFrom: 1,
+  fall: 0.018,
+  riseSlope: 0.051,
   riseSlopeFrom: 20,
-  lengthening: 0.8,
-  energy: 0.1,
+  lengthening: 0.21,
+  energy: 0.0096,
 };
 
 function median(xs: number[]): number {

@@ -9,7 +9,8 @@
  *             endOfTurnMs when it sounded finished, holdMs when it sounded like a mid-sentence pause.
  *   barge-in  the player speaks for bargeInMs while the NPC talks → stop now, report 'interrupted'. Shorter
  *             sounds ("yeah", "okay", "mm-hm") are a listener's backchannel: the NPC carries on.
- *   backchannel  a long player turn pauses briefly → a short acknowledgement, the turn stays the player's
+ *   backchannel  a long player turn pauses briefly, sounding unfinished → a short acknowledgement, the turn stays
+ *             the player's
  *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
  *
  * The NPC never starts an utterance while one is playing, and speaks a line only after a player turn.
@@ -38,11 +39,11 @@ export interface TurnTakingOptions {
 }
 
 export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
-  endOfTurnMs: 500,
+  endOfTurnMs: 400,
   holdMs: 1600,
-  turnEndThreshold: 0.75,
+  turnEndThreshold: 0.55,
   minSpeechMs: 96,
-  bargeInMs: 448,
+  bargeInMs: 640,
   greetAfterMs: 480,
   backchannelAfterMs: 4000,
   backchannelPauseMs: 160,
@@ -128,6 +129,8 @@ export class TurnTaking {
       this.greeted &&
       this.nowMs - this.playerTurnStartMs >= this.o.backchannelAfterMs &&
       h.silenceMs >= this.o.backchannelPauseMs &&
+      // Only where the player sounded unfinished: where they sounded done, the answer is due instead.
+      !(h.turnEnd !== undefined && h.turnEnd >= this.o.turnEndThreshold) &&
       this.nowMs - this.lastBackchannelMs >= this.o.backchannelGapMs
     ) {
       this.lastBackchannelMs = this.nowMs;
