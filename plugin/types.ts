@@ -41,6 +41,7 @@ export interface NpcVisemeEvent {
   track: VisemeTrack;
 }
 
+/** An NPC's status as the room state has it (NpcVoice.onStatusObservable). */
 export interface NpcStateEvent {
   npc: string;
   state: NpcStatus;
@@ -48,6 +49,7 @@ export interface NpcStateEvent {
   detail?: string;
 }
 
+/** @deprecated payload of ParleyVoice.onNpcErrorObservable: a status 'error' with its detail */
 export interface NpcErrorEvent {
   npc: string;
   message: string;

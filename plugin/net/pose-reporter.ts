@@ -1,6 +1,6 @@
 /**
  * Decides when the player's pose goes to the server: at most `maxHz` times a second, and only when the camera
- * moved or turned enough to matter for who hears whom. Pure logic; ParleyVoice feeds it the camera each frame.
+ * moved or turned enough to matter for who hears whom. Pure logic; ParleyPose (parley.pose) feeds it the camera each frame.
  */
 import type { Vec3 } from '../../protocol/messages.ts';
 
