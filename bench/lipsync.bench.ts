@@ -18,7 +18,7 @@ import type { LipSyncRig } from '../plugin/lipsync/rigs.ts';
 import { alignOnsets, frameAgreement, predictedKeys, quantile, truthKeys } from '../tests/visemes/accuracy.ts';
 import { createEspeakSpeaker, type SpokenFrame } from '../tests/visemes/espeak-speaker.ts';
 import { speakThroughRehearsal } from '../tests/visemes/rehearsal-speaker.ts';
-import { BUILTIN_VOICES } from '../server/engines/contract.ts';
+import { BUILTIN_VOICES } from '../server/persona/persona.ts';
 
 /** NPC lines of the kind the sample game speaks: questions, lists, numbers spelled, names, long and short words. */
 const LINES = [

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PersonaPlexOnnxEngine, type PersonaPlexOnnxOptions } from '../server/engines/personaplex-onnx/engine.ts';
 import type { Persona } from '../server/engines/contract.ts';
-import { isBuiltinVoice } from '../server/engines/contract.ts';
+import { isBuiltinVoice } from '../server/persona/persona.ts';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { createLogger } from '../server/log.ts';
 

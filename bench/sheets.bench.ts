@@ -7,7 +7,8 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { compileSheetFile } from '../server/sheets/compile.ts';
 import { SheetLibrary } from '../server/sheets/library.ts';
-import { estimateCounter, loadSentencePieceCounter, wrapWithSystemTags } from '../server/sheets/tokens.ts';
+import { estimateCounter, loadSentencePieceCounter } from '../server/persona/tokens.ts';
+import { wrapWithSystemTags } from '../server/persona/prompt.ts';
 import { CAST_DIR, testTokenizerPath } from '../tests/sheets/helpers.ts';
 
 function timeMs(runs: number, fn: () => void): number {

@@ -3,11 +3,12 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { compileSheetFile, FRAMES_PER_SECOND, type CompiledSheet } from '../sheets/compile.ts';
+import { compileSheetFile, type CompiledSheet } from '../sheets/compile.ts';
+import { FRAMES_PER_SECOND } from '../persona/prompt.ts';
 import { formatIssue, sortIssues, type SheetIssue } from '../sheets/issues.ts';
 import { SheetError, SheetLibrary } from '../sheets/library.ts';
 import { sheetStem } from '../sheets/checks.ts';
-import { estimateCounter, loadSentencePieceCounter, type TokenCounter } from '../sheets/tokens.ts';
+import { estimateCounter, loadSentencePieceCounter, type TokenCounter } from '../persona/tokens.ts';
 import { parseArgs, UsageError } from './args.ts';
 import type { CompiledTopics } from '../engines/rehearsal/topic-matcher.ts';
 

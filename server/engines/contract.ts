@@ -1,42 +1,13 @@
 /**
  * The duplex engine contract. Every engine (the CPU rehearsal default, a PersonaPlex server pool, PersonaPlex
  * in onnxruntime-node, and the stand-ins in tests/) keeps it, so lip-sync and captions are built against what
- * the model really sends: one 80 ms frame in, one 80 ms frame out, at most one text piece per frame.
+ * the model really sends: one 80 ms frame in, one 80 ms frame out, at most one text piece per frame. What a
+ * session is opened with (Persona, its voice) is the model's business: server/persona/.
  */
 
-/** The model's 18 shipped voices. */
-export const BUILTIN_VOICES = [
-  'NATF0', 'NATF1', 'NATF2', 'NATF3', 'NATM0', 'NATM1', 'NATM2', 'NATM3',
-  'VARF0', 'VARF1', 'VARF2', 'VARF3', 'VARF4', 'VARM0', 'VARM1', 'VARM2', 'VARM3', 'VARM4',
-] as const;
-export type BuiltinVoice = (typeof BUILTIN_VOICES)[number];
+import type { Persona } from '../persona/persona.ts';
 
-export function isBuiltinVoice(x: unknown): x is BuiltinVoice {
-  return typeof x === 'string' && (BUILTIN_VOICES as readonly string[]).includes(x);
-}
-
-export type VoiceRef = { kind: 'builtin'; id: BuiltinVoice } | { kind: 'wav'; path: string };
-
-/** Lines the CPU rehearsal engine speaks; model engines ignore them. */
-export interface RehearsalLines {
-  greeting: string;
-  lines: string[];
-  backchannels: string[];
-  afterInterruption: string;
-}
-
-/** What an engine needs to start a session: the compiled persona. */
-export interface Persona {
-  /** character sheet id */
-  id: string;
-  name: string;
-  /** compiled text prompt, plain sentences in second person (the engine adds any system tags it needs) */
-  textPrompt: string;
-  voice: VoiceRef;
-  rehearsal?: RehearsalLines;
-  /** sampling / behaviour seed; same seed, same input → same output */
-  seed?: number;
-}
+export type { Persona };
 
 export interface OpenProgress {
   /** e.g. 'voice prompt', 'text prompt', 'loading' */

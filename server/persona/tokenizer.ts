@@ -1,15 +1,18 @@
 /**
- * The model's SentencePiece tokenizer: text → ids for the prompt (through @sctg/sentencepiece-js, the real
- * sentencepiece in WASM) and id → piece for the text stream, read straight from the `.model` protobuf
- * (ModelProto.pieces[i].piece), because the WASM binding exposes no IdToPiece.
+ * The model's SentencePiece tokenizer, loaded once for everything that needs it: text → ids for the prompt
+ * (through @sctg/sentencepiece-js, the real sentencepiece in WASM) and id → piece for the text stream, read
+ * straight from the `.model` protobuf (ModelProto.pieces[i].piece), because the WASM binding exposes no IdToPiece.
+ * Rejects with a clear message (naming the file) when the file is missing or not a model. The WASM package is
+ * imported only when a tokenizer is loaded, so servers without one never load it.
  */
 import { readFile } from 'node:fs/promises';
-import { SentencePieceProcessor } from '@sctg/sentencepiece-js';
+import type { SentencePieceProcessor } from '@sctg/sentencepiece-js';
 
 export class Tokenizer {
   private constructor(
     private readonly spm: SentencePieceProcessor,
     readonly pieces: string[],
+    readonly file: string,
   ) {}
 
   static async load(file: string): Promise<Tokenizer> {
@@ -17,13 +20,29 @@ export class Tokenizer {
     try {
       bytes = await readFile(file);
     } catch (err) {
-      throw new Error(`SentencePiece model not found at ${file} (${(err as Error).message})`);
+      throw new Error(`tokenizer ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
     }
-    const pieces = readPieces(bytes);
-    if (pieces.length === 0) throw new Error(`${file} is not a SentencePiece model (no pieces)`);
+    const notAModel = (why: string) => new Error(`tokenizer ${file}: not a SentencePiece model (${why})`);
+    if (bytes.length < 16) throw notAModel('too small');
+    let pieces: string[];
+    try {
+      pieces = readPieces(bytes);
+    } catch (err) {
+      throw notAModel((err as Error).message);
+    }
+    if (pieces.length === 0) throw notAModel('no pieces');
+    const { SentencePieceProcessor } = await import('@sctg/sentencepiece-js');
     const spm = new SentencePieceProcessor();
-    await spm.loadFromB64StringModel(bytes.toString('base64'));
-    return new Tokenizer(spm, pieces);
+    let probe: number[];
+    try {
+      await spm.loadFromB64StringModel(bytes.toString('base64'));
+      probe = spm.encodeIds('You are here.');
+    } catch (err) {
+      throw notAModel(String((err as Error)?.message ?? err));
+    }
+    // the WASM loader accepts some garbage silently and then encodes everything to nothing
+    if (!Array.isArray(probe) || probe.length === 0) throw notAModel('it encodes text to no tokens');
+    return new Tokenizer(spm, pieces, file);
   }
 
   encode(text: string): number[] {
@@ -33,12 +52,6 @@ export class Tokenizer {
   piece(id: number): string | undefined {
     return this.pieces[id];
   }
-}
-
-/** PersonaPlex `wrap_with_system_tags`: `<system> {text} <system>` (both tags the same). */
-export function wrapWithSystemTags(text: string): string {
-  const t = text.trim();
-  return t.startsWith('<system>') && t.endsWith('<system>') ? t : `<system> ${t} <system>`;
 }
 
 /** Minimal protobuf walk: field 1 of ModelProto (repeated SentencePiece), field 1 of each (piece string). */

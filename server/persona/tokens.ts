@@ -3,7 +3,7 @@
  * start-up cost. Exact with the model's SentencePiece file (PersonaPlex: tokenizer_spm_32k_3.model); otherwise a
  * conservative estimate, always labelled as one.
  */
-import { readFile } from 'node:fs/promises';
+import { Tokenizer } from './tokenizer.ts';
 
 export interface TokenCounter {
   /** true when counted with a real SentencePiece model */
@@ -11,12 +11,6 @@ export interface TokenCounter {
   /** shown next to counts: "exact (tokenizer_spm_32k_3.model)" or "estimate" */
   readonly label: string;
   count(text: string): number;
-}
-
-/** The model engines wrap the compiled prompt like PersonaPlex's wrap_with_system_tags; the tags cost tokens too. */
-export const SYSTEM_TAG = '<system>';
-export function wrapWithSystemTags(prompt: string): string {
-  return `${SYSTEM_TAG} ${prompt} ${SYSTEM_TAG}`;
 }
 
 /**
@@ -40,36 +34,10 @@ export function estimateTokens(text: string): number {
 
 export const estimateCounter: TokenCounter = { exact: false, label: 'estimate', count: estimateTokens };
 
-interface SentencePieceLike {
-  load(path: string): Promise<void>;
-  encodeIds(text: string): number[];
+/** Exact counts with the model's own tokenizer file (see tokenizer.ts for what it checks). */
+export async function loadSentencePieceCounter(modelPath: string): Promise<TokenCounter> {
+  const tokenizer = await Tokenizer.load(modelPath);
+  const name = modelPath.split(/[\\/]/).pop();
+  return { exact: true, label: `exact (${name})`, count: (text) => tokenizer.encode(text).length };
 }
 
-/**
- * Loads a SentencePiece `.model` file. Rejects with a clear message when the file is missing or not a model.
- * The WASM tokenizer package is imported only here, so servers without a tokenizer never load it.
- */
-export async function loadSentencePieceCounter(modelPath: string): Promise<TokenCounter> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(modelPath);
-  } catch (err) {
-    throw new Error(`tokenizer ${modelPath}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
-  }
-  if (bytes.length < 16) throw new Error(`tokenizer ${modelPath}: too small to be a SentencePiece model`);
-  const { SentencePieceProcessor } = (await import('@sctg/sentencepiece-js')) as unknown as {
-    SentencePieceProcessor: new () => SentencePieceLike;
-  };
-  const sp = new SentencePieceProcessor();
-  let probe: number[];
-  try {
-    await sp.load(modelPath);
-    probe = sp.encodeIds('You are here.');
-  } catch (err) {
-    throw new Error(`tokenizer ${modelPath}: not a SentencePiece model (${String((err as Error)?.message ?? err)})`);
-  }
-  // the WASM loader accepts some garbage silently and then encodes everything to nothing
-  if (!Array.isArray(probe) || probe.length === 0) throw new Error(`tokenizer ${modelPath}: not a SentencePiece model (it encodes text to no tokens)`);
-  const name = modelPath.split(/[\\/]/).pop();
-  return { exact: true, label: `exact (${name})`, count: (text) => sp.encodeIds(text).length };
-}

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { isBuiltinVoice, type VoiceRef } from '../engines/contract.ts';
+import { isBuiltinVoice, type VoiceRef } from '../persona/persona.ts';
 import type { SheetIssue } from './issues.ts';
 import type { ParsedSheet } from './parse.ts';
 import { PERSONA_FIELDS, type SheetData } from './prompt.ts';

@@ -5,22 +5,19 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isBuiltinVoice, type Persona } from '../engines/contract.ts';
+import { isBuiltinVoice, type Persona } from '../persona/persona.ts';
+import { FRAMES_PER_SECOND, promptPhase, wrapWithSystemTags } from '../persona/prompt.ts';
+import type { TokenCounter } from '../persona/tokens.ts';
 import { sortIssues, type SheetIssue } from './issues.ts';
 import { parseSheetSource } from './parse.ts';
 import { validateAgainstSchema } from './schema.ts';
 import { checkId, checkSecondPerson, emptyPersonaIssue, personaIsEmpty, resolveVoice } from './checks.ts';
 import { compilePrompt, fieldSentences, PERSONA_FIELDS, type SheetData } from './prompt.ts';
-import { wrapWithSystemTags, type TokenCounter } from './tokens.ts';
 import { checkTopics, compileTopics, type TopicFields } from './topics.ts';
 
 /** Default prompt budget in tokens: 200 steps × 80 ms = 16 s of prompt phase at real-time pace. */
 export const DEFAULT_BUDGET_TOKENS = 200;
 export const DEFAULT_HEARING = { hearingRadius: 6, audibleRadius: 12 } as const;
-/** PersonaPlex steps 6 frames of silence before the text prompt and 6 after it. */
-export const PROMPT_SILENCE_STEPS = 12;
-/** Model frames per second (one step per 80 ms). */
-export const FRAMES_PER_SECOND = 12.5;
 
 export interface CompiledSheet {
   id: string;
@@ -128,6 +125,7 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
   if (issues.length || !voice?.resolved) return { issues, dependencies };
 
   const voiceSteps = voice.resolved.wav ? Math.ceil(voice.resolved.wav.durationSec * FRAMES_PER_SECOND) : undefined;
+  const phase = promptPhase(voiceSteps ?? 0, count);
   const r = sheet.rehearsal;
   const topics = compileTopics(topicFields, sheet.name.trim());
   return {
@@ -156,8 +154,8 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
         audibleRadius: sheet.hearing?.audible_radius ?? DEFAULT_HEARING.audibleRadius,
       },
       tokens: { count, exact: options.counter.exact, label: options.counter.label, budget },
-      startupSteps: count + PROMPT_SILENCE_STEPS + (voiceSteps ?? 0),
-      startup: { promptSteps: count, silenceSteps: PROMPT_SILENCE_STEPS, voiceSteps },
+      startupSteps: phase.total,
+      startup: { promptSteps: count, silenceSteps: phase.silenceSteps, voiceSteps },
       file: abs,
     },
   };

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { BUILTIN_VOICES } from '../engines/contract.ts';
+import { BUILTIN_VOICES } from '../persona/persona.ts';
 import type { SheetIssue } from './issues.ts';
 import type { ParsedSheet, PropPath } from './parse.ts';
 import { closest } from './suggest.ts';

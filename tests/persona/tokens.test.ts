@@ -3,8 +3,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { estimateTokens, loadSentencePieceCounter, wrapWithSystemTags, type TokenCounter } from '../../server/sheets/tokens.ts';
-import { tempDir, testTokenizerPath } from './helpers.ts';
+import { estimateTokens, loadSentencePieceCounter, type TokenCounter } from '../../server/persona/tokens.ts';
+import { wrapWithSystemTags } from '../../server/persona/prompt.ts';
+import { tempDir, testTokenizerPath } from '../sheets/helpers.ts';
 
 const SEED = '/work/shared/seed/personaplex-7b-v1-article.txt';
 let exact: TokenCounter;

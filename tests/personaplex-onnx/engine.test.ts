@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PersonaPlexOnnxEngine } from '../../server/engines/personaplex-onnx/engine.ts';
-import { Tokenizer } from '../../server/engines/personaplex-onnx/tokenizer.ts';
+import { Tokenizer } from '../../server/persona/tokenizer.ts';
 import { SILENCE_TOKENS, SINE_TOKENS, TEXT_PAD } from '../../server/engines/personaplex-onnx/constants.ts';
 import type { StepOutput } from '../../server/engines/contract.ts';
 import { persona, tempBundle, userFrame } from './helpers.ts';
@@ -196,7 +196,7 @@ describe('loading', () => {
     const progress: { phase: string; fraction: number }[] = [];
     const e = await engine({ providers: ['cuda'], log, onLoadProgress: (p) => progress.push(p) });
     expect(e.provider).toBe('cpu');
-    expect(lines.join('\n')).toMatch(/provider=cuda .*fallback=cpu execution provider failed to load/);
+    expect(lines.join('\n')).toMatch(/provider=cuda fallback=cpu .*execution provider failed to load/);
     const reading = progress.filter((p) => p.phase === 'reading weights');
     expect(reading.length).toBeGreaterThan(0);
     expect(reading.at(-1)!.fraction).toBe(1);

@@ -11,7 +11,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { BUILTIN_VOICES } from '../../server/engines/contract.ts';
+import { BUILTIN_VOICES } from '../../server/persona/persona.ts';
 import { DownstreamDecoder, UpstreamEncoder } from '../../server/engines/personaplex-server/stream-codec.ts';
 
 export type Fault =

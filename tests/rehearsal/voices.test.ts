@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_VOICES } from '../../server/engines/contract.ts';
+import { BUILTIN_VOICES } from '../../server/persona/persona.ts';
 import { EspeakTts } from '../../server/engines/rehearsal/tts.ts';
 import { VOICE_PROFILES, resolveVoice } from '../../server/engines/rehearsal/voices.ts';
 import { medianF0 } from './audio-tools.ts';

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { compileSheetFile, DEFAULT_BUDGET_TOKENS, type CompiledSheet } from '../../server/sheets/compile.ts';
-import { estimateCounter, loadSentencePieceCounter, wrapWithSystemTags, type TokenCounter } from '../../server/sheets/tokens.ts';
+import { estimateCounter, loadSentencePieceCounter, type TokenCounter } from '../../server/persona/tokens.ts';
+import { wrapWithSystemTags } from '../../server/persona/prompt.ts';
 import { formatIssue } from '../../server/sheets/issues.ts';
 import { CAST_DIR, testTokenizerPath } from './helpers.ts';
 

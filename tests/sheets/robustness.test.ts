@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileSheetSource } from '../../server/sheets/compile.ts';
-import { estimateCounter } from '../../server/sheets/tokens.ts';
+import { estimateCounter } from '../../server/persona/tokens.ts';
 import { CAST_DIR } from './helpers.ts';
 
 /** Small deterministic PRNG so a failure reproduces. */

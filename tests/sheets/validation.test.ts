@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { compileSheetFile, type CompileResult } from '../../server/sheets/compile.ts';
-import { estimateCounter, estimateTokens, wrapWithSystemTags } from '../../server/sheets/tokens.ts';
+import { estimateCounter, estimateTokens } from '../../server/persona/tokens.ts';
+import { wrapWithSystemTags } from '../../server/persona/prompt.ts';
 import { formatIssue, type SheetIssue } from '../../server/sheets/issues.ts';
 import { tempDir, VALID_SHEET, writeSheet, writeWav } from './helpers.ts';
 

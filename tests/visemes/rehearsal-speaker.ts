@@ -4,7 +4,7 @@
  * per frame) are kept. Measured with the engine's own declared textLeadFrames.
  */
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
-import { BUILTIN_VOICES, type Persona } from '../../server/engines/contract.ts';
+import { BUILTIN_VOICES, type Persona } from '../../server/persona/persona.ts';
 import { RehearsalEngine } from '../../server/engines/rehearsal/engine.ts';
 import type { SpokenFrame } from './espeak-speaker.ts';
 

@@ -34,8 +34,8 @@ export const UNGENERATED = -2;
 export const SILENCE_TOKENS: readonly number[] = [948, 243, 1178, 546, 1736, 1030, 1978, 2008];
 /** Mimi tokens of the reference 440 Hz sine, fed on the user stream during the whole prompt. */
 export const SINE_TOKENS: readonly number[] = [430, 1268, 381, 1611, 1095, 1495, 56, 472];
-/** 0.5 s of silence frames after the voice prompt and after the text prompt. */
-export const PROMPT_SILENCE_FRAMES = 6;
+/** 0.5 s of silence frames after the voice prompt and after the text prompt (the prompt-phase layout is persona's). */
+export { PROMPT_SILENCE_FRAMES } from '../../persona/prompt.ts';
 
 /** Sampling defaults of LMGen (and of the WebUI). */
 export const DEFAULT_SAMPLING = {

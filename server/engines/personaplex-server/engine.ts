@@ -16,6 +16,8 @@ import type { PersonaPlexHostConfig } from './config.ts';
 import { ServerPool, type PoolTiming, type PooledServer, type ServerStatus } from './server-pool.ts';
 import type { UpstreamOptions } from './stream-codec.ts';
 import { voicePromptName } from './voice.ts';
+import { promptPhase, wrapWithSystemTags } from '../../persona/prompt.ts';
+import { estimateTokens } from '../../persona/tokens.ts';
 
 export interface PersonaPlexServerOptions {
   servers: PersonaPlexHostConfig[];
@@ -170,14 +172,15 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     tried: string[],
   ): Promise<SessionId | null> {
     const url = this.chatUrl(server, persona);
-    const tokens = Math.ceil((persona.textPrompt.length + 20) / 4); // SentencePiece: roughly 4 characters a piece
+    // no tokenizer here: the estimate errs high, which only slows the progress bar's creep
+    const tokens = estimateTokens(wrapWithSystemTags(persona.textPrompt));
     const est = this.o.promptEstimate;
     const chat = new ChatSession({
       url: url.href,
       codec: this.codec,
       opus: this.o.opus,
       handshakeTimeoutMs: this.o.handshakeTimeoutMs,
-      expectedPromptMs: ((est.voiceFrames + 12 + tokens) / est.stepsPerSecond) * 1000,
+      expectedPromptMs: (promptPhase(est.voiceFrames, tokens).total / est.stepsPerSecond) * 1000,
       jitterTarget: this.o.jitterFrames,
       jitterMax: this.o.maxBufferedFrames,
       maxLagFrames: this.o.maxLagFrames,

@@ -4,7 +4,7 @@
  * Built-in voices are `<ID>.pt` (precomputed embeddings). A WAV voice is sent by its base name only; the file must
  * already sit in the server's voice directory (copy it there when deploying).
  */
-import { isBuiltinVoice, type VoiceRef } from '../contract.ts';
+import { isBuiltinVoice, type VoiceRef } from '../../persona/persona.ts';
 
 const SAFE_WAV_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.wav$/;
 

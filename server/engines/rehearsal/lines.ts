@@ -2,7 +2,7 @@
  * What a rehearsal NPC says: its character sheet's rehearsal lines, checked and cleaned, or generic lines when
  * the sheet has none; and the seeded order it says them in.
  */
-import type { Persona, RehearsalLines } from '../contract.ts';
+import type { Persona, RehearsalLines } from '../../persona/persona.ts';
 import { cleanLine } from './tts.ts';
 import type { UtteranceKind } from './turn-taking.ts';
 

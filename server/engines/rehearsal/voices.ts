@@ -3,7 +3,7 @@
  * so the voices' median fundamentals sit about 8% apart (measured, see docs/rehearsal-engine.md):
  * men 85–158 Hz, women 168–300 Hz. espeak cannot clone a voice, so a WAV voice gets one of these by hash.
  */
-import { BUILTIN_VOICES, type BuiltinVoice, type VoiceRef } from '../contract.ts';
+import { BUILTIN_VOICES, type BuiltinVoice, type VoiceRef } from '../../persona/persona.ts';
 import type { VoiceProfile } from './tts.ts';
 
 export const VOICE_PROFILES: Record<BuiltinVoice, VoiceProfile & { f0: number }> = {

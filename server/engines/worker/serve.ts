@@ -5,7 +5,7 @@
  * host adds its own bindings such as the engine and worker slot).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
 import type { Logger } from '../../log.ts';
 import { toEngineError } from '../contract.ts';
 import type { HostMessage, WorkerBoot, WorkerMessage } from './protocol.ts';
@@ -19,13 +19,27 @@ export interface RequestContext {
 
 export type Handler<Req> = (req: Req, ctx: RequestContext) => unknown;
 
-/** Starts answering; `handler(log)` builds the request handler once the logger exists. */
-export function serve<Req>(makeHandler: (log: Logger) => Handler<Req>): Logger {
+/**
+ * Starts answering; `makeHandler(log)` builds the request handler. The logger is built on first use, so a worker
+ * that never logs (the codec threads) never loads pino and starts sooner.
+ */
+export function serve<Req>(makeHandler: (log: Logger) => Handler<Req>): void {
   if (!parentPort) throw new Error('this module runs in a worker thread started by WorkerHost');
   const port = parentPort;
   const post = (msg: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
   const boot = workerData as WorkerBoot;
-  const log = pino({ level: boot?.level ?? 'info', base: undefined, timestamp: false }, { write: (line: string) => post({ log: line }) });
+  let logger: Logger | undefined;
+  const build = (): Logger => {
+    const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+    return pino({ level: boot?.level ?? 'info', base: undefined, timestamp: false }, { write: (line: string) => post({ log: line }) });
+  };
+  const log = new Proxy({} as Logger, {
+    get: (_t, key) => {
+      const real = (logger ??= build());
+      const v = Reflect.get(real, key, real) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(real) : v;
+    },
+  });
   const handler = makeHandler(log);
   let queue = Promise.resolve();
   port.on('message', (msg: HostMessage<Req>) => {
@@ -43,5 +57,4 @@ export function serve<Req>(makeHandler: (log: Logger) => Handler<Req>): Logger {
       }
     });
   });
-  return log;
 }
