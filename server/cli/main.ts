@@ -4,10 +4,13 @@
  */
 import { runSheets, SHEETS_USAGE, type Io } from './sheets.ts';
 import { UsageError } from './args.ts';
+import { personaplexUsage, runPersonaplex } from './personaplex.ts';
 
 const USAGE = `parley: full-duplex voice NPCs for Babylon.js games
 
-${SHEETS_USAGE}`;
+${SHEETS_USAGE}
+
+${personaplexUsage()}`;
 
 /** Runs the CLI; resolves with the exit code (0 ok, 1 problems found, 2 usage or setup error). */
 export async function run(argv: string[], io: Partial<Io> = {}): Promise<number> {
@@ -20,6 +23,7 @@ export async function run(argv: string[], io: Partial<Io> = {}): Promise<number>
   const [group, ...rest] = argv;
   try {
     if (group === 'sheets') return await runSheets(rest, full);
+    if (group === 'personaplex') return await runPersonaplex(rest, full);
     if (group === undefined || group === 'help' || group === '--help' || group === '-h') {
       full.out(USAGE);
       return group === undefined ? 2 : 0;

@@ -39,10 +39,16 @@ import { Rng, sampleTopK, type SamplingParams } from './sampling.ts';
 import { TemporalBatch, alloc, emptyKv, hostDownload, kvNames, type CompactKv, type Download, type KvArray } from './temporal-kv.ts';
 import { Tokenizer } from '../../persona/tokenizer.ts';
 import { wrapWithSystemTags } from '../../persona/prompt.ts';
-import { convertPtVoice, readEmbeddingTables, readVoiceFrames, readWavPrompt, writeVoiceFrames, type EmbeddingTables, type VoiceFrames } from './voices.ts';
+import { readVoiceFrames, readWavPrompt, writeVoiceFrames, type VoiceFrames } from './voices.ts';
+import { convertPtInThread } from './voice-thread.ts';
 import { webgpuDownload } from './gpu-download.ts';
+import { extendRopeTables, type RopeExtension } from './rope-tables.ts';
+
+/** 1 hour of frames at 12.5 Hz */
+const DEFAULT_MAX_POSITIONS = 45_000;
 import { halfArrayToFloat } from './half.ts';
 import { StepBuffers } from './step-buffers.ts';
+import { PrefillPacer } from './prefill-pacer.ts';
 import type { LogitRow } from './top-k.ts';
 
 export interface PersonaPlexOnnxOptions {
@@ -60,10 +66,18 @@ export interface PersonaPlexOnnxOptions {
   capacity?: number;
   /** temporal context in frames (default 3000 = 240 s) */
   contextFrames?: number;
+  /**
+   * Positions a session may reach (default 45,000 = 1 hour at 12.5 Hz, prompt included). The reference has no
+   * limit; a mobius export's rotary tables hold 8000 rows, so they are extended to this many at load
+   * (rope-tables.ts). A session that reaches it ends with an error and the room reopens it.
+   */
+  maxPositions?: number;
   /** frames of left context the rolling Mimi encoder/decoder re-run (default 8) */
   mimiWindowFrames?: number;
-  /** prompt frames per temporal prefill run (default 256) */
+  /** prompt frames per temporal prefill run at most (default 256); fewer while other sessions step */
   prefillChunk?: number;
+  /** the tick budget prefill is paced around while sessions step (default 80 ms) */
+  tickMs?: number;
   /** persona snapshots kept, least recently used dropped first (default 16) */
   snapshotLimit?: number;
   /**
@@ -137,7 +151,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   private readonly depPast: string[];
   private readonly depPresent: string[];
   private buffers: StepBuffers | undefined;
-  private tables: EmbeddingTables | undefined;
+  /** paces prompt prefill around the ticks of sessions already stepping */
+  readonly pacer: PrefillPacer;
 
   private constructor(
     private readonly opts: PersonaPlexOnnxOptions,
@@ -153,6 +168,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const s = { ...DEFAULT_SAMPLING, ...opts.sampling };
     this.textSampling = { temperature: s.textTemperature, topK: s.textTopK };
     this.audioSampling = { temperature: s.audioTemperature, topK: s.audioTopK };
+    this.pacer = new PrefillPacer({ maxChunk: Math.max(1, opts.prefillChunk ?? 256), tickMs: opts.tickMs });
     this.batch = new TemporalBatch(g, layout, this.contextFrames);
     ({ past: this.past, present: this.present } = kvNames(g.temporalLayers));
     ({ past: this.depPast, present: this.depPresent } = kvNames(g.depLayers));
@@ -160,6 +176,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
 
   static async create(opts: PersonaPlexOnnxOptions): Promise<PersonaPlexOnnxEngine> {
     const log = opts.log ?? silentLogger;
+    let rope: RopeExtension | undefined;
     const graphs = await loadGraphs({
       modelDir: opts.modelDir,
       providers: opts.providers,
@@ -168,6 +185,12 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       prefetch: opts.prefetch,
       onProgress: opts.onLoadProgress,
       log,
+      prepare: async (name, file) => {
+        if (name !== 'temporal') return file;
+        rope = await extendRopeTables(file, opts.maxPositions ?? DEFAULT_MAX_POSITIONS);
+        if (rope.original !== null && rope.positions !== rope.original) log.info({ from: rope.original, to: rope.positions }, 'rotary tables extended');
+        return rope.file;
+      },
     });
     try {
       const tokenizer = await Tokenizer.load(opts.tokenizer ?? path.join(opts.modelDir, 'tokenizer_spm_32k_3.model'));
@@ -179,7 +202,9 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         { modelDir: opts.modelDir, provider: graphs.provider, temporal: `${graphs.geometry.temporalLayers}×${graphs.geometry.temporalHeads}×${graphs.geometry.temporalHeadDim} ${graphs.geometry.temporalKvType}`, kvLayout: layout },
         'model loaded',
       );
-      return new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
+      const engine = new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
+      engine.positionLimit = rope?.positions ?? Infinity;
+      return engine;
     } catch (err) {
       await graphs.dispose();
       throw err;
@@ -193,6 +218,9 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   get provider(): Provider {
     return this.graphs.provider;
   }
+
+  /** positions the temporal graph can take (its rotary tables' rows; Infinity when it computes RoPE) */
+  positionLimit = Infinity;
 
   private get contextFrames() {
     return this.opts.contextFrames ?? DEFAULT_CONTEXT_FRAMES;
@@ -274,13 +302,17 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const { ring, columns, phases } = await this.promptColumns(persona, tokens);
     // The first live frame must still see the whole prompt: the reference attends to context - 1 frames.
     if (columns.length > this.contextFrames - 2) throw new Error(`prompt of ${columns.length} frames does not fit the ${this.contextFrames}-frame context`);
-    const chunk = Math.max(1, this.opts.prefillChunk ?? 256);
     let kv = emptyKv(this.graphs.geometry);
-    for (let at = 0; at < columns.length; at += chunk) {
+    for (let at = 0; at < columns.length; ) {
+      // While other sessions step, each run waits for the end of a step and fits the tick's slack.
+      const chunk = await this.pacer.slot();
       options?.signal?.throwIfAborted();
       const part = columns.slice(at, at + chunk);
+      const t0 = performance.now();
       kv = await this.prefill(kv, at, part);
-      options?.onProgress?.({ phase: phases[Math.min(at + chunk, columns.length) - 1]!, fraction: Math.min(1, (at + part.length) / columns.length) });
+      this.pacer.prefillRan(part.length, performance.now() - t0);
+      at += part.length;
+      options?.onProgress?.({ phase: phases[at - 1]!, fraction: at / columns.length });
     }
     return { ring: ring.snapshot(), kv, tpos: columns.length };
   }
@@ -318,8 +350,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const pt = path.join(dir, `${id}.pt`);
     if (await exists(pt)) {
       // Convert once and keep the result beside the .pt when the folder is writable.
-      this.tables ??= await readEmbeddingTables(await graphFile(this.opts.modelDir, 'temporal'));
-      const frames = await convertPtVoice(pt, '', this.tables);
+      // In a side thread: the tables (about 1 GB as float32) and the search never touch the step thread.
+      const frames = await convertPtInThread(pt, await graphFile(this.opts.modelDir, 'temporal'));
       await writeVoiceFrames(converted, frames).catch((err) => this.log.warn({ file: converted, err: (err as Error).message }, 'could not cache converted voice'));
       return { kind: 'frames', frames };
     }
@@ -336,6 +368,15 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   // Stepping: one frame for every session, one batched run per graph.
 
   async step(batch: StepInput[]): Promise<StepOutput[]> {
+    const started = performance.now();
+    try {
+      return await this.stepBatch(batch);
+    } finally {
+      this.pacer.stepEnded(performance.now() - started);
+    }
+  }
+
+  private async stepBatch(batch: StepInput[]): Promise<StepOutput[]> {
     const out: StepOutput[] = new Array(batch.length);
     const live: { idx: number; s: Session; input: Float32Array }[] = [];
     const seen = new Set<SessionId>();
@@ -375,6 +416,9 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     // Sessions that reached the end of a context that cannot slide (GQA layout) stop here.
     if (this.layout === 'gqa') {
       for (const it of items) if (it.s.tpos >= this.contextFrames) it.s.failed = engineError('failed', `context full (${this.contextFrames} frames); reopen the session`);
+    }
+    for (const it of items) {
+      if (!it.s.failed && it.s.tpos >= this.positionLimit) it.s.failed = engineError('failed', `position limit (${this.positionLimit} frames, maxPositions); reopen the session`);
     }
     const active = items.filter((it) => !it.s.failed);
     const results = new Map<Session, Omit<StepOutput, 'session'>>();

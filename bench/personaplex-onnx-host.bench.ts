@@ -1,0 +1,186 @@
+/**
+ * Host overhead of the personaplex-onnx engine at full-size I/O (issue 17), no GPU needed. The graphs are the
+ * host-bundle stand-in (tests/personaplex-onnx/host-bundle.ts): the mobius export's names, dtypes and shapes
+ * (32,000 text logits, 8 depformer substeps × 2,048 audio logits per session, 4,096 hidden, fp16 and fp32)
+ * with trivial compute. A tick's figure is therefore the engine's own work: logit handling, sampling, rings,
+ * batching, input tensors, plus ORT's per-run overhead and the Mimi stand-ins' tiny runs. The temporal KV
+ * is cut to 1 layer × 1 head here: at full size (32 layers × 32 heads × 128) the CPU concat layout copies
+ * 512 KiB per session per frame of context in and out of ORT every tick, which is the provider path's cost,
+ * not the host's, and is measured on its own by bench/personaplex-onnx-kv.bench.ts.
+ *
+ * Per batch size: wall ms per tick (mean, p50), CPU ms per tick (this process, all threads; ORT runs with one
+ * intra-op thread), JS bytes allocated per tick (median heap + ArrayBuffer growth over ticks without a GC),
+ * and the GC share of the measured time. Baseline: the old code path's logit handling and sampling (old
+ * halfToFloat + sorted-insertion top-k, kept in tests/personaplex-onnx/old-host-path.ts) against the new, on
+ * the same logits, in the same run.
+ */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { PersonaPlexOnnxEngine } from '../server/engines/personaplex-onnx/engine.ts';
+import { Rng } from '../server/engines/personaplex-onnx/sampling.ts';
+import { TopKSampler } from '../server/engines/personaplex-onnx/top-k.ts';
+import { DEFAULT_SAMPLING } from '../server/engines/personaplex-onnx/constants.ts';
+import type { Persona } from '../server/engines/contract.ts';
+import { FRAME_SAMPLES } from '../protocol/frame.ts';
+import { writeHostBundle } from '../tests/personaplex-onnx/host-bundle.ts';
+import { wav16, voiceClip } from '../tests/personaplex-onnx/helpers.ts';
+import { oldSampleTopK, oldToFloat32 } from '../tests/personaplex-onnx/old-host-path.ts';
+
+export interface HostTick {
+  dtype: string;
+  sessions: number;
+  wall_ms: number;
+  p50_ms: number;
+  cpu_ms: number;
+  alloc_bytes: number;
+  gc_share: number;
+}
+
+const TEXT = { temperature: DEFAULT_SAMPLING.textTemperature, topK: DEFAULT_SAMPLING.textTopK };
+const AUDIO = { temperature: DEFAULT_SAMPLING.audioTemperature, topK: DEFAULT_SAMPLING.audioTopK };
+const SUBSTEPS = 8;
+
+/** GC pauses as they are reported (entries arrive asynchronously; read them after a macrotask). */
+function gcRecorder() {
+  const pauses: { start: number; end: number }[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    async between(t0: number, t1: number) {
+      await new Promise((r) => setTimeout(r, 20));
+      const inside = pauses.filter((p) => p.start >= t0 && p.end <= t1);
+      return { time: inside.reduce((a, p) => a + p.end - p.start, 0), starts: inside.map((p) => p.start) };
+    },
+    stop: () => obs.disconnect(),
+  };
+}
+
+export async function measureHost(dtype: 'float16' | 'float32', sessions: number[], ticks: number): Promise<HostTick[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pp-host-bench-'));
+  const gc = gcRecorder();
+  try {
+    await writeHostBundle(dir, { dtype, layers: 1, heads: 1 });
+    await mkdir(path.join(dir, 'voices'));
+    await writeFile(path.join(dir, 'voices', 'NATF0.wav'), wav16(voiceClip(0.5, 180)));
+    const engine = await PersonaPlexOnnxEngine.create({ modelDir: dir, providers: ['cpu'], capacity: Math.max(...sessions), intraOpNumThreads: 1, prefetch: false });
+    const out: HostTick[] = [];
+    try {
+      const persona: Persona = { id: 'bench', name: 'Bench', textPrompt: 'You enjoy a good talk.', voice: { kind: 'builtin', id: 'NATF0' }, seed: 1 } as Persona;
+      const frames = Array.from({ length: 4 }, (_, f) => Float32Array.from({ length: FRAME_SAMPLES }, (_, j) => 0.2 * Math.sin((f * FRAME_SAMPLES + j) * 0.031)));
+      for (const n of sessions) {
+        const ids: number[] = [];
+        for (let i = 0; i < n; i++) ids.push(await engine.open({ ...persona, seed: i + 1 }));
+        // One batch array per frame, made before timing (the server's own step input is not the engine's cost).
+        const batches = frames.map((input) => ids.map((session) => ({ session, input })));
+        for (let w = 0; w < 5; w++) await engine.step(batches[w % 4]!);
+        const wall: number[] = [];
+        const allocs: { at: number; bytes: number }[] = [];
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        for (let t = 0; t < ticks; t++) {
+          const m0 = process.memoryUsage();
+          const s = performance.now();
+          const r = await engine.step(batches[t % 4]!);
+          const e = performance.now();
+          const m1 = process.memoryUsage();
+          wall.push(e - s);
+          allocs.push({ at: s, bytes: m1.heapUsed - m0.heapUsed + m1.arrayBuffers - m0.arrayBuffers });
+          if (r[0]!.error) throw new Error(r[0]!.error.message);
+        }
+        const t1 = performance.now();
+        const cpu = process.cpuUsage(cpu0);
+        const g = await gc.between(t0, t1);
+        // A tick whose window saw a GC shows a drop, not its allocation: use the others.
+        const clean = allocs.filter((a, i) => !g.starts.some((s) => s >= a.at && s < (allocs[i + 1]?.at ?? t1)) && a.bytes >= 0).map((a) => a.bytes);
+        for (const id of ids) await engine.close(id);
+        const sorted = [...wall].sort((a, b) => a - b);
+        const row: HostTick = {
+          dtype,
+          sessions: n,
+          wall_ms: wall.reduce((a, b) => a + b, 0) / ticks,
+          p50_ms: sorted[Math.floor(sorted.length / 2)]!,
+          cpu_ms: (cpu.user + cpu.system) / 1000 / ticks,
+          alloc_bytes: clean.length ? [...clean].sort((a, b) => a - b)[Math.floor(clean.length / 2)]! : NaN,
+          gc_share: g.time / (t1 - t0),
+        };
+        process.stderr.write(`  ${dtype} ${n} sessions: ${row.wall_ms.toFixed(2)} ms/tick (p50 ${row.p50_ms.toFixed(2)}), cpu ${row.cpu_ms.toFixed(2)} ms, ${(row.alloc_bytes / 1024).toFixed(0)} KiB allocated/tick, GC ${(100 * row.gc_share).toFixed(1)}%\n`);
+        out.push(row);
+      }
+    } finally {
+      await engine.dispose();
+    }
+    return out;
+  } finally {
+    gc.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Logit handling + sampling of one tick at B sessions: the old path against the new, CPU ms per tick. */
+export function samplingBaseline(dtype: 'float16' | 'float32', B: number, reps: number): { old_ms: number; new_ms: number } {
+  const r = new Rng(99);
+  const make = (n: number) => {
+    const f = Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * 6);
+    if (dtype === 'float32') return f;
+    const h = new Uint16Array(n);
+    const tmp = new Float32Array(1);
+    const u = new Uint32Array(tmp.buffer);
+    for (let i = 0; i < n; i++) {
+      tmp[0] = f[i]!;
+      const bits = u[0]!;
+      h[i] = ((bits >>> 16) & 0x8000) | ((((bits >>> 23) & 0xff) - 112) << 10) | ((bits >>> 13) & 0x3ff);
+    }
+    return h;
+  };
+  const text = make(B * 32000);
+  const audio = Array.from({ length: SUBSTEPS }, () => make(B * 2048));
+  const rng = new Rng(1);
+  const sampler = new TopKSampler();
+  const oldTick = () => {
+    const t = text instanceof Uint16Array ? oldToFloat32(text) : text;
+    for (let b = 0; b < B; b++) oldSampleTopK(t, b * 32000, 32000, TEXT, rng);
+    for (const a of audio) {
+      const x = a instanceof Uint16Array ? oldToFloat32(a) : a;
+      for (let b = 0; b < B; b++) oldSampleTopK(x, b * 2048, 2048, AUDIO, rng);
+    }
+  };
+  const newTick = () => {
+    for (let b = 0; b < B; b++) sampler.sample(text, b * 32000, 32000, TEXT, rng);
+    for (const a of audio) for (let b = 0; b < B; b++) sampler.sample(a, b * 2048, 2048, AUDIO, rng);
+  };
+  const time = (fn: () => void) => {
+    fn();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < reps; i++) fn();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / reps;
+  };
+  return { old_ms: time(oldTick), new_ms: time(newTick) };
+}
+
+export default async function bench(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const sessions = [1, 8, 32, 64];
+  for (const dtype of ['float16', 'float32'] as const) {
+    const tag = dtype === 'float16' ? 'fp16' : 'fp32';
+    for (const row of await measureHost(dtype, sessions, 40)) {
+      const k = `personaplex_onnx_host_${tag}_b${row.sessions}`;
+      out[`${k}_tick_ms`] = Number(row.wall_ms.toFixed(2));
+      out[`${k}_tick_p50_ms`] = Number(row.p50_ms.toFixed(2));
+      out[`${k}_cpu_ms`] = Number(row.cpu_ms.toFixed(2));
+      out[`${k}_alloc_kib`] = Number((row.alloc_bytes / 1024).toFixed(1));
+      out[`${k}_gc_pct`] = Number((100 * row.gc_share).toFixed(2));
+    }
+    for (const B of [32, 64]) {
+      const s = samplingBaseline(dtype, B, 3);
+      process.stderr.write(`  ${dtype} logits+sampling at ${B} sessions: old ${s.old_ms.toFixed(1)} ms, new ${s.new_ms.toFixed(2)} ms CPU per tick (×${(s.old_ms / s.new_ms).toFixed(1)})\n`);
+      out[`personaplex_onnx_host_${tag}_b${B}_sampling_old_ms`] = Number(s.old_ms.toFixed(2));
+      out[`personaplex_onnx_host_${tag}_b${B}_sampling_new_ms`] = Number(s.new_ms.toFixed(2));
+    }
+  }
+  return out;
+}
