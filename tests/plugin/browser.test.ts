@@ -223,7 +223,7 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
     const room = ParleyTestRoom.current!;
     const state = await page.evaluate(async () => {
       const p = (window as any).__parley;
-      const stream: MediaStream | undefined = (p as any).mic?.stream;
+      const stream: MediaStream | undefined = (p as any).mic?.capture?.stream; // ParleyMic's MicCapture (private)
       p.dispose();
       return { tracks: stream?.getTracks().map((t) => t.readyState) ?? [], ctx: p.audioContext.state };
     });
