@@ -76,19 +76,39 @@ describe("the NPC's own backchannels", () => {
 });
 
 describe('listener backchannel or barge-in', () => {
+  // The greeting starts at frame 5 and plays 60 frames; the player speaks from frame 20, past the early window.
+  const greetingThen = (frames: Hearing[]) => [...quiet(20), ...frames, ...quiet(40)];
+  const pause = (frames: number): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: 0, silenceMs: (i + 1) * 80 }));
+
   it('carries on through a short "yeah" (below bargeInMs) and does not count it as a player turn', () => {
-    const t = new TurnTaking(); // the defaults
     const yeah = talk(Math.floor((DEFAULT_TURN_TAKING.bargeInMs - 1) / 80)); // just short of a barge-in
-    const log = run(t, [...quiet(7), ...yeah, ...quiet(40)], 60);
+    const log = run(new TurnTaking(), greetingThen(yeah), 60);
+    expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }]);
+  });
+
+  it('carries on through two backchannels a second apart: they do not add up', () => {
+    const log = run(new TurnTaking(), greetingThen([...talk(5), ...pause(12), ...talk(5)]), 60);
     expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }]);
   });
 
   it('yields to sustained speech of bargeInMs, then answers with its after-interruption line', () => {
-    const t = new TurnTaking();
     const frames = Math.ceil(DEFAULT_TURN_TAKING.bargeInMs / 80);
-    const log = run(t, [...quiet(7), ...talk(frames + 5), ...quiet(30)], 60);
-    expect(log[1]).toEqual({ frame: 7 + frames - 1, d: { interrupt: true } });
+    const log = run(new TurnTaking(), greetingThen(talk(frames + 5)), 60);
+    expect(log[1]).toEqual({ frame: 20 + frames - 1, d: { interrupt: true } });
     expect(log[2]!.d).toEqual({ say: 'afterInterruption' });
   });
 
+  it('adds up speech broken by short gaps: "wait, stop, I have a question" is a barge-in', () => {
+    // 400 ms, a 160 ms comma, 320 ms: no single run reaches 640 ms, together they do.
+    const log = run(new TurnTaking(), greetingThen([...talk(5), ...pause(2), ...talk(4)]), 60);
+    expect(log[1]).toEqual({ frame: 20 + 5 + 2 + 2, d: { interrupt: true } }); // 400 + 240 = 640 ms
+  });
+
+  it('backs off at once when the player goes on just after it started (it took a pause for the end)', () => {
+    const t = new TurnTaking({ endOfTurnMs: 400, greetAfterMs: 480 });
+    const script = [...quiet(50), ...talk(20), ...quiet(5, 0.9), ...talk(6), ...quiet(20, 0.9)];
+    const log = run(t, script, 40);
+    expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }, { say: 'line' }, { interrupt: true }, { say: 'afterInterruption' }]);
+    expect(log[2]!.frame).toBe(50 + 20 + 5 + 1); // 160 ms of speech, 2 frames into the answer
+  });
 });

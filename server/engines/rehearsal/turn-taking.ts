@@ -7,8 +7,10 @@
  *   answer    the player spoke, then was quiet long enough → next line (after-interruption line if it cut us off).
  *             How long depends on how final the speech before the silence sounded (`turnEnd`, from prosody.ts):
  *             endOfTurnMs when it sounded finished, holdMs when it sounded like a mid-sentence pause.
- *   barge-in  the player speaks for bargeInMs while the NPC talks → stop now, report 'interrupted'. Shorter
- *             sounds ("yeah", "okay", "mm-hm") are a listener's backchannel: the NPC carries on.
+ *   barge-in  the player speaks for bargeInMs while the NPC talks (bits less than bargeInGapMs apart add up)
+ *             → stop now, report 'interrupted'. Shorter sounds ("yeah", "okay") are a listener's backchannel:
+ *             the NPC carries on. In an answer's first earlyWindowMs, earlyBargeInMs is enough: the player
+ *             went on after a pause the NPC took for the end of the turn, and it backs off at once.
  *   backchannel  a long player turn pauses briefly, sounding unfinished → a short acknowledgement, the turn stays
  *             the player's
  *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
@@ -26,8 +28,13 @@ export interface TurnTakingOptions {
   turnEndThreshold?: number;
   /** player speech needed to count as a turn (shorter sounds are ignored) */
   minSpeechMs?: number;
-  /** sustained player speech that makes a talking NPC yield */
+  /** player speech that makes a talking NPC yield (bits of speech less than bargeInGapMs apart add up) */
   bargeInMs?: number;
+  /** quiet that separates one bit of player speech from the next when adding them up for a barge-in */
+  bargeInGapMs?: number;
+  /** in the first earlyWindowMs of an utterance, this much speech is enough: both started at once, the NPC backs off */
+  earlyBargeInMs?: number;
+  earlyWindowMs?: number;
   /** quiet needed after the session opens before the NPC greets */
   greetAfterMs?: number;
   /** a player turn at least this long may get a backchannel ... */
@@ -44,6 +51,9 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   turnEndThreshold: 0.55,
   minSpeechMs: 96,
   bargeInMs: 640,
+  bargeInGapMs: 320,
+  earlyBargeInMs: 160,
+  earlyWindowMs: 700,
   greetAfterMs: 480,
   backchannelAfterMs: 4000,
   backchannelPauseMs: 160,
@@ -83,6 +93,11 @@ export class TurnTaking {
   private playerTurn = false;
   private playerTurnStartMs = 0;
   private lastBackchannelMs = -Infinity;
+  private utteranceStartMs = 0;
+  private answering = false;
+  /** player speech heard over the current utterance, in runs already ended, and the run going on */
+  private overHeldMs = 0;
+  private overRunMs = 0;
 
   constructor(options: TurnTakingOptions = {}) {
     this.o = { ...DEFAULT_TURN_TAKING, ...options };
@@ -105,7 +120,7 @@ export class TurnTaking {
     const playerSpeaking = h.speechMs >= this.o.minSpeechMs;
 
     if (this.activity === 'speaking') {
-      if (h.speechMs >= this.o.bargeInMs) {
+      if (this.overBy(h) >= this.bargeInNow()) {
         this.activity = 'silent';
         this.interrupted = true;
         this.openTurn(h);
@@ -140,6 +155,24 @@ export class TurnTaking {
     return {};
   }
 
+  /** Player speech heard over the NPC so far, short gaps bridged: "wait, stop, I have a question" adds up. */
+  private overBy(h: Hearing): number {
+    if (h.speechMs > 0) {
+      this.overRunMs = h.speechMs;
+    } else {
+      this.overHeldMs += this.overRunMs;
+      this.overRunMs = 0;
+      if (h.silenceMs >= this.o.bargeInGapMs) this.overHeldMs = 0;
+    }
+    return this.overHeldMs + this.overRunMs;
+  }
+
+  private bargeInNow(): number {
+    // Only an answer can have been a mistake about the end of the turn; a greeting cannot.
+    const early = this.answering && this.nowMs - this.utteranceStartMs <= this.o.earlyWindowMs;
+    return early ? Math.min(this.o.bargeInMs, this.o.earlyBargeInMs) : this.o.bargeInMs;
+  }
+
   /** Quiet needed before taking the turn: short after speech that sounded finished, long after a mid-sentence pause. */
   private endOfTurnWait(h: Hearing): number {
     if (h.turnEnd === undefined || h.turnEnd >= this.o.turnEndThreshold) return this.o.endOfTurnMs;
@@ -159,6 +192,10 @@ export class TurnTaking {
   private start(say: UtteranceKind): TurnDecision {
     if (say === 'greeting') this.greeted = true;
     this.activity = 'speaking';
+    this.utteranceStartMs = this.nowMs;
+    this.answering = say !== 'greeting';
+    this.overHeldMs = 0;
+    this.overRunMs = 0;
     return { say };
   }
 }
