@@ -18,7 +18,7 @@ import { TurnTaking, type TurnTakingOptions, type UtteranceKind } from './turn-t
 import { Playback, type ScheduledWord } from './utterance.ts';
 import { ProsodyTracker, turnEndProbability } from './prosody.ts';
 import { SileroVad, SpeechDetector, type SpeechDetectorOptions, type VadStream } from './vad.ts';
-import { VOICE_PROFILES, hashString, resolveVoice, type ResolvedVoice } from './voices.ts';
+import { VOICE_PROFILES, hashString, espeakVoiceFor, type EspeakVoice } from './voices.ts';
 
 export interface RehearsalOptions {
   /** sessions this engine (one worker) steps in real time; default from bench/rehearsal.bench.ts */
@@ -66,7 +66,7 @@ interface Current {
 interface Session {
   id: SessionId;
   persona: Persona;
-  voice: ResolvedVoice;
+  voice: EspeakVoice;
   picker: LinePicker;
   turn: TurnTaking;
   detector: SpeechDetector;
@@ -130,7 +130,7 @@ export class RehearsalEngine implements DuplexEngine {
     if (!persona || typeof persona !== 'object' || typeof persona.id !== 'string') {
       throw new Error('rehearsal engine: persona must be an object with a string id');
     }
-    const voice = resolveVoice(persona.voice);
+    const voice = espeakVoiceFor(persona.voice);
     if (voice.note) this.log.info({ persona: persona.id }, voice.note);
     const lines = linesFor(persona);
     const seed = typeof persona.seed === 'number' && Number.isFinite(persona.seed) ? persona.seed : hashString(persona.id);
@@ -289,7 +289,7 @@ export class RehearsalEngine implements DuplexEngine {
   }
 
   /** The voice a session speaks with (in-thread only). */
-  voiceOf(session: SessionId): ResolvedVoice | undefined {
+  voiceOf(session: SessionId): EspeakVoice | undefined {
     return this.sessions.get(session)?.voice;
   }
 
