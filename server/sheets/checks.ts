@@ -27,13 +27,13 @@ export function checkId(parsed: ParsedSheet, sheet: SheetData): SheetIssue[] {
   ];
 }
 
-export interface ResolvedVoice {
+export interface SheetVoice {
   voice: VoiceRef;
   wav?: WavInfo;
 }
 
 /** `dependency`: the WAV's absolute path, present or not, so the sheet recompiles when it appears or changes. */
-export function resolveVoice(parsed: ParsedSheet, sheet: SheetData): { resolved?: ResolvedVoice; issues: SheetIssue[]; dependency?: string } {
+export function checkSheetVoice(parsed: ParsedSheet, sheet: SheetData): { resolved?: SheetVoice; issues: SheetIssue[]; dependency?: string } {
   if (isBuiltinVoice(sheet.voice)) return { resolved: { voice: { kind: 'builtin', id: sheet.voice } }, issues: [] };
   const abs = path.resolve(path.dirname(parsed.file), sheet.voice);
   const at = { file: parsed.file, ...parsed.valueAt(['voice']) };

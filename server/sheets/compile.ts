@@ -11,7 +11,7 @@ import type { TokenCounter } from '../persona/tokens.ts';
 import { sortIssues, type SheetIssue } from './issues.ts';
 import { parseSheetSource } from './parse.ts';
 import { validateAgainstSchema } from './schema.ts';
-import { checkId, checkSecondPerson, emptyPersonaIssue, personaIsEmpty, resolveVoice } from './checks.ts';
+import { checkId, checkSecondPerson, emptyPersonaIssue, personaIsEmpty, checkSheetVoice } from './checks.ts';
 import { compilePrompt, fieldSentences, PERSONA_FIELDS, type SheetData } from './prompt.ts';
 import { checkTopics, compileTopics, type TopicFields } from './topics.ts';
 
@@ -99,7 +99,7 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
   const shapeOk = issues.length === 0;
   if (root && typeof root.id === 'string' && /^[a-z][a-z0-9-]*$/.test(root.id)) issues.push(...checkId(parsed, sheet));
   // an unknown voice id is reported by the schema; only a .wav path is looked up on disk
-  const voice = root && typeof root.voice === 'string' && (isBuiltinVoice(root.voice) || /\.wav$/i.test(root.voice)) ? resolveVoice(parsed, sheet) : undefined;
+  const voice = root && typeof root.voice === 'string' && (isBuiltinVoice(root.voice) || /\.wav$/i.test(root.voice)) ? checkSheetVoice(parsed, sheet) : undefined;
   if (voice) issues.push(...voice.issues);
   if (voice?.dependency) dependencies.push(voice.dependency);
   if (root && personaShapeOk(root.persona)) issues.push(...checkSecondPerson(parsed, sheet));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JitterBuffer } from '../../server/engines/personaplex-server/jitter-buffer.ts';
+import { PlaybackQueue } from '../../server/engines/personaplex-server/playback-queue.ts';
 import { voicePromptName } from '../../server/engines/personaplex-server/voice.ts';
 import { audioMessage, parseServerMessage } from '../../server/engines/personaplex-server/wire.ts';
 
@@ -8,7 +8,7 @@ const id = (f: { pcm: Float32Array } | null) => (f ? Math.round(f.pcm[0]! * 100)
 
 describe('jitter buffer', () => {
   it('starts after `target` frames, plays in order, and rebuffers after an underrun', () => {
-    const j = new JitterBuffer(2, 8);
+    const j = new PlaybackQueue(2, 8);
     j.push(frame(1));
     expect(j.pop()).toBeNull(); // still buffering
     j.push(frame(2));
@@ -22,7 +22,7 @@ describe('jitter buffer', () => {
   });
 
   it('drops the oldest frames past `max`, moving their text onto a later frame', () => {
-    const j = new JitterBuffer(1, 3);
+    const j = new PlaybackQueue(1, 3);
     j.push(frame(1, '▁one'));
     j.push(frame(2));
     j.push(frame(3));
@@ -34,8 +34,8 @@ describe('jitter buffer', () => {
   });
 
   it('rejects nonsense sizes', () => {
-    expect(() => new JitterBuffer(0, 4)).toThrow();
-    expect(() => new JitterBuffer(4, 2)).toThrow();
+    expect(() => new PlaybackQueue(0, 4)).toThrow();
+    expect(() => new PlaybackQueue(4, 2)).toThrow();
   });
 });
 

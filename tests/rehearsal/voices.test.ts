@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_VOICES } from '../../server/persona/persona.ts';
 import { EspeakTts } from '../../server/engines/rehearsal/tts.ts';
-import { VOICE_PROFILES, resolveVoice } from '../../server/engines/rehearsal/voices.ts';
+import { VOICE_PROFILES, espeakVoiceFor } from '../../server/engines/rehearsal/voices.ts';
 import { medianF0 } from './audio-tools.ts';
 
 describe('rehearsal voices', () => {
@@ -22,12 +22,12 @@ describe('rehearsal voices', () => {
   }, 60_000);
 
   it('gives a WAV voice a builtin voice by a stable hash, and says it cannot clone', () => {
-    const a = resolveVoice({ kind: 'wav', path: 'voices/captain.wav' });
-    const b = resolveVoice({ kind: 'wav', path: 'voices/captain.wav' });
-    const c = resolveVoice({ kind: 'wav', path: 'voices/engineer.wav' });
+    const a = espeakVoiceFor({ kind: 'wav', path: 'voices/captain.wav' });
+    const b = espeakVoiceFor({ kind: 'wav', path: 'voices/captain.wav' });
+    const c = espeakVoiceFor({ kind: 'wav', path: 'voices/engineer.wav' });
     expect(a.id).toBe(b.id);
     expect(a.note).toMatch(/cannot clone voices/);
     expect(BUILTIN_VOICES).toContain(c.id);
-    expect(resolveVoice({ kind: 'builtin', id: 'VARM2' }).profile).toBe(VOICE_PROFILES.VARM2);
+    expect(espeakVoiceFor({ kind: 'builtin', id: 'VARM2' }).profile).toBe(VOICE_PROFILES.VARM2);
   });
 });

@@ -2,13 +2,13 @@
  * One NPC conversation with a PersonaPlex (or Moshi-protocol) server: a WebSocket to /api/chat carrying the
  * prompts in its query. Nothing is sent before the server's handshake byte (the official server reads and
  * discards messages during its prompt phase). After it, each step sends that frame's Ogg page and plays
- * whatever output has arrived, through a jitter buffer; `step` never waits on the network.
+ * whatever output has arrived, through a playback queue; `step` never waits on the network.
  */
 import WebSocket from 'ws';
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
 import { EngineFailure, engineError, type EngineError, type EngineErrorKind, type OpenProgress, type StepOutput } from '../contract.ts';
 import type { CodecHost, CodecSession } from './codec-host.ts';
-import { JitterBuffer } from './jitter-buffer.ts';
+import { PlaybackQueue } from './playback-queue.ts';
 import type { UpstreamOptions } from './stream-codec.ts';
 import { audioMessage, parseServerMessage, ProtocolError } from './wire.ts';
 
@@ -54,27 +54,19 @@ export class OpenError extends EngineFailure {
 export class ChatSession {
   private ws: WebSocket | null = null;
   private codec: CodecSession | null = null;
-  private readonly jitter: JitterBuffer;
+  private readonly playback: PlaybackQueue;
   private sent = 0;
   private received = 0;
   private failure: EngineError | null = null;
   private closing = false;
 
   constructor(private readonly opts: ChatSessionOptions) {
-    this.jitter = new JitterBuffer(opts.jitterTarget, opts.jitterMax);
-  }
-
-  get error(): EngineError | null {
-    return this.failure;
+    this.playback = new PlaybackQueue(opts.jitterTarget, opts.jitterMax);
   }
 
   /** frames sent that have not come back yet */
   get lag(): number {
     return this.sent - this.received;
-  }
-
-  get jitterStats() {
-    return this.jitter.stats();
   }
 
   /** Connects and waits for the handshake. Rejects with OpenError; never leaves a socket open on failure. */
@@ -166,7 +158,7 @@ export class ChatSession {
           for (const page of pages) ws.send(audioMessage(page));
         },
         frames: (frames) => {
-          for (const f of frames) this.jitter.push(f);
+          for (const f of frames) this.playback.push(f);
           this.received += frames.length;
         },
         error: (message) => this.fail('failed', `bad audio from server: ${message}`),
@@ -208,7 +200,7 @@ export class ChatSession {
     if (this.failure) return { session: 0, output: silence(), error: this.failure };
     this.codec!.encode(input);
     this.sent++;
-    const f = this.jitter.pop();
+    const f = this.playback.pop();
     return f ? { session: 0, output: f.pcm, ...(f.text !== undefined ? { text: f.text } : {}) } : { session: 0, output: silence() };
   }
 

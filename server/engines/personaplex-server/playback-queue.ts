@@ -6,13 +6,13 @@
  */
 import type { DecodedFrame } from './stream-codec.ts';
 
-export interface JitterStats {
+export interface PlaybackQueueStats {
   underruns: number;
   dropped: number;
   depth: number;
 }
 
-export class JitterBuffer {
+export class PlaybackQueue {
   private queue: DecodedFrame[] = [];
   private playing = false;
   underruns = 0;
@@ -59,7 +59,7 @@ export class JitterBuffer {
     return this.queue.length;
   }
 
-  stats(): JitterStats {
+  stats(): PlaybackQueueStats {
     return { underruns: this.underruns, dropped: this.dropped, depth: this.queue.length };
   }
 }

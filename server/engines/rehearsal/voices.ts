@@ -37,14 +37,15 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-export interface ResolvedVoice {
+export interface EspeakVoice {
   id: BuiltinVoice;
   profile: VoiceProfile;
   /** set when the persona asked for something this engine cannot do */
   note?: string;
 }
 
-export function resolveVoice(voice: VoiceRef | undefined): ResolvedVoice {
+/** The espeak voice the rehearsal engine speaks a persona's voice reference with (a WAV voice maps to a built-in one). */
+export function espeakVoiceFor(voice: VoiceRef | undefined): EspeakVoice {
   if (voice?.kind === 'builtin' && voice.id in VOICE_PROFILES) return { id: voice.id, profile: VOICE_PROFILES[voice.id] };
   if (voice?.kind === 'wav' && typeof voice.path === 'string') {
     const id = BUILTIN_VOICES[hashString(voice.path) % BUILTIN_VOICES.length]!;
