@@ -25,6 +25,7 @@ export interface TickFigures {
   mean_ms: number;
   p50_ms: number;
   p90_ms: number;
+  p99_ms: number;
   max_ms: number;
   over_80ms: number;
   open_first_ms: number;
@@ -60,6 +61,7 @@ export async function measureTicks(opts: PersonaPlexOnnxOptions, sessions: numbe
         mean_ms: times.reduce((a, b) => a + b, 0) / times.length,
         p50_ms: sorted[Math.floor(0.5 * (sorted.length - 1))]!,
         p90_ms: sorted[Math.floor(0.9 * (sorted.length - 1))]!,
+        p99_ms: sorted[Math.floor(0.99 * (sorted.length - 1))]!,
         max_ms: sorted.at(-1)!,
         over_80ms: times.filter((x) => x > 80).length,
         open_first_ms: openFirst,
