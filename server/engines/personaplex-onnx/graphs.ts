@@ -23,6 +23,8 @@ export interface LoadOptions {
   prefetch?: boolean;
   onProgress?: (p: { phase: string; fraction: number; detail?: string }) => void;
   log?: Logger;
+  /** may replace a graph's file before it is opened (the engine extends the temporal rotary tables) */
+  prepare?: (name: GraphName, file: string) => Promise<string>;
 }
 
 export type KvType = 'float32' | 'float16';
@@ -118,6 +120,7 @@ export async function loadGraphs(opts: LoadOptions): Promise<LoadedGraphs> {
     const all = (await Promise.all(GRAPH_NAMES.map((n) => weightFiles(files[n])))).flat();
     await prefetch(all, opts.onProgress);
   }
+  if (opts.prepare) for (const name of GRAPH_NAMES) files[name] = await opts.prepare(name, files[name]);
 
   const wanted = [...(opts.providers ?? ['cpu'])];
   if (!wanted.includes('cpu')) wanted.push('cpu');

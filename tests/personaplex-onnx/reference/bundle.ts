@@ -42,7 +42,7 @@ export interface RefRun {
 }
 
 export interface RefTrace {
-  meta: { config: Record<string, unknown>; probe: { text: number[]; audio: number[] }; minTop2Gap: number; reference: string };
+  meta: { config: Record<string, unknown>; probe: { text: number[]; audio: number[] }; minTop2Gap: number; reference: string; ropeTableRows: number | null };
   runs: Record<'A' | 'B', RefRun>;
 }
 
@@ -91,7 +91,7 @@ export function carriedCodes(frame: Float32Array): number[] {
   return Array.from(frame.subarray(0, 8), (v) => Math.round(v * 2048));
 }
 
-/** Writes a model folder for one fixture config; voices: `A.wav` (run A's prompt), `B.voice.json` (run B's). */
+/** Writes a model folder for one fixture config; voices: `A.wav` (run A's prompt), `NATF0.voice.json` (run B's .pt voice). */
 export async function writeReferenceBundle(config: string, dir: string): Promise<RefTrace> {
   const trace = await readTrace(config);
   const spec = JSON.parse(await readFile(path.join(FIXTURES, config, 'weights.json'), 'utf8'));
@@ -108,6 +108,6 @@ export async function writeReferenceBundle(config: string, dir: string): Promise
   a.voiceCodes!.forEach((c, i) => pcm.set(carrierFrame(c), i * FRAME_SAMPLES));
   await writeFile(path.join(dir, 'voices', 'A.wav'), wav16(pcm));
   const b = trace.runs.B;
-  await writeFile(path.join(dir, 'voices', 'B.voice.json'), JSON.stringify({ format: VOICE_FORMAT, source: 'reference', frames: b.voiceColumns, cache: b.voiceCache, maxRelResidual: 0 }));
+  await writeFile(path.join(dir, 'voices', 'NATF0.voice.json'), JSON.stringify({ format: VOICE_FORMAT, source: 'reference', frames: b.voiceColumns, cache: b.voiceCache, maxRelResidual: 0 }));
   return trace;
 }

@@ -149,13 +149,22 @@ def rms(x, alpha, eps):
     return x * (alpha * torch.rsqrt(var))
 
 
-def rope(q, k, pos, max_period):
-    # modules/rope.py apply_rope (interleaved pairs), with per-row positions [B, S] instead of one offset.
-    B, H, T, D = q.shape
+def rope_freqs(D, max_period):
     ds = torch.arange(D // 2, dtype=torch.float32)
-    freqs = torch.exp(ds * (-math.log(max_period) * 2 / D))
-    ts = pos.float().view(B, 1, T, 1)
-    rotr, roti = torch.cos(freqs * ts), torch.sin(freqs * ts)
+    return torch.exp(ds * (-math.log(max_period) * 2 / D))
+
+
+def rope(q, k, pos, max_period, tables=None):
+    # modules/rope.py apply_rope (interleaved pairs), with per-row positions [B, S] instead of one offset. With
+    # `tables`, cos/sin rows are gathered from tables of a fixed length, as a mobius export does.
+    B, H, T, D = q.shape
+    if tables is None:
+        ts = pos.float().view(B, 1, T, 1)
+        freqs = rope_freqs(D, max_period)
+        rotr, roti = torch.cos(freqs * ts), torch.sin(freqs * ts)
+    else:
+        rotr = F.embedding(pos, tables[0]).view(B, 1, T, D // 2)
+        roti = F.embedding(pos, tables[1]).view(B, 1, T, D // 2)
     q2 = q.reshape(B, H, T, D // 2, 2)
     k2 = k.reshape(B, H, T, D // 2, 2)
     qr, qi, kr, ki = q2[..., 0], q2[..., 1], k2[..., 0], k2[..., 1]
@@ -167,9 +176,16 @@ def rope(q, k, pos, max_period):
 class TemporalStep(torch.nn.Module):
     """LMModel.forward_codes for S new frames over an explicit KV cache (mobius temporal I/O)."""
 
-    def __init__(self, lm):
+    def __init__(self, lm, table_rows=None):
         super().__init__()
         self.lm = lm
+        self.tables = None
+        if table_rows:
+            hd = lm.dim // lm.transformer.layers[0].self_attn.num_heads
+            ang = rope_freqs(hd, lm.transformer.rope.max_period) * torch.arange(table_rows, dtype=torch.float32).view(-1, 1)
+            self.register_buffer("cos_cache", torch.cos(ang))
+            self.register_buffer("sin_cache", torch.sin(ang))
+            self.tables = (self.cos_cache, self.sin_cache)
 
     def forward(self, input_frame, attention_mask, position_ids, *past):
         lm = self.lm
@@ -190,7 +206,7 @@ class TemporalStep(torch.nn.Module):
             h = rms(x, layer.norm1.alpha, layer.norm1.eps)
             qkv = F.linear(h, att.in_proj_weight).view(B, S, 3, nh, C // nh).permute(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
-            q, k = rope(q, k, position_ids, tr.rope.max_period)
+            q, k = rope(q, k, position_ids, tr.rope.max_period, self.tables)
             k = torch.cat([past[2 * i], k], dim=2)
             v = torch.cat([past[2 * i + 1], v], dim=2)
             presents += [k, v]
@@ -248,7 +264,7 @@ class DepformerStep(torch.nn.Module):
         return (torch.matmul(x, wl.t()), *presents)
 
 
-def export(lm, spec, out_dir):
+def export(lm, spec, out_dir, table_rows=None):
     import onnx
 
     nl = len(lm.transformer.layers)
@@ -267,7 +283,7 @@ def export(lm, spec, out_dir):
     args = (torch.zeros(B, 17, S, dtype=torch.long), torch.ones(B, P + S, dtype=torch.long),
             torch.arange(S).view(1, S).repeat(B, 1) + P) + tuple(torch.zeros(B, nh, P, hd) for _ in past_names)
     f = os.path.join(out_dir, "temporal.onnx")
-    torch.onnx.export(TemporalStep(lm), args, f, input_names=["input_frame", "attention_mask", "position_ids"] + past_names,
+    torch.onnx.export(TemporalStep(lm, table_rows), args, f, input_names=["input_frame", "attention_mask", "position_ids"] + past_names,
                       output_names=["hidden", "text_logits"] + present_names, dynamic_axes=dyn, opset_version=17,
                       do_constant_folding=False)
     strip(f, spec, os.path.join(out_dir, "temporal.skel.onnx"))
@@ -454,14 +470,15 @@ def main():
         # the real context (3000 frames); prompt + live frames stay inside it
         "ctx3000": dict(context=3000, live=a.live, voice_frames=10),
         # a 64-frame context, run over 10x the window: proves the sliding window and positions
-        "ctx64": dict(context=64, live=640, voice_frames=3),
+        # ... and rotary tables of 256 rows (a mobius export ships 8000), so positions run 2.6x past them
+        "ctx64": dict(context=64, live=640, voice_frames=3, table_rows=256),
     }
     for cname, cfg in configs.items():
         d = os.path.join(a.out, cname)
         os.makedirs(d, exist_ok=True)
         lm, kwargs = build_lm(cfg["context"])
         spec = fill_weights(lm, out_scale=4.0)
-        export(lm, spec, d)
+        export(lm, spec, d, cfg.get("table_rows"))
         lm.eval()  # torch.onnx.export restores the wrapper's (training) mode on everything below it
         with open(os.path.join(d, "weights.json"), "w") as f:
             json.dump(spec, f)
@@ -487,6 +504,7 @@ def main():
         for r in runs.values():
             r.pop("columns", None)
         meta = {"config": {k: v for k, v in kwargs.items() if k != "delays"}, "delays": DELAYS, "probe": probe,
+                "ropeTableRows": cfg.get("table_rows"),
                 "reference": "NVIDIA/personaplex 3428dfd moshi LMGen, greedy (use_sampling=False)",
                 "torch": torch.__version__, "minTop2Gap": min(gaps)}
         with open(os.path.join(d, "trace.json"), "w") as f:

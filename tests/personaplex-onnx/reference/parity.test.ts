@@ -35,7 +35,7 @@ export async function compareRuns(
   const e = await PersonaPlexOnnxEngine.create({
     modelDir,
     intraOpNumThreads: 1,
-    sampling: { textTemperature: 0, audioTemperature: 0 },
+    sampling: { textTemperature: 0, audioTemperature: 0 } as unknown as PersonaPlexOnnxOptions['sampling'],
     onTrace: (r) => r.forEach((x) => rows.get(x.session)!.push({ ...x, textLogits: x.textLogits.slice(), audioLogits: x.audioLogits.map((l) => l.slice()), audio: x.audio.slice() })),
     ...options,
   });
@@ -43,7 +43,7 @@ export async function compareRuns(
     id: `ref-${run}`,
     name: run,
     textPrompt: trace.runs[run].prompt,
-    voice: run === 'A' ? { kind: 'wav', path: path.join(modelDir, 'voices', 'A.wav') } : { kind: 'builtin', id: 'B' },
+    voice: run === 'A' ? { kind: 'wav', path: path.join(modelDir, 'voices', 'A.wav') } : { kind: 'builtin', id: 'NATF0' },
     seed: 1,
   });
   for (const run of ['A', 'B'] as const) expect(e.promptTokens(persona(run))).toEqual(trace.runs[run].promptTokens);
@@ -177,4 +177,26 @@ describe('parity over 10× a 64-frame context (sliding window and positions)', (
     expectParity(r, [n, n - 150]);
     console.log(`[parity] context 64 over ${n} frames: max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);
   }, 180_000);
+
+  it('the export holds rotary tables of 256 rows: without extending them a session ends cleanly there', async () => {
+    expect(ref.trace.meta.ropeTableRows).toBe(256);
+    const e = await PersonaPlexOnnxEngine.create({ modelDir: ref.dir, intraOpNumThreads: 1, contextFrames: 64, maxPositions: 256 });
+    try {
+      expect(e.positionLimit).toBe(256);
+      const run = ref.trace.runs.A;
+      const id = await e.open({ id: 'a', name: 'A', textPrompt: run.prompt, voice: { kind: 'wav', path: path.join(ref.dir, 'voices', 'A.wav') }, seed: 1 });
+      const start = run.promptOffset - 1; // positions the prompt used
+      let t = 0;
+      for (; t < 300; t++) {
+        const [out] = await e.step([{ session: id, input: carrierFrame(run.userCodes[t]!, 0.3) }]);
+        if (out!.error) {
+          expect(out!.error.message).toMatch(/position limit \(256 frames/);
+          break;
+        }
+      }
+      expect(start + t).toBe(256);
+    } finally {
+      await e.dispose();
+    }
+  });
 });
