@@ -154,6 +154,9 @@ export class WorkerHost<Req> {
   }
 
   private send<T>(w: Worker, body: Req, options: RequestOptions): Promise<T> {
+    // the worker may have died or been disposed while request() awaited ready()
+    if (this.disposed) return Promise.reject(new EngineFailure('crashed', 'worker host disposed'));
+    if (this.worker !== w) return Promise.reject(new EngineFailure('crashed', `${this.name} is gone (restarting)`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { resolve: resolve as (v: unknown) => void, reject, onProgress: options.onProgress };
