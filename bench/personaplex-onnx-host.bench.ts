@@ -9,7 +9,8 @@
  * not the host's, and is measured on its own by bench/personaplex-onnx-kv.bench.ts.
  *
  * Per batch size: wall ms per tick (mean, p50), CPU ms per tick (this process, all threads; ORT runs with one
- * intra-op thread), JS bytes allocated per tick (median heap + ArrayBuffer growth over ticks without a GC),
+ * intra-op thread), bytes allocated per tick (JS heap from V8's sampling heap profiler with collected objects
+ * included; ORT's output buffers, summed from every run's outputs; other ArrayBuffers from memory deltas),
  * and the GC share of the measured time. Baseline: the old code path's logit handling and sampling (old
  * halfToFloat + sorted-insertion top-k, kept in tests/personaplex-onnx/old-host-path.ts) against the new, on
  * the same logits, in the same run.
@@ -18,6 +19,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
+import * as ort from 'onnxruntime-node';
 import { PersonaPlexOnnxEngine } from '../server/engines/personaplex-onnx/engine.ts';
 import { Rng } from '../server/engines/personaplex-onnx/sampling.ts';
 import { TopKSampler } from '../server/engines/personaplex-onnx/top-k.ts';
@@ -34,7 +37,12 @@ export interface HostTick {
   wall_ms: number;
   p50_ms: number;
   cpu_ms: number;
-  alloc_bytes: number;
+  /** JS heap bytes allocated per tick (V8's sampling heap profiler, collected objects included) */
+  heap_bytes: number;
+  /** bytes of the ArrayBuffers ONNX Runtime returned per tick (its outputs, allocated on every run) */
+  ort_output_bytes: number;
+  /** other ArrayBuffer bytes per tick (median growth over ticks without a GC; NaN if every tick had one) */
+  buffer_bytes: number;
   gc_share: number;
 }
 
@@ -79,20 +87,36 @@ export async function measureHost(dtype: 'float16' | 'float32', sessions: number
         for (let w = 0; w < 5; w++) await engine.step(batches[w % 4]!);
         const wall: number[] = [];
         const allocs: { at: number; bytes: number }[] = [];
+        let ortBytes = 0;
+        const proto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<Record<string, ort.Tensor>> };
+        const original = proto.run;
+        proto.run = async function (this: unknown, ...args: unknown[]) {
+          const r = await original.apply(this, args);
+          for (const t of Object.values(r)) ortBytes += (t.data as ArrayBufferView).byteLength;
+          return r;
+        };
+        const inspector = new Session();
+        inspector.connect();
+        await inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         for (let t = 0; t < ticks; t++) {
           const m0 = process.memoryUsage();
+          const o0 = ortBytes;
           const s = performance.now();
           const r = await engine.step(batches[t % 4]!);
           const e = performance.now();
           const m1 = process.memoryUsage();
           wall.push(e - s);
-          allocs.push({ at: s, bytes: m1.heapUsed - m0.heapUsed + m1.arrayBuffers - m0.arrayBuffers });
+          allocs.push({ at: s, bytes: m1.arrayBuffers - m0.arrayBuffers - (ortBytes - o0) });
           if (r[0]!.error) throw new Error(r[0]!.error.message);
         }
         const t1 = performance.now();
         const cpu = process.cpuUsage(cpu0);
+        const { profile } = (await inspector.post('HeapProfiler.stopSampling')) as { profile: { samples: { size: number }[] } };
+        inspector.disconnect();
+        proto.run = original;
+        const heapBytes = profile.samples.reduce((a, x) => a + x.size, 0);
         const g = await gc.between(t0, t1);
         // A tick whose window saw a GC shows a drop, not its allocation: use the others.
         const clean = allocs.filter((a, i) => !g.starts.some((s) => s >= a.at && s < (allocs[i + 1]?.at ?? t1)) && a.bytes >= 0).map((a) => a.bytes);
@@ -104,10 +128,12 @@ export async function measureHost(dtype: 'float16' | 'float32', sessions: number
           wall_ms: wall.reduce((a, b) => a + b, 0) / ticks,
           p50_ms: sorted[Math.floor(sorted.length / 2)]!,
           cpu_ms: (cpu.user + cpu.system) / 1000 / ticks,
-          alloc_bytes: clean.length ? [...clean].sort((a, b) => a - b)[Math.floor(clean.length / 2)]! : NaN,
+          heap_bytes: heapBytes / ticks,
+          ort_output_bytes: ortBytes / ticks,
+          buffer_bytes: clean.length ? [...clean].sort((a, b) => a - b)[Math.floor(clean.length / 2)]! : NaN,
           gc_share: g.time / (t1 - t0),
         };
-        process.stderr.write(`  ${dtype} ${n} sessions: ${row.wall_ms.toFixed(2)} ms/tick (p50 ${row.p50_ms.toFixed(2)}), cpu ${row.cpu_ms.toFixed(2)} ms, ${(row.alloc_bytes / 1024).toFixed(0)} KiB allocated/tick, GC ${(100 * row.gc_share).toFixed(1)}%\n`);
+        process.stderr.write(`  ${dtype} ${n} sessions: ${row.wall_ms.toFixed(2)} ms/tick (p50 ${row.p50_ms.toFixed(2)}), cpu ${row.cpu_ms.toFixed(2)} ms, JS heap ${(row.heap_bytes / 1024).toFixed(0)} KiB + ORT outputs ${(row.ort_output_bytes / 1024).toFixed(0)} KiB + other buffers ${(row.buffer_bytes / 1024).toFixed(0)} KiB per tick, GC ${(100 * row.gc_share).toFixed(1)}%\n`);
         out.push(row);
       }
     } finally {
@@ -172,7 +198,9 @@ export default async function bench(): Promise<Record<string, number>> {
       out[`${k}_tick_ms`] = Number(row.wall_ms.toFixed(2));
       out[`${k}_tick_p50_ms`] = Number(row.p50_ms.toFixed(2));
       out[`${k}_cpu_ms`] = Number(row.cpu_ms.toFixed(2));
-      out[`${k}_alloc_kib`] = Number((row.alloc_bytes / 1024).toFixed(1));
+      out[`${k}_js_heap_alloc_kib`] = Number((row.heap_bytes / 1024).toFixed(1));
+      out[`${k}_ort_output_kib`] = Number((row.ort_output_bytes / 1024).toFixed(1));
+      if (Number.isFinite(row.buffer_bytes)) out[`${k}_other_buffers_kib`] = Number((row.buffer_bytes / 1024).toFixed(1));
       out[`${k}_gc_pct`] = Number((100 * row.gc_share).toFixed(2));
     }
     for (const B of [32, 64]) {

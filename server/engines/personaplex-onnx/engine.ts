@@ -528,8 +528,14 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         const p = prepared[b]!;
         buf.prev[b] = BigInt(p.provided[1 + cb] ? p.target[1 + cb]! : tok);
       }
-      for (let i = 0; i < this.depPast.length; i++) feeds[this.depPast[i]!] = r[this.depPresent[i]!]!;
+      for (let i = 0; i < this.depPast.length; i++) {
+        // WebGPU keeps present.* on the device: free the previous substep's once this run has read them.
+        const used = feeds[this.depPast[i]!]!;
+        if (used.location === 'gpu-buffer') used.dispose();
+        feeds[this.depPast[i]!] = r[this.depPresent[i]!]!;
+      }
     }
+    for (const name of this.depPast) if (feeds[name]!.location === 'gpu-buffer') feeds[name]!.dispose();
   }
 
   /** Makes the temporal batch hold exactly these sessions, in this order. */

@@ -130,8 +130,9 @@ export async function loadGraphs(opts: LoadOptions): Promise<LoadedGraphs> {
     try {
       for (const [i, name] of GRAPH_NAMES.entries()) {
         opts.onProgress?.({ phase: 'opening graphs', fraction: i / GRAPH_NAMES.length, detail: `${name} on ${provider}` });
-        // The temporal KV stays on the GPU between runs where the binding allows it (WebGPU only).
-        const gpuOutputs = name === 'temporal' && provider === 'webgpu' ? await presentNames(files[name]) : undefined;
+        // The KV (temporal across ticks, depformer across substeps) stays on the GPU between runs where the
+        // binding allows it (WebGPU only): no host copy of present.* per run.
+        const gpuOutputs = (name === 'temporal' || name === 'depformer') && provider === 'webgpu' ? await presentNames(files[name]) : undefined;
         sessions[name] = await ort.InferenceSession.create(files[name], sessionOptions(provider, opts, gpuOutputs));
       }
     } catch (err) {
