@@ -1,7 +1,7 @@
 // Browser ESM bundles: the plugin (Babylon.js and the Colyseus SDK stay external, they are the game's)
 // and the sample game (everything bundled, served as static files by the game server).
 import * as esbuild from 'esbuild';
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 
 const watch = process.argv.includes('--watch');
 const common = {
@@ -48,6 +48,13 @@ export const builds = [
 ];
 
 await mkdir('dist', { recursive: true });
+// speexdsp's echo canceller (WebAssembly, 74 KB) is fetched at run time from beside each bundle that contains
+// the plugin, with its licence (plugin/aec/COPYING, BSD).
+for (const dir of ['dist/plugin', 'dist/sample-game']) {
+  await mkdir(dir, { recursive: true });
+  await copyFile('plugin/aec/speexdsp-aec.wasm', `${dir}/speexdsp-aec.wasm`);
+  await copyFile('plugin/aec/COPYING', `${dir}/speexdsp-COPYING`);
+}
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

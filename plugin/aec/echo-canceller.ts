@@ -115,6 +115,11 @@ export class EchoCanceller {
     return out;
   }
 
+  /** Advance the mic clock past samples that were never processed. */
+  skip(samples: number): void {
+    if (samples > 0) this.micAt += Math.floor(samples);
+  }
+
   private readRef(from: number, into: Float32Array, mask: number): void {
     for (let i = 0; i < into.length; i++) {
       const k = from + i;

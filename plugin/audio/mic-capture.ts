@@ -3,7 +3,14 @@
  * control on, into the capture worklet, which posts 80 ms 24 kHz frames back here.
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
-import { CAPTURE_PROCESSOR, type CaptureControlMsg, type CaptureFrameMsg, type CaptureProcessorOptions } from '../worklets/messages.ts';
+import {
+  CAPTURE_PROCESSOR,
+  type CaptureControlMsg,
+  type CaptureEchoErrorMsg,
+  type CaptureEchoStats,
+  type CaptureFrameMsg,
+  type CaptureProcessorOptions,
+} from '../worklets/messages.ts';
 
 export interface MicFrame {
   seq: number;
@@ -11,6 +18,23 @@ export interface MicFrame {
   t: number;
   samples: Float32Array;
   rms: number;
+  /** the echo canceller's figures, when it runs */
+  echo?: CaptureEchoStats;
+}
+
+/** Echo cancellation in the capture worklet: what the speakers play is cancelled from the mic. */
+export interface MicEchoSetup {
+  /** speexdsp's WebAssembly bytes (plugin/aec/speexdsp-aec.wasm) */
+  wasm: ArrayBuffer;
+  /** the node whose output the speakers play (the audio engine's output) */
+  reference: AudioNode;
+  /** the canceller failed; capture goes on without it */
+  onError(err: Error): void;
+  /**
+   * Test-only: a simulated room. Gets the speakers' signal, returns a node whose output is added to the mic
+   * (the page's own output through an echo path into the capture input).
+   */
+  testEchoPath?: (ctx: BaseAudioContext, speakers: AudioNode) => AudioNode;
 }
 
 export interface MicOptions {
@@ -30,10 +54,11 @@ export class MicCapture {
     private readonly source: MediaStreamAudioSourceNode,
     private readonly node: AudioWorkletNode,
     private readonly ownsStream: boolean,
+    private readonly unwire: () => void = () => {},
   ) {}
 
   /** Ask for the mic and start framing. The parley worklets must already be loaded into `ctx`. */
-  static async start(ctx: AudioContext, onFrame: (f: MicFrame) => void, options: MicOptions = {}): Promise<MicCapture> {
+  static async start(ctx: AudioContext, onFrame: (f: MicFrame) => void, options: MicOptions = {}, echo?: MicEchoSetup): Promise<MicCapture> {
     let stream = options.stream;
     if (!stream) {
       if (!navigator.mediaDevices?.getUserMedia) {
@@ -50,24 +75,36 @@ export class MicCapture {
       });
     }
     const source = new MediaStreamAudioSourceNode(ctx, { mediaStream: stream });
-    const processorOptions: CaptureProcessorOptions = { targetRate: SAMPLE_RATE, frameSamples: FRAME_SAMPLES };
+    const processorOptions: CaptureProcessorOptions = { targetRate: SAMPLE_RATE, frameSamples: FRAME_SAMPLES, ...(echo ? { aecWasm: echo.wasm } : {}) };
     const node = new AudioWorkletNode(ctx, CAPTURE_PROCESSOR, {
-      numberOfInputs: 1,
+      numberOfInputs: echo ? 2 : 1,
       numberOfOutputs: 0,
       channelCount: 1,
       channelCountMode: 'explicit',
       channelInterpretation: 'speakers',
       processorOptions,
     });
-    node.port.onmessage = (e: MessageEvent<CaptureFrameMsg>) => {
+    node.port.onmessage = (e: MessageEvent<CaptureFrameMsg | CaptureEchoErrorMsg>) => {
       const m = e.data;
+      if (m?.type === 'echo-error') return echo?.onError(new Error(`Parley: ${m.message}`));
       if (m?.type !== 'frame') return;
       // Context clock → client clock: the frame's age on the context clock, taken from now.
       const t = Date.now() - (ctx.currentTime * 1000 - m.t);
-      onFrame({ seq: m.seq, t, samples: m.samples, rms: m.rms });
+      onFrame({ seq: m.seq, t, samples: m.samples, rms: m.rms, ...(m.echo ? { echo: m.echo } : {}) });
     };
     source.connect(node);
-    return new MicCapture(stream, source, node, !options.stream);
+    let unwire = () => {};
+    if (echo) {
+      // The second input: the speakers' signal, tapped on the same render clock as the mic (channels summed).
+      echo.reference.connect(node, 0, 1);
+      const room = echo.testEchoPath?.(ctx, echo.reference);
+      room?.connect(node, 0, 0);
+      unwire = () => {
+        echo.reference.disconnect(node);
+        room?.disconnect();
+      };
+    }
+    return new MicCapture(stream, source, node, !options.stream, unwire);
   }
 
   /** Drop a partly filled frame (e.g. when sending resumes after a pause). */
@@ -82,6 +119,7 @@ export class MicCapture {
     this.node.port.postMessage(msg);
     this.node.port.onmessage = null;
     this.node.port.close();
+    this.unwire();
     this.source.disconnect();
     this.node.disconnect();
     if (this.ownsStream) for (const track of this.stream.getTracks()) track.stop();

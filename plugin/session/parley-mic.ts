@@ -5,7 +5,7 @@
  */
 import { Observable } from '@babylonjs/core/Misc/observable.js';
 import type { Codec } from '../../protocol/codecs.ts';
-import { MicCapture, type MicFrame, type MicOptions } from '../audio/mic-capture.ts';
+import { MicCapture, type MicEchoSetup, type MicFrame, type MicOptions } from '../audio/mic-capture.ts';
 import { OpusEncoder, Pcm16Encoder, type EncodedVoice, type VoiceEncoder } from '../audio/voice-encoder.ts';
 import { toDbfs } from '../dsp/pcm16.ts';
 import type { ParleyLink } from '../net/parley-link.ts';
@@ -18,6 +18,13 @@ export interface ParleyMicSettings {
   mode?: MicMode;
   muted?: boolean;
   pushToTalkKey?: string;
+}
+
+export interface MicEchoStatus {
+  on: boolean;
+  erleDb: number;
+  delayMs: number;
+  costMs: number;
 }
 
 export class ParleyMic {
@@ -33,6 +40,7 @@ export class ParleyMic {
   private encoder: VoiceEncoder | null = null;
   private sent = 0;
   private disposed = false;
+  private echoNow: MicEchoStatus = { on: false, erleDb: NaN, delayMs: NaN, costMs: NaN };
 
   /** @internal created by the session */
   constructor(
@@ -104,6 +112,15 @@ export class ParleyMic {
     };
   }
 
+  /**
+   * Echo cancellation of what the speakers play (on by default unless the player said they wear headphones):
+   * whether it runs, its current echo return loss enhancement (dB, over the last ~0.4 s of NPC voice; NaN before
+   * any), the estimated speaker-to-mic delay, and its audio-thread cost for the last 80 ms frame.
+   */
+  get echo(): Readonly<MicEchoStatus> {
+    return this.echoNow;
+  }
+
   /** Whether the microphone is captured (false when the session listens only). */
   get running(): boolean {
     return this.capture !== null;
@@ -121,8 +138,13 @@ export class ParleyMic {
   }
 
   /** @internal start capturing (after the Welcome) */
-  async _start(ctx: AudioContext, options: MicOptions): Promise<void> {
-    const capture = await MicCapture.start(ctx, (f) => this.onFrame(f), options);
+  async _start(ctx: AudioContext, options: MicOptions, echo?: Omit<MicEchoSetup, 'onError'>): Promise<void> {
+    const onError = (err: Error) => {
+      this.echoNow = { ...this.echoNow, on: false };
+      this.onError(err);
+    };
+    const capture = await MicCapture.start(ctx, (f) => this.onFrame(f), options, echo ? { ...echo, onError } : undefined);
+    if (echo) this.echoNow = { ...this.echoNow, on: true };
     if (this.disposed) capture.stop();
     else this.capture = capture;
   }
@@ -139,6 +161,7 @@ export class ParleyMic {
   }
 
   private onFrame(f: MicFrame): void {
+    if (f.echo && this.echoNow.on) this.echoNow = { on: true, ...f.echo };
     const sent = this.sending;
     if (sent) this.encoder!.encode(f.seq, f.t, f.samples);
     this.onLevelObservable.notifyObservers({ rms: f.rms, dbfs: toDbfs(f.rms), sent });
@@ -151,6 +174,7 @@ export class ParleyMic {
     this.pushToTalkKey = null;
     this.capture?.stop();
     this.capture = null;
+    this.echoNow = { ...this.echoNow, on: false };
     this.encoder?.close();
     this.encoder = null;
     this.onLevelObservable.clear();

@@ -20,6 +20,7 @@ import type { PartialRoomStateView } from '../../protocol/room-view.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { engineAudioContext, engineOutputNode } from '../audio/babylon-internals.ts';
 import { WebRtcLoopback } from '../audio/echo-loopback.ts';
+import { defaultAecWasmUrl, loadAecWasm } from '../aec/wasm-url.ts';
 import type { MicOptions } from '../audio/mic-capture.ts';
 import type { NpcVoiceOptions } from '../audio/npc-voice.ts';
 import { canDecodeOpus } from '../audio/voice-decoder.ts';
@@ -65,6 +66,23 @@ export interface ParleyConnectOptions {
    * through a local WebRTC loopback so it is cancelled, at some extra latency. Off by default (see docs/plugin.md).
    */
   echoLoopback?: boolean;
+  /**
+   * The player uses headphones: nothing the speakers play reaches the mic, so echo cancellation is not needed
+   * (it stays off unless `echoCancellation` says otherwise).
+   */
+  headphones?: boolean;
+  /**
+   * Cancel what the speakers play (every NPC voice, the game's sound) from the microphone, in the capture
+   * worklet, with speexdsp compiled to WebAssembly. Default: on unless `headphones`. See docs/plugin.md, Echo.
+   */
+  echoCancellation?: boolean;
+  /** where speexdsp-aec.wasm is served (default: beside the plugin bundle) */
+  echoWasmUrl?: string;
+  /**
+   * Test-only: a simulated room between the speakers and the mic. Gets the audio engine's output, returns a node
+   * whose output is added to the microphone's signal before capture.
+   */
+  testEchoPath?: (ctx: BaseAudioContext, speakers: AudioNode) => AudioNode;
   /** how long connect() waits for the server's Welcome before it fails (default 10 000 ms) */
   welcomeTimeoutMs?: number;
   /** where the worklet module is hosted, when the inlined Blob URL is not allowed (CSP) */
@@ -209,8 +227,21 @@ export class ParleySession {
     this.link.hello();
     await this.welcomed(o.welcomeTimeoutMs ?? 10_000);
 
-    if (o.mic !== false) await this.mic._start(this.audioContext, o.mic || {});
+    if (o.mic !== false) await this.mic._start(this.audioContext, o.mic || {}, await this.echoSetup());
     if (!this.disposed) this.pose._start();
+  }
+
+  /** The canceller's WebAssembly and the speakers' tap, or undefined when echo cancellation is off. */
+  private async echoSetup(): Promise<{ wasm: ArrayBuffer; reference: AudioNode; testEchoPath?: ParleyConnectOptions['testEchoPath'] } | undefined> {
+    const o = this.options;
+    if (!(o.echoCancellation ?? !o.headphones)) return undefined;
+    const url = o.echoWasmUrl ?? defaultAecWasmUrl();
+    try {
+      return { wasm: await loadAecWasm(url), reference: engineOutputNode(this.audioEngine), testEchoPath: o.testEchoPath };
+    } catch (err) {
+      this.onErrorObservable.notifyObservers(new Error(`Parley: echo cancellation is off: could not load ${url} (${(err as Error).message})`));
+      return undefined;
+    }
   }
 
   /** Resolves on the server's Welcome; rejects on refusal, disconnection or timeout. */

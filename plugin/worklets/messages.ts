@@ -13,6 +13,18 @@ export interface CaptureProcessorOptions {
   /** output rate of the frames (the wire's 24 kHz) */
   targetRate: number;
   frameSamples: number;
+  /** speexdsp's WebAssembly bytes: cancel the audio engine's output (the node's second input) from the mic */
+  aecWasm?: ArrayBuffer;
+}
+
+/** The capture worklet's echo canceller, as of a frame. */
+export interface CaptureEchoStats {
+  /** echo return loss enhancement over the last ~0.4 s of NPC voice, dB (NaN before any) */
+  erleDb: number;
+  /** estimated delay from the speakers to the mic, ms (NaN while unknown) */
+  delayMs: number;
+  /** audio-thread time the canceller took for this frame, ms */
+  costMs: number;
 }
 
 /** Worklet → main: one 80 ms frame at 24 kHz. `t` is the capture time of its first sample on the context clock, ms. */
@@ -22,6 +34,14 @@ export interface CaptureFrameMsg {
   t: number;
   samples: Float32Array;
   rms: number;
+  /** present when echo cancellation runs */
+  echo?: CaptureEchoStats;
+}
+
+/** Worklet → main: the echo canceller failed and is off; frames continue uncancelled. */
+export interface CaptureEchoErrorMsg {
+  type: 'echo-error';
+  message: string;
 }
 
 export type CaptureControlMsg = { type: 'reset' } | { type: 'stop' };
