@@ -65,7 +65,7 @@ export interface ProviderResult {
   sessions_in_real_time: number;
 }
 
-export async function runAll(o: { dir: string; providers: Provider[]; sessions: number[]; frames: number; log: (l: string) => void }): Promise<ProviderResult[]> {
+export async function runAll(o: { dir: string; providers: Provider[]; sessions: number[]; frames: number; log: (l: string) => boolean | void }): Promise<ProviderResult[]> {
   const out: ProviderResult[] = [];
   for (const provider of o.providers) {
     // Which provider the engine actually ends on (a failed GPU provider falls back to the CPU).

@@ -31,7 +31,7 @@ export interface TickFigures {
   open_first_ms: number;
 }
 
-export async function measureTicks(opts: PersonaPlexOnnxOptions, sessions: number[], frames: number, voice: Persona['voice'], progress = (l: string) => process.stderr.write(l + '\n')): Promise<TickFigures[]> {
+export async function measureTicks(opts: PersonaPlexOnnxOptions, sessions: number[], frames: number, voice: Persona['voice'], progress: (l: string) => unknown = (l) => process.stderr.write(l + '\n')): Promise<TickFigures[]> {
   const engine = await PersonaPlexOnnxEngine.create({ log: createLogger({ destination: process.stderr }), ...opts, capacity: Math.max(...sessions) });
   const out: TickFigures[] = [];
   try {

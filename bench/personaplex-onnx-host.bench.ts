@@ -88,7 +88,7 @@ export async function measureHost(dtype: 'float16' | 'float32', sessions: number
         const wall: number[] = [];
         const allocs: { at: number; bytes: number }[] = [];
         let ortBytes = 0;
-        const proto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<Record<string, ort.Tensor>> };
+        const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (...a: unknown[]) => Promise<Record<string, ort.Tensor>> };
         const original = proto.run;
         proto.run = async function (this: unknown, ...args: unknown[]) {
           const r = await original.apply(this, args);
@@ -113,7 +113,7 @@ export async function measureHost(dtype: 'float16' | 'float32', sessions: number
         }
         const t1 = performance.now();
         const cpu = process.cpuUsage(cpu0);
-        const { profile } = (await inspector.post('HeapProfiler.stopSampling')) as { profile: { samples: { size: number }[] } };
+        const { profile } = (await inspector.post('HeapProfiler.stopSampling')) as unknown as { profile: { samples: { size: number }[] } };
         inspector.disconnect();
         proto.run = original;
         const heapBytes = profile.samples.reduce((a, x) => a + x.size, 0);

@@ -71,7 +71,7 @@ export async function joinLeave(B: number, context: number, layers = 1): Promise
 /** Measured KV bytes through the binding per tick on the CPU path, against the model's figure. */
 export async function measuredTraffic(B: number, ticks: number): Promise<{ measured: number; modelled: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pp-kv-bench-'));
-  const proto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<Record<string, ort.Tensor>> };
+  const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as { run: (...a: unknown[]) => Promise<Record<string, ort.Tensor>> };
   const original = proto.run;
   let moved = 0;
   let P = 0;
