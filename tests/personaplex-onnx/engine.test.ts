@@ -52,8 +52,9 @@ describe('prompt phase', () => {
 
     const { columns, phases } = await e.promptColumns(p, tokens);
     const voiceFrames = phases.filter((x) => x === 'voice prompt').length;
-    // 1.0 s of WAV = 12 Mimi frames; the first step only seeds the ring, so 11 voice columns.
-    expect(voiceFrames).toBe(11);
+    // 1.0 s of WAV = 12.5 Mimi frames, the last zero-padded as the reference does: 13; the first step only
+    // seeds the ring, so 12 voice columns.
+    expect(voiceFrames).toBe(12);
     expect(columns.length).toBe(voiceFrames + 6 + tokens.length + 6);
     const after = columns.slice(voiceFrames);
     // Column j reads the slot written one step earlier (two for acoustic codebooks).

@@ -81,12 +81,17 @@ export async function decodeLatest(session: ort.InferenceSession, windows: Decod
   return windows.map((_, b) => new Float32Array(data.subarray(b * T + T - FRAME_SAMPLES, b * T + T)));
 }
 
-/** Encodes a whole clip (a WAV voice prompt) at once: returns one row of 8 codes per full frame. */
+/**
+ * Encodes a whole clip (a WAV voice prompt) at once: one row of 8 codes per frame, the last partial frame
+ * zero-padded as the reference does (`_iterate_audio(..., pad=True)`).
+ */
 export async function encodeClip(session: ort.InferenceSession, pcm: Float32Array): Promise<Int32Array[]> {
-  const frames = Math.floor(pcm.length / FRAME_SAMPLES);
+  const frames = Math.ceil(pcm.length / FRAME_SAMPLES);
   if (frames === 0) return [];
   const n = frames * FRAME_SAMPLES;
-  const r = await session.run({ waveform: new ort.Tensor('float32', pcm.slice(0, n), [1, 1, n]) });
+  const padded = new Float32Array(n);
+  padded.set(pcm);
+  const r = await session.run({ waveform: new ort.Tensor('float32', padded, [1, 1, n]) });
   const codes = r.codes!;
   const Tf = codes.dims[2]!;
   const data = codes.data as BigInt64Array;

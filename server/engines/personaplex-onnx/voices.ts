@@ -13,6 +13,8 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AUDIO_CARD, AUDIO_START, DEP_Q, NUM_STREAMS, RING, SINE_TOKENS, TEXT_CARD, TEXT_PAD, TEXT_START } from './constants.ts';
 import { readTorchFile, halfToFloat } from './torch-zip.ts';
+import { resampleAligned } from '../../../protocol/dsp/resampler.ts';
+import { normaliseLoudness } from './loudness.ts';
 
 export const VOICE_FORMAT = 'parley-personaplex-voice/1';
 
@@ -309,7 +311,12 @@ export async function writeVoiceFrames(file: string, v: VoiceFrames) {
 // ---------------------------------------------------------------------------------------------------------
 // WAV voice prompts.
 
-/** Reads a PCM16 / float32 WAV, mixes to mono, resamples to 24 kHz and normalises its loudness. */
+/**
+ * Reads a PCM16/24/32 or float32 WAV and prepares it as the reference prepares a voice prompt
+ * (`load_voice_prompt`): channel 0 only, resampled to 24 kHz (band-limited, protocol/dsp/resampler.ts), then
+ * scaled to -24 LUFS integrated (BS.1770, gated; loudness.ts). Padding the last partial frame is the encoder's
+ * job (mimi-stream.ts `encodeClip`).
+ */
 export async function readWavPrompt(file: string, targetRate = 24000): Promise<Float32Array> {
   const b = await readFile(file);
   if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file} is not a WAV file`);
@@ -329,48 +336,16 @@ export async function readWavPrompt(file: string, targetRate = 24000): Promise<F
   const format = fmt.format === 0xfffe ? (bits === 32 ? 3 : 1) : fmt.format;
   const frameBytes = (bits / 8) * channels;
   const n = Math.floor(data.length / frameBytes);
-  const mono = new Float32Array(n);
+  const ch0 = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let c = 0; c < channels; c++) {
-      const at = i * frameBytes + (c * bits) / 8;
-      if (format === 3 && bits === 32) s += data.readFloatLE(at);
-      else if (format === 1 && bits === 16) s += data.readInt16LE(at) / 32768;
-      else if (format === 1 && bits === 24) s += data.readIntLE(at, 3) / 8388608;
-      else if (format === 1 && bits === 32) s += data.readInt32LE(at) / 2147483648;
-      else throw new Error(`${file}: unsupported WAV encoding (format ${format}, ${bits} bits)`);
-    }
-    mono[i] = s / channels;
+    const at = i * frameBytes; // channel 0, as the reference (`sample[0:1]`)
+    if (format === 3 && bits === 32) ch0[i] = data.readFloatLE(at);
+    else if (format === 1 && bits === 16) ch0[i] = data.readInt16LE(at) / 32768;
+    else if (format === 1 && bits === 24) ch0[i] = data.readIntLE(at, 3) / 8388608;
+    else if (format === 1 && bits === 32) ch0[i] = data.readInt32LE(at) / 2147483648;
+    else throw new Error(`${file}: unsupported WAV encoding (format ${format}, ${bits} bits)`);
   }
-  const out = rate === targetRate ? mono : resampleLinear(mono, rate, targetRate);
-  return normaliseLoudness(out, -24);
-}
-
-function resampleLinear(x: Float32Array, from: number, to: number): Float32Array {
-  const n = Math.floor((x.length * to) / from);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const t = (i * from) / to;
-    const j = Math.floor(t);
-    const f = t - j;
-    out[i] = (x[j] ?? 0) * (1 - f) + (x[j + 1] ?? x[j] ?? 0) * f;
-  }
-  return out;
-}
-
-/**
- * The reference normalises voice prompts to -24 LUFS (pyloudnorm). Here: RMS to -24 dBFS, an unweighted
- * stand-in for LUFS that is close for speech; peaks are kept under full scale.
- */
-function normaliseLoudness(x: Float32Array, targetDb: number): Float32Array {
-  let s = 0;
-  let peak = 0;
-  for (const v of x) {
-    s += v * v;
-    peak = Math.max(peak, Math.abs(v));
-  }
-  const rms = Math.sqrt(s / (x.length || 1));
-  if (rms < 1e-6) return x;
-  const gain = Math.min(10 ** (targetDb / 20) / rms, 0.99 / (peak || 1));
-  return x.map((v) => v * gain);
+  const out = resampleAligned(ch0, rate, targetRate);
+  if (out.length < 0.4 * targetRate) throw new Error(`${file}: a voice prompt needs at least 400 ms of audio (loudness is measured over 400 ms blocks)`);
+  return normaliseLoudness(out, targetRate, -24);
 }

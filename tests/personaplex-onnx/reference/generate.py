@@ -451,14 +451,58 @@ def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, sav
     return {"frames": frames, "promptOffset": prompt_offset, "columns": columns}
 
 
+# Voice-prompt loudness: clips defined by formula (the same in loudness.test.ts), measured and normalised by the
+# reference's own `normalize_audio` (pyloudnorm, BS.1770) to -24 LUFS.
+LOUDNESS_CLIPS = {
+    "voice-24k": (24000, 2.0),
+    "gated-24k": (24000, 2.4),
+    "sine-48k": (48000, 1.5),
+}
+
+
+def loudness_clip(name, rate, seconds):
+    t = np.arange(int(rate * seconds), dtype=np.float64) / rate
+    if name == "voice-24k":
+        x = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(8 * t))
+    elif name == "gated-24k":
+        # loud, then 30 dB quieter (under the relative gate), then silence (under the absolute gate)
+        x = np.where(t < 0.8, 0.5 * np.sin(2 * np.pi * 440 * t), np.where(t < 1.6, 0.015 * np.sin(2 * np.pi * 300 * t), 0.0))
+    else:
+        x = 0.5 * np.sin(2 * np.pi * 1000 * t)
+    return x.astype(np.float32)
+
+
+def loudness_fixture(out):
+    import pyloudnorm
+    from moshi.models.lm import normalize_audio
+
+    rows = []
+    for name, (rate, seconds) in LOUDNESS_CLIPS.items():
+        x = loudness_clip(name, rate, seconds)
+        lufs = float(pyloudnorm.Meter(rate).integrated_loudness(x))
+        y = normalize_audio(x[None, :], rate, -24.0)
+        k = int(np.argmax(np.abs(x)))
+        rows.append({"name": name, "rate": rate, "seconds": seconds, "lufs": lufs, "gain": float(y[k] / x[k])})
+    with open(os.path.join(out, "loudness.json"), "w") as f:
+        json.dump({"reference": "NVIDIA/personaplex normalize_audio (pyloudnorm) to -24 LUFS", "clips": rows}, f, indent=1)
+    print("loudness", rows)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--personaplex", required=True, help="folder holding the reference `moshi` package")
     ap.add_argument("--einops", default=None, help="folder holding the einops package source")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
     ap.add_argument("--live", type=int, default=240)
+    ap.add_argument("--pyloudnorm", default=None, help="folder holding the pyloudnorm package (needs python3-scipy)")
+    ap.add_argument("--only", default=None, help="'loudness' writes only that fixture")
     a = ap.parse_args()
     install_shims(a.personaplex, a.einops)
+    if a.pyloudnorm:
+        sys.path.insert(0, a.pyloudnorm)
+        loudness_fixture(a.out)
+    if a.only == "loudness":
+        return
     torch.manual_seed(0)
     os.makedirs(a.out, exist_ok=True)
     standin_mimi(a.out)
