@@ -34,6 +34,8 @@ export interface EchoCancellerStats {
   delayMs: number;
   /** times the filter was re-placed because the echo moved */
   replaced: number;
+  /** mean squares of the last process() call's mic, output and (aligned) reference, to measure ERLE exactly */
+  last: { mic: number; out: number; ref: number };
 }
 
 export class EchoCanceller {
@@ -53,7 +55,7 @@ export class EchoCanceller {
   private readonly micBlock: Float32Array;
   private micPow = 0;
   private outPow = 0;
-  readonly stats: EchoCancellerStats = { erleDb: NaN, offsetMs: 0, delayMs: NaN, replaced: 0 };
+  readonly stats: EchoCancellerStats = { erleDb: NaN, offsetMs: 0, delayMs: NaN, replaced: 0, last: { mic: 0, out: 0, ref: 0 } };
 
   constructor(wasm: SpeexWasm, options: EchoCancellerOptions = {}) {
     this.rate = options.sampleRate ?? 24_000;
@@ -95,6 +97,8 @@ export class EchoCanceller {
   process(mic: Float32Array, out: Float32Array = mic): Float32Array {
     if (mic.length % this.block !== 0) throw new Error(`EchoCanceller: ${mic.length} samples is not a multiple of ${this.block}`);
     const mask = this.ring.length - 1;
+    const last = this.stats.last;
+    last.mic = last.out = last.ref = 0;
     for (let b = 0; b < mic.length; b += this.block) {
       const n0 = this.micAt;
       // The reference as heard now (delay 0): for the estimator. Unplayed time reads as silence.
@@ -110,8 +114,13 @@ export class EchoCanceller {
       const o = out.subarray(b, b + this.block);
       this.aec.process(m, ref, o);
       this.measure(m, o, pr / this.block);
+      for (let i = 0; i < this.block; i++) (last.mic += m[i]! * m[i]!), (last.out += o[i]! * o[i]!);
+      last.ref += pr;
       this.micAt += this.block;
     }
+    last.mic /= mic.length;
+    last.out /= mic.length;
+    last.ref /= mic.length;
     return out;
   }
 

@@ -45,7 +45,7 @@ class CaptureProcessor extends scope.AudioWorkletProcessor implements WorkletPro
           cost = echo.busyMs - before;
         }
         const msg: CaptureFrameMsg = { type: 'frame', seq: frame.seq, t: frame.t, samples: frame.samples, rms: rms(frame.samples) };
-        if (echo && this.echo) msg.echo = { erleDb: echo.stats.erleDb, delayMs: echo.stats.delayMs, costMs: cost };
+        if (echo && this.echo) msg.echo = { erleDb: echo.stats.erleDb, delayMs: echo.stats.delayMs, costMs: cost, power: { ...echo.stats.last } };
         this.port.postMessage(msg, [frame.samples.buffer]);
       },
       o.frameSamples ?? 1920,

@@ -25,6 +25,8 @@ export interface CaptureEchoStats {
   delayMs: number;
   /** audio-thread time the canceller took for this frame, ms */
   costMs: number;
+  /** this frame's mean squares: mic before cancelling, after, and the reference the filter saw */
+  power?: { mic: number; out: number; ref: number };
 }
 
 /** Worklet → main: one 80 ms frame at 24 kHz. `t` is the capture time of its first sample on the context clock, ms. */

@@ -57,3 +57,27 @@ export function erleOf(echo: Float32Array, residual: Float32Array, ref: Float32A
   }
   return { steadyDb: db(se, sr), convergedS: converged, windows };
 }
+
+/**
+ * ERLE from a canceller's per-frame mean squares (mic before, after, reference): windows of `windowFrames`
+ * 80 ms frames with the far end active; steady over everything from `settledFrom` s on; converged as in erleOf.
+ */
+export function erleOfFrames(frames: readonly { mic: number; out: number; ref: number }[], opts: { settledFrom?: number; target?: number; windowFrames?: number } = {}) {
+  const target = opts.target ?? 25;
+  const w = opts.windowFrames ?? 6;
+  const windows: { at: number; db: number }[] = [];
+  let se = 0, sr = 0;
+  for (let k = 0; k + w <= frames.length; k += w) {
+    let pm = 0, po = 0, pr = 0;
+    for (let i = k; i < k + w; i++) (pm += frames[i]!.mic), (po += frames[i]!.out), (pr += frames[i]!.ref);
+    if (pr / w < 1e-5 || pm / w < 1e-7) continue;
+    windows.push({ at: k * 0.08, db: db(pm, po) });
+    if (k * 0.08 >= (opts.settledFrom ?? 2)) (se += pm), (sr += po);
+  }
+  let converged = NaN;
+  for (let k = windows.length - 1; k >= 0; k--) {
+    if (windows[k]!.db < target) break;
+    converged = windows[k]!.at;
+  }
+  return { steadyDb: db(se, sr), convergedS: converged, windows };
+}

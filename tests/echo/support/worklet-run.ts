@@ -34,7 +34,7 @@ function roomNodes(ctx: OfflineAudioContext, spec: EchoPathSpec): { input: Audio
   const delay = new DelayNode(ctx, { delayTime: spec.delayMs / 1000, maxDelayTime: 1 });
   const ir = syntheticRir(spec.rt60, spec.seed ?? 1, RATE);
   const buf = new AudioBuffer({ length: ir.length, numberOfChannels: 1, sampleRate: RATE });
-  buf.copyToChannel(ir, 0);
+  buf.copyToChannel(new Float32Array(ir), 0);
   const conv = new ConvolverNode(ctx, { buffer: buf, disableNormalization: true, channelCount: 1, channelCountMode: 'explicit' });
   const gain = new GainNode(ctx, { gain: 10 ** (spec.gainDb / 20) });
   let input: AudioNode = delay;
@@ -82,7 +82,7 @@ export async function runCaptureWorklet(opts: {
 
   const source = (x: Float32Array) => {
     const b = new AudioBuffer({ length: x.length, numberOfChannels: 1, sampleRate: 24_000 });
-    b.copyToChannel(x, 0);
+    b.copyToChannel(new Float32Array(x), 0);
     const s = new AudioBufferSourceNode(ctx, { buffer: b });
     s.start(0);
     return s;

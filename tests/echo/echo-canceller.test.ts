@@ -1,0 +1,96 @@
+/**
+ * The echo canceller (speexdsp in WebAssembly, placed by the delay estimator) on simulated rooms, run directly
+ * in Node: what it removes, what it lets through, and how it refuses bad input. Figures across the whole path
+ * matrix are in bench/echo.bench.ts.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EchoCanceller } from '../../plugin/aec/echo-canceller.ts';
+import { SpeexAec } from '../../plugin/aec/speex-aec.ts';
+import { FRAME_SAMPLES } from '../../protocol/frame.ts';
+import { rms } from '../support/audio.ts';
+import { EchoPath, type EchoPathSpec } from './support/room.ts';
+import { db, erleOf, npcSpeech, playerSpeech } from './support/signals.ts';
+
+const wasm = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../plugin/aec/speexdsp-aec.wasm'));
+let far: Float32Array;
+
+beforeAll(async () => {
+  far = await npcSpeech(8);
+}, 60_000);
+
+/** Play `far` through `spec` into the mic (plus `near`), cancel frame by frame. */
+function run(spec: EchoPathSpec, near?: Float32Array, farSignal = far) {
+  const room = new EchoPath(spec);
+  const aec = new EchoCanceller(wasm);
+  const n = Math.floor(farSignal.length / FRAME_SAMPLES) * FRAME_SAMPLES;
+  const echo = new Float32Array(n);
+  const out = new Float32Array(n);
+  for (let at = 0; at < n; at += FRAME_SAMPLES) {
+    const x = farSignal.subarray(at, at + FRAME_SAMPLES);
+    const e = room.process(x);
+    echo.set(e, at);
+    const mic = e.slice();
+    if (near) for (let i = 0; i < FRAME_SAMPLES; i++) mic[i]! += near[at + i] ?? 0;
+    aec.pushReference(x);
+    out.set(aec.process(mic), at);
+  }
+  const stats = { ...aec.stats };
+  aec.dispose();
+  return { echo, out, stats, n };
+}
+
+describe('echo canceller on a simulated room', () => {
+  it('removes an NPC voice coming back through a room (120 ms, RT60 0.4 s, −6 dB): ≥ 20 dB ERLE once settled', () => {
+    const { echo, out } = run({ delayMs: 120, rt60: 0.4, gainDb: -6 });
+    const r = erleOf(echo, out, far, { settledFrom: 4 });
+    expect(r.steadyDb).toBeGreaterThan(20);
+    // and it did not get there by muting everything from the start: the first half second is barely touched
+    expect(r.windows[0]!.db).toBeLessThan(10);
+  });
+
+  it('finds the delay between the speakers and the mic', () => {
+    for (const delayMs of [60, 250]) {
+      const { stats } = run({ delayMs, rt60: 0.3, gainDb: -3 });
+      expect(Math.abs(stats.delayMs - delayMs)).toBeLessThanOrEqual(30);
+      // the filter's window starts before the echo, within reach of its first third
+      expect(stats.offsetMs).toBeLessThanOrEqual(delayMs);
+    }
+  });
+
+  it('lets the player through untouched when nothing plays', async () => {
+    const speech = (await playerSpeech(['Captain, what is going on with the reactor?'], { leadMs: 200, tailMs: 200 })).samples;
+    const silent = new Float32Array(speech.length);
+    const { out, n } = run({ delayMs: 80, rt60: 0.3, gainDb: 0 }, speech, silent);
+    expect(Math.abs(20 * Math.log10(rms(out, 0, n) / rms(speech, 0, n)))).toBeLessThan(1);
+  });
+
+  it('double talk: the player speaking over the NPC keeps most of their level', async () => {
+    const speech = (await playerSpeech(['Wait, stop, I have a question about the valves.'], { leadMs: 5000 })).samples;
+    const { echo, out, n } = run({ delayMs: 80, rt60: 0.3, gainDb: -6 }, speech);
+    const s = 5000 * 24;
+    const e = Math.min(n, speech.length);
+    // what came out while both talked, against the player's own level: the player is not suppressed away
+    const kept = db(rms(out, s, e) ** 2, rms(speech, s, e) ** 2);
+    expect(kept).toBeGreaterThan(-6);
+    // ... and the echo under them was not passed at its full level either
+    expect(rms(out, s, e) ** 2).toBeLessThan(rms(speech, s, e) ** 2 + rms(echo, s, e) ** 2);
+  });
+
+  it('refuses bad input with a clear error', () => {
+    const aec = new EchoCanceller(wasm);
+    expect(() => aec.process(new Float32Array(1000))).toThrow(/not a multiple/);
+    aec.dispose();
+    expect(() => new SpeexAec(wasm, { sampleRate: 24000, frameSize: 0, filterLength: 10 })).toThrow(/frameSize/);
+    const s = new SpeexAec(wasm, { sampleRate: 24000, frameSize: 480, filterLength: 4800 });
+    expect(() => s.process(new Float32Array(10), new Float32Array(480), new Float32Array(480))).toThrow(/480 samples/);
+    // NaN from a broken source is not a crash
+    const out = new Float32Array(480);
+    s.process(new Float32Array(480).fill(NaN), new Float32Array(480), out);
+    expect(out.every((v) => Number.isFinite(v))).toBe(true);
+    s.dispose();
+    expect(() => s.process(new Float32Array(480), new Float32Array(480), out)).toThrow(/after dispose/);
+  });
+});
