@@ -122,17 +122,32 @@ export async function runThroughServer(engine: DuplexEngine, persona: Persona, s
     scripts.map((_, i) => [`npc${i}`, { name: persona.name, hearingRadius: 6, audibleRadius: 12, persona: { ...persona, id: `npc${i}`, seed: i + 1 } }]),
   );
   const running = await startTestServer(engine, { npcs: inlineNpcs(npcs), rooms });
+  const players: TestPlayer[] = [];
   try {
-    return await Promise.all(scripts.map((s, i) => playOne(running.url, `turns${i}`, `npc${i}`, s)));
+    // Join one at a time (a loaded machine drops some of a burst of joins), then all talk at once.
+    for (let i = 0; i < scripts.length; i++) players.push(await joined(running.url, `turns${i}`));
+    return await Promise.all(scripts.map((s, i) => playOne(players[i]!, `npc${i}`, s)));
   } finally {
+    await Promise.all(players.map((p) => p.leave()));
     await running.stop();
   }
 }
 
-async function playOne(url: string, room: string, npc: string, script: PlayerScript): Promise<Recording> {
-  const player = new TestPlayer(url, 'pcm16');
-  await player.join(room);
-  await player.hello();
+async function joined(url: string, room: string): Promise<TestPlayer> {
+  for (let attempt = 1; ; attempt++) {
+    const player = new TestPlayer(url, 'pcm16');
+    try {
+      await player.join(room);
+      await player.hello();
+      return player;
+    } catch (err) {
+      await player.leave();
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+async function playOne(player: TestPlayer, npc: string, script: PlayerScript): Promise<Recording> {
   player.pose([0, 0, 1.2], [0, 0, -1]);
   const heard = new HeardTrack();
   const mine = new PlayerTrack();
@@ -169,6 +184,6 @@ async function playOne(url: string, room: string, npc: string, script: PlayerScr
       .map((t) => ({ at: placed.get(t.i)!, piece: t.piece }));
     return { npc: heard.audio(), pieces, player: mine.data.slice(0, mine.length), said: script.said };
   } finally {
-    await player.leave();
+    player.stopVoice();
   }
 }

@@ -21,6 +21,9 @@ const KEEP = 200;
 /** voiced f0 values kept for the speaker's median: about 12 s of voicing */
 const SPEAKER = 600;
 const VOICING = 0.55;
+/** a typical speaker's pitch spread (semitones, standard deviation), weighted as this many voiced hops */
+const PRIOR_SPREAD = 2.5;
+const PRIOR_HOPS = 150;
 
 interface Hop {
   db: number;
@@ -93,7 +96,10 @@ export class ProsodyTracker {
         this.sinceMedian = 0;
         this.speakerMedian = median(this.speakerSt);
         const m = mean(this.speakerSt);
-        this.speakerSpread = Math.sqrt(mean(this.speakerSt.map((v) => (v - m) ** 2)));
+        // Until a few seconds of voicing are in, lean on a typical spread: a second of speech says little.
+        const n = this.speakerSt.length;
+        const sd = Math.sqrt(mean(this.speakerSt.map((v) => (v - m) ** 2)));
+        this.speakerSpread = (n * sd + PRIOR_HOPS * PRIOR_SPREAD) / (n + PRIOR_HOPS);
       }
     }
   }
