@@ -38,8 +38,8 @@ export const SMALL_TALK_ASKS: Record<'hello' | 'thanks' | 'goodbye', string[]> =
 };
 
 /** Words a player may put before a question and after it. Kept short: each one widens what the grammar accepts. */
-const LEAD = '(hey | so | okay | well | and | um | tell me | can you tell me | do you know)';
-const TAIL = '(please | then | now | right)';
+const LEAD = '(hey | so | okay)';
+const TAIL = '(please)';
 
 // ---- the ask syntax ----
 

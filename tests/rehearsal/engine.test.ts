@@ -55,7 +55,10 @@ describe('rehearsal engine: duplex behaviour', () => {
     expect(engine.name).toBe('rehearsal');
     expect(engine.textLeadFrames).toBe(0);
     expect(engine.capacity).toBeGreaterThan(0);
-    expect(engine.label).toMatch(/does not understand speech/);
+    // with topic recognition (the default) it says what it understands and that it is no language model
+    expect(engine.label).toMatch(/recognises only its character sheet's topics/);
+    expect(engine.label).toMatch(/answers only with the sheet's lines/);
+    expect(engine.label).toMatch(/not a language model/);
   });
 
   it('greets a player who arrives when nobody is talking, then waits for them', async () => {

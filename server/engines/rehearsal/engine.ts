@@ -11,11 +11,13 @@ import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 import { engineError, type DuplexEngine, type EngineEvent, type OpenOptions, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import { LinePicker, linesFor, seededRandom } from './lines.ts';
 import { Priority, SynthCache, type CacheEntry } from './synth-cache.ts';
-import { InlineTts, type TtsBackend } from './tts.ts';
+import { InlineTts, cleanLine, type TtsBackend } from './tts.ts';
 import { ThreadedTts } from './tts-thread.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 import { TurnTaking, type TurnTakingOptions, type UtteranceKind } from './turn-taking.ts';
 import { Playback, type ScheduledWord } from './utterance.ts';
+import { TopicRecognizer, type RecognizerOptions, type TurnListener } from './recognizer.ts';
+import { matchTopic, TopicAnswers, type CompiledTopics } from './topic-matcher.ts';
 import { ProsodyTracker, turnEndProbability } from './prosody.ts';
 import { SileroVad, SpeechDetector, type SpeechDetectorOptions, type VadStream } from './vad.ts';
 import { VOICE_PROFILES, hashString, espeakVoiceFor, type EspeakVoice } from './voices.ts';
@@ -28,6 +30,8 @@ export interface RehearsalOptions {
   vadModelPath?: string;
   vad?: SpeechDetectorOptions;
   turnTaking?: TurnTakingOptions;
+  /** recognition of the sheet's topics (soundswallower) for personas that have them; false: answer with lines */
+  recognition?: RecognizerOptions | false;
   /** judge the end of a turn by the player's prosody (default true); false: any silence of endOfTurnMs ends it */
   prosody?: boolean;
   /** longest a step waits for a line that is due but not yet synthesised, before playing silence meanwhile */
@@ -54,6 +58,9 @@ export interface UtteranceRecord {
   /** session frame where it was cut off by the player, if it was */
   interruptedAt?: number;
   words: (ScheduledWord & { absoluteFrame: number; absoluteOnsetFrame: number })[];
+  /** sessions with topics: the words recognised in the player's turn this answers, and the topic they matched */
+  heard?: string;
+  topic?: string;
 }
 
 interface Current {
@@ -79,13 +86,19 @@ interface Session {
   frame: number;
   history: UtteranceRecord[];
   warnedBadAudio: boolean;
+  /** present when the sheet has topics: the recogniser listening to this session, and its answers */
+  understanding?: { listener: TurnListener; answers: TopicAnswers };
 }
 
 const HISTORY = 16;
 
 export class RehearsalEngine implements DuplexEngine {
   readonly name = 'rehearsal';
-  readonly label = 'Rehearsal NPC (CPU): scripted lines in an espeak voice; listens and takes turns, does not understand speech';
+  get label(): string {
+    return this.options.recognition === false
+      ? 'Rehearsal NPC (CPU): scripted lines in an espeak voice; listens and takes turns, does not understand speech'
+      : "Rehearsal NPC (CPU): recognises only its character sheet's topics and answers only with the sheet's lines, in an espeak voice; not a language model";
+  }
   readonly capacity: number;
   readonly textLeadFrames = 0;
 
@@ -94,6 +107,8 @@ export class RehearsalEngine implements DuplexEngine {
   private readonly cache: SynthCache;
   private readonly ttsWaitMs: number;
   private readonly log: Logger;
+  /** started at the first session whose sheet has topics */
+  private recognizer: Promise<TopicRecognizer> | undefined;
 
   private constructor(
     private readonly vad: SileroVad,
@@ -134,6 +149,7 @@ export class RehearsalEngine implements DuplexEngine {
     if (voice.note) this.log.info({ persona: persona.id }, voice.note);
     const lines = linesFor(persona);
     const seed = typeof persona.seed === 'number' && Number.isFinite(persona.seed) ? persona.seed : hashString(persona.id);
+    const understanding = await this.understandingFor(persona);
     const id = this.nextId++;
     const s: Session = {
       id,
@@ -149,6 +165,7 @@ export class RehearsalEngine implements DuplexEngine {
       frame: 0,
       history: [],
       warnedBadAudio: false,
+      understanding,
     };
     this.sessions.set(id, s);
     // Synthesise everything this NPC may say, ahead of time and off this thread: the greeting and the short
@@ -158,6 +175,7 @@ export class RehearsalEngine implements DuplexEngine {
       const short = text === lines.afterInterruption || lines.backchannels.includes(text);
       this.cache.get(id, voice.profile, text, short ? Priority.Soon : Priority.Later);
     }
+    for (const text of understanding?.answers.all() ?? []) this.cache.get(id, voice.profile, text, Priority.Later);
     options?.onProgress?.({ phase: 'rehearsal lines', fraction: 1 });
     return id;
   }
@@ -189,6 +207,7 @@ export class RehearsalEngine implements DuplexEngine {
     const waits: Promise<void>[] = [];
     live.forEach(({ s }, i) => {
       s.detector.update(probs[i]!);
+      s.understanding?.listener.push(live[i]!.frame, s.detector);
       if (s.prosody) {
         s.prosody.push(live[i]!.frame);
         if (s.detector.silenceMs === 0) s.turnEnd = undefined;
@@ -204,9 +223,9 @@ export class RehearsalEngine implements DuplexEngine {
         if (s.current.kind === 'line') s.picker.putBackLine();
       }
       if (d.say) {
-        const text = s.picker.next(d.say);
+        const { text, heard, topic } = this.choose(s, d.say);
         const entry = this.cache.get(s.id, s.voice.profile, text, Priority.Now);
-        const record: UtteranceRecord = { kind: d.say, text, startFrame: -1, frames: 0, words: [] };
+        const record: UtteranceRecord = { kind: d.say, text, startFrame: -1, frames: 0, words: [], ...(heard !== undefined ? { heard, topic } : {}) };
         s.current = { kind: d.say, entry, playback: null, record };
         s.history.push(record);
         if (s.history.length > HISTORY) s.history.shift();
@@ -233,6 +252,58 @@ export class RehearsalEngine implements DuplexEngine {
       outputs[idx] = out;
     }
     return outputs;
+  }
+
+  /**
+   * What to say. With topics, the end of a player's turn is answered from what was heard: the matched topic's
+   * next answer, or "didn't catch that" (after a barge-in, the after-interruption line). Otherwise the next line.
+   */
+  private choose(s: Session, kind: UtteranceKind): { text: string; heard?: string; topic?: string } {
+    const u = s.understanding;
+    if (!u || kind === 'backchannel') return { text: s.picker.next(kind) };
+    const words = u.listener.finish();
+    const heard = words.join(' ');
+    if (kind === 'greeting') return { text: s.picker.next(kind), heard };
+    let topic: ReturnType<typeof matchTopic>;
+    try {
+      topic = matchTopic(u.answers.compiled, words);
+    } catch (err) {
+      // a malformed ask tree from a hand-made persona: this session stops understanding, the batch goes on
+      this.log.warn({ persona: s.persona.id, err: (err as Error).message }, 'cannot match topics; answering without them');
+      s.understanding = undefined;
+    }
+    if (topic) return { text: u.answers.answer(topic), heard, topic: topic.id };
+    return { text: kind === 'line' ? u.answers.notUnderstood() : s.picker.next(kind), heard };
+  }
+
+  /** The recogniser and answers for a persona with topics; without (logged) when they are unusable. */
+  private async understandingFor(persona: Persona): Promise<Session['understanding']> {
+    const raw = (persona.rehearsal as { topics?: CompiledTopics } | undefined)?.topics;
+    if (raw === undefined || this.options.recognition === false) return undefined;
+    const lines = (x: unknown) => (Array.isArray(x) ? x.filter((l): l is string => typeof l === 'string').map(cleanLine).filter(Boolean) : []);
+    const ok =
+      raw && typeof raw.jsgf === 'string' && Array.isArray(raw.topics) && raw.lead && raw.tail &&
+      raw.topics.every((t) => t && typeof t.id === 'string' && Array.isArray(t.asks) && lines(t.answers).length > 0);
+    if (!ok || lines(raw.notUnderstood).length === 0) {
+      this.log.warn({ persona: persona.id }, 'its topics are not a compiled topic set; it answers with its lines instead');
+      return undefined;
+    }
+    const topics: CompiledTopics = {
+      ...raw,
+      topics: raw.topics.map((t) => ({ ...t, answers: lines(t.answers) })),
+      notUnderstood: lines(raw.notUnderstood),
+    };
+    try {
+      this.recognizer ??= TopicRecognizer.create(this.options.recognition || {}, this.log.child({ part: 'recognizer' }));
+      const recognizer = await this.recognizer;
+      const listener = recognizer.listen(topics, this.options.turnTaking?.minSpeechMs);
+      await recognizer.prepare(listener.grammar);
+      return { listener, answers: new TopicAnswers(topics) };
+    } catch (err) {
+      this.recognizer = undefined;
+      this.log.warn({ persona: persona.id, err: (err as Error).message }, 'speech recognition unavailable; it answers with its lines instead');
+      return undefined;
+    }
   }
 
   private play(s: Session, c: Current, out: StepOutput) {
@@ -294,12 +365,13 @@ export class RehearsalEngine implements DuplexEngine {
   }
 
   async close(session: SessionId): Promise<void> {
+    this.sessions.get(session)?.understanding?.listener.close();
     if (!this.sessions.delete(session)) return;
     this.cache.release(session);
   }
 
   async dispose(): Promise<void> {
     this.sessions.clear();
-    await Promise.all([this.vad.dispose(), this.tts.dispose()]);
+    await Promise.all([this.vad.dispose(), this.tts.dispose(), this.recognizer?.then((r) => r.dispose(), () => {})]);
   }
 }

@@ -7,7 +7,9 @@
  * single phones ("garbage"), which any speech can take. Speech that is not one of the topic asks costs less
  * through the loop than through the topic words, so it decodes as phones and is rejected.
  */
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import createModule, { type Decoder, type SoundSwallowerModule } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
@@ -30,9 +32,18 @@ export interface RecognizerOptions {
   preRollMs?: number;
   /** longest stretch of a turn decoded; a monologue beyond it is not decoded further (CPU stays bounded) */
   maxTurnMs?: number;
+  /**
+   * Acoustic model: 'auto' (default) uses Debian's pocketsphinx-en-us wideband model when it is installed and
+   * soundswallower's bundled narrowband one otherwise; 'bundled'; or a PocketSphinx model folder (feat.params,
+   * mdef, means, variances, sendump, transition_matrices).
+   */
+  model?: 'auto' | 'bundled' | string;
 }
 
-const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.01, preRollMs: 480, maxTurnMs: 10_000 };
+/** Debian's `pocketsphinx-en-us` package: the same US English model family, with a 6.8 kHz (wideband) front end. */
+export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
+
+const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.01, preRollMs: 480, maxTurnMs: 10_000, model: 'auto' };
 
 /** The decoding grammar: the sheet's topic grammar, plus the garbage path. */
 export function decodingGrammar(topics: CompiledTopics, garbage: boolean): string {
@@ -49,11 +60,45 @@ interface PooledDecoder {
 }
 
 let modulePromise: Promise<SoundSwallowerModule> | undefined;
-function loadModule(): Promise<SoundSwallowerModule> {
+function bundledModelBase(): string {
   const require = createRequire(import.meta.url);
-  const modelBase = path.join(path.dirname(require.resolve('soundswallower')), 'model') + path.sep;
-  modulePromise ??= createModule({ modelBase } as Partial<SoundSwallowerModule>);
+  return path.join(path.dirname(require.resolve('soundswallower')), 'model');
+}
+function loadModule(): Promise<SoundSwallowerModule> {
+  modulePromise ??= createModule({ modelBase: bundledModelBase() + path.sep } as Partial<SoundSwallowerModule>);
   return modulePromise;
+}
+
+/** `-key value` lines of a PocketSphinx feat.params → the JSON soundswallower reads. */
+export function featParamsJson(text: string): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const line of text.split('\n')) {
+    const m = /^-(\S+)\s+(\S+)/.exec(line.trim());
+    if (!m || m[1] === 'model' || m[1] === 'agc') continue;
+    const v = m[2]!;
+    out[m[1]!] = v === 'yes' || v === 'no' ? v === 'yes' : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  }
+  return out;
+}
+
+/**
+ * The model folder to decode with, or undefined for the bundled one. A PocketSphinx folder is presented the way
+ * soundswallower expects (feat_params.json, its dictionary) through links in a temporary folder, made once.
+ */
+const prepared = new Map<string, string>();
+function modelDir(choice: string): string | undefined {
+  const dir = choice === 'auto' ? (existsSync(path.join(DEBIAN_MODEL_DIR, 'feat.params')) ? DEBIAN_MODEL_DIR : undefined) : choice === 'bundled' ? undefined : choice;
+  if (!dir) return undefined;
+  let ready = prepared.get(dir);
+  if (!ready) {
+    const bundled = path.join(bundledModelBase(), 'en-us');
+    ready = mkdtempSync(path.join(os.tmpdir(), 'parley-am-'));
+    for (const f of ['mdef', 'means', 'variances', 'sendump', 'transition_matrices']) symlinkSync(path.join(dir, f), path.join(ready, f));
+    for (const f of ['dict.txt', 'noisedict.txt', 'phoneset.json']) symlinkSync(path.join(bundled, f), path.join(ready, f));
+    writeFileSync(path.join(ready, 'feat_params.json'), JSON.stringify(featParamsJson(readFileSync(path.join(dir, 'feat.params'), 'utf8'))));
+    prepared.set(dir, ready);
+  }
+  return ready;
 }
 
 /**
@@ -80,7 +125,8 @@ export class TopicRecognizer {
   }
 
   private async newDecoder(): Promise<Decoder> {
-    const d = new this.ss.Decoder({ loglevel: 'FATAL', samprate: RECOGNISER_RATE, wip: this.options.wordPenalty });
+    const hmm = modelDir(this.options.model);
+    const d = new this.ss.Decoder({ loglevel: 'FATAL', samprate: RECOGNISER_RATE, wip: this.options.wordPenalty, ...(hmm ? { hmm } : {}) });
     await d.initialize();
     d.add_words(...PHONE_WORDS);
     return d;
@@ -149,6 +195,24 @@ export class TopicRecognizer {
   }
 }
 
+/** Speech level the decoder hears best; a quiet turn is raised towards it (at most ×16), a loud one left alone. */
+const TARGET_RMS = 0.05;
+function levelGain(x: Float32Array): number {
+  // the loudest 20 ms of the onset stands for the speech level (the rest of the pre-roll may be silence)
+  let loudest = 0;
+  for (let i = 0; i + 320 <= x.length; i += 160) {
+    let e = 0;
+    for (let j = i; j < i + 320; j++) e += x[j]! * x[j]!;
+    loudest = Math.max(loudest, Math.sqrt(e / 320));
+  }
+  return loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;
+}
+
+function scaled(x: Float32Array, gain: number): Float32Array {
+  if (gain === 1) return x;
+  return x.map((v) => v * gain);
+}
+
 /** What the VAD says about the player this frame (the SpeechDetector's two counters). */
 export interface PlayerSpeech {
   speechMs: number;
@@ -169,6 +233,8 @@ export class TurnListener {
   private active = false;
   private fedSamples = 0;
   private failed = false;
+  /** level correction for this turn, set when it starts (quiet players are brought up to a normal level) */
+  private gain = 1;
   /** CPU ms spent decoding (for benches) */
   decodeMs = 0;
 
@@ -184,18 +250,18 @@ export class TurnListener {
   /** Once per frame, after the VAD heard it. */
   push(frame: Float32Array, heard: PlayerSpeech) {
     const x = this.resampler.process(frame);
+    this.keep(x);
     if (!this.active && heard.speechMs >= this.startSpeechMs && !this.failed) {
       this.active = true;
       this.fedSamples = 0;
-      this.backlog = [this.preRoll.slice(this.preRoll.length - this.preRollHeld)];
-    }
+      // the pre-roll already holds this frame (kept above): start from it alone
+      const pre = this.preRoll.slice(this.preRoll.length - this.preRollHeld);
+      this.gain = levelGain(pre);
+      this.backlog = [scaled(pre, this.gain)];
+    } else if (this.active && this.fedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) this.backlog.push(scaled(x, this.gain));
     // speech that never became a turn (a listener's "mm-hm" over the NPC): forget it after a long quiet
     if (this.active && heard.silenceMs >= DISCARD_AFTER_QUIET_MS) this.finish();
-    if (this.active) {
-      if (this.fedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) this.backlog.push(x);
-      this.feed();
-    }
-    this.keep(x);
+    if (this.active) this.feed();
   }
 
   private keep(x: Float32Array) {
