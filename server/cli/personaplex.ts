@@ -6,10 +6,12 @@ import path from 'node:path';
 import type { Io } from './sheets.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { formatPlan, planCapacity, readExportFacts } from '../engines/personaplex-onnx/capacity.ts';
+import { VERIFY_USAGE, runVerify } from './personaplex-verify.ts';
 
 type Subcommand = { usage: string; run: (argv: string[], io: Io) => Promise<number> };
 
 export const SUBCOMMANDS: Record<string, Subcommand> = {
+  verify: { usage: VERIFY_USAGE, run: runVerify },
   capacity: {
     usage: `  parley personaplex capacity --onnx-dir <dir> --gpu-memory <GiB> [--context <frames>] [--reserve <GiB>]
       how many sessions of this mobius export fit on one GPU at full context (weights + KV + Mimi)`,

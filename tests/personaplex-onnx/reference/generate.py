@@ -488,6 +488,64 @@ def loudness_fixture(out):
     print("loudness", rows)
 
 
+def hexes(values):
+    return [float(v).hex() for v in values]
+
+
+def golden_fixture(lm, out):
+    """Goldens in the format of mobius' testdata/golden/audio (same deterministic inputs: numpy RandomState
+    20240607 frames, 7 for the teacher-forced depformer tokens, 1234 for the waveform noise), made with the
+    reference LMModel here, for testing `parley personaplex verify` on this model's export. The Mimi golden is of
+    the code-carrying stand-in."""
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.RandomState(20240607)
+    frames = np.zeros((1, 17, 4), dtype=np.int64)
+    frames[0, 0, :] = rng.randint(0, 32000, size=4)
+    frames[0, 1:, :] = rng.randint(0, 2048, size=(16, 4))
+    rng = np.random.RandomState(7)
+    prev = [int(rng.randint(0, 32000))] + rng.randint(0, 2048, size=15).tolist()
+    with torch.no_grad():
+        hidden, text_logits = lm.forward_codes(torch.from_numpy(frames))
+        text_logits = text_logits[0, 0]
+        last = hidden[:, -1:]
+        dep_logits = []
+        with lm.depformer.streaming(1):
+            for cb in range(lm.dep_q):
+                dep_logits.append(lm.forward_depformer(cb, torch.tensor([[[prev[cb]]]]), last).view(-1))
+    lm_golden = {
+        "description": "parley reference harness: NVIDIA/personaplex LMModel (random weights, ctx3000 config), mobius golden format",
+        "n_channels": 17, "n_steps": 4, "dep_q": lm.dep_q, "audio_card": 2048, "text_card": 32000,
+        "temporal": {
+            "hidden_shape": [4, lm.dim],
+            "hidden_last_head_hex": hexes(hidden[0, -1, :32]), "hidden_last_tail_hex": hexes(hidden[0, -1, -32:]),
+            "text_argmax": [int(torch.argmax(text_logits[s])) for s in range(4)],
+            "text_max_hex": hexes([torch.max(text_logits[s]) for s in range(4)]),
+        },
+        "depformer": {
+            "logits_argmax": [int(torch.argmax(l)) for l in dep_logits],
+            "logits_max_hex": hexes([torch.max(l) for l in dep_logits]),
+            "logits0_head_hex": hexes(dep_logits[0][:32]),
+        },
+    }
+    with open(os.path.join(out, "moshi-lm-personaplex.json"), "w") as f:
+        json.dump(lm_golden, f, indent=1)
+    # Mimi stand-in: the golden waveform, then what the stand-in graphs compute from it (see standin_mimi).
+    n = 8 * FRAME
+    t = np.arange(n, dtype=np.float64) / 24000
+    wav = 0.5 * np.sin(2 * np.pi * 220.0 * t) + 0.3 * np.sin(2 * np.pi * 440.0 * t) + 0.2 * np.sin(2 * np.pi * 660.0 * t) + 0.1 * np.sin(2 * np.pi * 1320.0 * t)
+    wav = (wav + 0.02 * np.random.RandomState(1234).standard_normal(n)).astype(np.float32)
+    fr = wav.reshape(8, FRAME)
+    ratio = fr[:, 1:9] / np.maximum(fr[:, :1], np.float32(1e-6))
+    codes = np.clip(np.floor(ratio * np.float32(2048.0 / 0.9)), 0, 2047).astype(np.int64).T
+    dec = np.zeros((8, FRAME), dtype=np.float32)
+    dec[:, :8] = codes.T.astype(np.float32) * np.float32(1 / 2048)
+    dec = dec.reshape(-1)
+    with open(os.path.join(out, "mimi-personaplex.json"), "w") as f:
+        json.dump({"description": "parley reference harness: the code-carrying Mimi stand-in, mobius golden format", "sample_rate": 24000,
+                   "n_frames": 8, "num_codebooks": 8, "codes": codes.tolist(), "dec_shape": [1, 1, n],
+                   "dec_head_hex": hexes(dec[:32]), "dec_tail_hex": hexes(dec[-32:])}, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--personaplex", required=True, help="folder holding the reference `moshi` package")
@@ -495,7 +553,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
     ap.add_argument("--live", type=int, default=240)
     ap.add_argument("--pyloudnorm", default=None, help="folder holding the pyloudnorm package (needs python3-scipy)")
-    ap.add_argument("--only", default=None, help="'loudness' writes only that fixture")
+    ap.add_argument("--only", default=None, help="'loudness' or 'golden' writes only that fixture")
     a = ap.parse_args()
     install_shims(a.personaplex, a.einops)
     if a.pyloudnorm:
@@ -524,6 +582,10 @@ def main():
         spec = fill_weights(lm, out_scale=4.0)
         export(lm, spec, d, cfg.get("table_rows"))
         lm.eval()  # torch.onnx.export restores the wrapper's (training) mode on everything below it
+        if cname == "ctx3000":
+            golden_fixture(lm, os.path.join(d, "golden"))
+        if a.only == "golden":
+            continue
         with open(os.path.join(d, "weights.json"), "w") as f:
             json.dump(spec, f)
         runs = {}
