@@ -3,7 +3,6 @@
  * engines/select.ts) so a typo fails at start with a clear message instead of surfacing as a strange runtime
  * error. Every variable is listed in the README's configuration table.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, intFromEnv, oneOfFromEnv } from './env-rules.ts';
@@ -40,5 +39,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GameServerConf
     idleTimeoutMs: intFromEnv(env, 'PARLEY_IDLE_TIMEOUT_MS', 20_000, 1000, 3_600_000),
   };
 }
-
-export const CORES = Math.max(1, os.availableParallelism());

@@ -9,6 +9,7 @@ import { RehearsalEngine, type UtteranceRecord } from '../../server/engines/rehe
 import { FADE_SAMPLES } from '../../server/engines/rehearsal/utterance.ts';
 import { playerSpeech } from './audio-tools.ts';
 import { CAPTAIN, Conversation } from './scenario.ts';
+import { recordingLogger } from '../support/log.ts';
 
 const ms = (samples: number) => (samples / SAMPLE_RATE) * 1000;
 const R = CAPTAIN.rehearsal!;
@@ -345,17 +346,14 @@ describe('rehearsal engine: bad input, long runs, determinism', () => {
   });
 
   it('speaks generic lines when the sheet has none, and tells a WAV voice it cannot clone', async () => {
-    const lines: string[] = [];
-    const e = await RehearsalEngine.create({ tts: 'inline' });
-    const warn = console.warn;
-    console.warn = (l: string) => lines.push(l);
+    const { log, lines } = recordingLogger();
+    const e = await RehearsalEngine.create({ tts: 'inline' }, log);
     try {
       const c = await start({ id: 'stranger', name: 'Mira', textPrompt: '', voice: { kind: 'wav', path: 'voices/mira.wav' } }, e);
       await c.silence(4000);
       expect(c.caption()).toBe("Hello there. I'm Mira.");
-      expect(lines.join('\n')).toMatch(/cannot clone voices: voices\/mira\.wav/);
+      expect(lines.join('\n')).toMatch(/persona=stranger rehearsal engine cannot clone voices: voices\/mira\.wav/);
     } finally {
-      console.warn = warn;
       await e.dispose();
     }
   });

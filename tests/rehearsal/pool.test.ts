@@ -3,13 +3,13 @@
  * stepped in real time (one batched step every 80 ms).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { Persona, StepOutput } from '../../server/engines/contract.ts';
 import type { WorkerPoolEngine } from '../../server/engines/worker/pool.ts';
 import { DEFAULT_CAPACITY_PER_WORKER, rehearsalWorkerCount, startRehearsalEngine } from '../../server/engines/rehearsal/index.ts';
 import { framesOf, playerSpeech } from './audio-tools.ts';
 import { CAPTAIN } from './scenario.ts';
+import { sleep } from '../support/time.ts';
 
 let pool: WorkerPoolEngine | undefined;
 afterAll(async () => {
