@@ -4,9 +4,10 @@
  * (32,000 text logits, 8 depformer substeps × 2,048 audio logits per session, 4,096 hidden, fp16 and fp32)
  * with trivial compute. A tick's figure is therefore the engine's own work: logit handling, sampling, rings,
  * batching, input tensors, plus ORT's per-run overhead and the Mimi stand-ins' tiny runs. The temporal KV
- * is cut to 1 layer × 1 head here: at full size (32 layers × 32 heads × 128) the CPU concat layout copies
- * 512 KiB per session per frame of context in and out of ORT every tick, which is the provider path's cost,
- * not the host's, and is measured on its own by bench/personaplex-onnx-kv.bench.ts.
+ * and the depformer KV are cut to 1 layer × 1 head here: at full size the CPU path copies the temporal KV
+ * (512 KiB per session per frame of context) and the depformer's growing KV (about 0.9 MiB per session per
+ * tick over the 8 substeps) in and out of ORT on every run, which is the provider path's cost, not the
+ * host's: on WebGPU both stay on the device. bench/personaplex-onnx-kv.bench.ts measures that traffic.
  *
  * Per batch size: wall ms per tick (mean, p50), CPU ms per tick (this process, all threads; ORT runs with one
  * intra-op thread), bytes allocated per tick (JS heap from V8's sampling heap profiler with collected objects
@@ -71,7 +72,7 @@ export async function measureHost(dtype: 'float16' | 'float32', sessions: number
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pp-host-bench-'));
   const gc = gcRecorder();
   try {
-    await writeHostBundle(dir, { dtype, layers: 1, heads: 1 });
+    await writeHostBundle(dir, { dtype, layers: 1, heads: 1, depLayers: 1, depHeads: 1 });
     await mkdir(path.join(dir, 'voices'));
     await writeFile(path.join(dir, 'voices', 'NATF0.wav'), wav16(voiceClip(0.5, 180)));
     const engine = await PersonaPlexOnnxEngine.create({ modelDir: dir, providers: ['cpu'], capacity: Math.max(...sessions), intraOpNumThreads: 1, prefetch: false });

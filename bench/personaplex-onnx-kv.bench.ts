@@ -17,7 +17,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TemporalBatch, hostDownload, type CompactKv, type Download } from '../server/engines/personaplex-onnx/temporal-kv.ts';
 import type { Geometry } from '../server/engines/personaplex-onnx/graphs.ts';
-import { kvBytesPerFrame, kvTrafficPerTick } from '../server/engines/personaplex-onnx/capacity.ts';
+import { depTrafficPerTick, kvBytesPerFrame, kvTrafficPerTick } from '../server/engines/personaplex-onnx/capacity.ts';
 import { PersonaPlexOnnxEngine } from '../server/engines/personaplex-onnx/engine.ts';
 import { FULL_SIZE, writeHostBundle } from '../tests/personaplex-onnx/host-bundle.ts';
 import { wav16, voiceClip } from '../tests/personaplex-onnx/helpers.ts';
@@ -114,7 +114,9 @@ export default async function bench(): Promise<Record<string, number>> {
   out.personaplex_onnx_kv_cpu_b8_1layer_model_mib_per_tick = Number((m.modelled / 2 ** 20).toFixed(2));
   const full = { layers: FULL_SIZE.layers, heads: FULL_SIZE.heads, headDim: FULL_SIZE.headDim, bytes: 2 };
   out.personaplex_onnx_kv_7b_fp16_kib_per_session_frame = kvBytesPerFrame(full) / 1024;
+  const dep = { layers: FULL_SIZE.depLayers, heads: FULL_SIZE.depHeads, headDim: FULL_SIZE.depHeadDim, bytes: 2 };
   for (const B of [8, 32, 64]) {
+    out[`personaplex_onnx_kv_7b_b${B}_depformer_host_mib_per_tick`] = Number((depTrafficPerTick(dep, B) / 2 ** 20).toFixed(1));
     for (const row of kvTrafficPerTick(full, B, 3000)) {
       const key = row.path.split(' ')[0]!.replace(/[^a-z]/gi, '').toLowerCase() + (row.path.includes('GQA') ? '' : row.path.includes('concat graph') ? '_concat' : '');
       out[`personaplex_onnx_kv_7b_b${B}_${key}_host_gib_per_tick`] = Number((row.hostBytes / GiB).toFixed(2));

@@ -206,3 +206,13 @@ export function kvTrafficPerTick(g: KvGeometry, B: number, context: number): { p
     { path: 'GQA shared buffer + IO binding', hostBytes: 0, deviceBytes: slot },
   ];
 }
+
+/**
+ * Depformer KV bytes through the binding per tick at B sessions when present.* come back to the host (CPU,
+ * CUDA): each of the `substeps` runs reads the past (cb slots) and returns the present (cb + 1 slots).
+ */
+export function depTrafficPerTick(g: KvGeometry, B: number, substeps = 8): number {
+  let slots = 0;
+  for (let cb = 0; cb < substeps; cb++) slots += cb + (cb + 1);
+  return slots * kvBytesPerFrame(g) * B;
+}

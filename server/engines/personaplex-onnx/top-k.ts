@@ -28,6 +28,8 @@ const ID_BITS = 2 ** 20;
 
 export class TopKSampler {
   private keys = new Float64Array(0);
+  private all = new Float64Array(0);
+  private ids = new Int32Array(0);
   private w = new Float64Array(0);
   private readonly half = halfTable();
   private readonly f32 = new Float32Array(1);
@@ -36,6 +38,7 @@ export class TopKSampler {
   private reserve(k: number) {
     if (this.keys.length >= k) return;
     this.keys = new Float64Array(k);
+    this.ids = new Int32Array(k);
     this.w = new Float64Array(k);
   }
 
@@ -51,68 +54,69 @@ export class TopKSampler {
     if (p.temperature <= 0 || p.topK === 1) return this.argmax(logits, offset, size);
     if (size > ID_BITS) throw new Error(`top-k over ${size} logits: at most ${ID_BITS} supported`);
     const k = p.topK > 0 && p.topK < size ? p.topK : size;
-    let keys: Float64Array;
-    let filled: number;
+    this.reserve(k);
+    const ids = this.ids;
     if (k * 16 >= size && logits instanceof Uint16Array && size <= 65536) {
       // fp16 with a large share surviving (audio: 250 of 2048): exact radix selection on the 16-bit order.
-      this.reserve(k);
-      keys = this.selectHalfRadix(logits, offset, size, k);
-      filled = k;
-    } else if (k * 16 >= size) {
-      // A large share survives (audio: 250 of 2048): key every value and partition the best k to the end.
-      this.reserve(size);
-      const all = this.keys.subarray(0, size);
-      for (let i = 0; i < size; i++) all[i] = this.key(logits instanceof Uint16Array ? this.half[logits[offset + i]!]! : logits[offset + i]!, i);
-      selectLargest(all, k);
-      keys = all.subarray(size - k).sort();
-      filled = k;
+      const packed = this.selectHalfRadix(logits, offset, size, k);
+      for (let j = 0; j < k; j++) ids[j] = 65535 - (packed[k - 1 - j]! & 0xffff);
     } else {
-      // Few survive (text: 25 of 32000): a k-entry heap rejects almost every value with one comparison.
-      this.reserve(k);
-      filled = logits instanceof Uint16Array ? this.selectHalf(logits, offset, size, k) : this.selectFloat(logits, offset, size, k);
-      keys = this.keys.subarray(0, filled).sort();
+      let keys: Float64Array;
+      if (k * 16 >= size) {
+        // A large share survives: key every value and partition the best k to the end.
+        if (this.all.length < size) this.all = new Float64Array(size);
+        const all = this.all.subarray(0, size);
+        for (let i = 0; i < size; i++) all[i] = this.key(logits instanceof Uint16Array ? this.half[logits[offset + i]!]! : logits[offset + i]!, i);
+        selectLargest(all, k);
+        keys = all.subarray(size - k).sort();
+      } else {
+        // Few survive (text: 25 of 32000): a k-entry heap rejects almost every value with one comparison.
+        const filled = logits instanceof Uint16Array ? this.selectHalf(logits, offset, size, k) : this.selectFloat(logits, offset, size, k);
+        keys = this.keys.subarray(0, filled).sort();
+      }
+      // Ascending keys: the best candidate is last.
+      for (let j = 0; j < keys.length; j++) ids[j] = ID_BITS - 1 - (keys[keys.length - 1 - j]! % ID_BITS);
     }
-    // Ascending keys: the best candidate is last.
-    const t = logits instanceof Uint16Array ? this.half : null;
-    const idOf = (j: number) => ID_BITS - 1 - (keys[j]! % ID_BITS);
-    const valueOf = (id: number) => (t ? t[(logits as Uint16Array)[offset + id]!]! : (logits as Float32Array)[offset + id]!);
-    const max = valueOf(idOf(filled - 1));
+    // Best first: weights summed in that order, exactly as the original sampler did.
+    const n = Math.min(k, size);
     const w = this.w;
+    const t = logits instanceof Uint16Array ? this.half : null;
+    const max = t ? t[logits[offset + ids[0]!]!]! : logits[offset + ids[0]!]!;
     let total = 0;
-    for (let i = 0; i < filled; i++) {
-      w[i] = Math.exp((valueOf(idOf(filled - 1 - i)) - max) / p.temperature);
+    for (let i = 0; i < n; i++) {
+      const v = t ? t[logits[offset + ids[i]!]!]! : logits[offset + ids[i]!]!;
+      w[i] = Math.exp((v - max) / p.temperature);
       total += w[i]!;
     }
     let u = rng.next() * total;
-    for (let i = 0; i < filled; i++) {
+    for (let i = 0; i < n; i++) {
       u -= w[i]!;
-      if (u < 0) return idOf(filled - 1 - i);
+      if (u < 0) return ids[i]!;
     }
-    return idOf(0);
+    return ids[n - 1]!;
   }
 
   private hist = new Int32Array(256);
   private boundary = new Uint32Array(0);
-  private radixOut = new Float64Array(0);
+  private packed = new Uint32Array(0);
 
   /**
    * Top k of fp16 logits by two counting passes over the order-preserving 16-bit key: the high byte over all
    * values, then the low byte inside the bucket where the cut falls. Candidates are visited in id order, so
-   * ties at the cut go to the lower ids. Returns the k survivors' keys, sorted ascending.
+   * ties at the cut go to the lower ids. Returns the k survivors packed as key << 16 | (65535 − id), sorted
+   * ascending (best last).
    */
-  private selectHalfRadix(x: Uint16Array, offset: number, size: number, k: number): Float64Array {
+  private selectHalfRadix(x: Uint16Array, offset: number, size: number, k: number): Uint32Array {
     const ord = halfOrder();
     const hist = this.hist;
-    if (this.radixOut.length < k || this.boundary.length < size) {
-      this.radixOut = new Float64Array(Math.max(k, this.radixOut.length));
-      this.boundary = new Uint32Array(Math.max(size, this.boundary.length));
-    }
+    if (this.packed.length < k) this.packed = new Uint32Array(k);
+    if (this.boundary.length < size) this.boundary = new Uint32Array(size);
     hist.fill(0);
     for (let i = 0; i < size; i++) hist[ord[x[offset + i]!]! >> 8]!++;
     let hiBin = 255;
     let above = 0;
     while (above + hist[hiBin]! < k) above += hist[hiBin--]!;
-    const out = this.radixOut;
+    const out = this.packed;
     const boundary = this.boundary;
     let n = 0;
     let nb = 0;
@@ -120,9 +124,9 @@ export class TopKSampler {
     for (let i = 0; i < size; i++) {
       const o = ord[x[offset + i]!]!;
       const b = o >> 8;
-      if (b > hiBin) out[n++] = o * ID_BITS + (ID_BITS - 1 - i);
+      if (b > hiBin) out[n++] = ((o << 16) | (65535 - i)) >>> 0;
       else if (b === hiBin) {
-        boundary[nb++] = i;
+        boundary[nb++] = (o << 16) | i;
         hist[o & 255]!++;
       }
     }
@@ -131,10 +135,10 @@ export class TopKSampler {
     while (n + aboveLo + hist[loBin]! < k) aboveLo += hist[loBin--]!;
     let ties = k - n - aboveLo; // entries of the cut's exact key that fit, lowest ids first
     for (let j = 0; j < nb; j++) {
-      const i = boundary[j]!;
-      const o = ord[x[offset + i]!]!;
+      const e = boundary[j]!;
+      const o = e >>> 16;
       const lo = o & 255;
-      if (lo > loBin || (lo === loBin && ties-- > 0)) out[n++] = o * ID_BITS + (ID_BITS - 1 - i);
+      if (lo > loBin || (lo === loBin && ties-- > 0)) out[n++] = ((o << 16) | (65535 - (e & 0xffff))) >>> 0;
     }
     return out.subarray(0, k).sort();
   }
@@ -177,19 +181,30 @@ export class TopKSampler {
   private selectHalf(x: Uint16Array, offset: number, size: number, k: number): number {
     const keys = this.keys;
     const t = this.half;
-    let filled = 0;
     let thr = -Infinity;
-    for (let i = 0; i < size; i++) {
-      const v = t[x[offset + i]!]!;
-      if (filled < k) {
-        keys[filled] = this.key(v, i);
-        siftUp(keys, filled++);
-        if (filled === k) thr = t[x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!]!;
-      } else if (v > thr) {
-        keys[0] = this.key(v, i);
-        siftDown(keys, k);
-        thr = t[x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!]!;
-      }
+    // While the cut is ≥ 0, "v > cut" is an integer comparison on the raw bits: positive halves order as
+    // their bits, up to +Infinity (0x7c00); negative ones (sign bit set) are all below. −1 when the cut is < 0.
+    let thrBits = -1;
+    const filled = Math.min(k, size);
+    for (let i = 0; i < filled; i++) {
+      keys[i] = this.key(t[x[offset + i]!]!, i);
+      siftUp(keys, i);
+    }
+    if (filled < k) return filled;
+    let root = x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!;
+    thr = t[root]!;
+    thrBits = thr >= 0 ? (thr === 0 ? 0 : root) : -1;
+    for (let i = k; i < size; i++) {
+      const h = x[offset + i]!;
+      if (thrBits >= 0) {
+        // thrBits < h ≤ 0x7c00 as one unsigned comparison (no branch on the sign of h to mispredict)
+        if ((h - thrBits - 1) >>> 0 >= 0x7c00 - thrBits) continue;
+      } else if (!(t[h]! > thr)) continue;
+      keys[0] = this.key(t[h]!, i);
+      siftDown(keys, k);
+      root = x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!;
+      thr = t[root]!;
+      thrBits = thr >= 0 ? (thr === 0 ? 0 : root) : -1;
     }
     return filled;
   }
