@@ -276,7 +276,7 @@ export function compileTopics(fields: TopicFields, name: string): CompiledTopics
   const names = name
     .toLowerCase()
     .split(/\s+/)
-    .filter((w) => dict.has(w));
+    .filter((w) => /^[a-z][a-z']*$/.test(w) && dict.has(w));
   const nameAlt = names.length ? ` | ${names.join(' | ')}` : '';
   const lead = node(`${LEAD.slice(0, -1)}${nameAlt}) [${LEAD.slice(0, -1)}${nameAlt})]`);
   const tail = node(`${TAIL.slice(0, -1)}${nameAlt})`);
