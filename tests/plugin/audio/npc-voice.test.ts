@@ -16,6 +16,7 @@ import { NpcVoice } from '../../../plugin/audio/npc-voice.ts';
 import { loadParleyWorklets } from '../../../plugin/audio/worklet-loader.ts';
 import { buildWorkletFile } from '../support/worklet-bundle.ts';
 import { rms } from '../../support/audio.ts';
+import { sleep } from '../../support/time.ts';
 import { engineOutputNode } from '../../../plugin/audio/babylon-internals.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +69,7 @@ async function renderNpc(at: Vector3, seconds: number): Promise<Render> {
   const frames = Math.ceil((seconds * 1000) / 80) + 2;
   for (let i = 0; i < frames; i++) voice.pushFrame(i, toneFrame(i));
   // The worklet runs on its own thread: give it time to take the frames before rendering starts.
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
 
   const buffer = await ctx.startRendering();
   voice.dispose();

@@ -11,6 +11,7 @@ import { negotiateCodec, type Codec } from '../../../protocol/codecs.ts';
 import { decodeClient, encode } from '../../../protocol/envelope.ts';
 import { Kind, PARLEY_CHANNEL, type HelloMsg, type NpcEvent, type PoseMsg, type ServerMsg, type VoiceMsg } from '../../../protocol/messages.ts';
 import { versionMismatch } from '../../../protocol/version.ts';
+import { sleep } from '../../support/time.ts';
 
 export interface RecordedVoice extends VoiceMsg {
   arrival: number;
@@ -85,7 +86,7 @@ export class ParleyTestRoom extends Room {
         ...(k === 0 ? { vis: { from: i * 1920, keys: [{ at: i * 1920 + 100, v: 10 }] } } : {}),
       });
       if (options.text && k % 4 === 0) this.sendTo(this.player, { k: Kind.Text, npc, i, piece: '▁word' });
-      if (!options.burst) await new Promise((r) => setTimeout(r, 80));
+      if (!options.burst) await sleep(80);
     }
   }
 
