@@ -7,7 +7,7 @@ import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { compileSheetFile, DEFAULT_BUDGET_TOKENS, type CompiledSheet, type CompileResult } from './compile.ts';
 import { formatIssue, SheetError, sortIssues, type SheetIssue } from './issues.ts';
-import { estimateCounter, loadSentencePieceCounter, type TokenCounter } from './tokens.ts';
+import { estimateCounter, loadSentencePieceCounter, type TokenCounter } from '../persona/tokens.ts';
 import { silentLogger, type Logger } from '../log.ts';
 
 export { SheetError, formatIssue, type SheetIssue } from './issues.ts';
