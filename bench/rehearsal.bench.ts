@@ -42,9 +42,13 @@ const ASKS = [
 ];
 const CUTS = ['Wait, stop, I have a question.', 'Hold on a second.', 'Sorry to interrupt, but listen.', 'No, no, wait.'];
 
-/** Many short conversations, in-thread: greet, ask, answer, barge in, after-interruption line. */
+/**
+ * Many short conversations, in-thread: greet, ask, answer, barge in, after-interruption line. The mechanics'
+ * floor, in the fixed-silence mode (no prosody, barge-in after 96 ms); the default turn-taking's figures come
+ * from bench/turns.bench.ts.
+ */
 async function latencies() {
-  const engine = await RehearsalEngine.create({ tts: 'inline', quiet: true });
+  const engine = await RehearsalEngine.create({ tts: 'inline', quiet: true, prosody: false, turnTaking: { endOfTurnMs: 500, bargeInMs: 96 } });
   const random = seededRandom(4);
   const bargeIn: number[] = [];
   const endOfTurn: number[] = [];

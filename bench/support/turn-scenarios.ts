@@ -41,7 +41,7 @@ export interface Heard {
 }
 
 type Act =
-  | { a: 'quiet'; ms: number; minMs: number }
+  | { a: 'quiet'; ms: number; minMs: number; heardAt?: number }
   | { a: 'say'; audio: Float32Array; said: Said; pause?: { start: number; end: number }; gaps?: { start: number; end: number }[] }
   | { a: 'over'; audio: Float32Array; said: Said; afterMs: number; text: string };
 
@@ -61,6 +61,10 @@ export class PlayerScript {
     return this.acts.length === 0 && this.current === null;
   }
 
+  /**
+   * Stay quiet until the NPC has spoken since (its answer, however late it comes through the pipeline) and then
+   * been quiet for `ms`, and at least `minMs` has passed; move on after 8 s if it never speaks.
+   */
   quiet(ms: number, minMs = 0) {
     this.acts.push({ a: 'quiet', ms, minMs });
   }
@@ -90,8 +94,10 @@ export class PlayerScript {
       const act = c.act;
       if (act.a === 'quiet') {
         const waited = ((this.pos + filled - c.since) / SR) * 1000;
-        if (waited >= act.minMs && heard.quietMs() >= act.ms) this.current = null;
-        else if (waited > 30_000) this.current = null; // the NPC never went quiet: move on
+        if (heard.talkingMs() > 0) act.heardAt ??= waited;
+        if (waited >= act.minMs && act.heardAt !== undefined && heard.quietMs() >= act.ms) this.current = null;
+        else if (act.heardAt === undefined && waited > 8000) this.current = null; // it never answered: move on
+        else if (waited > 30_000) this.current = null; // it never went quiet: move on
         else break; // silence for the rest of this frame
         continue;
       }
