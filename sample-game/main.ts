@@ -74,6 +74,7 @@ const labels = new NpcLabels();
 let parley: ParleySession | null = null;
 let room: Room | null = null;
 let micAvailable = false;
+let headphonesChosen = false;
 let lastMic = { sent: false, dbfs: -100 };
 let rttMs: number | null = null;
 const behaviors = new Map<string, NpcVoiceBehavior>();
@@ -119,6 +120,7 @@ const hook = installTestHook({
   },
   caption: () => [...document.querySelectorAll('.parley-caption-line')].map((e) => e.textContent ?? '').filter(Boolean).join('\n'),
   latency: () => ({ replies: [...latency.replies], yields: [...latency.yields] }),
+  echo: () => ({ ...(parley?.mic.echo ?? { on: false, erleDb: NaN, delayMs: NaN, costMs: NaN }) }),
   fps: () => engine.getFps(),
   setRenderQuality: (scale, fps) => {
     engine.setHardwareScalingLevel(scale);
@@ -165,6 +167,10 @@ async function joinShip(b: Boarding): Promise<void> {
       audioEngine,
       mic: b.stream ? { stream: b.stream } : false,
       mode: b.mode,
+      // the start screen's open-mic choice is the player saying they wear headphones; with speakers, the
+      // plugin cancels the NPC voices the speakers play from the mic (echo cancellation, on by default)
+      headphones: b.mode === 'open-mic',
+      echoWasmUrl: '/dist/plugin/speexdsp-aec.wasm',
       pushToTalkKey: PTT_KEY,
       voice: { spatial: { minDistance: 1.5, rolloffFactor: 1.1 } },
       // This game bundles the plugin from source, so the worklet code is not inlined: load the built file the
@@ -177,6 +183,7 @@ async function joinShip(b: Boarding): Promise<void> {
     throw new Error(`Connected, but the voice session did not start: ${(err as Error).message}`);
   }
   micAvailable = b.stream !== null;
+  headphonesChosen = b.mode === 'open-mic';
   wireParley(parley, room, b.stream);
 }
 
@@ -300,6 +307,7 @@ scene.onBeforeRenderObservable.add(() => {
     hud.setEngine(s?.engine || parley.welcome?.engine || '');
     hud.setHeardBy(me?.heardBy ? nameOf(me.heardBy) : null);
     hud.setMic({ available: micAvailable, mode: parley.mic.mode, muted: parley.mic.muted, talking: parley.mic.talking, ...lastMic });
+    hud.setEcho({ on: parley.mic.echo.on, erleDb: parley.mic.echo.erleDb, headphones: headphonesChosen });
     const stats = (audible as NpcVoice | null)?.stats;
     hud.setLatency({
       rttMs,

@@ -47,6 +47,8 @@ export interface TestHookSource {
   npcs(): Record<string, NpcReadout>;
   caption(): string;
   latency(): { replies: number[]; yields: number[] };
+  /** the plugin's echo canceller: on/off, ERLE, delay, cost */
+  echo(): { on: boolean; erleDb: number; delayMs: number; costMs: number };
   /** rendered frames per second */
   fps(): number;
   /** render resolution divisor and frame cap (0 = none), as the ?scale= and ?fps= URL options */
@@ -78,6 +80,7 @@ export function installTestHook(src: TestHookSource): { trace(e: TraceEntry): vo
       npcs: src.npcs(),
       caption: src.caption(),
       latency: src.latency(),
+      echo: src.echo(),
       fps: src.fps(),
     }),
     trace: (since = 0) => trace.filter((e) => e.t >= since),

@@ -1,6 +1,7 @@
 /**
  * The HUD: the link to the server, the microphone (mode, push-to-talk key, level), which NPC hears the player
- * best, the engine's own honest label, and live latency figures; plus a banner for problems (server gone).
+ * best, the engine's own honest label, echo cancellation (on/off and its current echo return loss enhancement),
+ * and live latency figures; plus a banner for problems (server gone).
  */
 import type { MicMode, SessionState } from '../../plugin/index.ts';
 
@@ -25,6 +26,15 @@ export interface LatencyView {
   yieldMs: number | null;
 }
 
+export interface EchoView {
+  /** the plugin's canceller runs */
+  on: boolean;
+  /** the player said they wear headphones (so it was left off) */
+  headphones: boolean;
+  /** echo return loss enhancement over the last ~0.4 s of NPC voice, dB (NaN before any) */
+  erleDb: number;
+}
+
 const SESSION_TEXT: Record<SessionState, string> = {
   connecting: 'connecting…',
   joined: 'joined, waiting for the server…',
@@ -46,6 +56,7 @@ export class Hud {
   private readonly heard = this.el('hud-heard');
   private readonly engine = this.el('hud-engine');
   private readonly latency = this.el('hud-latency');
+  private readonly echo = this.el('hud-echo');
   private readonly helpPtt = this.el('help-ptt');
   private readonly bannerEl = this.el('banner');
 
@@ -84,6 +95,16 @@ export class Hud {
     if (this.engine.textContent === label) return;
     this.engine.textContent = label || '—';
     this.engine.classList.toggle('cpu', /does not understand/i.test(label));
+  }
+
+  /** Echo cancellation: on with its current ERLE, or off and why. */
+  setEcho(e: EchoView): void {
+    const text = e.on
+      ? `cancellation on · ERLE ${Number.isFinite(e.erleDb) ? `${Math.round(e.erleDb)} dB` : '— (no NPC voice yet)'}`
+      : e.headphones
+        ? 'cancellation off (headphones)'
+        : 'cancellation off';
+    if (this.echo.textContent !== text) this.echo.textContent = text;
   }
 
   setLatency(l: LatencyView): void {
