@@ -256,14 +256,15 @@ export class RehearsalEngine implements DuplexEngine {
 
   /**
    * What to say. With topics, the end of a player's turn is answered from what was heard: the matched topic's
-   * next answer, or "didn't catch that" (after a barge-in, the after-interruption line). Otherwise the next line.
+   * next answer, or "didn't catch that". A barge-in still gets the after-interruption line ("Sorry, go ahead"),
+   * as without topics: the turn-taking is unchanged. Without topics, the next line.
    */
   private choose(s: Session, kind: UtteranceKind): { text: string; heard?: string; topic?: string } {
     const u = s.understanding;
     if (!u || kind === 'backchannel') return { text: s.picker.next(kind) };
     const words = u.listener.finish();
     const heard = words.join(' ');
-    if (kind === 'greeting') return { text: s.picker.next(kind), heard };
+    if (kind !== 'line') return { text: s.picker.next(kind), heard };
     let topic: ReturnType<typeof matchTopic>;
     try {
       topic = matchTopic(u.answers.compiled, words);
@@ -273,7 +274,7 @@ export class RehearsalEngine implements DuplexEngine {
       s.understanding = undefined;
     }
     if (topic) return { text: u.answers.answer(topic), heard, topic: topic.id };
-    return { text: kind === 'line' ? u.answers.notUnderstood() : s.picker.next(kind), heard };
+    return { text: u.answers.notUnderstood(), heard };
   }
 
   /** The recogniser and answers for a persona with topics; without (logged) when they are unusable. */
