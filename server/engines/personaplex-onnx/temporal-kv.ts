@@ -145,8 +145,14 @@ export class TemporalBatch {
     const P = this.P;
     for (let b = 0; b < this.rows.length; b++) {
       if (this.layout === 'concat') {
-        const v = new Uint8Array(P + 1);
-        v.set(this.valid[b]!);
+        // The row's flags grow in place (capacity doubling), not a new P + 1 array per row per tick; slots past
+        // P stay 0 until the batch reaches them.
+        let v = this.valid[b]!;
+        if (v.length < P + 1) {
+          const grown = new Uint8Array(Math.max(P + 1, 2 * v.length));
+          grown.set(v);
+          v = grown;
+        }
         v[P] = 1;
         // Sliding window: forget the oldest entry once the row holds more than `window - 2` past frames.
         if (this.lens[b]! + 1 > this.window - 2) {
