@@ -18,6 +18,7 @@ import type { UpstreamOptions } from './stream-codec.ts';
 import { voicePromptName } from './voice.ts';
 import { promptPhase, wrapWithSystemTags } from '../../persona/prompt.ts';
 import { estimateTokens } from '../../persona/tokens.ts';
+import { LocalSeatLeases, type SeatLease, type SeatLeases } from '../../cluster/seat-leases.ts';
 
 export interface PersonaPlexServerOptions {
   servers: PersonaPlexHostConfig[];
@@ -27,7 +28,11 @@ export interface PersonaPlexServerOptions {
    * model is trained with a word's text token at the frame where the word starts; the piece rides on that frame.
    */
   textLeadFrames?: number;
-  /** waiting for the handshake (prompt phase, or queued behind another conversation) */
+  /**
+   * waiting for the handshake beyond the prompt phase itself (connect, queueing, a slow first step). The prompt
+   * phase is added per prompt: the official server runs one model step per prompt step and waits 10 ms after
+   * each, so a long prompt needs proportionally longer (a fixed limit would time out and retry forever).
+   */
   handshakeTimeoutMs?: number;
   /** waiting for a managed server that is still loading, before giving up on an open */
   loadingWaitMs?: number;
@@ -46,12 +51,23 @@ export interface PersonaPlexServerOptions {
   codec?: 'worker' | 'inline';
   codecWorkers?: number;
   opus?: UpstreamOptions;
+  /**
+   * Who may use which server seat. Default: this process alone (LocalSeatLeases). In cluster mode, Redis leases
+   * (server/cluster/seat-leases.ts): a seat is used by one game-server process at a time.
+   */
+  leases?: SeatLeases;
   log?: Logger;
+}
+
+/** Handshake limit for a prompt of `steps` model steps: the base, plus each step at half the estimated speed, plus the server's 10 ms pause per step. */
+export function handshakeLimitMs(baseMs: number, steps: number, stepsPerSecond: number): number {
+  return Math.round(baseMs + steps * (2_000 / stepsPerSecond + 10));
 }
 
 interface Open {
   chat: ChatSession;
   server: PooledServer;
+  lease: SeatLease;
 }
 
 export class PersonaPlexServerEngine implements DuplexEngine {
@@ -63,7 +79,8 @@ export class PersonaPlexServerEngine implements DuplexEngine {
   private readonly codec: CodecHost;
   private sessions = new Map<SessionId, Open>();
   private nextId = 1;
-  private readonly o: Required<Omit<PersonaPlexServerOptions, 'servers' | 'timing' | 'opus' | 'log' | 'codecWorkers'>> & {
+  private readonly leases: SeatLeases;
+  private readonly o: Required<Omit<PersonaPlexServerOptions, 'servers' | 'timing' | 'opus' | 'log' | 'codecWorkers' | 'leases'>> & {
     opus: UpstreamOptions;
   };
   private readonly log: Logger;
@@ -72,6 +89,7 @@ export class PersonaPlexServerEngine implements DuplexEngine {
   private constructor(opts: PersonaPlexServerOptions) {
     this.log = opts.log ?? silentLogger;
     this.pool = new ServerPool(opts.servers, opts.timing, this.log);
+    this.leases = opts.leases ?? new LocalSeatLeases();
     this.capacity = this.pool.capacity;
     this.textLeadFrames = opts.textLeadFrames ?? 0;
     if (!Number.isInteger(this.textLeadFrames) || this.textLeadFrames < 0) throw new Error('textLeadFrames must be a whole number ≥ 0');
@@ -109,6 +127,13 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     return this.pool.status();
   }
 
+  /** Per server URL: seats leased by any game-server process now (this one alone without a cluster). */
+  async seatsLeased(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const s of this.pool.servers) out.set(s.chatUrl.href, await this.leases.leased(s.chatUrl.href, s.capacity));
+    return out;
+  }
+
   private chatUrl(server: PooledServer, persona: Persona): URL {
     const url = new URL(server.chatUrl);
     url.searchParams.set('text_prompt', persona.textPrompt.trim());
@@ -127,18 +152,22 @@ export class PersonaPlexServerEngine implements DuplexEngine {
   async open(persona: Persona, options: OpenOptions = {}): Promise<SessionId> {
     if (this.disposed) throw new Error('engine disposed');
     if (!persona || typeof persona.textPrompt !== 'string') throw new Error('persona has no text prompt');
+    // the official server fails inside its conversation lock on an empty prompt (close 1006): refuse it here
+    if (persona.textPrompt.trim() === '') throw new EngineFailure('rejected', 'the compiled text prompt is empty; give the character sheet a persona');
     voicePromptName(persona.voice); // a bad voice fails here, before any server is touched
     const { signal } = options;
     let report = options.onProgress;
     const waitUntil = Date.now() + this.o.loadingWaitMs;
     const tried: string[] = [];
+    // servers whose every seat another process leases now: skipped for this open
+    const leasedElsewhere = new Set<PooledServer>();
     for (;;) {
       if (signal?.aborted) throw new Error('open cancelled');
-      const server = this.pool.pick();
+      const server = this.pool.pick(leasedElsewhere);
       if (server) {
-        const id = await this.tryServer(server, persona, report, signal, tried);
+        const id = await this.tryServer(server, persona, report, signal, tried, leasedElsewhere);
         if (id !== null) return id;
-        continue; // that server could not be reached and is benched; try the next
+        continue; // that server could not be reached (benched) or is leased elsewhere; try the next
       }
       const loading = this.pool.loading();
       if (loading && Date.now() < waitUntil) {
@@ -150,8 +179,9 @@ export class PersonaPlexServerEngine implements DuplexEngine {
         await this.pool.waitForChange(1000, signal);
         continue;
       }
-      // every server up but full is 'busy' (try later); none up is 'unreachable'
+      // every server up but full (here or leased by another process) is 'busy' (try later); none up is 'unreachable'
       const kind = this.pool.status().some((s) => s.state === 'up') ? 'busy' : 'unreachable';
+      if (leasedElsewhere.size) tried.push(`${[...leasedElsewhere].map((s) => s.httpBase.host).join(', ')}: every seat leased by another game server`);
       throw new EngineFailure(kind, `no PersonaPlex server can take a conversation now (${this.describe()})${tried.length ? `; tried: ${tried.join('; ')}` : ''}`);
     }
   }
@@ -170,17 +200,34 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     onProgress: OpenOptions['onProgress'],
     signal: AbortSignal | undefined,
     tried: string[],
+    leasedElsewhere: Set<PooledServer>,
   ): Promise<SessionId | null> {
     const url = this.chatUrl(server, persona);
-    // no tokenizer here: the estimate errs high, which only slows the progress bar's creep
+    // no tokenizer here: the estimate errs high, which only slows the progress bar's creep and lengthens the limit
     const tokens = estimateTokens(wrapWithSystemTags(persona.textPrompt));
     const est = this.o.promptEstimate;
+    const steps = promptPhase(est.voiceFrames, tokens).total;
+    // counted here first, so no other open of this process picks the seat while the lease is asked for
+    this.pool.reserve(server);
+    let lease: SeatLease | null;
+    try {
+      lease = await this.leases.acquire(server.chatUrl.href, server.capacity);
+    } catch (err) {
+      this.pool.release(server);
+      throw new EngineFailure('unreachable', `could not lease a seat on ${server.httpBase.host}: ${(err as Error).message}`);
+    }
+    if (!lease) {
+      this.pool.release(server);
+      leasedElsewhere.add(server);
+      return null;
+    }
+    const held = lease;
     const chat = new ChatSession({
       url: url.href,
       codec: this.codec,
       opus: this.o.opus,
-      handshakeTimeoutMs: this.o.handshakeTimeoutMs,
-      expectedPromptMs: (promptPhase(est.voiceFrames, tokens).total / est.stepsPerSecond) * 1000,
+      handshakeTimeoutMs: handshakeLimitMs(this.o.handshakeTimeoutMs, steps, est.stepsPerSecond),
+      expectedPromptMs: (steps / est.stepsPerSecond) * 1000,
       jitterTarget: this.o.jitterFrames,
       jitterMax: this.o.maxBufferedFrames,
       maxLagFrames: this.o.maxLagFrames,
@@ -189,15 +236,18 @@ export class PersonaPlexServerEngine implements DuplexEngine {
       onFailure: (error) => {
         server.tenants.delete(chat);
         this.pool.release(server);
+        void held.release();
         // A stalled or silent server is benched; one that said why (an error message, a clean close) is not.
         if (error.kind === 'timeout') this.pool.strike(server, error.message);
       },
     });
-    this.pool.reserve(server);
+    // another process may take the seat once the lease is lost: stop using it at once
+    held.onLost(() => chat.fail('crashed', `lost the lease on ${server.httpBase.host}'s seat ${held.seat} (Redis unreachable or too slow)`));
     try {
       await chat.start(onProgress, signal);
     } catch (err) {
       this.pool.release(server);
+      void held.release();
       const e = err as OpenError;
       const where = server.httpBase.host;
       if (e.stage === 'connect') {
@@ -212,11 +262,12 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     if (this.disposed) {
       chat.close();
       this.pool.release(server);
+      void held.release();
       throw new Error('engine disposed');
     }
     server.tenants.add(chat);
     const id = this.nextId++;
-    this.sessions.set(id, { chat, server });
+    this.sessions.set(id, { chat, server, lease: held });
     return id;
   }
 
@@ -234,6 +285,7 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     this.sessions.delete(session);
     if (s.server.tenants.delete(s.chat)) this.pool.release(s.server);
     s.chat.close();
+    await s.lease.release();
   }
 
   async dispose(): Promise<void> {

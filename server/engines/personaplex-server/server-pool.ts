@@ -21,6 +21,10 @@ export interface ServerStatus {
   reason?: string;
   loading?: OpenProgress;
   pid?: number;
+  /** benched after failed conversations (down until `notBefore`), as opposed to failing health checks */
+  benched: boolean;
+  /** conversations that failed to start or stalled, and times the server was found down, since start */
+  errors: number;
 }
 
 export interface PoolTiming {
@@ -62,6 +66,8 @@ export class PooledServer {
   probeFailures = 0;
   /** consecutive conversations that failed to start or stalled; cleared by a good handshake */
   strikes = 0;
+  /** strikes and outages since start (a metric) */
+  errors = 0;
   /** not used for new sessions before this time */
   notBefore = 0;
   lastHealthy = 0;
@@ -138,12 +144,12 @@ export class ServerPool {
     });
   }
 
-  /** The least loaded server that is up and has a free slot, or null. */
-  pick(): PooledServer | null {
+  /** The least loaded server that is up and has a free slot (and is not in `skip`), or null. */
+  pick(skip?: ReadonlySet<PooledServer>): PooledServer | null {
     const now = Date.now();
     let best: PooledServer | null = null;
     for (const s of this.servers) {
-      if (s.state !== 'up' || s.active >= s.capacity || now < s.notBefore) continue;
+      if (s.state !== 'up' || s.active >= s.capacity || now < s.notBefore || skip?.has(s)) continue;
       if (!best || s.active / s.capacity < best.active / best.capacity) best = s;
     }
     return best;
@@ -175,6 +181,7 @@ export class ServerPool {
    */
   strike(s: PooledServer, reason: string) {
     s.strikes++;
+    s.errors++;
     const wait = this.backoff(s.strikes);
     s.notBefore = Date.now() + wait;
     if (s.state === 'up') {
@@ -189,7 +196,10 @@ export class ServerPool {
     const was = s.state;
     s.state = 'down';
     s.reason = reason;
-    if (was !== 'down') this.log.warn({ host: s.httpBase.host, reason }, 'server is down');
+    if (was !== 'down') {
+      s.errors++;
+      this.log.warn({ host: s.httpBase.host, reason }, 'server is down');
+    }
     for (const t of [...s.tenants]) t.fail('crashed', `PersonaPlex server ${s.httpBase.host} is down: ${reason}`);
     this.changed();
   }
@@ -273,6 +283,8 @@ export class ServerPool {
       ...(s.reason ? { reason: s.reason } : {}),
       ...(s.state === 'starting' && s.process ? { loading: s.process.progress } : {}),
       ...(s.process?.pid !== undefined && !s.process.exited ? { pid: s.process.pid } : {}),
+      benched: s.state === 'down' && s.strikes > 0 && Date.now() < s.notBefore,
+      errors: s.errors,
     }));
   }
 
