@@ -19,6 +19,16 @@ export function createParleyMetrics() {
       'how late each tick fired against its deadline on the fixed 80 ms grid',
       [0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08],
     ),
+    uplinkTickWait: registry.histogram(
+      'parley_uplink_tick_wait_seconds',
+      "a player's voice frame from its arrival to the first tick after it (the tick's phase against the player's frames)",
+      [0.005, 0.01, 0.02, 0.04, 0.06, 0.08],
+    ),
+    uplinkBufferWait: registry.histogram(
+      'parley_uplink_buffer_wait_seconds',
+      "a player's voice frame held by the uplink jitter buffer past the first tick after its arrival",
+      [0.001, 0.04, 0.08, 0.16, 0.24, 0.32],
+    ),
     ticksLate: registry.counter('parley_ticks_late_total', 'ticks whose engine step was skipped because the previous step overran'),
     framesLate: registry.counter('parley_frames_late_total', 'frames that arrived after their slot, by stream'),
     framesDropped: registry.counter('parley_frames_dropped_total', 'frames dropped, by stream and reason'),

@@ -19,6 +19,8 @@ export interface HearingPlayer {
   echoGate?: { filter(frame: Float32Array): Float32Array } | null;
   /** synced: the NPC that hears this player best, '' when none */
   state: { heardBy: string };
+  /** false: heard in the mix but not a reason to open a session (no hello, or no voice arriving; set by the room) */
+  countsForDemand?: boolean;
 }
 
 export class HearingStage {
@@ -34,6 +36,11 @@ export class HearingStage {
     players.forEach((p, i) => {
       const frame = p.intake?.pop() ?? SILENCE;
       if (p.intake && frame === SILENCE && p.intake.buffer.stats.missing > 0) this.metrics.framesMissing.inc();
+      const wait = p.intake?.buffer.lastWait;
+      if (wait) {
+        this.metrics.uplinkTickWait.observe(wait.tickMs / 1000);
+        this.metrics.uplinkBufferWait.observe(wait.heldMs / 1000);
+      }
       frames[i] = p.echoGate ? p.echoGate.filter(frame) : frame;
     });
     const best: { npc: string; w: number }[] = players.map(() => ({ npc: '', w: 0 }));
@@ -44,7 +51,7 @@ export class HearingStage {
         const w = hearingWeight(listener, { position: p.position, facing: p.facing });
         weights[i] = w;
         if (w > 0) {
-          nearest = Math.min(nearest, distance(npc.position, p.position));
+          if (p.countsForDemand !== false) nearest = Math.min(nearest, distance(npc.position, p.position));
           if (w > best[i]!.w) best[i] = { npc: npc.id, w };
         }
       });

@@ -12,7 +12,9 @@ export interface UplinkJitterStats {
 }
 
 export class UplinkJitterBuffer<T> {
-  private frames: { seq: number; value: T }[] = [];
+  private frames: { seq: number; value: T; arrived: number; firstTick: number }[] = [];
+  /** the frame `pop` just returned: ms from its arrival to the first tick after it, and held past that tick */
+  lastWait: { tickMs: number; heldMs: number } | null = null;
   private lastSeq = -1;
   private primed = false;
   readonly stats: UplinkJitterStats = { late: 0, duplicate: 0, overflow: 0, missing: 0 };
@@ -23,7 +25,7 @@ export class UplinkJitterBuffer<T> {
   ) {}
 
   /** Returns why the frame was not kept, 'overflow' when keeping it pushed the oldest out, or null. */
-  push(seq: number, value: T): 'late' | 'duplicate' | 'overflow' | null {
+  push(seq: number, value: T, now = performance.now()): 'late' | 'duplicate' | 'overflow' | null {
     if (seq <= this.lastSeq) {
       this.stats.late++;
       return 'late';
@@ -34,7 +36,7 @@ export class UplinkJitterBuffer<T> {
       this.stats.duplicate++;
       return 'duplicate';
     }
-    this.frames.splice(i, 0, { seq, value });
+    this.frames.splice(i, 0, { seq, value, arrived: now, firstTick: NaN });
     if (this.frames.length > this.maxFrames) {
       this.frames.shift();
       this.stats.overflow++;
@@ -44,7 +46,9 @@ export class UplinkJitterBuffer<T> {
   }
 
   /** The frame for this tick, or null (silence). */
-  pop(): T | null {
+  pop(now = performance.now()): T | null {
+    this.lastWait = null;
+    for (const f of this.frames) if (f.firstTick !== f.firstTick) f.firstTick = now;
     if (!this.primed) {
       if (this.frames.length < this.primeFrames) return null;
       this.primed = true;
@@ -56,6 +60,7 @@ export class UplinkJitterBuffer<T> {
       return null;
     }
     this.lastSeq = f.seq;
+    this.lastWait = { tickMs: f.firstTick - f.arrived, heldMs: now - f.firstTick };
     return f.value;
   }
 

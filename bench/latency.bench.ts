@@ -1,0 +1,341 @@
+/**
+ * Latency as the player experiences it (issue 20): the NPC answering after the player stops (answer onset) and
+ * the NPC stopping after the player talks over it (barge-in stop), end to end through the real server, stage by
+ * stage, beside the engine alone on the same stimuli.
+ *
+ *   engine-only  the same player scripts stepped straight through the engine: input frame k and output frame k on
+ *                one timeline (the engine's own decision time, nothing else).
+ *   end to end   a real Parley server on 127.0.0.1 behind an impairment proxy the bench makes (bench/support/
+ *                impaired-link.ts: 0, 20, 60 ms of jitter; 1% loss of voice frames when jittered), one player
+ *                (a Colyseus client, PCM16, real-time 80 ms pacing) speaking synthesized speech. The NPC's voice
+ *                is played through the plugin's own PlayoutBuffer on the player's clock (bench/support/
+ *                playout-sim.ts) and measured as it leaves the speaker. Timings on the player's timeline: a frame
+ *                is sent when its last sample has been "captured".
+ *   pipeline     end to end minus engine-only, paired case by case (same act of the same script).
+ *
+ * Stages (means, ms): capture framing (80, inherent), uplink network (proxy), the tick's phase against the
+ * player's frames and the uplink jitter buffer (server histograms), tick work + engine step (server), downlink
+ * network (proxy), playout buffer wait (arrival → first sample played). Targets: pipeline ≤ 100 ms p95 (answer
+ * and barge-in), barge-in end to end ≤ 250 ms p95, ≤ 1 underrun per minute per NPC voice at 60 ms / 1%.
+ *
+ * The personaplex-server engine is measured against its stand-in (tests/personaplex-server/stand-in-server.ts,
+ * echo mode, a separate process): the stand-in echoes what it hears, so "answer onset" is the echo's onset after
+ * a burst starts and "stop" the echo's end after the burst ends.
+ *
+ * Env: PARLEY_LATENCY_CASES (interruption cases, default 12), PARLEY_LATENCY_JITTER (default 0,20,60),
+ * PARLEY_LATENCY_ENGINES (default rehearsal,personaplex-server).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { FRAME_SAMPLES } from '../protocol/frame.ts';
+import { Kind, PARLEY_CHANNEL } from '../protocol/messages.ts';
+import { decodeServer } from '../protocol/envelope.ts';
+import type { DuplexEngine, Persona } from '../server/engines/contract.ts';
+import { startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
+import { PersonaPlexServerEngine } from '../server/engines/personaplex-server/engine.ts';
+import { createDecoder } from '../server/codec/index.ts';
+import { TestPlayer } from '../tests/support/test-player.ts';
+import { inlineNpcs, startTestServer, type RunningServer } from '../tests/support/test-server.ts';
+import { sleep } from '../tests/support/time.ts';
+import { startImpairedLink, type ImpairedLink } from './support/impaired-link.ts';
+import { playOut, type Arrival } from './support/playout-sim.ts';
+import { TUNING_SPEAKERS, speak } from './support/speakers.ts';
+import { emptyFigures, measure, type Recording } from './support/turn-metrics.ts';
+import { HeardTrack, runEngineOnly } from './support/turn-runners.ts';
+import { PlayerScript } from './support/turn-scenarios.ts';
+import { TURNS_NPC } from './turns.bench.ts';
+
+const SR = 24_000;
+const say = (s: string) => process.stderr.write(`  ${s}\n`);
+const CASES = Number(process.env.PARLEY_LATENCY_CASES ?? 12);
+const JITTERS = (process.env.PARLEY_LATENCY_JITTER ?? '0,20,60').split(',').map(Number);
+const ENGINES = (process.env.PARLEY_LATENCY_ENGINES ?? 'rehearsal,personaplex-server').split(',');
+
+// ---- statistics ---------------------------------------------------------------------------------------------
+
+function pct(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** A histogram's mean (ms) from the server's metrics registry. */
+function histMeanMs(running: RunningServer, name: string): number {
+  const lines = running.server.metrics.registry.render();
+  const sum = Number(new RegExp(`^${name}_sum (\\S+)$`, 'm').exec(lines)?.[1]);
+  const count = Number(new RegExp(`^${name}_count (\\S+)$`, 'm').exec(lines)?.[1]);
+  return count > 0 ? (sum / count) * 1000 : NaN;
+}
+
+// ---- the player's scripts -----------------------------------------------------------------------------------
+
+const QUESTIONS = [
+  'Captain, what is going on with the reactor?',
+  'Where should I go first?',
+  'Is anybody hurt down there?',
+  'How much time do we have left?',
+  'Could you open the hatch for me?',
+  'The radio has been silent since noon.',
+];
+const INTERRUPTIONS = ['Wait, stop, I have a question.', 'Hold on a second, that is not what I asked.', 'Sorry to interrupt, but listen to me.', 'No, no, wait, go back.'];
+
+/** One player, CASES times: ask, let the answer run 0.7–1.5 s, talk over it, wait for quiet. */
+async function script(): Promise<PlayerScript> {
+  const speakers = TUNING_SPEAKERS.slice(0, 3);
+  const p = new PlayerScript(speakers[0]!, 'tuning');
+  p.quiet(1200, 2500); // the greeting
+  for (let k = 0; k < CASES; k++) {
+    const s = speakers[k % speakers.length]!;
+    const ask = p.say('interrupt', await speak(s, QUESTIONS[k % QUESTIONS.length]!));
+    const text = INTERRUPTIONS[k % INTERRUPTIONS.length]!;
+    p.over(ask, await speak(s, text), 700 + ((k * 337) % 800), text);
+    p.quiet(1500, 2500);
+  }
+  return p;
+}
+
+// ---- end to end ---------------------------------------------------------------------------------------------
+
+interface EndToEnd {
+  rec: Recording;
+  link: ImpairedLink;
+  played: ReturnType<typeof playOut>;
+  stages: Record<string, number>;
+}
+
+async function runEndToEnd(engine: DuplexEngine, persona: Persona, jitterMs: number, make: () => Promise<PlayerScript>): Promise<EndToEnd> {
+  const running = await startTestServer(engine, {
+    npcs: inlineNpcs({ npc0: { name: persona.name, hearingRadius: 6, audibleRadius: 12, persona: { ...persona, id: 'npc0' } } }),
+    rooms: { lat: { npcs: [{ sheet: 'npc0', position: [0, 0, 0], facing: [0, 0, 1] }] } },
+  });
+  const link = await startImpairedLink(running.url, { jitterMs, loss: jitterMs > 0 ? 0.01 : 0, seed: 7 + jitterMs });
+  const player = new TestPlayer(link.url, 'pcm16');
+  const scriptNow = await make();
+  try {
+    await player.join('lat');
+    await player.hello();
+    player.pose([0, 0, 1.2], [0, 0, -1]);
+    // Arrival times on this clock (the TestPlayer's own records carry Date.now(); this listener is exact).
+    const arrivals: Arrival[] = [];
+    const flushes: number[] = [];
+    const texts: { i: number; piece: string }[] = [];
+    const dec = createDecoder('pcm16');
+    player.room.onMessage(PARLEY_CHANNEL, (bytes: Uint8Array) => {
+      const m = decodeServer(bytes);
+      const at = performance.now();
+      if (m.k === Kind.NpcVoice) arrivals.push({ at, i: m.i, samples: dec.decode(m.data) });
+      else if (m.k === Kind.NpcEvent && m.e === 'interrupted') flushes.push(at);
+      else if (m.k === Kind.Text) texts.push({ i: m.i, piece: m.piece });
+    });
+    const heard = new HeardTrack(); // what the script reacts to: audio as it arrives
+    const mine: Float32Array[] = [];
+    let placed = 0;
+    const t0 = performance.now() + 200;
+    let tail = 40;
+    for (let n = 0; tail > 0; n++) {
+      const wait = t0 + 80 * (n + 1) - performance.now();
+      if (wait > 0) await sleep(wait);
+      for (; placed < arrivals.length; placed++) heard.put(arrivals[placed]!.samples, Math.round(((arrivals[placed]!.at - t0) * SR) / 1000));
+      heard.advance(Math.round(((performance.now() - t0) * SR) / 1000));
+      const x = scriptNow.next(FRAME_SAMPLES, heard);
+      mine.push(x);
+      player.voiceFrame(x);
+      if (scriptNow.done) tail--;
+    }
+    await sleep(400);
+    const endAt = performance.now();
+    const played = playOut(arrivals, flushes, t0, endAt);
+    const pieces = texts.filter((t) => played.startedAt.has(t.i)).map((t) => ({ at: played.startedAt.get(t.i)!, piece: t.piece }));
+    const playerTrack = new Float32Array(mine.length * FRAME_SAMPLES);
+    mine.forEach((x, k) => playerTrack.set(x, k * FRAME_SAMPLES));
+    const stages = {
+      uplink_net: mean(link.delays.up),
+      tick_phase: histMeanMs(running, 'parley_uplink_tick_wait_seconds'),
+      uplink_buffer: histMeanMs(running, 'parley_uplink_buffer_wait_seconds'),
+      tick_and_step: histMeanMs(running, 'parley_tick_duration_seconds'),
+      downlink_net: mean(link.delays.down),
+      playout_wait: mean(played.waits),
+    };
+    return { rec: { npc: played.track, pieces, player: playerTrack, said: scriptNow.said }, link, played, stages };
+  } finally {
+    await player.leave();
+    await link.close();
+    await running.stop();
+  }
+}
+
+// ---- figures ------------------------------------------------------------------------------------------------
+
+interface CaseTimes {
+  answer: (number | null)[];
+  stop: (number | null)[];
+}
+
+function caseTimes(rec: Recording): CaseTimes {
+  const f = measure(rec, emptyFigures());
+  return { answer: f.smooth.map((s) => s.latencyMs), stop: f.interrupt.map((i) => i.stopMs) };
+}
+
+function paired(e2e: (number | null)[], eng: (number | null)[]): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < Math.min(e2e.length, eng.length); k++) if (e2e[k] != null && eng[k] != null) out.push(e2e[k]! - eng[k]!);
+  return out;
+}
+
+const present = (xs: (number | null)[]) => xs.filter((x): x is number => x != null);
+
+function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, run: EndToEnd, figures: Record<string, number>) {
+  const a = present(e2e.answer);
+  const s = present(e2e.stop);
+  const pa = paired(e2e.answer, eng.answer);
+  const ps = paired(e2e.stop, eng.stop);
+  const p = run.played;
+  const row = {
+    [`${prefix}.answer_e2e_ms_p50`]: pct(a, 50),
+    [`${prefix}.answer_e2e_ms_p95`]: pct(a, 95),
+    [`${prefix}.answer_pipeline_ms_p50`]: pct(pa, 50),
+    [`${prefix}.answer_pipeline_ms_p95`]: pct(pa, 95),
+    [`${prefix}.stop_e2e_ms_p50`]: pct(s, 50),
+    [`${prefix}.stop_e2e_ms_p95`]: pct(s, 95),
+    [`${prefix}.stop_pipeline_ms_p50`]: pct(ps, 50),
+    [`${prefix}.stop_pipeline_ms_p95`]: pct(ps, 95),
+    [`${prefix}.cases`]: Math.min(pa.length, ps.length),
+    [`${prefix}.underruns_per_min`]: p.underruns / p.minutes,
+    [`${prefix}.playout_target_ms_p50`]: pct(p.targets, 50),
+    ...Object.fromEntries(Object.entries(run.stages).map(([k, v]) => [`${prefix}.stage_${k}_ms`, v])),
+  };
+  Object.assign(figures, row);
+  say(
+    `${label}: answer ${pct(a, 50).toFixed(0)}/${pct(a, 95).toFixed(0)} ms (pipeline ${pct(pa, 50).toFixed(0)}/${pct(pa, 95).toFixed(0)}), ` +
+      `stop ${pct(s, 50).toFixed(0)}/${pct(s, 95).toFixed(0)} ms (pipeline ${pct(ps, 50).toFixed(0)}/${pct(ps, 95).toFixed(0)}) p50/p95, ` +
+      `${pa.length}/${ps.length} paired cases, ${(p.underruns / p.minutes).toFixed(1)} underruns/min, ` +
+      `lost up/down ${run.link.dropped.up}/${run.link.dropped.down}`,
+  );
+  say(`  stages (mean ms): framing 80 | ${Object.entries(run.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' | ')}`);
+}
+
+async function rehearsal(figures: Record<string, number>) {
+  const engine = await startRehearsalEngine({ engine: { quiet: true } });
+  try {
+    say(`rehearsal, engine-only: ${CASES} interruption cases`);
+    const [engRec] = await runEngineOnly(engine, TURNS_NPC, [await script()]);
+    const eng = caseTimes(engRec!);
+    const ea = present(eng.answer);
+    const es = present(eng.stop);
+    Object.assign(figures, {
+      'latency.rehearsal.engine.answer_ms_p50': pct(ea, 50),
+      'latency.rehearsal.engine.answer_ms_p95': pct(ea, 95),
+      'latency.rehearsal.engine.stop_ms_p50': pct(es, 50),
+      'latency.rehearsal.engine.stop_ms_p95': pct(es, 95),
+    });
+    say(`engine-only: answer ${pct(ea, 50).toFixed(0)}/${pct(ea, 95).toFixed(0)} ms, stop ${pct(es, 50).toFixed(0)}/${pct(es, 95).toFixed(0)} ms (p50/p95)`);
+    for (const j of JITTERS) {
+      say(`rehearsal, end to end, jitter ${j} ms${j ? ', 1% loss' : ''} (real time, about ${Math.round(CASES * 8)} s)`);
+      const run = await runEndToEnd(engine, TURNS_NPC, j, script);
+      report(`latency.rehearsal.j${j}`, `jitter ${j} ms`, caseTimes(run.rec), eng, run, figures);
+    }
+  } finally {
+    await engine.dispose?.();
+  }
+}
+
+// ---- personaplex-server against its stand-in (echo) ---------------------------------------------------------
+
+const BURSTS = 10;
+
+/** Tone-like bursts 1.2 s long, 3 s apart: the stand-in echoes each. */
+function burstScript(): PlayerScript {
+  const p = new PlayerScript(TUNING_SPEAKERS[0]!, 'tuning');
+  p.quiet(0, 1500);
+  for (let k = 0; k < BURSTS; k++) {
+    const x = Float32Array.from({ length: Math.round(1.2 * SR) }, (_, i) => 0.25 * Math.sin((2 * Math.PI * (220 + 40 * k) * i) / SR));
+    p.say('smooth', x);
+    p.quiet(0, 1800 + ((k * 173) % 400));
+  }
+  return p;
+}
+
+function echoTimes(rec: Recording): CaseTimes {
+  const BLOCK = 240;
+  const loud: boolean[] = [];
+  for (let b = 0; (b + 1) * BLOCK <= rec.npc.length; b++) {
+    let e = 0;
+    for (let i = b * BLOCK; i < (b + 1) * BLOCK; i++) e += rec.npc[i]! * rec.npc[i]!;
+    loud.push(Math.sqrt(e / BLOCK) > 0.02);
+  }
+  const answer: (number | null)[] = [];
+  const stop: (number | null)[] = [];
+  for (const s of rec.said) {
+    if (s.start < 0) continue;
+    const b0 = Math.floor(s.start / BLOCK);
+    let on = -1;
+    for (let b = b0; b < Math.min(loud.length, b0 + Math.round((1.0 * SR) / BLOCK)); b++) if (loud[b]) (on = b), (b = Infinity);
+    answer.push(on >= 0 ? ((on * BLOCK - s.start) / SR) * 1000 : null);
+    let last = -1;
+    for (let b = b0; b < Math.min(loud.length, Math.floor((s.end + 1.0 * SR) / BLOCK)); b++) if (loud[b]) last = b;
+    stop.push(last >= 0 ? (((last + 1) * BLOCK - s.end) / SR) * 1000 : null);
+  }
+  return { answer, stop };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Wait until the stand-in answers HTTP (a loaded machine takes a while to start a tsx process). */
+async function untilAnswers(port: number) {
+  for (let k = 0; k < 120; k++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(250);
+  }
+  throw new Error('the PersonaPlex stand-in did not come up in 30 s');
+}
+
+async function personaplexServer(figures: Record<string, number>) {
+  const FAKE = fileURLToPath(new URL('../tests/personaplex-server/fake-moshi-server.ts', import.meta.url));
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', FAKE, '--port', String(port), '--load-ms', '0', '--echo'], { stdio: 'ignore' });
+  const persona: Persona = { id: 'pps', name: 'Echo', textPrompt: 'You are a bench.', voice: { kind: 'builtin', id: 'NATM1' } };
+  try {
+    await untilAnswers(port);
+    const engine = await PersonaPlexServerEngine.start({ servers: [{ url: `http://127.0.0.1:${port}`, capacity: 1 }], codec: 'worker' });
+    try {
+      say(`personaplex-server (stand-in, echo), engine-only: ${BURSTS} bursts`);
+      const [engRec] = await runEngineOnly(engine, persona, [burstScript()]);
+      const eng = echoTimes(engRec!);
+      const ea = present(eng.answer);
+      const es = present(eng.stop);
+      Object.assign(figures, {
+        'latency.pps.engine.answer_ms_p50': pct(ea, 50),
+        'latency.pps.engine.answer_ms_p95': pct(ea, 95),
+        'latency.pps.engine.stop_ms_p50': pct(es, 50),
+        'latency.pps.engine.stop_ms_p95': pct(es, 95),
+      });
+      say(`engine-only: echo onset ${pct(ea, 50).toFixed(0)}/${pct(ea, 95).toFixed(0)} ms, echo end ${pct(es, 50).toFixed(0)}/${pct(es, 95).toFixed(0)} ms (p50/p95)`);
+      for (const j of [JITTERS[0]!, JITTERS.at(-1)!].filter((v, i, a) => a.indexOf(v) === i)) {
+        say(`personaplex-server, end to end, jitter ${j} ms${j ? ', 1% loss' : ''}`);
+        const run = await runEndToEnd(engine, persona, j, async () => burstScript());
+        report(`latency.pps.j${j}`, `jitter ${j} ms`, echoTimes(run.rec), eng, run, figures);
+      }
+    } finally {
+      await engine.dispose();
+    }
+  } finally {
+    child.kill();
+  }
+}
+
+export default async function bench(): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {};
+  if (ENGINES.includes('rehearsal')) await rehearsal(figures);
+  if (ENGINES.includes('personaplex-server')) await personaplexServer(figures);
+  return figures;
+}
