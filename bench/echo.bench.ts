@@ -1,0 +1,197 @@
+/**
+ * Echo figures (issue 15): an NPC on loudspeakers must never hear itself. No real room here, so simulated rooms
+ * (tests/echo/support/room.ts: delays 20–250 ms, synthetic RIRs with RT60 0.2–0.8 s, gains −20..0 dB, a
+ * clipping loudspeaker, a path change mid-stream), with the NPC's espeak voice as what the speakers play.
+ *
+ *   echo_erle_*            the plugin's canceller (plugin/aec, the code the capture worklet runs) in Node on the
+ *                          whole path matrix: ERLE from 2 s on (mic echo power / residual power, far end active),
+ *                          and the time from which every later 0.5 s window reaches 25 dB
+ *   echo_worklet_*         the capture worklet itself under node-web-audio-api (48 kHz context, the room built
+ *                          from Web Audio nodes), ERLE from its per-frame powers, and its audio-thread cost
+ *   echo_chromium_*        the built plugin in headless Chromium, the page's own output fed back through the
+ *                          room by the test-only hook (tests/echo/support/browser-echo.ts)
+ *   echo_*_ms_per_frame    canceller cost per 80 ms frame: capture worklet (client) and server gate (per player)
+ *   echo_selftalk_*        closed loop (tests/echo/support/loop.ts): minutes of NPC speech into the speakers, no
+ *                          player at all, through the real rehearsal engine: false barge-ins and self-answers,
+ *                          before (no echo handling) and after (client canceller + server gate, each alone too);
+ *                          and the NPC's own level in its hearing mix (dBFS, frames while its echo arrives)
+ *   echo_doubletalk_*      the player cutting in over the NPC: engine-timeline stop latency, with echo handling
+ *                          on a loud room, against the same engine with no echo at all (headphones)
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EchoCanceller } from '../plugin/aec/echo-canceller.ts';
+import { FRAME_SAMPLES } from '../protocol/frame.ts';
+import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
+import { EchoPath, type EchoPathSpec } from '../tests/echo/support/room.ts';
+import { hasChromium } from '../tests/plugin/support/chromium.ts';
+import { doubleTalk, percentile, RehearsalEngine, selfTalk } from '../tests/echo/support/scenarios.ts';
+import { erleOf, erleOfFrames, npcSpeech } from '../tests/echo/support/signals.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const say = (s: string) => process.stderr.write(`  ${s}\n`);
+const wasm = readFileSync(path.join(root, 'plugin/aec/speexdsp-aec.wasm'));
+const SELF_TALK_S = Number(process.env.PARLEY_ECHO_SELFTALK_S ?? 300);
+const DOUBLE_TALK_TRIALS = Number(process.env.PARLEY_ECHO_DOUBLETALK_TRIALS ?? 20);
+
+function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; spec: EchoPathSpec }) {
+  const room = new EchoPath(spec);
+  const aec = new EchoCanceller(wasm);
+  const n = Math.floor(far.length / FRAME_SAMPLES) * FRAME_SAMPLES;
+  const echo = new Float32Array(n);
+  const out = new Float32Array(n);
+  for (let at = 0; at < n; at += FRAME_SAMPLES) {
+    if (changeAt && at === Math.round(changeAt.s / 0.08) * FRAME_SAMPLES) room.change(changeAt.spec);
+    const x = far.subarray(at, at + FRAME_SAMPLES);
+    const e = room.process(x);
+    echo.set(e, at);
+    aec.pushReference(x);
+    out.set(aec.process(e.slice()), at);
+  }
+  aec.dispose();
+  return { echo, out };
+}
+
+async function matrix(far: Float32Array) {
+  const steady: number[] = [];
+  const converged: number[] = [];
+  let never = 0;
+  for (const delayMs of [20, 120, 250]) {
+    for (const rt60 of [0.2, 0.5, 0.8]) {
+      const row: string[] = [];
+      for (const gainDb of [-20, -6, 0]) {
+        const { echo, out } = cancel(far, { delayMs, rt60, gainDb, seed: delayMs + gainDb });
+        const r = erleOf(echo, out, far);
+        steady.push(r.steadyDb);
+        if (Number.isNaN(r.convergedS)) never++;
+        else converged.push(r.convergedS);
+        row.push(`${gainDb} dB: ${r.steadyDb.toFixed(1)} dB, 25 dB from ${Number.isNaN(r.convergedS) ? 'never' : `${r.convergedS.toFixed(1)} s`}`);
+      }
+      say(`delay ${delayMs} ms, RT60 ${rt60} s → ${row.join(' | ')}`);
+    }
+  }
+  const clip = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: 0, clipping: true });
+  const clipR = erleOf(clip.echo, clip.out, far);
+  say(`clipping loudspeaker (60 ms, RT60 0.4 s, 0 dB): ${clipR.steadyDb.toFixed(1)} dB`);
+  // the player turns their head / the NPC walks: another delay, room response and level at 8 s
+  const moved = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: -6 }, { s: 8, spec: { delayMs: 180, rt60: 0.6, gainDb: -3, seed: 9 } });
+  const movedR = erleOf(moved.echo, moved.out, far, { settledFrom: 10 });
+  const after = movedR.windows.filter((w) => w.at >= 8);
+  const back = after.findIndex((w, i) => after.slice(i).every((x) => x.db >= 25));
+  const reconverge = back < 0 ? NaN : after[back]!.at - 8;
+  say(`path change at 8 s: ERLE from 10 s ${movedR.steadyDb.toFixed(1)} dB, back at 25 dB ${Number.isNaN(reconverge) ? 'never' : `${reconverge.toFixed(1)} s`} after`);
+  say(`  windows after the change: ${after.map((w) => w.db.toFixed(0)).join(' ')}`);
+  return {
+    echo_erle_steady_db_worst: Math.min(...steady),
+    echo_erle_steady_db_median: percentile(steady, 50),
+    echo_erle_cases_count: steady.length,
+    echo_erle_cases_at_25db_count: steady.filter((d) => d >= 25).length,
+    echo_converge_25db_s_median: percentile(converged, 50),
+    echo_converge_25db_s_worst: converged.length ? Math.max(...converged) : NaN,
+    echo_converge_25db_never_count: never,
+    echo_erle_clipping_db: clipR.steadyDb,
+    echo_erle_path_change_db: movedR.steadyDb,
+    echo_path_change_reconverge_s: reconverge,
+  };
+}
+
+function cost(far: Float32Array) {
+  const room = new EchoPath({ delayMs: 120, rt60: 0.4, gainDb: -6 });
+  const frames: Float32Array[] = [];
+  const refs: Float32Array[] = [];
+  for (let at = 0; at + FRAME_SAMPLES <= far.length; at += FRAME_SAMPLES) {
+    refs.push(far.slice(at, at + FRAME_SAMPLES));
+    frames.push(room.process(refs[refs.length - 1]!));
+  }
+  const aec = new EchoCanceller(wasm);
+  const gate = new PlayerEchoGate();
+  const time = (f: (k: number) => void) => {
+    for (let k = 0; k < 25; k++) f(k);
+    const t0 = performance.now();
+    for (let k = 25; k < frames.length; k++) f(k);
+    return (performance.now() - t0) / (frames.length - 25);
+  };
+  const client = time((k) => {
+    aec.pushReference(refs[k]!);
+    aec.process(frames[k]!.slice());
+  });
+  const server = time((k) => {
+    gate.sent(refs[Math.max(0, k - 5)]!);
+    gate.filter(frames[k]!);
+  });
+  aec.dispose();
+  gate.dispose();
+  say(`cost per 80 ms frame: client canceller ${client.toFixed(2)} ms, server gate ${server.toFixed(2)} ms (per player hearing an NPC)`);
+  return { echo_capture_aec_ms_per_frame: client, echo_server_gate_ms_per_player_frame: server };
+}
+
+async function worklet(far: Float32Array) {
+  const { runCaptureWorklet } = await import('../tests/echo/support/worklet-run.ts');
+  const run = await runCaptureWorklet({ far, path: { delayMs: 120, rt60: 0.4, gainDb: -6 }, aec: true });
+  const stats = run.stats.filter((s) => s?.power);
+  const r = erleOfFrames(stats.map((s) => s!.power!));
+  const costs = stats.map((s) => s!.costMs);
+  say(`capture worklet under node-web-audio-api (120 ms, RT60 0.4 s, −6 dB): ERLE from 2 s ${r.steadyDb.toFixed(1)} dB, 25 dB from ${r.convergedS} s; windows ${r.windows.map((w) => w.db.toFixed(0)).join(' ')}`);
+  return {
+    echo_worklet_erle_db: r.steadyDb,
+    echo_worklet_converge_25db_s: r.convergedS,
+    echo_worklet_aec_ms_per_frame_p50: percentile(costs, 50),
+    echo_worklet_aec_ms_per_frame_p95: percentile(costs, 95),
+  };
+}
+
+async function chromium() {
+  if (!hasChromium) {
+    say('Chromium echo run skipped: /usr/bin/chromium missing');
+    return {};
+  }
+  const { browserEcho } = await import('../tests/echo/support/browser-echo.ts');
+  const r = await browserEcho({ delayMs: 120, rt60: 0.4, gainDb: -6 });
+  say(`headless Chromium, the page's own output through the room (120 ms, RT60 0.4 s, −6 dB): ERLE ${r.erleDb.toFixed(1)} dB from 2 s after the NPC became audible, 25 dB from ${r.convergedS} s; player over the NPC ${r.doubleTalkDbfs.toFixed(1)} dBFS vs residual echo ${r.echoOnlyDbfs.toFixed(1)} dBFS`);
+  return {
+    echo_chromium_erle_db: r.erleDb,
+    echo_chromium_converge_25db_s: r.convergedS ?? NaN,
+    echo_chromium_doubletalk_minus_residual_db: r.doubleTalkDbfs - r.echoOnlyDbfs,
+  };
+}
+
+async function loops() {
+  const engine = await RehearsalEngine.create({ tts: 'inline', quiet: true });
+  const loud: EchoPathSpec = { delayMs: 150, rt60: 0.5, gainDb: 0 };
+  const figures: Record<string, number> = {};
+  const cases = [
+    { name: 'before', clientAec: false, serverGate: false, seconds: SELF_TALK_S },
+    { name: 'after', clientAec: true, serverGate: true, seconds: SELF_TALK_S },
+    { name: 'client_only', clientAec: true, serverGate: false, seconds: Math.min(120, SELF_TALK_S) },
+    { name: 'gate_only', clientAec: false, serverGate: true, seconds: Math.min(120, SELF_TALK_S) },
+  ];
+  for (const c of cases) {
+    const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate });
+    say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (loudest 5 % of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
+    figures[`echo_selftalk_${c.name}_npc_speech_s`] = r.npcSpeechS;
+    figures[`echo_selftalk_${c.name}_false_bargeins_count`] = r.falseBargeIns;
+    figures[`echo_selftalk_${c.name}_self_answers_count`] = r.selfAnswers;
+    figures[`echo_selftalk_${c.name}_heard_dbfs`] = r.heardDbfs;
+    figures[`echo_selftalk_${c.name}_heard_p95_dbfs`] = r.heardP95Dbfs;
+  }
+  const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: true });
+  const headphones = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: { ...loud, gainDb: -120 }, clientAec: false, serverGate: false });
+  for (const [name, r] of [['aec', withEcho], ['headphones', headphones]] as const) {
+    say(`double talk ${name}: stop after ${r.latenciesMs.map((v) => v.toFixed(0)).join(' ')} ms; missed ${r.missed}`);
+    figures[`echo_doubletalk_${name}_stop_ms_p50`] = percentile(r.latenciesMs, 50);
+    figures[`echo_doubletalk_${name}_stop_ms_p95`] = percentile(r.latenciesMs, 95);
+    figures[`echo_doubletalk_${name}_missed_count`] = r.missed;
+  }
+  await engine.dispose();
+  return figures;
+}
+
+export default async function echoBench(): Promise<Record<string, number>> {
+  const far = await npcSpeech(14);
+  const figures: Record<string, number> = { ...(await matrix(far)), ...cost(far) };
+  Object.assign(figures, await worklet(far.subarray(0, 24_000 * 8)));
+  Object.assign(figures, await chromium());
+  Object.assign(figures, await loops());
+  return figures;
+}
