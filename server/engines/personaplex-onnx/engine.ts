@@ -48,7 +48,7 @@ import { extendRopeTables, type RopeExtension } from './rope-tables.ts';
 const DEFAULT_MAX_POSITIONS = 45_000;
 import { halfArrayToFloat } from './half.ts';
 import { StepBuffers } from './step-buffers.ts';
-import { PrefillPacer } from './prefill-pacer.ts';
+import { PrefillPacer, type PacerOptions } from './prefill-pacer.ts';
 import type { LogitRow } from './top-k.ts';
 
 export interface PersonaPlexOnnxOptions {
@@ -76,8 +76,8 @@ export interface PersonaPlexOnnxOptions {
   mimiWindowFrames?: number;
   /** prompt frames per temporal prefill run at most (default 256); fewer while other sessions step */
   prefillChunk?: number;
-  /** the tick budget prefill is paced around while sessions step (default 80 ms) */
-  tickMs?: number;
+  /** how prefill is paced around live ticks (tick budget 80 ms by default; see prefill-pacer.ts) */
+  prefillPacing?: Omit<PacerOptions, 'maxChunk' | 'now'>;
   /** persona snapshots kept, least recently used dropped first (default 16) */
   snapshotLimit?: number;
   /**
@@ -143,6 +143,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   private sessions = new Map<SessionId, Session>();
   private nextId = 1;
   private readonly snapshots = new Map<string, Snapshot>();
+  /** prefills under way, so concurrent opens of one persona share one */
+  private readonly preparing = new Map<string, Promise<Snapshot>>();
   private readonly batch: TemporalBatch;
   private readonly textSampling: SamplingParams;
   private readonly audioSampling: SamplingParams;
@@ -168,7 +170,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const s = { ...DEFAULT_SAMPLING, ...opts.sampling };
     this.textSampling = { temperature: s.textTemperature, topK: s.textTopK };
     this.audioSampling = { temperature: s.audioTemperature, topK: s.audioTopK };
-    this.pacer = new PrefillPacer({ maxChunk: Math.max(1, opts.prefillChunk ?? 256), tickMs: opts.tickMs });
+    this.pacer = new PrefillPacer({ ...opts.prefillPacing, maxChunk: Math.max(1, opts.prefillChunk ?? 256) });
     this.batch = new TemporalBatch(g, layout, this.contextFrames);
     ({ past: this.past, present: this.present } = kvNames(g.temporalLayers));
     ({ past: this.depPast, present: this.depPresent } = kvNames(g.depLayers));
@@ -239,19 +241,42 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     return text ? this.tokenizer.encode(wrapWithSystemTags(text)) : [];
   }
 
-  async open(persona: Persona, options?: OpenOptions): Promise<SessionId> {
+  /**
+   * Prepares the persona snapshot (voice + prompt prefill) without opening a session, e.g. at start for the
+   * cast a scene will need, so that each persona's first NPC starts at once. Prefill is paced around live
+   * ticks like any other (§1 of docs/personaplex-onnx.md).
+   */
+  async prepare(persona: Persona, options?: OpenOptions): Promise<void> {
+    await this.snapshotFor(persona, options);
+  }
+
+  /** The cached snapshot, or the one being built for the same persona and voice, or a new prefill. */
+  private async snapshotFor(persona: Persona, options?: OpenOptions): Promise<Snapshot> {
     const tokens = this.promptTokens(persona);
     const key = `${voiceKey(persona)}\n${tokens.join(',')}`;
-    let snap = this.snapshots.get(key);
+    const snap = this.snapshots.get(key);
     if (snap) {
       this.snapshots.delete(key); // refresh its place in the LRU order
       this.snapshots.set(key, snap);
       options?.onProgress?.({ phase: 'persona snapshot', fraction: 1 });
-    } else {
-      snap = await this.runPrompt(persona, tokens, options);
-      this.snapshots.set(key, snap);
-      while (this.snapshots.size > (this.opts.snapshotLimit ?? 16)) this.snapshots.delete(this.snapshots.keys().next().value!);
+      return snap;
     }
+    let pending = this.preparing.get(key);
+    if (!pending) {
+      pending = this.runPrompt(persona, tokens, options)
+        .then((made) => {
+          this.snapshots.set(key, made);
+          while (this.snapshots.size > (this.opts.snapshotLimit ?? 16)) this.snapshots.delete(this.snapshots.keys().next().value!);
+          return made;
+        })
+        .finally(() => this.preparing.delete(key));
+      this.preparing.set(key, pending);
+    }
+    return pending;
+  }
+
+  async open(persona: Persona, options?: OpenOptions): Promise<SessionId> {
+    const snap = await this.snapshotFor(persona, options);
     options?.signal?.throwIfAborted();
     const id = this.nextId++;
     this.sessions.set(id, {

@@ -11,6 +11,10 @@ export interface PacerOptions {
   /** share of the tick the step and a prefill run may fill together */
   fill?: number;
   maxChunk: number;
+  /** sessions count as stepping while a step ended within this long (default max(2 ticks, 160 ms)) */
+  idleMs?: number;
+  /** a prefill waiting for a step runs anyway after this long (default max(1.5 ticks, 120 ms)) */
+  guardMs?: number;
   now?: () => number;
 }
 
@@ -40,7 +44,7 @@ export class PrefillPacer {
 
   /** Whether sessions are stepping (a step ended within the last two ticks, or 160 ms). */
   get stepping() {
-    return this.now() - this.lastEnd < Math.max(2 * this.tickMs, 160);
+    return this.now() - this.lastEnd < (this.o.idleMs ?? Math.max(2 * this.tickMs, 160));
   }
 
   /** Waits for the moment to run the next prefill and returns how many frames it may cover. */
@@ -48,7 +52,7 @@ export class PrefillPacer {
     if (!this.stepping) return this.o.maxChunk;
     // Right after the next step (or after a tick and a half if stepping has stopped).
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.max(1.5 * this.tickMs, 120));
+      const timer = setTimeout(resolve, this.o.guardMs ?? Math.max(1.5 * this.tickMs, 120));
       this.waiters.push(() => {
         clearTimeout(timer);
         resolve();
