@@ -28,7 +28,7 @@ export interface RecognizerOptions {
   garbage?: boolean;
   /** PocketSphinx word insertion penalty: lower favours few long words (the topic path) over many phones */
   wordPenalty?: number;
-  /** audio kept from before the VAD confirmed speech, fed first (the VAD confirms about 100–200 ms late) */
+  /** audio kept from before the VAD confirmed speech, fed first (the VAD confirms quiet or soft onsets late; 1 s covers them) */
   preRollMs?: number;
   /** longest stretch of a turn decoded; a monologue beyond it is not decoded further (CPU stays bounded) */
   maxTurnMs?: number;
@@ -43,7 +43,7 @@ export interface RecognizerOptions {
 /** Debian's `pocketsphinx-en-us` package: the same US English model family, with a 6.8 kHz (wideband) front end. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 
-const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 480, maxTurnMs: 10_000, model: 'auto' };
+const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto' };
 
 /** The decoding grammar: the sheet's topic grammar, plus the garbage path. */
 export function decodingGrammar(topics: CompiledTopics, garbage: boolean): string {
