@@ -440,7 +440,9 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const sess = this.graphs.sessions;
     // Sessions that reached the end of a context that cannot slide (GQA layout) stop here.
     if (this.layout === 'gqa') {
-      for (const it of items) if (it.s.tpos >= this.contextFrames) it.s.failed = engineError('failed', `context full (${this.contextFrames} frames); reopen the session`);
+      // GroupQueryAttention's local_window_size W covers W frames including the current one (checked on the CPU
+      // provider); the reference covers context - 1. They agree up to position context - 2.
+      for (const it of items) if (it.s.tpos >= this.contextFrames - 1) it.s.failed = engineError('failed', `context full (${this.contextFrames - 1} frames); reopen the session`);
     }
     for (const it of items) {
       if (!it.s.failed && it.s.tpos >= this.positionLimit) it.s.failed = engineError('failed', `position limit (${this.positionLimit} frames, maxPositions); reopen the session`);

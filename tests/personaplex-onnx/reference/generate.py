@@ -386,6 +386,26 @@ def standin_mimi(out):
         onnx.save(m, os.path.join(out, f"{name}.onnx"))
 
 
+def gqa_probe(out):
+    """One GroupQueryAttention node (local_window_size 8, head size 8), for checking how many frames
+    onnxruntime's local window covers (window.test.ts); mobius' GQA exports pass local_window_size=3000."""
+    import onnx
+    from onnx import helper, TensorProto as T
+
+    D = 8
+    node = helper.make_node("GroupQueryAttention", ["query", "key", "value", "past_key", "past_value", "seqlens_k", "total_sequence_length"],
+                            ["output", "present_key", "present_value"], domain="com.microsoft", num_heads=1, kv_num_heads=1, local_window_size=8)
+    io = lambda n, t, shape: helper.make_tensor_value_info(n, t, shape)
+    g = helper.make_graph([node], "gqa_probe",
+                          [io("query", T.FLOAT, [1, 1, D]), io("key", T.FLOAT, [1, 1, D]), io("value", T.FLOAT, [1, 1, D]),
+                           io("past_key", T.FLOAT, [1, 1, "P", D]), io("past_value", T.FLOAT, [1, 1, "P", D]),
+                           io("seqlens_k", T.INT32, [1]), io("total_sequence_length", T.INT32, [])],
+                          [io("output", T.FLOAT, [1, 1, D]), io("present_key", T.FLOAT, [1, 1, "T", D]), io("present_value", T.FLOAT, [1, 1, "T", D])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)], producer_name="parley reference")
+    m.ir_version = 8
+    onnx.save(m, os.path.join(out, "gqa-probe.onnx"))
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Reference runs
 
@@ -564,6 +584,7 @@ def main():
     torch.manual_seed(0)
     os.makedirs(a.out, exist_ok=True)
     standin_mimi(a.out)
+    gqa_probe(a.out)
     rng = np.random.default_rng(16)
     probe = {"text": sorted(rng.choice(32000, 6, replace=False).tolist()),
              "audio": sorted(rng.choice(2048, 3, replace=False).tolist())}
