@@ -170,6 +170,15 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     return this.npcs.values();
   }
 
+  /** The tick's phase against this room's players' frames (server/voice/hearing-stage.ts). */
+  phaseWishMs() {
+    return this.hearing.phaseWishMs();
+  }
+
+  phaseShifted(ms: number) {
+    this.hearing.phaseShifted(ms);
+  }
+
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]) {
     this.voiceOut.deliver(stream, frameIndex, out, events, this.players.values());
   }

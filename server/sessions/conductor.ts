@@ -21,7 +21,15 @@ export interface TickParticipant {
   streams(): Iterable<NpcStream>;
   /** one output frame of a stream's session, with the speech events it made (voice out) */
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]): void;
+  /** how much earlier (ms; negative: later) the tick could fire with this room's player frames still in time */
+  phaseWishMs?(): number | null;
+  /** the tick grid moved this much earlier */
+  phaseShifted?(ms: number): void;
 }
+
+/** The most the grid moves per tick, ms: earlier slowly (a frame could arrive later than seen so far), later fast. */
+const PHASE_EARLIER_PER_TICK = 2;
+const PHASE_LATER_PER_TICK = 8;
 
 /** The clock and timers the conductor runs on: real ones in the server, a FakeClock in tests. */
 export interface TimeSource {
@@ -118,6 +126,7 @@ export class Conductor {
         this.log.error({ err, tick: tick.index }, 'a room failed to prepare its tick');
       }
     }
+    this.followPhase();
     const streams = this.allStreams();
     this.arbitrate(streams);
     const lateMs = Math.max(0, tick.lateMs);
@@ -150,6 +159,23 @@ export class Conductor {
         m.tickDuration.observe(duration / 1000);
         this.opts.observeTick?.(lateMs, duration);
       });
+  }
+
+  /**
+   * Put the tick just after the players' frames arrive (their rooms say by how much it could move), a little per
+   * tick. One grid for every room: a player whose frames arrive out of step with the others keeps waiting.
+   */
+  private followPhase() {
+    let wish: number | null = null;
+    for (const p of this.participants) {
+      const w = p.phaseWishMs?.() ?? null;
+      if (w !== null && Number.isFinite(w) && (wish === null || w < wish)) wish = w;
+    }
+    if (wish === null) return;
+    const ms = Math.max(-PHASE_LATER_PER_TICK, Math.min(PHASE_EARLIER_PER_TICK, wish));
+    if (Math.abs(ms) < 0.25) return;
+    this.clock.shift(ms);
+    for (const p of this.participants) p.phaseShifted?.(ms);
   }
 
   private deliver(stream: NpcStream, session: number, out: StepOutput | undefined, input: Float32Array) {

@@ -53,6 +53,18 @@ export class TickClock {
     }, Math.max(0, deadline - this.now()));
   }
 
+  /**
+   * Move the whole grid `ms` earlier (negative: later), from the next deadline on: used to put the tick just
+   * after the players' frames arrive, so no frame waits most of a period for it. The next deadline is re-armed.
+   */
+  shift(ms: number) {
+    if (!Number.isFinite(ms) || ms === 0) return;
+    this.startedAt -= ms;
+    if (this.timer === null) return;
+    this.timers.clear(this.timer);
+    this.schedule();
+  }
+
   stop() {
     if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;

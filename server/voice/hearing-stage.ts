@@ -26,16 +26,19 @@ export interface HearingPlayer {
 export class HearingStage {
   private frames: Float32Array[] = [];
   private weights: number[] = [];
+  private players: readonly HearingPlayer[] = [];
 
   constructor(private readonly metrics: ParleyMetrics) {}
 
   run(players: readonly HearingPlayer[], streams: Iterable<NpcStream>) {
+    this.players = players;
     const frames = this.frames;
     const weights = this.weights;
     frames.length = weights.length = players.length;
     players.forEach((p, i) => {
+      const missing = p.intake?.buffer.stats.missing ?? 0;
       const frame = p.intake?.pop() ?? SILENCE;
-      if (p.intake && frame === SILENCE && p.intake.buffer.stats.missing > 0) this.metrics.framesMissing.inc();
+      if (p.intake && p.intake.buffer.stats.missing > missing) this.metrics.framesMissing.inc();
       const wait = p.intake?.buffer.lastWait;
       if (wait) {
         this.metrics.uplinkTickWait.observe(wait.tickMs / 1000);
@@ -61,5 +64,25 @@ export class HearingStage {
     players.forEach((p, i) => {
       if (p.state.heardBy !== best[i]!.npc) p.state.heardBy = best[i]!.npc;
     });
+  }
+
+  /**
+   * How much earlier (ms; negative: later) the tick could fire with every player's frames still in before it:
+   * the least of the players' wishes (server/voice/uplink-jitter-buffer.ts), null when no player has one yet.
+   * The conductor moves the tick grid by a little of it each tick, so the tick's phase stops adding up to a
+   * frame of waiting (with one player, or players whose frames arrive in step; others wait for their phase).
+   */
+  phaseWishMs(): number | null {
+    let wish: number | null = null;
+    for (const p of this.players) {
+      const w = p.intake?.buffer.phaseWishMs() ?? null;
+      if (w !== null && (wish === null || w < wish)) wish = w;
+    }
+    return wish;
+  }
+
+  /** The tick grid moved `ms` earlier. */
+  phaseShifted(ms: number) {
+    for (const p of this.players) p.intake?.buffer.shifted(ms);
   }
 }

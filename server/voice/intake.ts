@@ -24,10 +24,10 @@ export class PlayerVoiceIntake {
 
   constructor(
     readonly codec: Codec,
-    opts: { primeFrames?: number; maxFrames?: number } = {},
+    opts: { primeFrames?: number | 'adaptive'; maxFrames?: number } = {},
   ) {
     this.decoder = createDecoder(codec);
-    this.buffer = new UplinkJitterBuffer(opts.primeFrames ?? 2, opts.maxFrames ?? 6);
+    this.buffer = new UplinkJitterBuffer(opts.primeFrames ?? 'adaptive', opts.maxFrames ?? 6, { conceal: concealFrame });
   }
 
   push(msg: VoiceMsg, now = Date.now()): IntakeResult {
@@ -97,3 +97,14 @@ export function sanitise(x: Float32Array): Float32Array {
 }
 
 export const SILENCE = new Float32Array(FRAME_SAMPLES);
+
+/**
+ * A lost or late player frame: the last one played again, fading out (no click, no hole in a vowel), then
+ * silence if more are missing in a row.
+ */
+export function concealFrame(last: unknown, consecutive: number): Float32Array | null {
+  if (!(last instanceof Float32Array) || consecutive > 1) return null;
+  const out = new Float32Array(last.length);
+  for (let i = 0; i < out.length; i++) out[i] = last[i]! * 0.7 * (1 - i / out.length);
+  return out;
+}

@@ -194,3 +194,36 @@ describe('conductor arbitration', () => {
     expect(t.clock.pending).toBe(0);
   });
 });
+
+describe('conductor tick phase', () => {
+  it("moves the tick grid onto the players' frames: earlier 2 ms a tick, later up to 8, one batched step per tick", async () => {
+    const t = setup(1, ['alex']);
+    t.near.alex = 1;
+    // a room whose player's frames would still be in time 30 ms earlier
+    let wish: number | null = 30;
+    const shifts: number[] = [];
+    t.room.phaseWishMs = () => wish;
+    t.room.phaseShifted = (ms) => {
+      shifts.push(ms);
+      if (wish !== null) wish -= ms;
+    };
+    const ticks: number[] = [];
+    const begin = t.room.beginTick;
+    t.room.beginTick = (tick) => {
+      ticks.push(tick.deadline);
+      begin(tick);
+    };
+    await t.run(2000);
+    expect(shifts.slice(0, 15).every((ms) => ms === 2)).toBe(true);
+    expect(wish).toBeCloseTo(0, 6);
+    const gaps = ticks.slice(1).map((d, i) => d - ticks[i]!);
+    expect(Math.min(...gaps)).toBe(78); // never more than 2 ms earlier per tick
+    expect(ticks.at(-1)! - ticks[0]!).toBe((ticks.length - 1) * 80 - 30);
+    expect(t.engine.steps).toBe(ticks.length - 2); // one step per tick (the first ones open the session)
+    // a frame came late: the grid moves later, fast
+    wish = -20;
+    shifts.length = 0;
+    await t.run(400);
+    expect(shifts.slice(0, 3)).toEqual([-8, -8, -4]);
+  });
+});

@@ -28,4 +28,31 @@ describe('tick clock', () => {
     expect(fired.map((f) => f.deadline)).toEqual([0, 80, 160, 400, 480]);
     expect(fired.map((f) => f.lateMs)).toEqual([0, 3, 0, 20, 0]);
   });
+
+  it('shift moves the whole grid from the next deadline on, earlier or later, and re-arms the timer', () => {
+    let now = 0;
+    let pending: { fn: () => void; at: number } | null = null;
+    const fired: number[] = [];
+    const clock = new TickClock(80, (tick) => fired.push(tick.deadline), () => now, {
+      set: (fn, ms) => (pending = { fn, at: now + ms }),
+      clear: () => (pending = null),
+    });
+    const run = () => {
+      const p = pending!;
+      now = p.at;
+      pending = null;
+      p.fn();
+    };
+    clock.start();
+    run(); // 0
+    run(); // 80
+    clock.shift(30); // 30 ms earlier
+    expect(pending!.at).toBe(130);
+    run();
+    run();
+    clock.shift(-5); // 5 ms later
+    run();
+    clock.stop();
+    expect(fired).toEqual([0, 80, 130, 210, 295]);
+  });
 });

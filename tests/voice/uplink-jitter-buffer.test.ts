@@ -29,3 +29,104 @@ describe('uplink jitter buffer', () => {
     expect(jb.pop()).toBe(17); // the oldest were dropped, the delay stays bounded
   });
 });
+
+describe('uplink jitter buffer, adaptive', () => {
+  /** A player's frames arriving every 80 ms at `phase` past each tick (plus `delay(seq)`), ticks every 80 ms. */
+  function drive(jb: UplinkJitterBuffer<number>, ticks: number, opts: { phase?: number; delay?: (seq: number) => number; lost?: (seq: number) => boolean; from?: number } = {}) {
+    const played: (number | null)[] = [];
+    const from = opts.from ?? 0;
+    let seq = from;
+    const arrivals: { at: number; seq: number }[] = [];
+    for (let t = from; t < from + ticks; t++) {
+      const tickAt = (t + 1) * 80;
+      // every frame sent before this tick, at its arrival time
+      while (seq <= t) {
+        if (!opts.lost?.(seq)) arrivals.push({ at: seq * 80 + (opts.phase ?? 30) + (opts.delay?.(seq) ?? 0), seq });
+        seq++;
+      }
+      arrivals.sort((a, b) => a.at - b.at);
+      while (arrivals.length && arrivals[0]!.at <= tickAt) {
+        const a = arrivals.shift()!;
+        jb.push(a.seq, a.seq, a.at);
+      }
+      played.push(jb.pop(tickAt));
+    }
+    for (const a of arrivals) jb.push(a.seq, a.seq, a.at);
+    return played;
+  }
+
+  it('on a clean link plays each frame at the first tick after it arrives, and asks for the tick just after the arrivals', () => {
+    const jb = new UplinkJitterBuffer<number>();
+    expect(jb.adaptive).toBe(true);
+    const played = drive(jb, 20, { phase: 30 });
+    expect(played).toEqual(Array.from({ length: 20 }, (_, k) => k)); // frame k at tick k: no frame of waiting
+    expect(jb.lastWait).toEqual({ tickMs: 50, heldMs: 0 });
+    expect(jb.depth).toBe(0);
+    // slack 50 ms, less the 6 ms safety: the tick could fire 44 ms earlier
+    expect(jb.phaseWishMs()).toBeCloseTo(44, 6);
+    jb.shifted(44);
+    expect(jb.phaseWishMs()).toBeCloseTo(0, 6);
+  });
+
+  it('conceals a lost frame instead of waiting for it, so the frames after it are not delayed', () => {
+    const jb = new UplinkJitterBuffer<number>('adaptive', 6, { conceal: (last, n) => (n === 1 ? -(last as number) : null) });
+    const played = drive(jb, 10, { lost: (s) => s === 4 || s === 6 || s === 7 });
+    expect(played).toEqual([0, 1, 2, 3, -3, 5, -5, null, 8, 9]);
+    expect(jb.stats.missing).toBe(3);
+  });
+
+  it('a frame later than its tick is concealed, then refused as late, and asks for a later tick', () => {
+    const jb = new UplinkJitterBuffer<number>('adaptive', 6);
+    drive(jb, 12, { phase: 70 }); // steady, 10 ms before each tick
+    expect(jb.phaseWishMs()).toBeCloseTo(4, 6);
+    expect(jb.pop(13 * 80)).toBeNull(); // frame 12 is not in: concealed, not waited for
+    expect(jb.stats.missing).toBe(1);
+    expect(jb.push(12, 12, 13 * 80 + 15)).toBe('late'); // it came 15 ms after its tick
+    expect(jb.phaseWishMs()).toBeCloseTo(-15 - 6, 6);
+    jb.push(13, 13, 13 * 80 + 70);
+    expect(jb.pop(14 * 80)).toBe(13);
+  });
+
+  it('after a stall that skipped ticks, trims the frames that piled up back to one per tick', () => {
+    const jb = new UplinkJitterBuffer<number>('adaptive', 8);
+    drive(jb, 10);
+    // a 400 ms stall: frames 10..14 arrive, no tick runs
+    for (let s = 10; s < 15; s++) jb.push(s, s, s * 80 + 30);
+    expect(jb.depth).toBe(5);
+    const played = drive(jb, 30, { from: 15 });
+    expect(jb.stats.trimmed).toBe(5); // the five frames the stall piled up
+    expect(jb.depth).toBe(0);
+    expect(played.slice(-5)).toEqual([40, 41, 42, 43, 44]); // back to playing each frame at the tick after it arrives
+    expect(jb.stats.missing).toBe(0);
+  });
+
+  it('holds a frame more when the jitter is wider than a tick can cover, and converges back on a clean link', () => {
+    const jb = new UplinkJitterBuffer<number>('adaptive', 8, { windowFrames: 20 });
+    drive(jb, 12, { phase: 10 });
+    expect(jb.extraFrames).toBe(0);
+    // then every third frame 110 ms late: no tick phase can cover that
+    const jittery = (s: number) => (s % 3 === 0 ? 110 : 0);
+    drive(jb, 30, { from: 12, phase: 10, delay: jittery });
+    expect(jb.stats.missing).toBeGreaterThan(0);
+    expect(jb.extraFrames).toBeGreaterThanOrEqual(1);
+    const missingJittery = jb.stats.missing;
+    drive(jb, 30, { from: 42, phase: 10, delay: jittery });
+    expect(jb.stats.missing - missingJittery).toBeLessThan(2); // the held frame covers it now
+    // the link calms down: back to no frame held
+    drive(jb, 80, { from: 72, phase: 10 });
+    expect(jb.extraFrames).toBe(0);
+    expect(jb.depth).toBeLessThanOrEqual(1);
+  });
+
+  it('starts afresh when the player stops sending, without counting the silence as missing frames', () => {
+    const jb = new UplinkJitterBuffer<number>();
+    drive(jb, 5);
+    for (let t = 6; t < 12; t++) jb.pop(t * 80);
+    const missing = jb.stats.missing;
+    expect(missing).toBeLessThanOrEqual(3); // the idle timeout (three ticks), then nothing more is counted
+    for (let t = 12; t < 20; t++) jb.pop(t * 80);
+    expect(jb.stats.missing).toBe(missing);
+    jb.push(30, 30, 30 * 80 + 30);
+    expect(jb.pop(31 * 80)).toBe(30);
+  });
+});
