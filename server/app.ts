@@ -16,6 +16,8 @@ import { createParleyMetrics, type ParleyMetrics } from './metrics/parley-metric
 import { Conductor } from './sessions/conductor.ts';
 import type { NpcDirectory } from './room/npc-directory.ts';
 import { ParleyRoom, type ParleyRoomConfig, type RoomServices } from './room/parley-room.ts';
+import { ClusterWiring } from './cluster/wiring.ts';
+import type { ClusterLink } from './cluster/cluster.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,11 +41,19 @@ export interface ParleyServerOptions {
   handleSignals?: boolean;
   /** the root logger (default: `createLogger()`); rooms log through `child({ room })`, NPC streams `child({ npc })` */
   log?: Logger;
+  /** cluster mode: Redis presence, driver and seat leases (server/cluster/cluster.ts); absent, one process */
+  cluster?: ClusterLink;
+  /** how long shutdown lets NPC turns finish before moving players (default 10 s) */
+  drainMs?: number;
+  /** the `process` label of the prom-client figures (default host-pid) */
+  processName?: string;
 }
 
 export interface ParleyServer {
   colyseus: Server;
   metrics: ParleyMetrics;
+  /** cluster mode, health, process metrics and drain */
+  wiring: ClusterWiring;
   conductor: Conductor;
   listen(port: number, host?: string): Promise<number>;
   /** run `fn` during shutdown, after the rooms and the engine stopped */
@@ -62,16 +72,19 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
     Object.entries(opts.rooms).map(([name, config]) => [name, defineRoom(ParleyRoom.withServices(services, config))]),
   );
   const transport = new WebSocketTransport({ maxPayload: MAX_PAYLOAD_BYTES });
+  const wiring = new ClusterWiring({ cluster: opts.cluster, engine: opts.engine, metrics, log, drainMs: opts.drainMs, processName: opts.processName });
   const colyseus = defineServer({
+    ...wiring.serverOptions(),
     rooms,
     transport,
     greet: false,
     logger: colyseusLogger(log.child({ part: 'colyseus' })),
     gracefullyShutdown: opts.handleSignals ?? true,
     express: (app) => {
-      app.get('/metrics', (_req, res) => {
-        res.type('text/plain; version=0.0.4').send(metrics.registry.render());
+      app.get('/metrics', async (_req, res) => {
+        res.type('text/plain; version=0.0.4').send(metrics.registry.render() + (await wiring.metricsText()));
       });
+      wiring.routes(app);
       if (opts.serveStatic ?? true) {
         app.use('/dist', express.static(path.join(ROOT, 'dist')));
         app.use('/', express.static(path.join(ROOT, 'sample-game', 'public')));
@@ -84,15 +97,19 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
     log.info('shutting down');
     await conductor.shutdown();
     for (const hook of hooks) await hook();
+    await wiring.stopped();
     log.info('stopped cleanly');
   });
+  colyseus.onBeforeShutdown(() => wiring.beforeShutdown());
 
   return {
     colyseus,
     metrics,
+    wiring,
     conductor,
     async listen(port: number, host?: string) {
       await colyseus.listen(port, host);
+      wiring.started();
       return (transport.server!.address() as AddressInfo).port;
     },
     onShutdown(fn) {

@@ -22,6 +22,38 @@ export interface GameServerConfig {
   /** re-read edited sheets for the next session (off with NODE_ENV=production) */
   hotReload: boolean;
   idleTimeoutMs: number;
+  /** cluster mode (docs/scaling.md): set only with REDIS_URL; without it, one process with nothing to install */
+  cluster: ClusterConfig | undefined;
+  /** how long SIGTERM lets NPC turns finish before players are moved (PARLEY_DRAIN_MS) */
+  drainMs: number;
+}
+
+export interface ClusterConfig {
+  /** redis://[user:password@]host:port[/db] shared by every game-server process */
+  redisUrl: string;
+  /** host[:port] players reach this process at (PARLEY_PUBLIC_ADDRESS); Colyseus puts it in seat reservations */
+  publicAddress: string | undefined;
+}
+
+/** REDIS_URL and PARLEY_PUBLIC_ADDRESS, checked: a typo fails at start, not at the first join. */
+export function clusterFromEnv(env: NodeJS.ProcessEnv): ClusterConfig | undefined {
+  const raw = env.REDIS_URL;
+  const publicAddress = env.PARLEY_PUBLIC_ADDRESS || undefined;
+  if (!raw) {
+    if (publicAddress) throw new ConfigError('PARLEY_PUBLIC_ADDRESS is set without REDIS_URL; it only matters in cluster mode');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`REDIS_URL=${raw} is not a URL (redis://host:port)`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL=${raw} must start with redis:// or rediss://`);
+  if (publicAddress !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[\w./-]*)?$/.test(publicAddress)) {
+    throw new ConfigError(`PARLEY_PUBLIC_ADDRESS=${publicAddress} is not host[:port][/path] (no scheme)`);
+  }
+  return { redisUrl: raw, publicAddress };
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,5 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GameServerConf
     promptBudget: intFromEnv(env, 'PARLEY_PROMPT_BUDGET', 200, 1, 3000),
     hotReload: env.NODE_ENV !== 'production',
     idleTimeoutMs: intFromEnv(env, 'PARLEY_IDLE_TIMEOUT_MS', 20_000, 1000, 3_600_000),
+    cluster: clusterFromEnv(env),
+    drainMs: intFromEnv(env, 'PARLEY_DRAIN_MS', 10_000, 0, 120_000),
   };
 }
