@@ -18,6 +18,11 @@ import { VoiceOut } from '../voice/voice-out.ts';
 import type { NpcDirectory, NpcPlacement } from './npc-directory.ts';
 import { PlayerLink } from './player-link.ts';
 import { NpcState, ParleyState, PlayerState } from './state.ts';
+import { JoinRefused, type JoinGuard } from './join-guard.ts';
+import { LogLimiter } from '../guard/log-limiter.ts';
+import { distance } from '../voice/hearing.ts';
+import type { Vec3 } from '../../protocol/messages.ts';
+import { FRAME_MS } from '../../protocol/frame.ts';
 
 export interface RoomServices {
   conductor: Conductor;
@@ -26,7 +31,25 @@ export interface RoomServices {
   /** text pieces → timed viseme tracks, one timeline per NPC stream (lip-sync); optional */
   visemes?: (leadFrames: number) => VisemeTimelineLike;
   log?: Logger;
+  /** who may join and how often (server/room/join-guard.ts); without one, anyone may, unlimited (unit tests) */
+  joins?: JoinGuard;
+  /** addresses the join limits skip (the development default: loopback) */
+  exempt?: (ip: string) => boolean;
 }
+
+/** What a seat reservation carries from the matchmaker's auth to the room. */
+interface JoinAuth {
+  identity: string;
+  /** not counted against the identity's seats (exempt address) */
+  exempt?: boolean;
+}
+
+/** Colyseus transport codes a Parley client sends: join, Parley bytes, room data (refused per message), ping, leave. */
+const CLIENT_CODES = new Set([10, 12, 13, 17, 18]);
+/** Seat reservations that never connect expire this fast (seconds; Colyseus's default is 15). */
+const SEAT_RESERVATION_S = 3;
+/** Re-read invalid sheets of NPCs that are not placed this often (ms). */
+const REPLACE_EVERY_MS = 2000;
 
 /** Server-side room configuration; clients' join options can never place NPCs. */
 export interface ParleyRoomConfig {
@@ -35,6 +58,8 @@ export interface ParleyRoomConfig {
   maxPlayers?: number;
   /** cancel the NPC voices each player's speakers play from that player's uplink (default on; server/voice/echo-gate.ts) */
   echoGate?: boolean;
+  /** where players start (the scene's playerStart): their first pose is then reached at walking speed, not jumped to */
+  playerStart?: Vec3;
 }
 
 export class ParleyRoom extends Room<{ state: ParleyState }> implements TickParticipant {
@@ -43,19 +68,50 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   override state = new ParleyState();
   /** hello + voice + pose at real time is ~25 messages/s; far past that the transport drops the client */
-  override maxMessagesPerSecond = 400;
+  override maxMessagesPerSecond = 200;
   private services!: RoomServices;
   private players = new Map<string, PlayerLink>();
   private npcs = new Map<string, NpcStream>();
   private hearing!: HearingStage;
   private voiceOut!: VoiceOut;
   private log: Logger = silentLogger;
+  /** seat reservations counted against an identity: session → identity */
+  private held = new Map<string, string>();
+  /** placements whose sheet was invalid: retried until they place */
+  private unplaced: NpcPlacement[] = [];
+  private lastReplaceAt = 0;
+  private lastTickAt = 0;
 
   /** A room type bound to the server's services (engine conductor, sheets, metrics) and its NPC layout. */
   static withServices(services: RoomServices, config: ParleyRoomConfig): typeof ParleyRoom {
+    const refusedLog = new LogLimiter({ burst: 5, windowMs: 10_000 });
     return class BoundParleyRoom extends ParleyRoom {
       static override services = services;
       static override config = config;
+      /** Matchmaking, before any seat: protocol version, then who it is and whether it may join now (HTTP status codes: the matchmaker answers over HTTP). */
+      static override async onAuth(token: string | undefined, options: { protocol?: unknown; token?: unknown } = {}, context?: { ip?: string }): Promise<JoinAuth> {
+        const log = services.log ?? silentLogger;
+        const mismatch = versionMismatch(options?.protocol);
+        if (mismatch) {
+          services.metrics.refused.inc({ reason: 'protocol-version' });
+          if (refusedLog.admit('protocol').write) log.warn({ reason: mismatch }, 'join refused');
+          throw new ServerError(400, mismatch);
+        }
+        const ip = context?.ip ?? 'unknown';
+        if (!services.joins) return { identity: `ip:${ip}`, exempt: true };
+        if (services.exempt?.(ip)) return { identity: `ip:${ip}`, exempt: true };
+        try {
+          const who = await services.joins.admit(token ?? (typeof options?.token === 'string' ? options.token : undefined), ip);
+          return { identity: who.id };
+        } catch (err) {
+          const code = err instanceof JoinRefused ? err.code : 'auth-failed';
+          services.metrics.refused.inc({ reason: code });
+          const v = refusedLog.admit(code);
+          if (v.droppedBefore > 0) log.warn({ code, untold: v.droppedBefore }, 'more joins were refused');
+          if (v.write) log.warn({ code, ip }, 'join refused');
+          throw new ServerError(code === 'auth-failed' ? 401 : 429, err instanceof JoinRefused ? err.message : 'not authorised to join');
+        }
+      }
     };
   }
 
@@ -67,8 +123,11 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.hearing = new HearingStage(services.metrics);
     this.voiceOut = new VoiceOut(services.metrics);
     this.maxClients = config.maxPlayers ?? 32;
+    this.seatReservationTimeout = SEAT_RESERVATION_S;
+    this.countSeats();
+    this.dropForeignFrames();
     this.state.engine = services.conductor.engine.label;
-    for (const placement of config.npcs) this.placeNpc(placement);
+    for (const placement of config.npcs) if (!this.placeNpc(placement)) this.unplaced.push(placement);
     this.onMessageBytes(PARLEY_CHANNEL, (client: Client, bytes: Uint8Array) => this.onBytes(client, bytes));
     this.onMessage('*', (client: Client, type: string | number) => {
       this.players.get(client.sessionId)?.refuse('unknown-channel', `unknown message type ${JSON.stringify(type)}; Parley uses bytes on '${PARLEY_CHANNEL}'`);
@@ -77,7 +136,59 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.log.info({ npcs: this.npcs.size }, 'room created');
   }
 
-  private placeNpc(p: NpcPlacement) {
+  /**
+   * Seats reserved through the matchmaker count against their identity from reservation until the player leaves,
+   * or until the reservation expires unused (Colyseus keeps `_reserveSeat` private; it is wrapped per instance).
+   */
+  private countSeats() {
+    const joins = this.services.joins;
+    if (!joins) return;
+    const self = this as unknown as { _reserveSeat: (sessionId: string, options: unknown, auth?: JoinAuth, ...rest: unknown[]) => Promise<boolean> };
+    const reserve = self._reserveSeat.bind(this);
+    self._reserveSeat = async (sessionId, options, auth, ...rest) => {
+      const ok = await reserve(sessionId, options, auth, ...rest);
+      if (ok && auth?.identity && !auth.exempt && !this.held.has(sessionId)) {
+        joins.hold(auth.identity);
+        this.held.set(sessionId, auth.identity);
+        setTimeout(() => {
+          if (!this.players.has(sessionId)) this.releaseSeat(sessionId);
+        }, this.seatReservationTimeout * 1000 + 100).unref();
+      }
+      return ok;
+    };
+  }
+
+  private releaseSeat(sessionId: string) {
+    const id = this.held.get(sessionId);
+    if (id === undefined) return;
+    this.held.delete(sessionId);
+    this.services.joins?.release(id);
+  }
+
+  /**
+   * Colyseus transport frames a Parley client never sends (requests, inputs, unknown codes) drop the connection
+   * instead of each making an error line (Colyseus keeps `_onMessage` private; it is wrapped per instance).
+   */
+  private dropForeignFrames() {
+    const self = this as unknown as { _onMessage: (client: Client, buffer: Uint8Array) => void };
+    const onMessage = self._onMessage.bind(this);
+    self._onMessage = (client, buffer) => {
+      const code = buffer?.[0] === undefined ? -1 : buffer[0]! & 31;
+      if (CLIENT_CODES.has(code)) return onMessage(client, buffer);
+      this.services.metrics.refused.inc({ reason: 'transport-frame' });
+      if (this.players.has(client.sessionId)) this.players.get(client.sessionId)!.refuse('transport-frame', 'malformed transport frame; connection closed');
+      client.leave(4400);
+    };
+  }
+
+  /** Place the NPCs whose sheets were invalid when the room was made, once they are valid. */
+  private replaceMissing(now: number) {
+    if (this.unplaced.length === 0 || now - this.lastReplaceAt < REPLACE_EVERY_MS) return;
+    this.lastReplaceAt = now;
+    this.unplaced = this.unplaced.filter((p) => !this.placeNpc(p, true));
+  }
+
+  private placeNpc(p: NpcPlacement, retry = false): boolean {
     const id = p.id ?? p.sheet;
     try {
       if (this.npcs.has(id)) throw new Error(`an NPC with id '${id}' is already placed`);
@@ -93,39 +204,40 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       this.state.npcs.set(id, state);
       this.npcs.set(id, stream);
       stream.onPublished = () => this.broadcastPatch();
+      if (retry) this.log.info({ npc: id }, `NPC '${id}' placed (its sheet is valid now)`);
+      return true;
     } catch (err) {
-      this.log.warn({ npc: id, err: (err as Error).message }, `NPC '${id}' not placed`);
+      if (!retry) this.log.warn({ npc: id, err: (err as Error).message }, `NPC '${id}' not placed; retried while the room lives`);
+      return false;
     }
   }
 
-  override onAuth(_client: Client, options: { protocol?: unknown } = {}) {
-    const mismatch = versionMismatch(options.protocol);
-    if (mismatch) {
-      this.services.metrics.refused.inc({ reason: 'protocol-version' });
-      this.log.warn({ reason: mismatch }, 'join refused');
-      throw new ServerError(4400, mismatch);
-    }
-    return true;
-  }
 
   override onJoin(client: Client) {
     const state = new PlayerState();
     Object.assign(state, { id: client.sessionId, x: 0, y: 0, z: 0, fx: 0, fy: 0, fz: 1, heardBy: '' });
     this.state.players.set(client.sessionId, state);
     const { config } = this.constructor as typeof ParleyRoom;
-    const link = new PlayerLink(client, state, this.services.metrics, this.log.child({ player: client.sessionId }), { echoGate: config.echoGate });
+    const link = new PlayerLink(client, state, this.services.metrics, this.log.child({ player: client.sessionId }), {
+      echoGate: config.echoGate,
+      start: config.playerStart,
+      heardAt: (p) => this.heardAt(p),
+      onHostile: () => client.leave(4429),
+    });
     this.players.set(client.sessionId, link);
     this.services.metrics.players.inc();
     this.log.info({ player: client.sessionId }, 'player joined');
   }
 
   override onLeave(client: Client) {
+    this.releaseSeat(client.sessionId);
     if (this.players.delete(client.sessionId)) this.services.metrics.players.inc({}, -1);
     this.state.players.delete(client.sessionId);
     this.log.info({ player: client.sessionId }, 'player left');
   }
 
   override async onDispose() {
+    for (const sessionId of [...this.held.keys()]) this.releaseSeat(sessionId);
     await this.services.conductor.leave(this);
     this.log.info('room disposed');
   }
@@ -163,7 +275,24 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   // ── the tick (called by the conductor) ──────────────────────────────────────────────────────────────────
 
   beginTick() {
-    this.hearing.run([...this.players.values()], this.npcs.values());
+    const now = Date.now();
+    const dt = this.lastTickAt === 0 ? FRAME_MS : Math.min(1000, now - this.lastTickAt);
+    this.lastTickAt = now;
+    this.replaceMissing(now);
+    const players = [...this.players.values()];
+    for (const p of players) {
+      p.advance(dt);
+      // demand is earned: none before hello and a known position; players whose voice arrives outrank those who only stand near
+      p.countsForDemand = p.intake !== null && p.placed;
+      p.voiced = p.voicing(now);
+    }
+    this.hearing.run(players, this.npcs.values());
+  }
+
+  /** Whether any NPC of this room can hear a player standing at `p`. */
+  private heardAt(p: Vec3): boolean {
+    for (const npc of this.npcs.values()) if (distance(npc.position, p) <= npc.def.hearingRadius) return true;
+    return false;
   }
 
   streams() {

@@ -13,13 +13,38 @@ import type { Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
 import { PlayerEchoGate } from '../voice/echo-gate.ts';
 import { normalise } from '../voice/hearing.ts';
+import { FrameBudget } from '../voice/frame-budget.ts';
 import { PlayerVoiceIntake, takeVoice } from '../voice/intake.ts';
 import { RefusalLimiter } from './refusal-limiter.ts';
 import type { PlayerState } from './state.ts';
 
+export interface PlayerLinkOptions {
+  echoGate?: boolean;
+  /** where the server believes the player is when it joins (the scene's player start); the first pose is believed when unset */
+  start?: Vec3;
+  /** fastest a player may move, m/s: a pose further than that is approached at this speed, never jumped to */
+  maxSpeed?: number;
+  /** whether any NPC can hear a player standing at `p` (voice from nobody's earshot is not decoded) */
+  heardAt?: (p: Vec3) => boolean;
+  /** called once when the player sends far over its voice budget (the room drops it) */
+  onHostile?: (why: string) => void;
+}
+
+/** A player's demand is "voiced" while its voice keeps arriving (a real-time stream, silence included). */
+const VOICE_FRESH_MS = 1500;
+
 export class PlayerLink {
+  /** where the server believes the player is (the claimed pose, reached no faster than `maxSpeed`) */
   position: Vec3 = [0, 0, 0];
   facing: Vec3 = [0, 0, 1];
+  /** the last pose the client claimed */
+  private claimed: Vec3 | null = null;
+  private lastVoiceAt = -Infinity;
+  private budget = new FrameBudget();
+  private hostile = false;
+  /** set by the room each tick (read by the hearing stage): hello done; voice arriving */
+  countsForDemand = false;
+  voiced = false;
   /** null until hello */
   intake: PlayerVoiceIntake | null = null;
   /** codec of the NPC voices it receives; null until hello */
@@ -33,8 +58,20 @@ export class PlayerLink {
     readonly state: PlayerState,
     private readonly metrics: ParleyMetrics,
     private readonly log: Logger,
-    private readonly options: { echoGate?: boolean } = {},
-  ) {}
+    private readonly options: PlayerLinkOptions = {},
+  ) {
+    if (options.start) this.moveTo([...options.start]);
+  }
+
+  /** Whether the server knows where the player is: the scene's start, or its first pose. */
+  get placed(): boolean {
+    return this.options.start !== undefined || this.claimed !== null;
+  }
+
+  /** Whether this player's voice is arriving now (a real-time stream, silence included). */
+  voicing(now = Date.now()): boolean {
+    return this.intake !== null && now - this.lastVoiceAt <= VOICE_FRESH_MS;
+  }
 
   hello(msg: HelloMsg, engine: DuplexEngine) {
     const mismatch = versionMismatch(msg.v);
@@ -48,16 +85,61 @@ export class PlayerLink {
     this.send({ k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
   }
 
-  voice(msg: VoiceMsg) {
+  voice(msg: VoiceMsg, now = Date.now()) {
     if (!this.intake) return this.refuse('no-hello', 'voice frame before hello');
+    if (this.hostile) return;
+    // the budget comes before any decoding: frames past real time cost one check each
+    const verdict = this.budget.take(now);
+    if (verdict !== 'take') {
+      this.metrics.framesDropped.inc({ stream: 'player_voice', reason: 'overflow' });
+      if (this.budget.over === 1 || this.budget.over % 500 === 0) {
+        this.log.warn({ dropped: this.budget.over }, 'player sends voice faster than real time (12.5 frames/s expected); frames dropped before decoding');
+      }
+      if (verdict === 'drop') {
+        this.hostile = true;
+        this.metrics.refused.inc({ reason: 'flood' });
+        this.log.warn({ dropped: this.budget.over }, 'player dropped: voice far over budget');
+        this.options.onHostile?.('voice far over budget');
+      }
+      return;
+    }
+    this.lastVoiceAt = now;
+    // nobody can hear it: not decoded (the jitter buffer re-primes when the player walks into earshot)
+    if (this.options.heardAt && !this.options.heardAt(this.position)) {
+      this.metrics.framesDropped.inc({ stream: 'player_voice', reason: 'unheard' });
+      return;
+    }
     const refusal = takeVoice(this.intake, msg, this.metrics, this.log);
     if (refusal) this.refuse(refusal.code, refusal.message);
   }
 
   pose(msg: PoseMsg) {
-    this.position = msg.p;
     this.facing = normalise(msg.f);
-    Object.assign(this.state, { x: msg.p[0], y: msg.p[1], z: msg.p[2], fx: this.facing[0], fy: this.facing[1], fz: this.facing[2] });
+    if (this.claimed === null && !this.options.start) this.moveTo([...msg.p]);
+    this.claimed = [...msg.p];
+    this.state.fx = this.facing[0];
+    this.state.fy = this.facing[1];
+    this.state.fz = this.facing[2];
+  }
+
+  /** Move the believed position toward the claimed pose, at most `maxSpeed` × `dtMs` (called every tick). */
+  advance(dtMs: number) {
+    const to = this.claimed;
+    if (!to) return;
+    const from = this.position;
+    const d = Math.hypot(to[0] - from[0], to[1] - from[1], to[2] - from[2]);
+    if (d === 0) return;
+    const step = ((this.options.maxSpeed ?? 12) * Math.max(0, dtMs)) / 1000;
+    if (d <= step) return this.moveTo(to);
+    const k = step / d;
+    this.moveTo([from[0] + (to[0] - from[0]) * k, from[1] + (to[1] - from[1]) * k, from[2] + (to[2] - from[2]) * k]);
+  }
+
+  private moveTo(p: Vec3) {
+    this.position = p;
+    if (this.state.x !== p[0]) this.state.x = p[0];
+    if (this.state.y !== p[1]) this.state.y = p[1];
+    if (this.state.z !== p[2]) this.state.z = p[2];
   }
 
   refuse(code: string, message: string) {

@@ -199,6 +199,8 @@ export class Conductor {
     const now = this.time.now();
     for (const s of streams) if (s.demand.inRange) s.lastInRangeAt = now;
     const wanting = streams.filter((s) => s.demand.inRange && (s.seat.kind === 'idle' || s.seat.kind === 'waiting' || s.seat.kind === 'failed'));
+    // a voiced NPC waiting at full capacity takes the seat of one that only has players standing near
+    let voicedWaiting = wanting.filter((s) => s.demand.voiced && (s.seat.kind !== 'waiting' || now >= s.seat.notBefore)).length;
     for (const s of streams) {
       const seat = s.seat;
       if (seat.kind === 'live' && !s.demand.inRange) {
@@ -206,11 +208,15 @@ export class Conductor {
         if (now - s.lastInRangeAt >= this.idleTimeoutMs || (wanting.length > 0 && this.used(streams) >= this.engine.capacity)) {
           void this.closeSession(s);
         }
+      } else if (seat.kind === 'live' && !s.demand.voiced && voicedWaiting > 0 && this.used(streams) >= this.engine.capacity) {
+        voicedWaiting--;
+        s.log.info('session given to an NPC whose player is talking');
+        void this.closeSession(s);
       } else if (!s.demand.inRange && (seat.kind === 'waiting' || (seat.kind === 'failed' && now >= seat.retryAt))) {
         s.release();
       }
     }
-    wanting.sort((a, b) => a.demand.nearest - b.demand.nearest);
+    wanting.sort((a, b) => Number(b.demand.voiced ?? false) - Number(a.demand.voiced ?? false) || a.demand.nearest - b.demand.nearest);
     let free = this.engine.capacity - this.used(streams);
     for (const s of wanting) {
       const seat = s.seat;

@@ -26,6 +26,8 @@ export interface Demand {
   inRange: boolean;
   /** distance to the nearest player in range (priority when capacity is short) */
   nearest: number;
+  /** some player in range is sending voice: served before (and may take the seat of) NPCs only stood near */
+  voiced?: boolean;
 }
 
 /** Warming progress reaches players in steps of at least this much (a long prompt phase reports every step). */

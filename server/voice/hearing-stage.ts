@@ -19,8 +19,10 @@ export interface HearingPlayer {
   echoGate?: { filter(frame: Float32Array): Float32Array } | null;
   /** synced: the NPC that hears this player best, '' when none */
   state: { heardBy: string };
-  /** false: heard in the mix but not a reason to open a session (no hello, or no voice arriving; set by the room) */
+  /** false: heard in the mix but no reason to open a session (no hello yet; set by the room) */
   countsForDemand?: boolean;
+  /** its voice is arriving: its demand outranks players who only stand near (set by the room) */
+  voiced?: boolean;
 }
 
 export class HearingStage {
@@ -50,15 +52,19 @@ export class HearingStage {
     for (const npc of streams) {
       const listener = { position: npc.position, facing: npc.facing, hearingRadius: npc.def.hearingRadius };
       let nearest = Infinity;
+      let voiced = false;
       players.forEach((p, i) => {
         const w = hearingWeight(listener, { position: p.position, facing: p.facing });
         weights[i] = w;
         if (w > 0) {
-          if (p.countsForDemand !== false) nearest = Math.min(nearest, distance(npc.position, p.position));
+          if (p.countsForDemand !== false) {
+            nearest = Math.min(nearest, distance(npc.position, p.position));
+            voiced ||= p.voiced === true;
+          }
           if (w > best[i]!.w) best[i] = { npc: npc.id, w };
         }
       });
-      npc.demand = { inRange: nearest < Infinity, nearest };
+      npc.demand = { inRange: nearest < Infinity, nearest, voiced };
       npc.input = npc.mixer.mix(frames, weights);
     }
     players.forEach((p, i) => {

@@ -20,6 +20,12 @@ export interface WorkerPoolOptions {
   openTimeoutMs?: number;
   /** loading the engine in a worker (model weights can take minutes) */
   initTimeoutMs?: number;
+  /**
+   * With several workers, a step returns this long after it began once every other worker has answered: a worker
+   * still busy then (hung, or far slower) gives its sessions a silent frame this tick and is skipped until it
+   * answers, so it delays only its own sessions. Default 2 frames (160 ms).
+   */
+  stragglerMs?: number;
   log?: Logger;
 }
 
@@ -45,6 +51,9 @@ export class WorkerPoolEngine implements DuplexEngine {
   private readonly stepTimeoutMs: number;
   private readonly openTimeoutMs: number;
   private readonly initTimeoutMs: number;
+  private readonly stragglerMs: number;
+  /** workers whose last step has not answered yet */
+  private busy = new Set<number>();
   private readonly log: Logger;
   private disposed = false;
 
@@ -52,6 +61,7 @@ export class WorkerPoolEngine implements DuplexEngine {
     this.stepTimeoutMs = opts.stepTimeoutMs ?? 1000;
     this.openTimeoutMs = opts.openTimeoutMs ?? 120_000;
     this.initTimeoutMs = opts.initTimeoutMs ?? 120_000;
+    this.stragglerMs = opts.stragglerMs ?? 160;
     this.log = opts.log ?? silentLogger;
   }
 
@@ -142,25 +152,57 @@ export class WorkerPoolEngine implements DuplexEngine {
       // Copy: the input buffer is transferred to the worker.
       group.inputs.push({ session: s.inner, input: new Float32Array(item.input) });
     });
-    await Promise.all(
-      [...bySlot].map(async ([slot, group]) => {
-        let outputs: StepOutput[] | undefined;
-        let error = engineError('failed', 'engine returned no output');
-        try {
-          outputs = await this.slots[slot]!.host.request<StepOutput[]>(
-            { op: 'step', batch: group.inputs },
-            { timeoutMs: this.stepTimeoutMs, what: 'step', transfer: group.inputs.map((s) => s.input.buffer as ArrayBuffer) },
-          );
-        } catch (err) {
-          error = toEngineError(err);
-        }
-        group.idx.forEach((idx, j) => {
-          const session = batch[idx]!.session;
-          const o = outputs?.[j];
-          out[idx] = o ? { ...o, session } : { session, output: new Float32Array(batch[idx]!.input.length), error };
-        });
-      }),
-    );
+    const skip = (idx: number[]) => {
+      // a worker still busy with an earlier step: this tick its sessions get silence (not an error; it may recover)
+      for (const i of idx) out[i] = { session: batch[i]!.session, output: new Float32Array(batch[i]!.input.length) };
+    };
+    const pending = new Map<number, number[]>();
+    const answers = [...bySlot].map(async ([slot, group]) => {
+      if (this.busy.has(slot)) return skip(group.idx);
+      this.busy.add(slot);
+      pending.set(slot, group.idx);
+      let outputs: StepOutput[] | undefined;
+      let error = engineError('failed', 'engine returned no output');
+      try {
+        outputs = await this.slots[slot]!.host.request<StepOutput[]>(
+          { op: 'step', batch: group.inputs },
+          { timeoutMs: this.stepTimeoutMs, what: 'step', transfer: group.inputs.map((s) => s.input.buffer as ArrayBuffer) },
+        );
+      } catch (err) {
+        error = toEngineError(err);
+      } finally {
+        this.busy.delete(slot);
+      }
+      if (!pending.delete(slot)) return; // answered after the step went on without it
+      group.idx.forEach((idx, j) => {
+        const session = batch[idx]!.session;
+        const o = outputs?.[j];
+        out[idx] = o ? { ...o, session } : { session, output: new Float32Array(batch[idx]!.input.length), error };
+      });
+    });
+    const all = Promise.all(answers);
+    if (bySlot.size > 1) {
+      // wait for everyone, but once some worker answered, no longer than the grace
+      const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const cut = new Promise<void>((resolve) => {
+        const check = () => {
+          // some worker answered (or was skipped) and the grace is over: the rest are stragglers
+          if (pending.size < bySlot.size && Date.now() - started >= this.stragglerMs) return resolve();
+          timer = setTimeout(check, Math.max(5, this.stragglerMs - (Date.now() - started)));
+        };
+        timer = setTimeout(check, this.stragglerMs);
+      });
+      await Promise.race([all, cut]);
+      clearTimeout(timer);
+      for (const [slot, idx] of pending) {
+        pending.delete(slot);
+        skip(idx);
+        this.log.warn({ worker: slot }, 'worker slower than the step; its sessions get silence until it answers');
+      }
+    } else {
+      await all;
+    }
     return out;
   }
 
