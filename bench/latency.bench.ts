@@ -41,7 +41,7 @@ import { sleep } from '../tests/support/time.ts';
 import { startImpairedLink, type ImpairedLink } from './support/impaired-link.ts';
 import { playOut, type Arrival } from './support/playout-sim.ts';
 import { TUNING_SPEAKERS, speak } from './support/speakers.ts';
-import { emptyFigures, measure, type Recording } from './support/turn-metrics.ts';
+import type { Recording } from './support/turn-metrics.ts';
 import { HeardTrack, runEngineOnly } from './support/turn-runners.ts';
 import { PlayerScript } from './support/turn-scenarios.ts';
 import { TURNS_NPC } from './turns.bench.ts';
@@ -173,9 +173,55 @@ interface CaseTimes {
   stop: (number | null)[];
 }
 
+/** 20 ms blocks of the NPC track above -40 dBFS. */
+function loudBlocks(x: Float32Array): boolean[] {
+  const out: boolean[] = [];
+  for (let b = 0; (b + 1) * BLOCK <= x.length; b++) {
+    let e = 0;
+    for (let i = b * BLOCK; i < (b + 1) * BLOCK; i++) e += x[i]! * x[i]!;
+    out.push(Math.sqrt(e / BLOCK) > 0.01);
+  }
+  return out;
+}
+const BLOCK = 480;
+
+/**
+ * Per act, on the player's timeline: answer onset = the NPC's first loud block after the question ends (the
+ * start of its run of speech if it was already talking); barge-in stop = from the start of the talk-over to the
+ * start of the NPC's first 200 ms of quiet after it (null when the NPC was not talking when the player cut in).
+ */
 function caseTimes(rec: Recording): CaseTimes {
-  const f = measure(rec, emptyFigures());
-  return { answer: f.smooth.map((s) => s.latencyMs), stop: f.interrupt.map((i) => i.stopMs) };
+  const loud = loudBlocks(rec.npc);
+  const ms = (blocks: number) => ((blocks * BLOCK) / SR) * 1000;
+  const answer: (number | null)[] = [];
+  const stop: (number | null)[] = [];
+  for (const s of rec.said) {
+    if (s.kind !== 'interrupt' || s.start < 0) continue;
+    const end = Math.floor(s.end / BLOCK);
+    let on = -1;
+    for (let b = end; b < Math.min(loud.length, end + 250); b++) if (loud[b]) (on = b), (b = Infinity);
+    if (on === end) while (on > 0 && loud[on - 1]) on--;
+    answer.push(on >= 0 ? ms(on) - (s.end / SR) * 1000 : null);
+    const o = s.over;
+    if (!o) {
+      stop.push(null);
+      continue;
+    }
+    const b0 = Math.floor(o.start / BLOCK);
+    if (!loud.slice(Math.max(0, b0 - 10), b0 + 1).some(Boolean)) {
+      stop.push(null);
+      continue;
+    }
+    let quietAt = -1;
+    for (let b = b0; b + 10 <= loud.length && b < b0 + 250; b++) {
+      if (!loud.slice(b, b + 10).some(Boolean)) {
+        quietAt = b;
+        break;
+      }
+    }
+    stop.push(quietAt >= 0 ? ms(quietAt) - (o.start / SR) * 1000 : null);
+  }
+  return { answer, stop };
 }
 
 function paired(e2e: (number | null)[], eng: (number | null)[]): number[] {
