@@ -18,6 +18,7 @@ import { VoiceOut } from '../voice/voice-out.ts';
 import type { NpcDirectory, NpcPlacement } from './npc-directory.ts';
 import { PlayerLink } from './player-link.ts';
 import { NpcState, ParleyState, PlayerState } from './state.ts';
+import { Visibility } from './visibility.ts';
 import { JoinRefused, type JoinGuard } from './join-guard.ts';
 import { LogLimiter } from '../guard/log-limiter.ts';
 import { distance } from '../voice/hearing.ts';
@@ -81,6 +82,8 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private unplaced: NpcPlacement[] = [];
   private lastReplaceAt = 0;
   private lastTickAt = 0;
+  private visibility = new Visibility();
+  private ticks = 0;
 
   /** A room type bound to the server's services (engine conductor, sheets, metrics) and its NPC layout. */
   static withServices(services: RoomServices, config: ParleyRoomConfig): typeof ParleyRoom {
@@ -225,12 +228,15 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       onHostile: () => client.leave(4429),
     });
     this.players.set(client.sessionId, link);
+    this.visibility.join(link);
     this.services.metrics.players.inc();
     this.log.info({ player: client.sessionId }, 'player joined');
   }
 
   override onLeave(client: Client) {
     this.releaseSeat(client.sessionId);
+    const link = this.players.get(client.sessionId);
+    if (link) this.visibility.leave(link);
     if (this.players.delete(client.sessionId)) this.services.metrics.players.inc({}, -1);
     this.state.players.delete(client.sessionId);
     this.log.info({ player: client.sessionId }, 'player left');
@@ -287,6 +293,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       p.voiced = p.voicing(now);
     }
     this.hearing.run(players, this.npcs.values());
+    if (this.ticks++ % 5 === 0) this.visibility.refresh();
   }
 
   /** Whether any NPC of this room can hear a player standing at `p`. */

@@ -1,6 +1,8 @@
 /**
- * Room state synchronised to every client by Colyseus: players (pose) and NPCs (pose, status). Voice never
- * goes through state; it travels as Parley byte messages to the players in earshot only.
+ * Room state synchronised by Colyseus: players (pose) and NPCs (pose, status). Voice never goes through state;
+ * it travels as Parley byte messages to the players in earshot only. Least exposure: each client's StateView
+ * holds its own player (with `heardBy`, tagged SELF) and the other players within a visibility radius (pose
+ * only); see server/room/visibility.ts.
  */
 import { schema, t, type SchemaType } from '@colyseus/schema';
 
@@ -14,12 +16,15 @@ const pose = () => ({
   fz: t.float32(),
 });
 
+/** View tag of the fields only a player's own client sees. */
+export const SELF = 1;
+
 export const PlayerState = schema(
   {
     id: t.string(),
     ...pose(),
-    /** id of the NPC that hears this player best right now, '' when none */
-    heardBy: t.string(),
+    /** id of the NPC that hears this player best right now, '' when none; only the player itself sees it */
+    heardBy: t.string().view(SELF),
   },
   'PlayerState',
 );
@@ -46,7 +51,8 @@ export type NpcState = SchemaType<typeof NpcState>;
 
 export const ParleyState = schema(
   {
-    players: t.map(PlayerState),
+    /** per client: itself and the players within its visibility radius (StateView) */
+    players: t.map(PlayerState).view(),
     npcs: t.map(NpcState),
     /** the engine's honest label, e.g. that the CPU default does not understand speech */
     engine: t.string(),

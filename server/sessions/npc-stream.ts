@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { NpcDefinition, NpcDirectory } from '../room/npc-directory.ts';
 import type { NpcState } from '../room/state.ts';
 import { HearingMixer } from '../voice/mixer.ts';
-import { failuresOf, statusOf, type Seat, type SeatKind } from './seat.ts';
+import { failuresOf, statusOf, type Seat, type SeatKind, type StatusView } from './seat.ts';
 import { SpeechTracker } from './speech-tracker.ts';
 
 export interface VisemeTimelineLike {
@@ -29,6 +29,16 @@ export interface Demand {
   /** some player in range is sending voice: served before (and may take the seat of) NPCs only stood near */
   voiced?: boolean;
 }
+
+/** What players may read of a status: errors and engine-made busy reasons become generic. */
+export function publicView(view: StatusView): StatusView {
+  if (view.status === 'error') return { ...view, detail: ERROR_DETAIL };
+  if (view.status === 'busy' && !/^engine at capacity \(\d+ sessions\)$/.test(view.detail)) return { ...view, detail: 'engine busy' };
+  return view;
+}
+
+/** The detail players see for any error. */
+export const ERROR_DETAIL = 'unavailable right now (the reason is in the server log)';
 
 /** Warming progress reaches players in steps of at least this much (a long prompt phase reports every step). */
 const PROGRESS_STEP = 0.05;
@@ -156,9 +166,12 @@ export class NpcStream {
     this.publish();
   }
 
-  /** Write the derived status to the synced state, changed fields only. */
+  /**
+   * Write the derived status to the synced state, changed fields only. Players see a generic detail (the reason
+   * for an error, which can name sheet files, parser messages or worker failures, stays on the seat and in the log).
+   */
   private publish() {
-    const view = statusOf(this.seatNow);
+    const view = publicView(statusOf(this.seatNow));
     const st = this.state;
     // compared as players see it: progress travels as a float32
     const step = Math.fround(view.progress) - Math.fround(st.progress);

@@ -8,6 +8,7 @@ import { EngineFailure, type DuplexEngine, type EngineError, type Persona, type 
 import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
 import { Conductor, type TickParticipant } from '../../server/sessions/conductor.ts';
 import type { NpcStream } from '../../server/sessions/npc-stream.ts';
+import { ERROR_DETAIL } from '../../server/sessions/npc-stream.ts';
 import { recordStatuses, testStream } from '../support/npc-stream.ts';
 import { FakeClock } from '../support/time.ts';
 
@@ -125,7 +126,9 @@ describe('conductor arbitration', () => {
     t.engine.stepFails.set('flaky', { kind: 'failed', message: 'model fault' });
     await t.run(240);
     expect(t.status('flaky')).toBe('error');
-    expect(t.streams.flaky!.state.detail).toBe('model fault');
+    // the reason stays on the seat and in the log; players read a generic detail (issue 13)
+    expect(t.streams.flaky!.seat).toMatchObject({ kind: 'failed', message: 'model fault' });
+    expect(t.streams.flaky!.state.detail).toBe(ERROR_DETAIL);
     expect(t.status('steady')).toBe('listening');
     const opens = () => t.engine.opened.filter((id) => id === 'flaky').length;
     expect(opens()).toBe(1);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { statusOf } from '../../server/sessions/seat.ts';
 import { recordStatuses, testStream } from '../support/npc-stream.ts';
+import { ERROR_DETAIL } from '../../server/sessions/npc-stream.ts';
 import { tone } from '../support/audio.ts';
 
 const quiet = () => new Float32Array(FRAME_SAMPLES);
@@ -33,7 +34,8 @@ describe('NPC stream seat', () => {
     expect(s.fail('no model', 500)).toBeNull();
     expect(s.seat).toEqual({ kind: 'failed', message: 'no model', retryAt: 500, failures: 1 });
     expect(s.state.status).toBe('error');
-    expect(s.state.detail).toBe('no model');
+    // the reason stays on the seat (above) and in the log; players read a generic detail (issue 13)
+    expect(s.state.detail).toBe(ERROR_DETAIL);
     s.open();
     s.opened(3);
     expect(s.fail('died', 900)).toBe(3);
