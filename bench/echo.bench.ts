@@ -4,8 +4,8 @@
  * clipping loudspeaker, a path change mid-stream), with the NPC's espeak voice as what the speakers play.
  *
  *   echo_erle_*            the plugin's canceller (plugin/aec, the code the capture worklet runs) in Node on the
- *                          whole path matrix: ERLE from 2 s on (mic echo power / residual power, far end active),
- *                          and the time from which every later 0.5 s window reaches 25 dB
+ *                          whole path matrix: ERLE from 2 s and from 6 s on (mic echo power / residual power, far
+ *                          end active), and the time from which every later 0.5 s window reaches 25 dB
  *   echo_worklet_*         the capture worklet itself under node-web-audio-api (48 kHz context, the room built
  *                          from Web Audio nodes), ERLE from its per-frame powers, and its audio-thread cost
  *   echo_chromium_*        the built plugin in headless Chromium, the page's own output fed back through the
@@ -53,8 +53,9 @@ function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; s
   return { echo, out };
 }
 
-async function matrix(far: Float32Array) {
+export async function matrix(far: Float32Array) {
   const steady: number[] = [];
+  const late: number[] = [];
   const converged: number[] = [];
   let never = 0;
   for (const delayMs of [20, 120, 250]) {
@@ -63,10 +64,12 @@ async function matrix(far: Float32Array) {
       for (const gainDb of [-20, -6, 0]) {
         const { echo, out } = cancel(far, { delayMs, rt60, gainDb, seed: delayMs + gainDb });
         const r = erleOf(echo, out, far);
+        const after6 = erleOf(echo, out, far, { settledFrom: 6 }).steadyDb;
         steady.push(r.steadyDb);
+        late.push(after6);
         if (Number.isNaN(r.convergedS)) never++;
         else converged.push(r.convergedS);
-        row.push(`${gainDb} dB: ${r.steadyDb.toFixed(1)} dB, 25 dB from ${Number.isNaN(r.convergedS) ? 'never' : `${r.convergedS.toFixed(1)} s`}`);
+        row.push(`${gainDb} dB: ${r.steadyDb.toFixed(1)} dB (from 6 s ${after6.toFixed(1)}), 25 dB from ${Number.isNaN(r.convergedS) ? 'never' : `${r.convergedS.toFixed(1)} s`}`);
       }
       say(`delay ${delayMs} ms, RT60 ${rt60} s → ${row.join(' | ')}`);
     }
@@ -83,6 +86,9 @@ async function matrix(far: Float32Array) {
   say(`path change at 8 s: ERLE from 10 s ${movedR.steadyDb.toFixed(1)} dB, back at 25 dB ${Number.isNaN(reconverge) ? 'never' : `${reconverge.toFixed(1)} s`} after`);
   say(`  windows after the change: ${after.map((w) => w.db.toFixed(0)).join(' ')}`);
   return {
+    echo_erle_from6s_db_worst: Math.min(...late),
+    echo_erle_from6s_db_median: percentile(late, 50),
+    echo_erle_from6s_cases_at_25db_count: late.filter((d) => d >= 25).length,
     echo_erle_steady_db_worst: Math.min(...steady),
     echo_erle_steady_db_median: percentile(steady, 50),
     echo_erle_cases_count: steady.length,
