@@ -5,6 +5,14 @@
  * server's frame-index scale, skips long gaps (a new talk spurt), drops frames that pile up past the target
  * (overrun) and empties at once on `flush()` (the NPC was interrupted).
  *
+ * Read with the clock (`read(out, nowMs)`, as the playback worklet does), it keeps the delay NetEQ-like: one frame
+ * plus the jitter. It starts playing once the audio buffered, plus the time since the last frame arrived, covers
+ * a frame and the jitter allowance (the measured arrival spread + 10 ms, raised after an underrun), not whole
+ * frames later; when the audio left at each arrival has stayed above that allowance for a second, it skips that
+ * much of a silent frame (the NPC is listening), so a delay that built up (an underrun, a burst) drains without a
+ * sound; and when it runs dry mid-speech it fades the last 10 ms out over 30 ms instead of cutting to silence.
+ * None of this moves the play position off the frame-index scale: skipped samples are skipped positions.
+ *
  * The play position is always `frame index × frameSamples + offset within it`: the lip-sync clock.
  * Plain TS, driven with explicit times so it can be tested in Node; the playback worklet owns one per NPC.
  */
@@ -26,6 +34,13 @@ export interface PlayoutBufferOptions {
   restartFrames?: number;
 }
 
+/** RMS below which a frame counts as silent (the NPC listening): skipping part of it is inaudible. */
+const SILENT_RMS = 0.002;
+/** arrivals the audio left over is watched across before a built-up delay is drained */
+const DRAIN_AFTER = 12;
+const TAIL = 240; // 10 ms at 24 kHz: what an underrun fades out
+const FADE = 720; // over 30 ms
+
 export interface PlayoutStats {
   received: number;
   played: number;
@@ -36,6 +51,8 @@ export interface PlayoutStats {
   underruns: number;
   overrunDropped: number;
   flushed: number;
+  /** samples of silent frames skipped to drain a delay that had built up (clocked reads only) */
+  drained: number;
 }
 
 export type PushResult = 'queued' | 'late' | 'duplicate' | 'restart' | 'invalid';
@@ -65,6 +82,16 @@ export class PlayoutBuffer {
   private lastArrivalMs = -Infinity;
   private bumpMs = 0;
   private target: number;
+  /** the arrival spread measured + 10 ms + underrun bump: the margin the buffer keeps at each arrival */
+  private allowance = 10;
+  /** read with a clock: the NetEQ-like start, drain and fade apply */
+  private clocked = false;
+  /** least audio left (samples) when a frame arrived, over the last arrivals while playing */
+  private leftMin = Infinity;
+  private leftSeen = 0;
+  private readonly tail = new Float32Array(TAIL);
+  private fadeLeft = 0;
+  private fadePos = 0;
 
   readonly stats: PlayoutStats = {
     received: 0,
@@ -76,6 +103,7 @@ export class PlayoutBuffer {
     underruns: 0,
     overrunDropped: 0,
     flushed: 0,
+    drained: 0,
   };
 
   constructor(options: PlayoutBufferOptions = {}) {
@@ -147,6 +175,10 @@ export class PlayoutBuffer {
       }
       this.dryAt = null;
     }
+    if (this.playingState) {
+      this.leftMin = Math.min(this.leftMin, this.bufferedSamples());
+      this.leftSeen++;
+    }
     this.observeArrival(index, nowMs);
     this.lastArrivalMs = nowMs;
     this.frames.set(index, samples);
@@ -162,11 +194,19 @@ export class PlayoutBuffer {
    */
   read(out: Float32Array, nowMs = Number.NaN): number {
     const fs = this.frameSamples;
+    if (nowMs === nowMs) this.clocked = true;
     let i = 0;
     while (i < out.length) {
       if (!this.playingState) {
         if (this.frames.size === 0) break;
-        const enough = this.bufferedSamples() >= (this.target / 1000) * this.sampleRate;
+        let enough: boolean;
+        if (this.clocked && nowMs === nowMs) {
+          // One frame plus the jitter allowance, counting the time already waited since the last arrival.
+          const waited = Math.max(0, nowMs - this.lastArrivalMs);
+          enough = this.bufferedMs + waited >= this.frameMs + this.startMarginMs();
+        } else {
+          enough = this.bufferedSamples() >= (this.target / 1000) * this.sampleRate;
+        }
         const streamPaused = nowMs - this.lastArrivalMs >= this.target; // false for NaN
         if (!enough && !streamPaused) break;
         // (Re)start at the oldest buffered frame; the position jumps with it, so it stays on the index scale.
@@ -175,7 +215,11 @@ export class PlayoutBuffer {
         this.nextIndex = first;
         this.offset = 0;
         this.playingState = true;
+        this.fadeLeft = 0;
+        this.leftMin = Infinity;
+        this.leftSeen = 0;
       }
+      if (this.clocked && this.offset === 0) this.drain();
       const frame = this.frames.get(this.nextIndex);
       const n = Math.min(fs - this.offset, out.length - i);
       if (frame) {
@@ -185,6 +229,7 @@ export class PlayoutBuffer {
           // Ran dry at a frame boundary: wait for more, keeping the position where it is.
           this.playingState = false;
           this.dryAt = this.nextIndex;
+          if (this.clocked) this.fadeLeft = FADE;
           break;
         }
         const first = this.minBufferedIndex();
@@ -199,6 +244,7 @@ export class PlayoutBuffer {
       i += n;
       this.offset += n;
       if (this.offset === fs) {
+        if (frame) this.tail.set(frame.subarray(fs - TAIL));
         if (frame) {
           this.frames.delete(this.nextIndex);
           this.stats.played++;
@@ -210,7 +256,42 @@ export class PlayoutBuffer {
       }
     }
     out.fill(0, i);
+    if (this.fadeLeft > 0 && i < out.length) this.fadeOut(out, i);
     return i;
+  }
+
+  /** Ran dry mid-speech: the last 10 ms again, fading to nothing, instead of a cut (the position does not move). */
+  private fadeOut(out: Float32Array, from: number): void {
+    for (let k = from; k < out.length && this.fadeLeft > 0; k++, this.fadeLeft--, this.fadePos++) {
+      out[k] = this.tail[this.fadePos % TAIL]! * (this.fadeLeft / FADE);
+    }
+  }
+
+  /** Margin (ms) the buffer keeps beyond one frame when it (re)starts: the jitter allowance, or the target's excess. */
+  private startMarginMs(): number {
+    return Math.max(this.allowance, this.target - this.frameMs);
+  }
+
+  /**
+   * At a frame boundary: if the audio left at every recent arrival stayed above the start margin, skip that much
+   * of the frame about to play when it is silent. The position moves with it (skipped samples are skipped
+   * positions), so the clock stays exact.
+   */
+  private drain(): void {
+    if (this.leftSeen < DRAIN_AFTER) return;
+    const frame = this.frames.get(this.nextIndex);
+    const excess = Math.floor(this.leftMin - ((this.startMarginMs() + 5) / 1000) * this.sampleRate);
+    if (!frame || excess <= 0 || rmsOf(frame) > SILENT_RMS) return;
+    const skip = Math.min(excess, this.frameSamples);
+    this.stats.drained += skip;
+    this.offset = skip;
+    if (skip === this.frameSamples) {
+      this.frames.delete(this.nextIndex);
+      this.nextIndex++;
+      this.offset = 0;
+    }
+    this.leftMin = Infinity;
+    this.leftSeen = 0;
   }
 
   /** Drop everything buffered at once (the NPC was interrupted). Frames older than the play position stay refused. */
@@ -225,6 +306,7 @@ export class PlayoutBuffer {
     this.playingState = false;
     this.dryAt = null;
     this.delayCount = 0;
+    this.fadeLeft = 0; // the worklet fades what it already had; nothing of the cut-off speech comes back
     return dropped;
   }
 
@@ -258,7 +340,8 @@ export class PlayoutBuffer {
       if (d > hi) hi = d;
     }
     const spread = this.delayCount > 1 ? hi - lo : 0;
-    this.target = Math.min(this.maxTargetMs, Math.max(this.minTargetMs, spread + 10 + this.bumpMs));
+    this.allowance = spread + 10 + this.bumpMs;
+    this.target = Math.min(this.maxTargetMs, Math.max(this.minTargetMs, this.allowance));
   }
 
   private trimOverrun(): void {
@@ -289,4 +372,10 @@ export class PlayoutBuffer {
     for (const k of this.frames.keys()) if (k < m) m = k;
     return m;
   }
+}
+
+function rmsOf(x: Float32Array): number {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += x[i]! * x[i]!;
+  return Math.sqrt(e / x.length);
 }

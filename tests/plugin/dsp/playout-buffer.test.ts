@@ -174,3 +174,93 @@ describe('PlayoutBuffer', () => {
     expect(() => new PlayoutBuffer({ minTargetMs: 300, maxTargetMs: 200 })).toThrow(/bounds/);
   });
 });
+
+describe('PlayoutBuffer read with the clock (as the playback worklet reads it)', () => {
+  const Q = 64; // one render quantum at 48 kHz, in 24 kHz stream samples
+  const QMS = (Q / 24_000) * 1000;
+  const speech = (i: number) => Float32Array.from({ length: FS }, (_, k) => 0.3 * Math.sin((2 * Math.PI * 200 * (i * FS + k)) / 24_000));
+
+  /** Frames arriving at the given times, read every quantum until `untilMs`; where each frame's first sample played. */
+  function run(jb: PlayoutBuffer, arrivals: { i: number; at: number; x?: Float32Array }[], untilMs: number, fromMs = 0) {
+    const out = new Float32Array(Q);
+    const startedAt = new Map<number, number>();
+    const track: number[] = [];
+    let advanced = 0;
+    let a = 0;
+    const sorted = [...arrivals].sort((p, q) => p.at - q.at);
+    for (let now = fromMs; now < untilMs; now += QMS) {
+      for (; a < sorted.length && sorted[a]!.at <= now; a++) jb.push(sorted[a]!.i, sorted[a]!.x ?? speech(sorted[a]!.i), sorted[a]!.at);
+      const r = jb.read(out, now);
+      advanced += r;
+      if (r > 0) {
+        const p0 = jb.position - r;
+        for (let k = Math.ceil(p0 / FS); k * FS < jb.position; k++) startedAt.set(k, now + ((k * FS - p0) / 24_000) * 1000);
+      }
+      track.push(...out);
+    }
+    return { startedAt, track, advanced };
+  }
+  /** deterministic pseudo-random in [0, 1) */
+  const rnd = (k: number) => ((Math.sin(k * 12.9898) * 43758.5453) % 1 + 1) % 1;
+
+  it('on a clean link plays each frame within a quantum or two of its arrival (one frame of audio, no more)', () => {
+    const jb = new PlayoutBuffer();
+    const arrivals = Array.from({ length: 60 }, (_, i) => ({ i, at: i * 80 + 5 }));
+    const { startedAt } = run(jb, arrivals, 60 * 80);
+    const waits = arrivals.slice(10, 55).map((f) => startedAt.get(f.i)! - f.at);
+    expect(Math.max(...waits)).toBeLessThan(10 + 2 * QMS); // the 10 ms allowance, plus render-quantum rounding
+    expect(jb.stats.underruns).toBe(0);
+    expect(jb.targetMs).toBe(60);
+  });
+
+  it('under 60 ms of jitter grows its margin to the jitter and stops running dry', () => {
+    const jb = new PlayoutBuffer();
+    const n = 750; // a minute
+    const arrivals = Array.from({ length: n }, (_, i) => ({ i, at: i * 80 + 60 * rnd(i + 1) }));
+    const { startedAt } = run(jb, arrivals, n * 80 + 200);
+    expect(jb.stats.underruns).toBeLessThanOrEqual(2); // while it learns the spread, in the first second
+    const late = arrivals.slice(100).map((f) => startedAt.get(f.i)! - f.at);
+    expect(Math.min(...late)).toBeGreaterThanOrEqual(0);
+    // the delay follows the jitter: about the spread, not whole frames more
+    const mean = late.reduce((x, y) => x + y, 0) / late.length;
+    expect(mean).toBeGreaterThan(20);
+    expect(mean).toBeLessThan(120);
+  });
+
+  it('drains a delay that built up, only in silence, and the position stays on the frame-index scale', () => {
+    const jb = new PlayoutBuffer();
+    const silent = (i: number) => ({ i, at: 0, x: new Float32Array(FS) });
+    // a burst of three frames (a stalled connection catching up), then a steady stream of silent frames
+    const arrivals = [...Array.from({ length: 3 }, (_, i) => ({ ...silent(i), at: 0 })), ...Array.from({ length: 60 }, (_, k) => ({ ...silent(k + 3), at: (k + 1) * 80 }))];
+    const first = run(jb, arrivals, 5 * 80);
+    expect(jb.bufferedMs).toBeGreaterThan(150); // two frames more than a clean link needs
+    const rest = run(jb, arrivals.filter((f) => f.at > 5 * 80 - QMS), 61 * 80, 5 * 80);
+    expect(jb.stats.drained).toBeGreaterThan(0);
+    expect(jb.bufferedMs).toBeLessThan(100);
+    expect(jb.stats.underruns).toBe(0);
+    expect(jb.stats.overrunDropped).toBe(0);
+    // exact clock: from frame 0, the position is every sample played plus every sample skipped
+    expect(jb.position).toBe(first.advanced + rest.advanced + jb.stats.drained);
+  });
+
+  it('does not drain speech', () => {
+    const jb = new PlayoutBuffer();
+    const arrivals = [...Array.from({ length: 5 }, (_, i) => ({ i, at: 0 })), ...Array.from({ length: 40 }, (_, k) => ({ i: k + 5, at: (k + 1) * 80 }))];
+    run(jb, arrivals, 41 * 80);
+    expect(jb.stats.drained).toBe(0);
+    expect(jb.stats.overrunDropped).toBe(0);
+  });
+
+  it('running dry mid-speech fades the last 10 ms out instead of cutting, and the position waits', () => {
+    const jb = new PlayoutBuffer();
+    const { track } = run(jb, [{ i: 0, at: 0 }], 160);
+    const pos = jb.position;
+    expect(pos).toBe(FS); // frame 0 played; frame 1 is late
+    const after = track.slice(FS + 64 * 2, FS + 64 * 2 + 240); // just after the frame ended (within a quantum)
+    expect(Math.max(...after.map(Math.abs))).toBeGreaterThan(0.05); // not a cut to silence
+    expect(track.slice(-240).every((v) => v === 0)).toBe(true); // faded out within 30 ms
+    expect(jb.playing).toBe(false);
+    jb.push(1, speech(1), 170);
+    expect(jb.stats.underruns).toBe(1);
+  });
+});
