@@ -19,5 +19,5 @@ describe('capture worklet echo cancellation (node-web-audio-api)', () => {
     expect(Math.max(...r.windows.slice(-4).map((w) => w.db))).toBeGreaterThan(25);
     // the delay it found: the room's 120 ms (the speakers' tap and the mic share the context clock)
     expect(Math.abs(run.stats[run.stats.length - 1]!.delayMs - 120)).toBeLessThanOrEqual(30);
-  }, 600_000);
+  }, 900_000); // node-web-audio-api renders a worklet graph slowly on a loaded 2-core machine
 });
