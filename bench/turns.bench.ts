@@ -12,7 +12,7 @@
 import { loadConfig } from '../server/config.ts';
 import { silentLogger } from '../server/log.ts';
 import type { DuplexEngine, Persona } from '../server/engines/contract.ts';
-import { startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
+import { RehearsalEngine, startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
 import type { TurnTakingOptions } from '../server/engines/rehearsal/turn-taking.ts';
 import { HELD_OUT_SPEAKERS, TUNING_SPEAKERS } from './support/speakers.ts';
 import { emptyFigures, measure, merge, summarise, type TurnSummary } from './support/turn-metrics.ts';
@@ -128,21 +128,24 @@ export default async function turnsBench(): Promise<Record<string, number>> {
       // Players in groups (PARLEY_TURNS_GROUP, default 6): real time on a shared 2-core machine does not keep up
       // with all eleven at once, and starved ticks would measure the machine, not the turn-taking.
       const group = Number(process.env.PARLEY_TURNS_GROUP ?? 6);
+      // Each group gets its own engine: a server's shutdown stops its engine.
       serverF = await measured(async (all) => {
         const recs = [];
         for (let i = 0; i < all.length; i += group) {
           log(`players ${i + 1}–${Math.min(all.length, i + group)} of ${all.length}`);
-          recs.push(...(await runThroughServer(engine, TURNS_NPC, all.slice(i, i + group))));
+          const e = i === 0 ? engine : await started();
+          recs.push(...(await runThroughServer(e, TURNS_NPC, all.slice(i, i + group))));
         }
         return recs;
       });
     } finally {
-      await engine.dispose?.();
+      await engine.dispose?.().catch(() => undefined);
     }
     server = summarise(serverF);
   }
   log(`engine-only: ${config.engine.name}`);
-  const engine = await started();
+  // In-thread for the rehearsal engine, so each session starts once its lines are synthesised (ready()).
+  const engine: DuplexEngine = config.engine.name === 'rehearsal' ? await RehearsalEngine.create({ quiet: true }) : await started();
   let engineF = emptyFigures();
   try {
     engineF = await measured((s) => runEngineOnly(engine, TURNS_NPC, s));
@@ -167,7 +170,7 @@ export default async function turnsBench(): Promise<Record<string, number>> {
     const rows: string[] = [];
     for (const c of CURVE) {
       log(`curve: ${c.label}`);
-      const e = await startRehearsalEngine({ workers: 1, engine: { quiet: true, prosody: c.prosody, turnTaking: c.turnTaking } });
+      const e = await RehearsalEngine.create({ quiet: true, prosody: c.prosody, turnTaking: c.turnTaking });
       try {
         const f = await measured((s) => runEngineOnly(e, TURNS_NPC, s));
         const all = summarise(f);

@@ -41,7 +41,7 @@ export interface Heard {
 }
 
 type Act =
-  | { a: 'quiet'; ms: number; minMs: number; heardAt?: number }
+  | { a: 'quiet'; ms: number; minMs: number; needSpeech: boolean; heardAt?: number }
   | { a: 'say'; audio: Float32Array; said: Said; pause?: { start: number; end: number }; gaps?: { start: number; end: number }[] }
   | { a: 'over'; audio: Float32Array; said: Said; afterMs: number; text: string };
 
@@ -65,8 +65,8 @@ export class PlayerScript {
    * Stay quiet until the NPC has spoken since (its answer, however late it comes through the pipeline) and then
    * been quiet for `ms`, and at least `minMs` has passed; move on after 8 s if it never speaks.
    */
-  quiet(ms: number, minMs = 0) {
-    this.acts.push({ a: 'quiet', ms, minMs });
+  quiet(ms: number, minMs = 0, needSpeech = true) {
+    this.acts.push({ a: 'quiet', ms, minMs, needSpeech });
   }
 
   say(kind: ScenarioKind, audio: Float32Array, marks: { pause?: { start: number; end: number }; gaps?: { start: number; end: number }[] } = {}) {
@@ -95,7 +95,7 @@ export class PlayerScript {
       if (act.a === 'quiet') {
         const waited = ((this.pos + filled - c.since) / SR) * 1000;
         if (heard.talkingMs() > 0) act.heardAt ??= waited;
-        if (waited >= act.minMs && act.heardAt !== undefined && heard.quietMs() >= act.ms) this.current = null;
+        if (waited >= act.minMs && (act.heardAt !== undefined || !act.needSpeech) && heard.quietMs() >= act.ms) this.current = null;
         else if (act.heardAt === undefined && waited > 8000) this.current = null; // it never answered: move on
         else if (waited > 30_000) this.current = null; // it never went quiet: move on
         else break; // silence for the rest of this frame
@@ -203,7 +203,7 @@ export const PAUSES_MS = [300, 600, 1000, 1250, 1500];
 export async function scriptFor(speaker: Speaker, set: 'tuning' | 'heldOut', seed: number): Promise<PlayerScript> {
   const p = new PlayerScript(speaker, set);
   const rnd = mulberry(seed);
-  p.quiet(1200, 2500); // the greeting
+  p.quiet(1200, 2500, false); // the greeting, if it has not played already
 
   const pauses = PAUSE_ITEMS[set];
   for (let k = 0; k < pauses.length; k++) {
