@@ -172,7 +172,7 @@ describe('faults: rooms stay up, sessions fail alone, new sessions recover elsew
   it('server never handshakes: open fails after its timeout, the server is benched, the next open lands elsewhere', async () => {
     const bad = await server({ fault: { kind: 'never-handshake' } });
     const good = await server();
-    const e = await engine([{ url: bad.url, capacity: 1 }, { url: good.url, capacity: 1 }], { handshakeTimeoutMs: 600 });
+    const e = await engine([{ url: bad.url, capacity: 1 }, { url: good.url, capacity: 1 }], { handshakeTimeoutMs: 600, handshakeMsPerStep: 0 });
     await expect(e.open(persona())).rejects.toThrow(/no handshake within 600 ms/);
     expect(e.status()[0]!.state).toBe('down');
     await e.open(persona());

@@ -34,6 +34,8 @@ export interface PersonaPlexServerOptions {
    * each, so a long prompt needs proportionally longer (a fixed limit would time out and retry forever).
    */
   handshakeTimeoutMs?: number;
+  /** added to the handshake limit per prompt step (default: twice the estimated step time plus the server's 10 ms pause) */
+  handshakeMsPerStep?: number;
   /** waiting for a managed server that is still loading, before giving up on an open */
   loadingWaitMs?: number;
   /** frames queued before playback starts (each adds 80 ms of latency, absorbs 80 ms of network jitter) */
@@ -59,9 +61,14 @@ export interface PersonaPlexServerOptions {
   log?: Logger;
 }
 
-/** Handshake limit for a prompt of `steps` model steps: the base, plus each step at half the estimated speed, plus the server's 10 ms pause per step. */
-export function handshakeLimitMs(baseMs: number, steps: number, stepsPerSecond: number): number {
-  return Math.round(baseMs + steps * (2_000 / stepsPerSecond + 10));
+/** Default time allowed per prompt step: the step at half the estimated speed, plus the server's 10 ms pause. */
+export function handshakeMsPerStep(stepsPerSecond: number): number {
+  return 2_000 / stepsPerSecond + 10;
+}
+
+/** Handshake limit for a prompt of `steps` model steps. */
+export function handshakeLimitMs(baseMs: number, steps: number, msPerStep: number): number {
+  return Math.round(baseMs + steps * msPerStep);
 }
 
 interface Open {
@@ -102,6 +109,7 @@ export class PersonaPlexServerEngine implements DuplexEngine {
       maxLagFrames: opts.maxLagFrames ?? 25,
       maxRequestLineBytes: opts.maxRequestLineBytes ?? 8190,
       promptEstimate: opts.promptEstimate ?? { stepsPerSecond: 40, voiceFrames: 60 },
+      handshakeMsPerStep: opts.handshakeMsPerStep ?? handshakeMsPerStep(opts.promptEstimate?.stepsPerSecond ?? 40),
       codec: opts.codec ?? 'worker',
       opus: opts.opus ?? {},
     };
@@ -226,7 +234,7 @@ export class PersonaPlexServerEngine implements DuplexEngine {
       url: url.href,
       codec: this.codec,
       opus: this.o.opus,
-      handshakeTimeoutMs: handshakeLimitMs(this.o.handshakeTimeoutMs, steps, est.stepsPerSecond),
+      handshakeTimeoutMs: handshakeLimitMs(this.o.handshakeTimeoutMs, steps, this.o.handshakeMsPerStep),
       expectedPromptMs: (steps / est.stepsPerSecond) * 1000,
       jitterTarget: this.o.jitterFrames,
       jitterMax: this.o.maxBufferedFrames,
