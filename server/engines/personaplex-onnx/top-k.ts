@@ -56,10 +56,12 @@ export class TopKSampler {
     const k = p.topK > 0 && p.topK < size ? p.topK : size;
     this.reserve(k);
     const ids = this.ids;
+    const t = logits instanceof Uint16Array ? this.half : null;
     if (k * 16 >= size && logits instanceof Uint16Array && size <= 65536) {
-      // fp16 with a large share surviving (audio: 250 of 2048): exact radix selection on the 16-bit order.
+      // fp16 with a large share surviving (audio: 250 of 2048): exact radix selection on 16-bit integer keys
+      // (halfKey), no float conversion until the k survivors, which come back best first.
       const packed = this.selectHalfRadix(logits, offset, size, k);
-      for (let j = 0; j < k; j++) ids[j] = 65535 - (packed[k - 1 - j]! & 0xffff);
+      for (let j = 0; j < k; j++) ids[j] = 65535 - (packed[j]! & 0xffff);
     } else {
       let keys: Float64Array;
       if (k * 16 >= size) {
@@ -77,16 +79,22 @@ export class TopKSampler {
       // Ascending keys: the best candidate is last.
       for (let j = 0; j < keys.length; j++) ids[j] = ID_BITS - 1 - (keys[keys.length - 1 - j]! % ID_BITS);
     }
-    // Best first: weights summed in that order, exactly as the original sampler did.
+    // Best first: weights summed in that order, exactly as the original sampler did. Equal values are adjacent
+    // and have equal weights, so Math.exp runs once per distinct survivor value.
     const n = Math.min(k, size);
     const w = this.w;
-    const t = logits instanceof Uint16Array ? this.half : null;
     const max = t ? t[logits[offset + ids[0]!]!]! : logits[offset + ids[0]!]!;
     let total = 0;
+    let prevV = NaN;
+    let prevW = 0;
     for (let i = 0; i < n; i++) {
       const v = t ? t[logits[offset + ids[i]!]!]! : logits[offset + ids[i]!]!;
-      w[i] = Math.exp((v - max) / p.temperature);
-      total += w[i]!;
+      if (v !== prevV) {
+        prevV = v;
+        prevW = Math.exp((v - max) / p.temperature);
+      }
+      w[i] = prevW;
+      total += prevW;
     }
     let u = rng.next() * total;
     for (let i = 0; i < n; i++) {
@@ -96,37 +104,48 @@ export class TopKSampler {
     return ids[n - 1]!;
   }
 
-  private hist = new Int32Array(256);
+  /** four interleaved 256-bin histograms: neighbouring values often share a bin, and one counter would serialise */
+  private hist = new Int32Array(1024);
   private boundary = new Uint32Array(0);
-  private packed = new Uint32Array(0);
+  /** exactly k entries (radix survivors), sorted whole so no view is made per call */
+  private packedK = new Uint32Array(0);
+  private sortTmp = new Uint32Array(0);
+  private sortCount = new Int32Array(256);
 
   /**
-   * Top k of fp16 logits by two counting passes over the order-preserving 16-bit key: the high byte over all
-   * values, then the low byte inside the bucket where the cut falls. Candidates are visited in id order, so
-   * ties at the cut go to the lower ids. Returns the k survivors packed as key << 16 | (65535 − id), sorted
-   * ascending (best last).
+   * Top k of fp16 logits by two counting passes over the 16-bit key: the high byte over all values, then the
+   * low byte inside the bucket where the cut falls. Candidates are visited in id order, so ties at the cut go to
+   * the lower ids. Returns the k survivors packed as key << 16 | (65535 − id), sorted ascending (best last).
    */
   private selectHalfRadix(x: Uint16Array, offset: number, size: number, k: number): Uint32Array {
-    const ord = halfOrder();
     const hist = this.hist;
-    if (this.packed.length < k) this.packed = new Uint32Array(k);
+    if (this.packedK.length !== k) this.packedK = new Uint32Array(k);
     if (this.boundary.length < size) this.boundary = new Uint32Array(size);
     hist.fill(0);
-    for (let i = 0; i < size; i++) hist[ord[x[offset + i]!]! >> 8]!++;
+    let i = 0;
+    for (; i + 3 < size; i += 4) {
+      hist[halfKey(x[offset + i]!) >> 8]!++;
+      hist[256 + (halfKey(x[offset + i + 1]!) >> 8)]!++;
+      hist[512 + (halfKey(x[offset + i + 2]!) >> 8)]!++;
+      hist[768 + (halfKey(x[offset + i + 3]!) >> 8)]!++;
+    }
+    for (; i < size; i++) hist[halfKey(x[offset + i]!) >> 8]!++;
+    for (let b = 0; b < 256; b++) hist[b] = hist[b]! + hist[256 + b]! + hist[512 + b]! + hist[768 + b]!;
     let hiBin = 255;
     let above = 0;
     while (above + hist[hiBin]! < k) above += hist[hiBin--]!;
-    const out = this.packed;
+    const out = this.packedK;
     const boundary = this.boundary;
+    const lowest = hiBin << 8;
     let n = 0;
     let nb = 0;
-    hist.fill(0);
-    for (let i = 0; i < size; i++) {
-      const o = ord[x[offset + i]!]!;
-      const b = o >> 8;
-      if (b > hiBin) out[n++] = ((o << 16) | (65535 - i)) >>> 0;
-      else if (b === hiBin) {
-        boundary[nb++] = (o << 16) | i;
+    hist.fill(0, 0, 256);
+    for (let j = 0; j < size; j++) {
+      const o = halfKey(x[offset + j]!);
+      if (o < lowest) continue;
+      if (o >> 8 > hiBin) out[n++] = ((o << 16) | (65535 - j)) >>> 0;
+      else {
+        boundary[nb++] = (o << 16) | j;
         hist[o & 255]!++;
       }
     }
@@ -140,7 +159,34 @@ export class TopKSampler {
       const lo = o & 255;
       if (lo > loBin || (lo === loBin && ties-- > 0)) out[n++] = ((o << 16) | (65535 - (e & 0xffff))) >>> 0;
     }
-    return out.subarray(0, k).sort();
+    // Survivors are in id order within each key: a stable counting sort by the key's low byte, then its high
+    // byte (from hiBin up only), puts them best first with ties to the lower id, without comparisons.
+    const tmp = this.sortTmp.length >= k ? this.sortTmp : (this.sortTmp = new Uint32Array(k));
+    const count = this.sortCount;
+    count.fill(0);
+    for (let j = 0; j < k; j++) count[255 - ((out[j]! >>> 16) & 255)]!++;
+    for (let b = 0, sum = 0; b < 256; b++) {
+      const c = count[b]!;
+      count[b] = sum;
+      sum += c;
+    }
+    for (let j = 0; j < k; j++) {
+      const v = out[j]!;
+      tmp[count[255 - ((v >>> 16) & 255)]!++] = v;
+    }
+    const span = 256 - hiBin; // high bytes present: hiBin .. 255
+    count.fill(0, 0, span);
+    for (let j = 0; j < k; j++) count[255 - (tmp[j]! >>> 24)]!++;
+    for (let b = 0, sum = 0; b < span; b++) {
+      const c = count[b]!;
+      count[b] = sum;
+      sum += c;
+    }
+    for (let j = 0; j < k; j++) {
+      const v = tmp[j]!;
+      out[count[255 - (v >>> 24)]!++] = v;
+    }
+    return out;
   }
 
   argmax(x: LogitRow, offset: number, size: number): number {
@@ -268,13 +314,12 @@ function selectLargest(a: Float64Array, k: number) {
   }
 }
 
-let order: Uint16Array | undefined;
 
-/** fp16 bits → a 16-bit key with the same order as the values (+0 and −0 equal; NaNs are not ordered). */
-function halfOrder(): Uint16Array {
-  if (order) return order;
-  const o = new Uint16Array(65536);
-  for (let h = 0; h < 65536; h++) o[h] = h === 0x8000 ? 0x8000 : h & 0x8000 ? 0xffff - h : h + 0x8000;
-  order = o;
-  return o;
+/**
+ * fp16 bits → a 16-bit integer with the same order as the values: h + 0x8000 for h ≥ 0 and 0x10000 − h for
+ * negatives, so +0 and −0 are equal (both 0x8000) and −Infinity is 0x0400; NaNs are not ordered. Branch-free.
+ */
+function halfKey(h: number): number {
+  const s = h >> 15;
+  return ((h ^ -s) + s) + (0x8000 << s);
 }
