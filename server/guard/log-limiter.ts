@@ -30,7 +30,7 @@ export class LogLimiter {
   }
 
   static kindOf(line: string): string {
-    return line.slice(0, 60).replace(/[0-9a-f]{6,}|[A-Za-z0-9_-]{9}(?=[^A-Za-z0-9_-]|$)|\d+/g, '#');
+    return line.slice(0, 200).replace(/[0-9a-f]{6,}|[A-Za-z0-9_-]{9}(?=[^A-Za-z0-9_-]|$)|\d+/g, '#').slice(0, 60);
   }
 
   admit(line: string, now = Date.now()): LogVerdict {

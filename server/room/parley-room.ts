@@ -175,9 +175,12 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private dropForeignFrames() {
     const self = this as unknown as { _onMessage: (client: Client, buffer: Uint8Array) => void };
     const onMessage = self._onMessage.bind(this);
+    const dropped = new WeakSet<Client>();
     self._onMessage = (client, buffer) => {
       const code = buffer?.[0] === undefined ? -1 : buffer[0]! & 31;
+      if (dropped.has(client)) return; // frames already on the wire when it was dropped
       if (CLIENT_CODES.has(code)) return onMessage(client, buffer);
+      dropped.add(client);
       this.services.metrics.refused.inc({ reason: 'transport-frame' });
       if (this.players.has(client.sessionId)) this.players.get(client.sessionId)!.refuse('transport-frame', 'malformed transport frame; connection closed');
       client.leave(4400);
@@ -204,6 +207,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       });
       const visemes = this.services.visemes?.(this.services.conductor.engine.textLeadFrames) ?? null;
       const stream = new NpcStream(id, `${this.roomId}/${id}`, p.sheet, def, state, [...p.position], facing, this.services.npcs, visemes, this.log.child({ npc: id }));
+      stream.earHeight = p.earHeight ?? 0;
       this.state.npcs.set(id, state);
       this.npcs.set(id, stream);
       stream.onPublished = () => this.broadcastPatch();
