@@ -9,6 +9,11 @@ export interface NpcPlacement {
   id?: string;
   position: Vec3;
   facing?: Vec3;
+  /**
+   * Metres above `position` where the NPC hears: scenes place NPCs where they stand (their feet), while players
+   * report their eye (camera) position, so hearing distance runs from ear to mouth. Default 0 (position is the ear).
+   */
+  earHeight?: number;
 }
 
 /** What the room needs of an NPC's character sheet. */

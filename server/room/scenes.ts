@@ -27,6 +27,8 @@ export function parseScene(data: unknown, source: string): Scene {
   const str = (x: unknown, at: string) => (typeof x === 'string' && x.trim() !== '' ? x : fail(`${at} must be a non-empty string`));
   const vec = (x: unknown, at: string): Vec3 =>
     Array.isArray(x) && x.length === 3 && x.every((v) => typeof v === 'number' && Number.isFinite(v)) ? [x[0], x[1], x[2]] : fail(`${at} must be [x, y, z] (three finite numbers)`);
+  const height = (x: unknown, at: string): number =>
+    typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= 5 ? x : fail(`${at} must be a height in metres from 0 to 5`);
   const top = obj(data, 'the scene');
   const room = str(top.room, 'room');
   const playerStart = top.playerStart === undefined ? ([0, 0, 0] as Vec3) : vec(top.playerStart, 'playerStart');
@@ -44,6 +46,7 @@ export function parseScene(data: unknown, source: string): Scene {
       ...(n.id !== undefined ? { id } : {}),
       position: vec(n.position, `npcs[${i}].position`),
       ...(n.facing !== undefined ? { facing: vec(n.facing, `npcs[${i}].facing`) } : {}),
+      ...(n.earHeight !== undefined ? { earHeight: height(n.earHeight, `npcs[${i}].earHeight`) } : {}),
     };
   });
   return { room, playerStart, npcs };

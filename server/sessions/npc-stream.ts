@@ -60,6 +60,8 @@ export class NpcStream {
    * status shorter than a patch interval (a session that opens within one tick) still reaches players.
    */
   onPublished: (() => void) | null = null;
+  /** metres above `position` where it hears (NpcPlacement.earHeight); the hearing stage measures from there */
+  earHeight = 0;
 
   constructor(
     readonly id: string,

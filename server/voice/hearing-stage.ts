@@ -50,7 +50,9 @@ export class HearingStage {
     });
     const best: { npc: string; w: number }[] = players.map(() => ({ npc: '', w: 0 }));
     for (const npc of streams) {
-      const listener = { position: npc.position, facing: npc.facing, hearingRadius: npc.def.hearingRadius };
+      // Heard at the NPC's ear (its position is where it stands), from the player's pose (their eyes, near the mouth).
+      const ear: Vec3 = [npc.position[0], npc.position[1] + npc.earHeight, npc.position[2]];
+      const listener = { position: ear, facing: npc.facing, hearingRadius: npc.def.hearingRadius };
       let nearest = Infinity;
       let voiced = false;
       players.forEach((p, i) => {
