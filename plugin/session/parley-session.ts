@@ -45,6 +45,8 @@ export interface ParleyConnectOptions {
   url?: string;
   roomName?: string;
   joinOptions?: Record<string, unknown>;
+  /** the player's token from the game's backend, checked by the server's join verifier (docs/security.md) */
+  token?: string;
   /** share the game's AudioEngineV2 (its context is used); by default Parley creates its own */
   audioEngine?: AudioEngineV2;
   /** or just the AudioContext to use (never a 24 kHz one: Firefox refuses it; any rate works) */
@@ -214,7 +216,7 @@ export class ParleySession {
     let room = o.room;
     if (!room) {
       const { Client } = await import('@colyseus/sdk');
-      room = (await new Client(o.url!).joinOrCreate(o.roomName ?? 'parley', ParleySession.joinOptions(o.joinOptions))) as unknown as RoomLike;
+      room = (await new Client(o.url!).joinOrCreate(o.roomName ?? 'parley', ParleySession.joinOptions({ ...o.joinOptions, ...(o.token ? { token: o.token } : {}) }))) as unknown as RoomLike;
       this.ownsRoom = true;
     }
     if (this.disposed) return;
