@@ -38,7 +38,7 @@ export interface WorkerHostOptions {
 }
 
 export interface RequestOptions {
-  /** no reply within this time fails the request as 'timeout' and replaces the worker (it is stuck: requests run in order) */
+  /** no reply within this time fails the request as 'timeout' and replaces the worker (it is stuck: requests after it run in order behind it) */
   timeoutMs?: number;
   transfer?: ArrayBuffer[];
   onProgress?: (p: unknown) => void;
