@@ -11,7 +11,13 @@
  *                is played through the plugin's own PlayoutBuffer on the player's clock (bench/support/
  *                playout-sim.ts) and measured as it leaves the speaker. Timings on the player's timeline: a frame
  *                is sent when its last sample has been "captured".
- *   pipeline     end to end minus engine-only, paired case by case (same act of the same script).
+ *   pipeline     end to end minus the engine's own decision time, per NPC frame: the engine made output frame i
+ *                from the player's frame s (the frame the server's uplink buffer gave that tick), so on the
+ *                engine's own timeline it sounds at 80·s ms; the pipeline's share is when it was heard minus that.
+ *                For an answer onset: the frame its first loud block played from; for a barge-in: the step that
+ *                reported `interrupted`, heard when its event arrived (the plugin flushes then). This includes
+ *                the capture framing (one frame). Also reported: end to end minus engine-only paired act by act
+ *                (noisier: the engine does not decide identically on the two runs).
  *
  * Stages (means, ms): capture framing (80, inherent), uplink network (proxy), the tick's phase against the
  * player's frames and the uplink jitter buffer (server histograms), tick work + engine step (server), downlink
@@ -26,6 +32,7 @@
  * PARLEY_LATENCY_ENGINES (default rehearsal,personaplex-server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { matchMaker } from '@colyseus/core';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
@@ -100,12 +107,53 @@ async function script(): Promise<PlayerScript> {
 
 interface EndToEnd {
   rec: Recording;
+  /** the pipeline's own share (ms), at answer onsets and barge-ins */
+  pipeAnswer: number[];
+  pipeStop: number[];
+  /** every voiced NPC frame's pipeline share (ms) */
+  pipeFrames: number[];
   link: ImpairedLink;
   played: ReturnType<typeof playOut>;
   stages: Record<string, number>;
 }
 
-async function runEndToEnd(engine: DuplexEngine, persona: Persona, jitterMs: number, make: () => Promise<PlayerScript>): Promise<EndToEnd> {
+/**
+ * The engine, watched: for each step of a session, which of the player's frames the server's uplink buffer had
+ * just given the hearing stage (read from the room on the same thread, right before the step).
+ */
+function watched(engine: DuplexEngine, seqNow: () => number | null) {
+  const inputSeq = new Map<number, (number | null)[]>();
+  const proxy = new Proxy(engine, {
+    get(target, prop) {
+      if (prop === 'step') {
+        return async (batch: Parameters<DuplexEngine['step']>[0]) => {
+          const seq = seqNow();
+          for (const b of batch) {
+            const list = inputSeq.get(b.session as number) ?? [];
+            list.push(seq);
+            inputSeq.set(b.session as number, list);
+          }
+          return target.step(batch);
+        };
+      }
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { engine: proxy, inputSeq };
+}
+
+async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: number, make: () => Promise<PlayerScript>): Promise<EndToEnd> {
+  let roomId = '';
+  const seqNow = () => {
+    if (!roomId) return null;
+    const room = matchMaker.getLocalRoomById(roomId) as unknown as { players?: Map<string, { intake: { buffer: unknown } | null }> } | undefined;
+    const link = room?.players ? [...room.players.values()][0] : undefined;
+    const buf = link?.intake?.buffer as { lastSeq?: number } | undefined;
+    return buf?.lastSeq ?? null;
+  };
+  const w = watched(engine0, seqNow);
+  const engine = w.engine;
   const running = await startTestServer(engine, {
     npcs: inlineNpcs({ npc0: { name: persona.name, hearingRadius: 6, audibleRadius: 12, persona: { ...persona, id: 'npc0' } } }),
     rooms: { lat: { npcs: [{ sheet: 'npc0', position: [0, 0, 0], facing: [0, 0, 1] }] } },
@@ -115,18 +163,20 @@ async function runEndToEnd(engine: DuplexEngine, persona: Persona, jitterMs: num
   const scriptNow = await make();
   try {
     await player.join('lat');
+    roomId = player.room.roomId;
     await player.hello();
     player.pose([0, 0, 1.2], [0, 0, -1]);
     // Arrival times on this clock (the TestPlayer's own records carry Date.now(); this listener is exact).
     const arrivals: Arrival[] = [];
     const flushes: number[] = [];
+    const flushFrames: number[] = [];
     const texts: { i: number; piece: string }[] = [];
     const dec = createDecoder('pcm16');
     player.room.onMessage(PARLEY_CHANNEL, (bytes: Uint8Array) => {
       const m = decodeServer(bytes);
       const at = performance.now();
       if (m.k === Kind.NpcVoice) arrivals.push({ at, i: m.i, samples: dec.decode(m.data) });
-      else if (m.k === Kind.NpcEvent && m.e === 'interrupted') flushes.push(at);
+      else if (m.k === Kind.NpcEvent && m.e === 'interrupted') (flushes.push(at), flushFrames.push(m.i));
       else if (m.k === Kind.Text) texts.push({ i: m.i, piece: m.piece });
     });
     const heard = new HeardTrack(); // what the script reacts to: audio as it arrives
@@ -158,7 +208,32 @@ async function runEndToEnd(engine: DuplexEngine, persona: Persona, jitterMs: num
       downlink_net: mean(link.delays.down),
       playout_wait: mean(played.waits),
     };
-    return { rec: { npc: played.track, pieces, player: playerTrack, said: scriptNow.said }, link, played, stages };
+    // The pipeline's share per NPC frame: heard at − 80·(player frame it was made from) on the player's clock.
+    const seqs = [...w.inputSeq.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+    const engineAt = (i: number) => (seqs[i] != null ? t0 + 80 * seqs[i]! : NaN);
+    const heardAt = (i: number) => (played.startedAt.has(i) ? t0 + (played.startedAt.get(i)! / SR) * 1000 : NaN);
+    const pipeFrames: number[] = [];
+    for (const a of arrivals) {
+      if (rmsOf(a.samples) > 0.01) {
+        const v = heardAt(a.i) - engineAt(a.i);
+        if (v === v) pipeFrames.push(v);
+      }
+    }
+    const pipeStop = flushFrames.map((i, k) => flushes[k]! - engineAt(i)).filter((v) => v === v);
+    // answer onsets: the NPC frame whose first sample starts the loud run after each question
+    const rec = { npc: played.track, pieces, player: playerTrack, said: scriptNow.said };
+    const byStart = [...played.startedAt.entries()].sort((a, b) => a[1] - b[1]);
+    const pipeAnswer: number[] = [];
+    for (const s of rec.said) {
+      if (s.start < 0) continue;
+      const onset = onsetSample(rec.npc, s.end);
+      if (onset === null) continue;
+      const frame = byStart.filter(([, at]) => at <= onset).at(-1);
+      if (!frame) continue;
+      const v = heardAt(frame[0]) - engineAt(frame[0]);
+      if (v === v) pipeAnswer.push(v);
+    }
+    return { rec, link, played, stages, pipeAnswer, pipeStop, pipeFrames };
   } finally {
     await player.leave();
     await link.close();
@@ -171,6 +246,22 @@ async function runEndToEnd(engine: DuplexEngine, persona: Persona, jitterMs: num
 interface CaseTimes {
   answer: (number | null)[];
   stop: (number | null)[];
+}
+
+function rmsOf(x: Float32Array): number {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += x[i]! * x[i]!;
+  return Math.sqrt(e / x.length);
+}
+
+/** The sample where the NPC's first loud run after `from` starts (walking back if it was already talking). */
+function onsetSample(npc: Float32Array, from: number): number | null {
+  const loud = loudBlocks(npc);
+  const end = Math.floor(from / BLOCK);
+  let on = -1;
+  for (let b = end; b < Math.min(loud.length, end + 250); b++) if (loud[b]) (on = b), (b = Infinity);
+  if (on === end) while (on > 0 && loud[on - 1]) on--;
+  return on >= 0 ? on * BLOCK : null;
 }
 
 /** 20 ms blocks of the NPC track above -40 dBFS. */
@@ -239,23 +330,31 @@ function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, r
   const ps = paired(e2e.stop, eng.stop);
   const p = run.played;
   const row = {
+    [`${prefix}.pipeline_answer_ms_p50`]: pct(run.pipeAnswer, 50),
+    [`${prefix}.pipeline_answer_ms_p95`]: pct(run.pipeAnswer, 95),
+    [`${prefix}.pipeline_stop_ms_p50`]: pct(run.pipeStop, 50),
+    [`${prefix}.pipeline_stop_ms_p95`]: pct(run.pipeStop, 95),
+    [`${prefix}.pipeline_frames_ms_p50`]: pct(run.pipeFrames, 50),
+    [`${prefix}.pipeline_frames_ms_p95`]: pct(run.pipeFrames, 95),
     [`${prefix}.answer_e2e_ms_p50`]: pct(a, 50),
     [`${prefix}.answer_e2e_ms_p95`]: pct(a, 95),
-    [`${prefix}.answer_pipeline_ms_p50`]: pct(pa, 50),
-    [`${prefix}.answer_pipeline_ms_p95`]: pct(pa, 95),
+    [`${prefix}.answer_paired_diff_ms_p50`]: pct(pa, 50),
+    [`${prefix}.answer_paired_diff_ms_p95`]: pct(pa, 95),
     [`${prefix}.stop_e2e_ms_p50`]: pct(s, 50),
     [`${prefix}.stop_e2e_ms_p95`]: pct(s, 95),
-    [`${prefix}.stop_pipeline_ms_p50`]: pct(ps, 50),
-    [`${prefix}.stop_pipeline_ms_p95`]: pct(ps, 95),
+    [`${prefix}.stop_paired_diff_ms_p50`]: pct(ps, 50),
+    [`${prefix}.stop_paired_diff_ms_p95`]: pct(ps, 95),
     [`${prefix}.cases`]: Math.min(pa.length, ps.length),
     [`${prefix}.underruns_per_min`]: p.underruns / p.minutes,
     [`${prefix}.playout_target_ms_p50`]: pct(p.targets, 50),
     ...Object.fromEntries(Object.entries(run.stages).map(([k, v]) => [`${prefix}.stage_${k}_ms`, v])),
   };
   Object.assign(figures, row);
+  const f = (xs: number[]) => `${pct(xs, 50).toFixed(0)}/${pct(xs, 95).toFixed(0)}`;
+  say(`${label}: pipeline share p50/p95 ms: answer onset ${f(run.pipeAnswer)} (n=${run.pipeAnswer.length}), barge-in ${f(run.pipeStop)} (n=${run.pipeStop.length}), every voiced frame ${f(run.pipeFrames)}`);
   say(
-    `${label}: answer ${pct(a, 50).toFixed(0)}/${pct(a, 95).toFixed(0)} ms (pipeline ${pct(pa, 50).toFixed(0)}/${pct(pa, 95).toFixed(0)}), ` +
-      `stop ${pct(s, 50).toFixed(0)}/${pct(s, 95).toFixed(0)} ms (pipeline ${pct(ps, 50).toFixed(0)}/${pct(ps, 95).toFixed(0)}) p50/p95, ` +
+    `${label}: answer ${pct(a, 50).toFixed(0)}/${pct(a, 95).toFixed(0)} ms (paired diff ${pct(pa, 50).toFixed(0)}/${pct(pa, 95).toFixed(0)}), ` +
+      `stop ${pct(s, 50).toFixed(0)}/${pct(s, 95).toFixed(0)} ms (paired diff ${pct(ps, 50).toFixed(0)}/${pct(ps, 95).toFixed(0)}) p50/p95, ` +
       `${pa.length}/${ps.length} paired cases, ${(p.underruns / p.minutes).toFixed(1)} underruns/min, ` +
       `lost up/down ${run.link.dropped.up}/${run.link.dropped.down}`,
   );

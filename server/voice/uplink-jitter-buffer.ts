@@ -145,17 +145,19 @@ export class UplinkJitterBuffer<T> {
     }
     this.trim();
     const head = this.frames[0];
-    if (head && head.seq === this.expected && this.frames.length > this.heldBack()) {
+    if (head && this.frames.length > this.extra) {
+      // Frames before the head never came (lost, or pushed out): skip them rather than add their delay.
+      if (head.seq > this.expected) this.stats.missing += head.seq - this.expected;
       this.frames.shift();
-      this.expected++;
+      this.expected = head.seq + 1;
       this.concealedRun = 0;
       this.observeSlack(now - head.arrived);
       const v = this.played(head, now);
       this.lastPlayed = v;
       return v;
     }
-    if (head && head.seq === this.expected) return null; // holding one frame more for a wider jitter: no skip
-    // Missing: lost, or not here in time. Conceal it and move on; waiting would add its delay to everything after.
+    if (head) return null; // holding one frame more for a wider jitter
+    // Nothing here: the frame is lost or late. Conceal it and move on; waiting would delay everything after it.
     this.stats.missing++;
     this.concealedAt.set(this.expected, now);
     if (this.concealedAt.size > 16) this.concealedAt.delete(this.concealedAt.keys().next().value!);
@@ -173,9 +175,9 @@ export class UplinkJitterBuffer<T> {
   private trim() {
     const excess = this.frames.length - 1 - this.extra;
     this.aboveFor = excess > 0 ? this.aboveFor + 1 : 0;
-    if (this.aboveFor >= 4 && this.frames[0]?.seq === this.expected) {
-      this.frames.shift();
-      this.expected++;
+    if (this.aboveFor >= 4) {
+      const dropped = this.frames.shift()!;
+      this.expected = dropped.seq + 1;
       this.stats.trimmed++;
       this.aboveFor = 0;
       this.slackCount = 0; // what is left waits a tick less: measure afresh
