@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.ts';
 import { startEngine } from './engines/select.ts';
 import { createParleyServer } from './app.ts';
+import { securityFromEnv } from './guard/security-env.ts';
 import { createLogger } from './log.ts';
 import { SheetLibrary } from './sheets/library.ts';
 import { sheetDirectory } from './room/sheet-directory.ts';
@@ -51,12 +52,13 @@ async function main() {
   const server = createParleyServer({
     engine,
     npcs: sheetDirectory(sheets),
-    rooms: Object.fromEntries(Object.values(scenes).map((s) => [s.room, { npcs: s.npcs }])),
+    rooms: Object.fromEntries(Object.values(scenes).map((s) => [s.room, { npcs: s.npcs, playerStart: s.playerStart }])),
     visemes: (leadFrames) => new VisemeTimeline({ leadFrames }),
     idleTimeoutMs: config.idleTimeoutMs,
     log,
     cluster,
     drainMs: config.drainMs,
+    ...securityFromEnv(),
   });
   server.onShutdown(() => sheets.close());
   const port = await server.listen(config.port, config.host);
