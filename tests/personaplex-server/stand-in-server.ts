@@ -1,8 +1,12 @@
 /**
  * Stand-in for NVIDIA's PersonaPlex server (`python -m moshi.server`), behaving as its code does
- * (moshi/moshi/server.py): GET / answers (the web UI), `/api/chat` takes `text_prompt` and `voice_prompt` from
- * the query, a missing voice file closes the socket without a handshake, one conversation at a time (later
- * clients wait silently), a prompt phase during which client messages are read and discarded, then the 0x00
+ * (moshi/moshi/server.py): GET / answers 404 (no static UI), `/api/chat` takes `text_prompt` and `voice_prompt`
+ * from the query and drops the connection on any other key (the real one raises KeyError on `seed`), stores the
+ * prompts in state shared by every connection *before* it takes its one-conversation lock (so a client that
+ * connects during another's prompt phase gives that conversation its persona), crashes inside the lock on an
+ * empty prompt (close 1006), a missing voice file closes the socket without a handshake, one conversation at a
+ * time (later clients wait silently), a prompt phase that grows with the prompt during which client messages
+ * are read and discarded, then the 0x00
  * handshake; from there, one output frame per 1920 input samples, each sent as its own Ogg page (sphn-style
  * stream: OpusHead/OpusTags first, pre-skip 3840) with the step's 0x02 text piece just before it. It speaks its
  * words as tone bursts, or echoes what it hears. Faults on request: dies mid-conversation, never handshakes,
@@ -39,6 +43,8 @@ export interface StandInOptions {
   warmupFrames?: number;
   fault?: Fault;
   voices?: string[];
+  /** prompt phase per word of the text prompt, on top of `promptMs` (the real server steps once per token) */
+  promptMsPerWord?: number;
 }
 
 export interface StandInStats {
@@ -53,6 +59,10 @@ export interface StandInStats {
   maxConcurrent: number;
   queries: { text_prompt: string | null; voice_prompt: string | null }[];
   rejected: string[];
+  /** the text prompt each conversation actually ran with (from the shared state, as the real server does) */
+  ranWith: string[];
+  /** connections dropped for an unknown query key, or crashed on an empty prompt */
+  dropped: number;
 }
 
 const WORD_FRAMES = 4;
@@ -60,8 +70,10 @@ const GAP_FRAMES = 2;
 
 export class StandInServer {
   readonly stats: StandInStats = {
-    connections: 0, conversations: 0, swallowed: 0, framesIn: 0, framesOut: 0, textsOut: 0, maxConcurrent: 0, queries: [], rejected: [],
+    connections: 0, conversations: 0, swallowed: 0, framesIn: 0, framesOut: 0, textsOut: 0, maxConcurrent: 0, queries: [], rejected: [], ranWith: [], dropped: 0,
   };
+  /** server.py keeps the prompts on the server object, written by every connection before the lock */
+  private shared = { text: '', voice: '' };
   private http: http.Server;
   private wss: WebSocketServer;
   private sockets = new Set<Socket>();
@@ -79,11 +91,12 @@ export class StandInServer {
       warmupFrames: opts.warmupFrames ?? 1,
       fault: opts.fault ?? { kind: 'none' },
       voices: opts.voices ?? BUILTIN_VOICES.map((v) => `${v}.pt`),
+      promptMsPerWord: opts.promptMsPerWord ?? 2,
     };
     this.http = http.createServer((req, res) => {
       if (this.hung) return; // never answers
-      res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/html' });
-      res.end(req.url === '/' ? '<!doctype html><title>PersonaPlex stand-in</title>' : 'not found');
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
     });
     this.http.on('connection', (s) => {
       this.sockets.add(s);
@@ -133,11 +146,17 @@ export class StandInServer {
     ws.on('message', early);
     // server.py: request.query["text_prompt"] raises KeyError; a voice file not in the voice dir raises
     // FileNotFoundError. Either way the socket closes with no handshake.
+    if ([...q.keys()].some((k) => k !== 'text_prompt' && k !== 'voice_prompt')) {
+      this.stats.dropped++;
+      ws.terminate();
+      return;
+    }
     if (text_prompt === null || voice_prompt === null || !this.opts.voices.includes(voice_prompt)) {
       this.stats.rejected.push(voice_prompt ?? '(no voice_prompt)');
       ws.close(1011);
       return;
     }
+    this.shared = { text: text_prompt, voice: voice_prompt };
     // One conversation at a time: wait for the lock without a word.
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
@@ -146,8 +165,17 @@ export class StandInServer {
     await before;
     try {
       if (closed || this.dead) return;
-      await sleep(this.opts.promptMs);
+      // the prompt phase reads the shared state, not this connection's own query
+      const prompt = this.shared.text;
+      if (prompt.trim() === '') {
+        this.stats.dropped++;
+        ws.terminate(); // the handler raises inside the lock: close 1006, no handshake
+        return;
+      }
+      await sleep(this.opts.promptMs + this.opts.promptMsPerWord * prompt.split(/\s+/).length);
       if (closed || this.dead) return;
+      // a client that connected during the prompt phase has replaced the persona this conversation runs with
+      this.stats.ranWith.push(this.shared.text);
       if (this.opts.fault.kind === 'never-handshake') {
         await new Promise<void>((r) => ws.once('close', () => r()));
         return;
