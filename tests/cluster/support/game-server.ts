@@ -2,7 +2,7 @@
  * One game-server process of a test cluster: the real Parley server in cluster mode (Redis presence, driver and
  * seat board) around the stand-in engine in echo mode (the NPC's voice is what it hears, so a test knows the voice
  * flows without a model). Prints one JSON line `{ ready, port, processId }` on stdout once listening; SIGTERM
- * drains it. Environment: REDIS_URL, PORT, CAPACITY (sessions), DRAIN_MS, MAX_PLAYERS.
+ * drains it. Environment: REDIS_URL (unset: one process alone), PORT, CAPACITY (sessions), DRAIN_MS, MAX_PLAYERS.
  */
 import { matchMaker } from '@colyseus/core';
 import { createParleyServer } from '../../../server/app.ts';
@@ -13,7 +13,10 @@ import { inlineNpcs } from '../../support/test-server.ts';
 
 const port = Number(process.env.PORT);
 const log = createLogger({ json: true, level: (process.env.LOG_LEVEL as 'warn') ?? 'warn', destination: process.stderr });
-const cluster = await connectCluster({ redisUrl: process.env.REDIS_URL!, publicAddress: `127.0.0.1:${port}` }, { holder: `test-${process.pid}`, log });
+// without REDIS_URL: one process on its own (the bench's baseline)
+const cluster = process.env.REDIS_URL
+  ? await connectCluster({ redisUrl: process.env.REDIS_URL, publicAddress: `127.0.0.1:${port}` }, { holder: `test-${process.pid}`, log })
+  : undefined;
 const server = createParleyServer({
   engine: new ScriptedEngine({ mode: 'echo', capacity: Number(process.env.CAPACITY ?? 4) }),
   npcs: inlineNpcs({ alex: { hearingRadius: 6, audibleRadius: 12 } }),

@@ -16,10 +16,11 @@ export interface GameNode {
   exited: Promise<number | null>;
 }
 
-export async function startNode(redisUrl: string, env: Record<string, string> = {}): Promise<GameNode> {
+/** `redisUrl` undefined: a process on its own (no cluster). */
+export async function startNode(redisUrl: string | undefined, env: Record<string, string> = {}): Promise<GameNode> {
   const port = await freePort();
   const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
-    env: { ...process.env, REDIS_URL: redisUrl, PORT: String(port), ...env },
+    env: { ...process.env, REDIS_URL: redisUrl ?? '', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
