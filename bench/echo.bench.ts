@@ -176,7 +176,7 @@ async function loops() {
   ];
   for (const c of cases) {
     const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate });
-    say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (loudest 5 % of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
+    say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (95th percentile of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
     figures[`echo_selftalk_${c.name}_npc_speech_s`] = r.npcSpeechS;
     figures[`echo_selftalk_${c.name}_false_bargeins_count`] = r.falseBargeIns;
     figures[`echo_selftalk_${c.name}_self_answers_count`] = r.selfAnswers;
