@@ -107,7 +107,7 @@ export class RehearsalEngine implements DuplexEngine {
   private readonly cache: SynthCache;
   private readonly ttsWaitMs: number;
   private readonly log: Logger;
-  /** started at the first session whose sheet has topics */
+  /** started with the engine unless recognition is off; a rejected promise means none (each session logs it) */
   private recognizer: Promise<TopicRecognizer> | undefined;
 
   private constructor(
@@ -137,7 +137,14 @@ export class RehearsalEngine implements DuplexEngine {
       await Promise.all([vad.dispose(), tts.dispose()]);
       throw err;
     }
-    return new RehearsalEngine(vad, tts, options, log);
+    const engine = new RehearsalEngine(vad, tts, options, log);
+    // Start the speech decoders now too: starting one blocks this thread for 0.4 s or more, which a step must
+    // never wait behind. Without them (logged) NPCs answer with their lines.
+    if (options.recognition !== false) {
+      engine.recognizer = TopicRecognizer.create(options.recognition || {}, engine.log.child({ part: 'recognizer' }));
+      await engine.recognizer.catch(() => {});
+    }
+    return engine;
   }
 
   async open(persona: Persona, options?: OpenOptions): Promise<SessionId> {
@@ -295,13 +302,12 @@ export class RehearsalEngine implements DuplexEngine {
       notUnderstood: lines(raw.notUnderstood),
     };
     try {
-      this.recognizer ??= TopicRecognizer.create(this.options.recognition || {}, this.log.child({ part: 'recognizer' }));
+      if (!this.recognizer) return undefined;
       const recognizer = await this.recognizer;
       const listener = recognizer.listen(topics, this.options.turnTaking?.minSpeechMs);
       await recognizer.prepare(listener.grammar);
       return { listener, answers: new TopicAnswers(topics) };
     } catch (err) {
-      this.recognizer = undefined;
       this.log.warn({ persona: persona.id, err: (err as Error).message }, 'speech recognition unavailable; it answers with its lines instead');
       return undefined;
     }

@@ -38,12 +38,20 @@ export interface RecognizerOptions {
    * mdef, means, variances, sendump, transition_matrices).
    */
   model?: 'auto' | 'bundled' | string;
+  /**
+   * Decoders per worker, all started with the engine (each about 23 MB; starting one blocks its thread for
+   * 0.4 s or more, so none is started while sessions step). At most this many players are decoded at once; a
+   * turn that finds none free waits for one, and is "not understood" if none frees before it ends.
+   */
+  decoders?: number;
+  /** PocketSphinx frame downsampling: 2 scores every other 10 ms frame (about half the CPU) */
+  downsample?: 1 | 2;
 }
 
 /** Debian's `pocketsphinx-en-us` package: the same US English model family, with a 6.8 kHz (wideband) front end. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 
-const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto' };
+const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto', decoders: 3, downsample: 1 };
 
 /** The decoding grammar: the sheet's topic grammar, plus the garbage path. */
 export function decodingGrammar(topics: CompiledTopics, garbage: boolean): string {
@@ -102,12 +110,12 @@ function modelDir(choice: string): string | undefined {
 }
 
 /**
- * One per engine (worker thread). Decoders (about 23 MB and 0.4 s to start each) are pooled: one per grammar is
- * prepared when a session opens; more are started only while several sessions' players talk at once.
+ * One per engine (worker thread). Its decoders (about 23 MB and 0.4 s to start each) are all started with it and
+ * shared by every session: a player's turn takes a free one (switching its grammar takes a few ms) and gives it
+ * back when the turn ends.
  */
 export class TopicRecognizer {
   private readonly pool: PooledDecoder[] = [];
-  private creating: Promise<void> | undefined;
   readonly options: Required<RecognizerOptions>;
 
   private constructor(
@@ -120,29 +128,30 @@ export class TopicRecognizer {
 
   static async create(options: RecognizerOptions = {}, log: Logger = silentLogger): Promise<TopicRecognizer> {
     const r = new TopicRecognizer(await loadModule(), options, log);
-    r.pool.push({ decoder: await r.newDecoder(), busy: false });
+    const n = r.options.decoders;
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`recognition.decoders must be a whole number from 1 to 64, got ${n}`);
+    for (let i = 0; i < n; i++) r.pool.push({ decoder: await r.newDecoder(), busy: false });
     return r;
   }
 
   private async newDecoder(): Promise<Decoder> {
     const hmm = modelDir(this.options.model);
-    const d = new this.ss.Decoder({ loglevel: 'FATAL', samprate: RECOGNISER_RATE, wip: this.options.wordPenalty, ...(hmm ? { hmm } : {}) });
+    const d = new this.ss.Decoder({ loglevel: 'FATAL', samprate: RECOGNISER_RATE, wip: this.options.wordPenalty, ds: this.options.downsample, ...(hmm ? { hmm } : {}) });
     await d.initialize();
     d.add_words(...PHONE_WORDS);
+    // one short decode now, so the first player's turn does not pay for compiling the decoding code
+    d.set_grammar('#JSGF V1.0;\ngrammar warm;\npublic <w> = hello;\n');
+    d.start();
+    d.process_audio(Float32Array.from({ length: RECOGNISER_RATE / 2 }, (_, i) => 0.05 * Math.sin(i / 3)));
+    d.stop();
     return d;
   }
 
-  /** At session open: make sure a decoder already holds this grammar, so a turn never waits for one. */
+  /** At session open: check the grammar compiles, and leave it on an idle decoder not yet holding one. */
   async prepare(grammar: string): Promise<void> {
     if (this.pool.some((p) => p.grammar === grammar)) return;
-    const idle = this.pool.find((p) => !p.busy && p.grammar === undefined);
-    if (idle) {
-      this.setGrammar(idle, grammar);
-      return;
-    }
-    const p: PooledDecoder = { decoder: await this.newDecoder(), busy: false };
-    this.setGrammar(p, grammar);
-    this.pool.push(p);
+    const idle = this.pool.find((p) => !p.busy && p.grammar === undefined) ?? this.pool.find((p) => !p.busy);
+    if (idle) this.setGrammar(idle, grammar);
   }
 
   private setGrammar(p: PooledDecoder, grammar: string) {
@@ -150,16 +159,10 @@ export class TopicRecognizer {
     p.grammar = grammar;
   }
 
-  /** A free decoder set to `grammar` now, or undefined (one is being started; ask again next frame). */
+  /** A free decoder set to `grammar` now, or undefined when all are busy (ask again next frame). */
   acquire(grammar: string): PooledDecoder | undefined {
-    let p = this.pool.find((x) => !x.busy && x.grammar === grammar) ?? this.pool.find((x) => !x.busy);
-    if (!p) {
-      this.creating ??= this.newDecoder()
-        .then((decoder) => void this.pool.push({ decoder, busy: false }))
-        .catch((err: Error) => this.log.warn({ err: err.message }, 'could not start another speech decoder'))
-        .finally(() => (this.creating = undefined));
-      return undefined;
-    }
+    const p = this.pool.find((x) => !x.busy && x.grammar === grammar) ?? this.pool.find((x) => !x.busy);
+    if (!p) return undefined;
     if (p.grammar !== grammar) this.setGrammar(p, grammar);
     p.busy = true;
     return p;
@@ -224,7 +227,8 @@ export interface PlayerSpeech {
  * confirms speech feeds the decoder frame by frame until the engine asks for the turn's words.
  */
 export class TurnListener {
-  private readonly resampler = new Resampler(24_000, RECOGNISER_RATE);
+  // 16 zero crossings: the acoustic model hears up to 6.8 kHz, so a shorter filter loses nothing it uses
+  private readonly resampler = new Resampler(24_000, RECOGNISER_RATE, { zeroCrossings: 16 });
   private readonly preRoll: Float32Array;
   private preRollHeld = 0;
   private decoder: ReturnType<TopicRecognizer['acquire']>;
@@ -232,6 +236,8 @@ export class TurnListener {
   private backlog: Float32Array[] = [];
   private active = false;
   private fedSamples = 0;
+  /** samples of this turn queued for decoding so far (capped by maxTurnMs) */
+  private queuedSamples = 0;
   private failed = false;
   /** level correction for this turn, set when it starts (quiet players are brought up to a normal level) */
   private gain = 1;
@@ -258,7 +264,11 @@ export class TurnListener {
       const pre = this.preRoll.slice(this.preRoll.length - this.preRollHeld);
       this.gain = levelGain(pre);
       this.backlog = [scaled(pre, this.gain)];
-    } else if (this.active && this.fedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) this.backlog.push(scaled(x, this.gain));
+      this.queuedSamples = pre.length;
+    } else if (this.active && this.queuedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) {
+      this.backlog.push(scaled(x, this.gain));
+      this.queuedSamples += x.length;
+    }
     // speech that never became a turn (a listener's "mm-hm" over the NPC): forget it after a long quiet
     if (this.active && heard.silenceMs >= DISCARD_AFTER_QUIET_MS) this.finish();
     if (this.active) this.feed();
@@ -276,7 +286,11 @@ export class TurnListener {
     this.preRollHeld = Math.min(n, this.preRollHeld + x.length);
   }
 
-  private feed() {
+  /**
+   * Decode what is waiting, at most `limit` samples (a step decodes two frames' worth: the pre-roll and any
+   * wait for a decoder are caught up over the next frames, never in one long step).
+   */
+  private feed(limit = 2 * 1280) {
     if (!this.decoder) {
       this.decoder = this.recognizer.acquire(this.grammar);
       if (!this.decoder) return;
@@ -284,14 +298,17 @@ export class TurnListener {
       if (!this.decoder) return;
     }
     const t0 = performance.now();
-    for (const chunk of this.backlog) {
-      if (chunk.length === 0) continue;
-      this.guard(() => this.decoder?.decoder.process_audio(chunk));
-      if (!this.decoder) break;
-      this.fedSamples += chunk.length;
+    let budget = limit;
+    while (this.backlog.length && budget > 0 && this.decoder) {
+      const chunk = this.backlog[0]!;
+      const take = chunk.subarray(0, budget);
+      if (take.length) this.guard(() => this.decoder?.decoder.process_audio(take));
+      this.fedSamples += take.length;
+      budget -= take.length;
+      if (take.length === chunk.length) this.backlog.shift();
+      else this.backlog[0] = chunk.subarray(take.length);
     }
     this.decodeMs += performance.now() - t0;
-    this.backlog = [];
   }
 
   /**
@@ -300,6 +317,7 @@ export class TurnListener {
    */
   finish(): string[] {
     if (!this.active) return [];
+    if (this.decoder) this.feed(Infinity); // whatever is still waiting (a turn that ended right after a wait)
     this.active = false;
     this.backlog = [];
     const p = this.decoder;
