@@ -90,11 +90,11 @@ export class Hud {
     if (this.heard.textContent !== text) this.heard.textContent = text;
   }
 
-  /** The engine's label as the server states it; the CPU default says it does not understand speech. */
+  /** The engine's label as the server states it; the CPU default says it recognises only its sheet's topics. */
   setEngine(label: string): void {
     if (this.engine.textContent === label) return;
     this.engine.textContent = label || '—';
-    this.engine.classList.toggle('cpu', /does not understand/i.test(label));
+    this.engine.classList.toggle('cpu', /does not understand|not a language model/i.test(label));
   }
 
   /** Echo cancellation: on with its current ERLE, or off and why. */

@@ -116,7 +116,9 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
   it('boards the ship: the HUD shows push-to-talk on V and the engine label as the server states it', async () => {
     const r = await readout();
     expect(r.session).toBe('ready');
-    expect(r.engine).toMatch(/does not understand speech/);
+    // the CPU default's honest label: what it understands (its sheet's topics) and that it is no language model
+    expect(r.engine).toMatch(/recognises only its character sheet's topics/);
+    expect(r.engine).toMatch(/not a language model/);
     // the HUD is refreshed by the render loop, which runs at a few frames a second in this test
     await waitFor('the HUD to show the engine label', async () => (await page.textContent('#hud-engine')) === r.engine, 3000);
     await waitFor('the HUD to show push-to-talk', async () => /push-to-talk — hold V/.test((await page.textContent('#hud-mic')) ?? ''), 3000);
