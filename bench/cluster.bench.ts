@@ -25,7 +25,7 @@ function pct(xs: number[], p: number) {
 async function joinLatencies(urls: string[]): Promise<number[]> {
   const out: number[] = [];
   for (let i = -3; i < JOINS; i++) {
-    const p = new TestPlayer(urls[i % urls.length]!, 'pcm16');
+    const p = new TestPlayer(urls[(i + 3) % urls.length]!, 'pcm16');
     const t0 = performance.now();
     await p.join('plaza');
     if (i >= 0) out.push(performance.now() - t0);
@@ -56,7 +56,10 @@ export default async function clusterBench(): Promise<Record<string, number>> {
   const nodes = await Promise.all([0, 1, 2].map(() => startNode(redis.url, { CAPACITY: '64', MAX_PLAYERS: '8' })));
   const players: TestPlayer[] = [];
   try {
-    const clusterJoins = await joinLatencies(nodes.map((n) => n.url));
+    const clusterJoins = await joinLatencies(nodes.map((n) => n.url)).catch((err: Error) => {
+      const why = nodes.map((n) => `:${n.port} exit ${n.proc.exitCode ?? n.proc.signalCode ?? 'running'} ${n.stderr.join('').slice(-400)}`).join('\n');
+      throw new Error(`${err.message}\n${why}`);
+    });
     figures.cluster_join_ms_p50_solo = pct(soloJoins, 50);
     figures.cluster_join_ms_p95_solo = pct(soloJoins, 95);
     figures.cluster_join_ms_p50 = pct(clusterJoins, 50);
@@ -80,9 +83,11 @@ export default async function clusterBench(): Promise<Record<string, number>> {
     await sleep(3000);
     const late0 = await Promise.all(nodes.map((n) => metric(n, 'parley_ticks_late_total')));
     c0 = await commands(redis.client);
+    const frames0 = players.map((p) => p.framesFrom('alex').length);
     const t0 = Date.now();
     await sleep(10_000);
     const secs = (Date.now() - t0) / 1000;
+    const framesEnd = players.map((p) => p.framesFrom('alex').length);
     const cmds = ((await commands(redis.client)) - c0) / secs;
     const late1 = await Promise.all(nodes.map((n) => metric(n, 'parley_ticks_late_total')));
     const sessions = await Promise.all(nodes.map((n) => metric(n, 'parley_sessions')));
@@ -96,8 +101,9 @@ export default async function clusterBench(): Promise<Record<string, number>> {
     figures.cluster_sessions_per_process_max = Math.max(...sessions);
     const late = late1.reduce((a, b, i) => a + (b - late0[i]!), 0);
     figures.cluster_ticks_late_pct = (100 * late) / (12.5 * secs * nodes.length);
-    const frames = players.map((p) => p.framesFrom('alex').length);
-    figures.cluster_npc_frames_per_player_per_s_min = Math.min(...frames) / ((Date.now() - t0) / 1000 + 3);
+    // NPC voice frames each player received in the window (12.5/s when nothing is lost)
+    const frames = framesEnd.map((n, i) => n - frames0[i]!);
+    figures.cluster_npc_frames_per_player_per_s_min = Math.min(...frames) / secs;
   } finally {
     for (const p of players) await p.leave();
     for (const n of nodes) n.proc.kill('SIGKILL');
