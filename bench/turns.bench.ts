@@ -7,7 +7,8 @@
  *   through the server  players over WebSocket in real time, one room each; figures include the pipeline
  *   engine-only         the same scripts stepped straight through the engine, on its own timeline
  * and, for the rehearsal engine, the trade-off curve between pause takeovers and answer latency (engine-only,
- * several end-of-turn settings). PARLEY_TURNS=engine skips the server run; PARLEY_TURNS_CURVE=0 skips the curve.
+ * several end-of-turn settings). PARLEY_TURNS=engine skips the server run, PARLEY_TURNS=curve runs only the
+ * curve; PARLEY_TURNS_CURVE=0 skips the curve.
  */
 import { loadConfig } from '../server/config.ts';
 import { silentLogger } from '../server/log.ts';
@@ -121,7 +122,7 @@ export default async function turnsBench(): Promise<Record<string, number>> {
 
   let server: ReturnType<typeof summarise> | null = null;
   let serverF = emptyFigures();
-  if (process.env.PARLEY_TURNS !== 'engine') {
+  if (process.env.PARLEY_TURNS !== 'engine' && process.env.PARLEY_TURNS !== 'curve') {
     log(`through the server: ${config.engine.name}, ${TUNING_SPEAKERS.length + HELD_OUT_SPEAKERS.length} players in real time (about 12 minutes)`);
     const engine = await started();
     try {
@@ -143,6 +144,7 @@ export default async function turnsBench(): Promise<Record<string, number>> {
     }
     server = summarise(serverF);
   }
+  if (process.env.PARLEY_TURNS === 'curve') return curve(config.engine.name);
   log(`engine-only: ${config.engine.name}`);
   // In-thread for the rehearsal engine, so each session starts once its lines are synthesised (ready()).
   const engine: DuplexEngine = config.engine.name === 'rehearsal' ? await RehearsalEngine.create({ quiet: true }) : await started();
@@ -166,7 +168,13 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   figures['turns.engine.heldOut.pauseTakeover'] = summarise(engineF, 'heldOut').pauseTakeover;
   figures['turns.engine.heldOut.latencyMedianMs'] = summarise(engineF, 'heldOut').latencyMedianMs;
 
-  if (config.engine.name === 'rehearsal' && process.env.PARLEY_TURNS_CURVE !== '0') {
+  return { ...figures, ...(process.env.PARLEY_TURNS_CURVE !== '0' ? await curve(config.engine.name) : {}) };
+}
+
+/** The trade-off curve (rehearsal only, engine-only): several end-of-turn settings. */
+async function curve(engineName: string): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {};
+  if (engineName === 'rehearsal') {
     const rows: string[] = [];
     for (const c of CURVE) {
       log(`curve: ${c.label}`);
@@ -178,6 +186,10 @@ export default async function turnsBench(): Promise<Record<string, number>> {
         rows.push(
           `${c.label.padEnd(28)} ${fmt(all.pauseTakeover).padStart(8)} ${fmt(all.pauseTakeoverAll).padStart(8)} ${fmt(all.latencyMedianMs).padStart(9)} ${fmt(all.smoothTakeover).padStart(7)} ${fmt(held.pauseTakeover).padStart(9)} ${fmt(held.latencyMedianMs).padStart(9)}`,
         );
+        log(rows.at(-1)!);
+        const key = c.label.replace(/[^\w.]+/g, "-");
+        figures[`turns.curve.${key}.pauseTakeover`] = all.pauseTakeover;
+        figures[`turns.curve.${key}.latencyMedianMs`] = all.latencyMedianMs;
       } finally {
         await e.dispose?.();
       }
