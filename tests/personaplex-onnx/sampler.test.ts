@@ -65,6 +65,38 @@ describe('top-k sampler (issue 17)', () => {
     }
   });
 
+  it('audio rows like the last one (the one-pass selection near the last cut) draw as the old sampler does', () => {
+    // Rows of one distribution, then a shifted one (guess too high), a flat one (too many near the cut) and
+    // one with a wide key range: the one-pass path and each of its fallbacks, all checked against the old path.
+    const r = new Rng(11);
+    const sampler = new TopKSampler() as unknown as { sample: TopKSampler['sample']; selectHalfNearCut: (...a: unknown[]) => Uint32Array | null };
+    const near = sampler.selectHalfNearCut.bind(sampler);
+    let used = 0;
+    sampler.selectHalfNearCut = (...a: unknown[]) => {
+      const out = near(...a);
+      if (out) used++;
+      return out;
+    };
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    const toHalf = (v: number) => {
+      f[0] = v;
+      const b = u[0]!;
+      const e = ((b >>> 23) & 0xff) - 112;
+      return e <= 0 ? (b >>> 16) & 0x8000 : ((b >>> 16) & 0x8000) | (e << 10) | ((b >>> 13) & 0x3ff);
+    };
+    for (let c = 0; c < 120; c++) {
+      const shift = c % 30 === 29 ? 3 : 0;
+      const spread = c % 30 === 28 ? 0.01 : c % 30 === 27 ? 200 : 6;
+      const bits = Uint16Array.from({ length: 2048 }, () => toHalf((r.next() * 2 - 1) * spread + shift));
+      if (c % 7 === 3) for (let i = 0; i < 2048; i += 5) bits[i] = bits[0]!; // ties
+      const seed = r.nextU32();
+      const p = { temperature: 0.8, topK: 250 };
+      expect(sampler.sample(bits, 0, 2048, p, new Rng(seed))).toBe(oldSampleTopK(oldToFloat32(bits), 0, 2048, p, new Rng(seed)));
+    }
+    expect(used).toBeGreaterThan(60);
+  });
+
   it('keeps the old argmax (first maximum wins)', () => {
     const x = Float32Array.of(1, 5, 3, 5, -Infinity);
     expect(argmax(x, 0, 5)).toBe(oldArgmax(x, 0, 5));

@@ -60,7 +60,9 @@ export class TopKSampler {
     if (k * 16 >= size && logits instanceof Uint16Array && size <= 65536) {
       // fp16 with a large share surviving (audio: 250 of 2048): exact radix selection on 16-bit integer keys
       // (halfKey), no float conversion until the k survivors, which come back best first.
-      const packed = this.selectHalfRadix(logits, offset, size, k);
+      const packed = this.selectHalfNearCut(logits, offset, size, k) ?? this.selectHalfRadix(logits, offset, size, k);
+      this.cutSize = size;
+      this.cutKey = packed[k - 1]! >>> 16;
       for (let j = 0; j < k; j++) ids[j] = 65535 - (packed[j]! & 0xffff);
     } else {
       let keys: Float64Array;
@@ -189,6 +191,59 @@ export class TopKSampler {
     return out;
   }
 
+  /** the k-th best key of the last radix-selected row and that row's size: rows of one vocabulary are alike */
+  private cutSize = 0;
+  private cutKey = 0;
+  private near = new Uint32Array(0);
+  private nearSorted = new Uint32Array(0);
+  private nearCount = new Int32Array(NEAR_RANGE);
+
+  /**
+   * The same top k in one pass, when the last row of this size predicts where the cut falls: only keys above
+   * (last k-th best key − NEAR_MARGIN) are kept, in id order, then put best first by a counting sort over the
+   * few keys between that cut and the row's maximum (ties stay in id order, so the lower id wins). Exact or
+   * nothing: it returns null, and the caller runs the radix selection, when fewer than k values beat the cut
+   * (the guess was too high), when too many do (too low), or when the keys span too wide a range.
+   */
+  private selectHalfNearCut(x: Uint16Array, offset: number, size: number, k: number): Uint32Array | null {
+    if (this.cutSize !== size) return null;
+    const cap = 2 * k;
+    if (this.near.length < cap) {
+      this.near = new Uint32Array(cap);
+      this.nearSorted = new Uint32Array(cap);
+    }
+    const near = this.near;
+    const cut = this.cutKey - NEAR_MARGIN;
+    let n = 0;
+    let top = 0;
+    for (let i = 0; i < size; i++) {
+      const o = halfKey(x[offset + i]!);
+      if (o <= cut) continue;
+      if (n === cap) return null;
+      near[n++] = ((o << 16) | (65535 - i)) >>> 0;
+      if (o > top) top = o;
+    }
+    if (n < k || top - cut > NEAR_RANGE) return null;
+    const count = this.nearCount;
+    const span = top - cut; // keys cut+1 .. top, counted best first at index top − key
+    count.fill(0, 0, span);
+    for (let j = 0; j < n; j++) count[top - (near[j]! >>> 16)]!++;
+    for (let b = 0, sum = 0; b < span; b++) {
+      const c = count[b]!;
+      count[b] = sum;
+      sum += c;
+    }
+    const sorted = this.nearSorted;
+    for (let j = 0; j < n; j++) {
+      const v = near[j]!;
+      sorted[count[top - (v >>> 16)]!++] = v;
+    }
+    if (this.packedK.length !== k) this.packedK = new Uint32Array(k);
+    const out = this.packedK;
+    for (let j = 0; j < k; j++) out[j] = sorted[j]!;
+    return out;
+  }
+
   argmax(x: LogitRow, offset: number, size: number): number {
     const t = x instanceof Uint16Array ? this.half : null;
     let best = 0;
@@ -314,6 +369,11 @@ function selectLargest(a: Float64Array, k: number) {
   }
 }
 
+
+/** how far below the last row's k-th best key the one-pass selection starts keeping values (fp16 steps) */
+const NEAR_MARGIN = 48;
+/** widest key range the one-pass selection counting-sorts (beyond it, the radix selection runs) */
+const NEAR_RANGE = 4096;
 
 /**
  * fp16 bits → a 16-bit integer with the same order as the values: h + 0x8000 for h ≥ 0 and 0x10000 − h for
