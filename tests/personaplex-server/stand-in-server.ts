@@ -4,8 +4,8 @@
  * from the query and drops the connection on any other key (the real one raises KeyError on `seed`), stores the
  * prompts in state shared by every connection *before* it takes its one-conversation lock (so a client that
  * connects during another's prompt phase gives that conversation its persona), crashes inside the lock on an
- * empty prompt (close 1006), a missing voice file closes the socket without a handshake, one conversation at a
- * time (later clients wait silently), a prompt phase that grows with the prompt during which client messages
+ * empty prompt (close 1006), refuses an audio stream whose first page lacks the beginning-of-stream flag, a
+ * missing voice file closes the socket without a handshake, one conversation at a time (later clients wait silently), a prompt phase that grows with the prompt during which client messages
  * are read and discarded, then the 0x00
  * handshake; from there, one output frame per 1920 input samples, each sent as its own Ogg page (sphn-style
  * stream: OpusHead/OpusTags first, pre-skip 3840) with the step's 0x02 text piece just before it. It speaks its
@@ -202,6 +202,7 @@ export class StandInServer {
       let produced = 0;
       let busyUntil = 0;
       let stopped = false;
+      let sawFirstPage = false;
       const stop = () => {
         stopped = true;
         resolve();
@@ -233,6 +234,16 @@ export class StandInServer {
       ws.on('message', (data: Buffer) => {
         if (stopped || this.hung) return;
         if (data.length === 0 || data[0] !== 0x01) return; // server.py logs "unknown message kind" and carries on
+        // sphn's reader needs the stream to begin with a beginning-of-stream page (header_type bit 0x02)
+        if (!sawFirstPage) {
+          sawFirstPage = true;
+          const page = data.subarray(1);
+          if (page.length < 6 || page.toString('latin1', 0, 4) !== 'OggS' || (page[5]! & 0x02) === 0) {
+            this.stats.dropped++;
+            ws.close(1011);
+            return;
+          }
+        }
         let frames;
         try {
           frames = input.pushAudio(new Uint8Array(data.subarray(1)));

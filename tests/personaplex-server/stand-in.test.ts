@@ -79,3 +79,16 @@ describe('the PersonaPlex stand-in server', () => {
     expect(long - short).toBeGreaterThan(300); // 98 words × 5 ms = 490 ms more
   });
 });
+
+describe('the stand-in reads the audio stream as sphn does', () => {
+  it('hangs up on a stream whose first page lacks the beginning-of-stream flag', async () => {
+    srv = await StandInServer.start({ promptMs: 20 });
+    const c = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
+    while (!c.handshaken()) await sleep(5);
+    // an Ogg page header with header_type 0 (no BOS): capture pattern, version, flags, then zeros
+    const page = Buffer.concat([Buffer.from('OggS', 'latin1'), Buffer.of(0, 0), Buffer.alloc(21)]);
+    c.ws.send(Buffer.concat([Buffer.of(0x01), page]));
+    expect(await c.closed).toBe(1011);
+    expect(srv.stats.dropped).toBe(1);
+  });
+});
