@@ -5,9 +5,9 @@
  * prompts in state shared by every connection *before* it takes its one-conversation lock (so a client that
  * connects during another's prompt phase gives that conversation its persona), crashes inside the lock on an
  * empty prompt (close 1006), refuses an audio stream whose first page lacks the beginning-of-stream flag, a
- * missing voice file closes the socket without a handshake, one conversation at a time (later clients wait silently), a prompt phase that grows with the prompt during which client messages
- * are read and discarded, then the 0x00
- * handshake; from there, one output frame per 1920 input samples, each sent as its own Ogg page (sphn-style
+ * missing voice file closes the socket without a handshake, one conversation at a time (later clients wait
+ * silently), a prompt phase that grows with the prompt during which client messages are read and discarded, then
+ * the 0x00 handshake; from there, one output frame per 1920 input samples, each sent as its own Ogg page (sphn-style
  * stream: OpusHead/OpusTags first, pre-skip 3840) with the step's 0x02 text piece just before it. It speaks its
  * words as tone bursts, or echoes what it hears. Faults on request: dies mid-conversation, never handshakes,
  * sends garbage, is slow, or hangs.
