@@ -363,10 +363,11 @@ function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, r
 
 async function rehearsal(figures: Record<string, number>) {
   const engine = await startRehearsalEngine({ engine: { quiet: true } });
+  let eng: CaseTimes;
   try {
     say(`rehearsal, engine-only: ${CASES} interruption cases`);
     const [engRec] = await runEngineOnly(engine, TURNS_NPC, [await script()]);
-    const eng = caseTimes(engRec!);
+    eng = caseTimes(engRec!);
     const ea = present(eng.answer);
     const es = present(eng.stop);
     Object.assign(figures, {
@@ -376,13 +377,14 @@ async function rehearsal(figures: Record<string, number>) {
       'latency.rehearsal.engine.stop_ms_p95': pct(es, 95),
     });
     say(`engine-only: answer ${pct(ea, 50).toFixed(0)}/${pct(ea, 95).toFixed(0)} ms, stop ${pct(es, 50).toFixed(0)}/${pct(es, 95).toFixed(0)} ms (p50/p95)`);
-    for (const j of JITTERS) {
-      say(`rehearsal, end to end, jitter ${j} ms${j ? ', 1% loss' : ''} (real time, about ${Math.round(CASES * 8)} s)`);
-      const run = await runEndToEnd(engine, TURNS_NPC, j, script);
-      report(`latency.rehearsal.j${j}`, `jitter ${j} ms`, caseTimes(run.rec), eng, run, figures);
-    }
   } finally {
     await engine.dispose?.();
+  }
+  for (const j of JITTERS) {
+    say(`rehearsal, end to end, jitter ${j} ms${j ? ', 1% loss' : ''} (real time, about ${Math.round(CASES * 8)} s)`);
+    // a fresh engine per server: a server's shutdown disposes of its engine
+    const run = await runEndToEnd(await startRehearsalEngine({ engine: { quiet: true } }), TURNS_NPC, j, script);
+    report(`latency.rehearsal.j${j}`, `jitter ${j} ms`, caseTimes(run.rec), eng, run, figures);
   }
 }
 
@@ -451,11 +453,13 @@ async function personaplexServer(figures: Record<string, number>) {
   const persona: Persona = { id: 'pps', name: 'Echo', textPrompt: 'You are a bench.', voice: { kind: 'builtin', id: 'NATM1' } };
   try {
     await untilAnswers(port);
-    const engine = await PersonaPlexServerEngine.start({ servers: [{ url: `http://127.0.0.1:${port}`, capacity: 1 }], codec: 'worker' });
+    const start = () => PersonaPlexServerEngine.start({ servers: [{ url: `http://127.0.0.1:${port}`, capacity: 1 }], codec: 'worker' });
+    const engine = await start();
+    let eng: CaseTimes;
     try {
       say(`personaplex-server (stand-in, echo), engine-only: ${BURSTS} bursts`);
       const [engRec] = await runEngineOnly(engine, persona, [burstScript()]);
-      const eng = echoTimes(engRec!);
+      eng = echoTimes(engRec!);
       const ea = present(eng.answer);
       const es = present(eng.stop);
       Object.assign(figures, {
@@ -465,13 +469,14 @@ async function personaplexServer(figures: Record<string, number>) {
         'latency.pps.engine.stop_ms_p95': pct(es, 95),
       });
       say(`engine-only: echo onset ${pct(ea, 50).toFixed(0)}/${pct(ea, 95).toFixed(0)} ms, echo end ${pct(es, 50).toFixed(0)}/${pct(es, 95).toFixed(0)} ms (p50/p95)`);
-      for (const j of [JITTERS[0]!, JITTERS.at(-1)!].filter((v, i, a) => a.indexOf(v) === i)) {
-        say(`personaplex-server, end to end, jitter ${j} ms${j ? ', 1% loss' : ''}`);
-        const run = await runEndToEnd(engine, persona, j, async () => burstScript());
-        report(`latency.pps.j${j}`, `jitter ${j} ms`, echoTimes(run.rec), eng, run, figures);
-      }
     } finally {
       await engine.dispose();
+    }
+    for (const j of [JITTERS[0]!, JITTERS.at(-1)!].filter((v, i, a) => a.indexOf(v) === i)) {
+      say(`personaplex-server, end to end, jitter ${j} ms${j ? ', 1% loss' : ''}`);
+      // a fresh engine per server: a server's shutdown disposes of its engine
+      const run = await runEndToEnd(await start(), persona, j, async () => burstScript());
+      report(`latency.pps.j${j}`, `jitter ${j} ms`, echoTimes(run.rec), eng, run, figures);
     }
   } finally {
     child.kill();
