@@ -130,7 +130,10 @@ export default async function turnsBench(): Promise<Record<string, number>> {
       // with all eleven at once, and starved ticks would measure the machine, not the turn-taking.
       const group = Number(process.env.PARLEY_TURNS_GROUP ?? 6);
       // Each group gets its own engine: a server's shutdown stops its engine.
-      serverF = await measured(async (all) => {
+      serverF = await measured(async (everyone) => {
+        // PARLEY_TURNS_SERVER_PLAYERS=0,5,…: only these players through the server (indices into tuning then held-out).
+        const only = process.env.PARLEY_TURNS_SERVER_PLAYERS?.split(',').map(Number);
+        const all = only ? everyone.filter((_, i) => only.includes(i)) : everyone;
         const recs = [];
         for (let i = 0; i < all.length; i += group) {
           log(`players ${i + 1}–${Math.min(all.length, i + group)} of ${all.length}`);

@@ -142,6 +142,8 @@ async function joined(url: string, room: string): Promise<TestPlayer> {
     try {
       await player.join(room);
       await player.hello();
+      // In place from the start: an NPC opens its session (and synthesises its lines) for a player it can hear.
+      player.pose([0, 0, 1.2], [0, 0, -1]);
       return player;
     } catch (err) {
       await player.leave();
