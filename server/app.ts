@@ -17,6 +17,7 @@ import { Conductor } from './sessions/conductor.ts';
 import type { NpcDirectory } from './room/npc-directory.ts';
 import { ParleyRoom, type ParleyRoomConfig, type RoomServices } from './room/parley-room.ts';
 import { ClusterWiring } from './cluster/wiring.ts';
+import { DrainGate } from './cluster/drain.ts';
 import type { ClusterLink } from './cluster/cluster.ts';
 import { guardHttpServer, isLoopback, originAllowed, type HttpGuardOptions } from './guard/http-guard.ts';
 import { LogLimiter } from './guard/log-limiter.ts';
@@ -73,8 +74,10 @@ export interface ParleyServer {
 export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
   const log = opts.log ?? createLogger();
   const metrics = createParleyMetrics();
+  // a drain stops new sessions; those under way keep stepping
+  const gate = new DrainGate();
   const conductor = new Conductor({
-    engine: opts.engine, metrics, idleTimeoutMs: opts.idleTimeoutMs, retryMs: opts.retryMs, observeTick: opts.observeTick, log: log.child({ part: 'conductor' }),
+    engine: gate.wrap(opts.engine), metrics, idleTimeoutMs: opts.idleTimeoutMs, retryMs: opts.retryMs, observeTick: opts.observeTick, log: log.child({ part: 'conductor' }),
   });
   const verifier = opts.verifier ?? devVerifier;
   const exemptLoopback = opts.joinLimits?.exemptLoopback ?? verifier === devVerifier;
@@ -88,7 +91,7 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
     Object.entries(opts.rooms).map(([name, config]) => [name, defineRoom(ParleyRoom.withServices(services, config))]),
   );
   const transport = new WebSocketTransport({ maxPayload: MAX_PAYLOAD_BYTES });
-  const wiring = new ClusterWiring({ cluster: opts.cluster, engine: opts.engine, metrics, log, drainMs: opts.drainMs, processName: opts.processName });
+  const wiring = new ClusterWiring({ cluster: opts.cluster, engine: opts.engine, metrics, log, drainMs: opts.drainMs, processName: opts.processName, gate });
   const colyseus = defineServer({
     ...wiring.serverOptions(),
     rooms,

@@ -5,6 +5,7 @@
  * game to re-join the room by name, which lands on another process.
  */
 import { matchMaker, type Room } from '@colyseus/core';
+import { EngineFailure, type DuplexEngine } from '../engines/contract.ts';
 import type { Logger } from '../log.ts';
 import type { SeatBoard } from './seat-board.ts';
 
@@ -49,4 +50,26 @@ export async function drain(o: DrainOptions): Promise<{ waitedMs: number; moved:
   }
   o.log.info({ waitedMs, moved }, 'drained: players moved');
   return { waitedMs, moved };
+}
+
+/**
+ * Stops new model sessions once a drain starts, while the sessions under way keep stepping: the engine the
+ * conductor sees answers `open` with 'busy' (the NPC shows busy, as when no seat is free) and passes everything
+ * else through.
+ */
+export class DrainGate {
+  closed = false;
+
+  wrap<E extends DuplexEngine>(engine: E): E {
+    return new Proxy(engine, {
+      get: (target, prop) => {
+        if (prop === 'open') {
+          return (...args: Parameters<DuplexEngine['open']>) =>
+            this.closed ? Promise.reject(new EngineFailure('busy', 'this game server is draining; no new sessions')) : target.open(...args);
+        }
+        const v = Reflect.get(target, prop) as unknown; // getters and #private fields see the engine itself
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
 }

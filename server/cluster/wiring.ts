@@ -12,7 +12,7 @@ import type { Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
 import { createProcessMetrics, type ProcessMetrics } from '../metrics/process-metrics.ts';
 import type { ClusterLink } from './cluster.ts';
-import { drain } from './drain.ts';
+import { drain, DrainGate } from './drain.ts';
 import { SeatBoard } from './seat-board.ts';
 
 export interface WiringOptions {
@@ -26,6 +26,8 @@ export interface WiringOptions {
   processName?: string;
   /** how often the janitor looks for dead processes (default 1 s) */
   janitorMs?: number;
+  /** the gate in front of the conductor's engine, closed when the drain starts */
+  gate?: DrainGate;
 }
 
 interface ServerView {
@@ -114,6 +116,7 @@ export class ClusterWiring {
   /** Colyseus's before-shutdown hook: drain, then let Colyseus dispose the rooms. */
   async beforeShutdown() {
     this.draining = true;
+    if (this.o.gate) this.o.gate.closed = true;
     if (this.janitor) clearInterval(this.janitor);
     await drain({
       board: this.board,
