@@ -1,7 +1,8 @@
 /**
  * A player's voice budget, checked before any decoding: a token bucket at real time plus slack (12.5 frames/s,
- * 25 % over, a second of bunching), so a client faster than real time costs the room one cheap check per extra
- * frame. A client that stays far over budget (many times real time, over a whole window) is to be dropped.
+ * 25 % over, a burst of 8 frames after a network stall), so a client faster than real time costs the room one
+ * cheap check per extra frame. A client that stays far over budget (many times real time, over a whole window)
+ * is to be dropped.
  */
 import { FRAME_MS } from '../../protocol/frame.ts';
 
@@ -31,7 +32,7 @@ export class FrameBudget {
 
   constructor(opts: FrameBudgetOptions = {}) {
     this.rate = opts.rate ?? (1000 / FRAME_MS) * 1.25;
-    this.burst = opts.burst ?? 14;
+    this.burst = opts.burst ?? 8;
     this.windowMs = opts.windowMs ?? 2000;
     // default: past ~13× real time sustained over the window (a 10× flood is dropped frames, not a dropped client)
     this.dropAfter = opts.dropAfter ?? Math.round((this.windowMs / 1000) * (1000 / FRAME_MS) * 12);
