@@ -39,7 +39,7 @@ export interface StandInOptions {
   mode?: 'speak' | 'echo';
   /** words spoken in 'speak' mode, each a ' word' piece then a tone burst; repeated */
   words?: string[];
-  /** input frames that produce no output at the start (LMGen yields nothing for its first steps) */
+  /** input frames that produce no output at the start (default 0: the official server answers from the first input frame) */
   warmupFrames?: number;
   fault?: Fault;
   voices?: string[];
@@ -88,7 +88,7 @@ export class StandInServer {
       promptMs: opts.promptMs ?? 200,
       mode: opts.mode ?? 'speak',
       words: opts.words ?? ['Reactor', 'core', 'is', 'failing'],
-      warmupFrames: opts.warmupFrames ?? 1,
+      warmupFrames: opts.warmupFrames ?? 0,
       fault: opts.fault ?? { kind: 'none' },
       voices: opts.voices ?? BUILTIN_VOICES.map((v) => `${v}.pt`),
       promptMsPerWord: opts.promptMsPerWord ?? 2,
