@@ -211,9 +211,9 @@ function levelGain(x: Float32Array): number {
   return loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;
 }
 
+/** A copy at `gain`: the resampler's output is a view it reuses, and the backlog keeps samples across frames. */
 function scaled(x: Float32Array, gain: number): Float32Array {
-  if (gain === 1) return x;
-  return x.map((v) => v * gain);
+  return gain === 1 ? x.slice() : x.map((v) => v * gain);
 }
 
 /** What the VAD says about the player this frame (the SpeechDetector's two counters). */
