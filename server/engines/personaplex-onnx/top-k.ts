@@ -295,12 +295,18 @@ export class TopKSampler {
     let root = x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!;
     thr = t[root]!;
     thrBits = thr >= 0 ? (thr === 0 ? 0 : root) : -1;
-    for (let i = k; i < size; i++) {
-      const h = x[offset + i]!;
+    const end = offset + size;
+    for (let j = offset + k; j < end; j++) {
       if (thrBits >= 0) {
-        // thrBits < h ≤ 0x7c00 as one unsigned comparison (no branch on the sign of h to mispredict)
-        if ((h - thrBits - 1) >>> 0 >= 0x7c00 - thrBits) continue;
-      } else if (!(t[h]! > thr)) continue;
+        // thrBits < h ≤ 0x7c00 as one unsigned comparison (no branch on the sign of h to mispredict); the
+        // rejecting run stays in this inner loop, which reads and compares nothing else
+        const lo = thrBits + 1;
+        const span = 0x7c00 - thrBits;
+        while (j < end && ((x[j]! - lo) >>> 0) >= span) j++;
+        if (j === end) break;
+      } else if (!(t[x[j]!]! > thr)) continue;
+      const h = x[j]!;
+      const i = j - offset;
       keys[0] = this.key(t[h]!, i);
       siftDown(keys, k);
       root = x[offset + ID_BITS - 1 - (keys[0]! % ID_BITS)]!;
