@@ -66,7 +66,7 @@ export class HearingStage {
           if (w > best[i]!.w) best[i] = { npc: npc.id, w };
         }
       });
-      npc.demand = { inRange: nearest < Infinity, nearest, voiced };
+      npc.demand = { inRange: nearest < Infinity, nearest, ...(voiced ? { voiced } : {}) };
       npc.input = npc.mixer.mix(frames, weights);
     }
     players.forEach((p, i) => {

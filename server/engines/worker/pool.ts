@@ -54,6 +54,8 @@ export class WorkerPoolEngine implements DuplexEngine {
   private readonly stragglerMs: number;
   /** workers whose last step has not answered yet */
   private busy = new Set<number>();
+  /** sessions whose step failed after the step went on without their worker: told at their next step */
+  private lateFailures = new Map<SessionId, ReturnType<typeof toEngineError>>();
   private readonly log: Logger;
   private disposed = false;
 
@@ -140,6 +142,12 @@ export class WorkerPoolEngine implements DuplexEngine {
     const bySlot = new Map<number, { idx: number[]; inputs: StepInput[] }>();
     const out: StepOutput[] = new Array(batch.length);
     batch.forEach((item, idx) => {
+      const late = this.lateFailures.get(item.session);
+      if (late) {
+        this.lateFailures.delete(item.session);
+        out[idx] = { session: item.session, output: new Float32Array(item.input.length), error: late };
+        return;
+      }
       const s = this.sessions.get(item.session);
       const host = s && this.slots[s.slot]!.host;
       if (!s || !host!.alive || host!.generation !== s.generation) {
@@ -173,7 +181,11 @@ export class WorkerPoolEngine implements DuplexEngine {
       } finally {
         this.busy.delete(slot);
       }
-      if (!pending.delete(slot)) return; // answered after the step went on without it
+      if (!pending.delete(slot)) {
+        // answered after the step went on without it: a failure is told at those sessions' next step
+        if (!outputs) for (const idx of group.idx) this.lateFailures.set(batch[idx]!.session, error);
+        return;
+      }
       group.idx.forEach((idx, j) => {
         const session = batch[idx]!.session;
         const o = outputs?.[j];
@@ -207,6 +219,7 @@ export class WorkerPoolEngine implements DuplexEngine {
   }
 
   async close(session: SessionId): Promise<void> {
+    this.lateFailures.delete(session);
     const s = this.sessions.get(session);
     this.sessions.delete(session);
     if (!s) return;
