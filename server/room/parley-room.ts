@@ -300,9 +300,9 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     if (this.ticks++ % 5 === 0) this.visibility.refresh();
   }
 
-  /** Whether any NPC of this room can hear a player standing at `p`. */
+  /** Whether any NPC of this room may hear a player standing at `p` (with a margin: the hearing stage decides). */
   private heardAt(p: Vec3): boolean {
-    for (const npc of this.npcs.values()) if (distance(npc.position, p) <= npc.def.hearingRadius) return true;
+    for (const npc of this.npcs.values()) if (distance(npc.position, p) <= npc.def.hearingRadius + 2) return true;
     return false;
   }
 
