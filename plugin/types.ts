@@ -11,12 +11,13 @@ export type SessionState =
   | 'joined' // in the room, Hello sent, waiting for Welcome
   | 'ready' // Welcome received: voice flows
   | 'reconnecting' // the socket dropped; the SDK is reconnecting (no voice is queued meanwhile)
+  | 'rejoining' // the room's server drained or did not come back: joining the room again by name elsewhere
   | 'disconnected' // left the room, or dispose() was called
   | 'refused'; // the server refused the session (e.g. protocol version mismatch)
 
 export interface SessionStateEvent {
   state: SessionState;
-  /** why, for 'refused' and 'disconnected' */
+  /** why, for 'refused', 'disconnected' and 'rejoining' */
   reason?: string;
 }
 

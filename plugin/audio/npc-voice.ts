@@ -193,6 +193,13 @@ export class NpcVoice implements NpcVoiceStream {
     this.onInterruptedObservable.notifyObservers({ npc: this.npc, i });
   }
 
+  /** @internal The stream starts over (the session re-joined on another server): empty the playout buffer. */
+  _resetStream(): void {
+    if (this.disposed) return;
+    const msg: PlaybackControlMsg = { type: 'reset' };
+    this.node.port.postMessage(msg);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

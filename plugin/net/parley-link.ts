@@ -2,6 +2,11 @@
  * The Parley protocol over a joined Colyseus room: Hello/Welcome, the session state, decoding what the server
  * sends on the 'parley' channel, and sending voice and pose only while the socket is open and welcomed (the
  * Colyseus SDK would otherwise queue bytes while disconnected and flush stale voice on reconnect).
+ *
+ * With a `rejoin` function the link also moves to a new room by itself when the old one's process is gone: on
+ * close code 4001 (the server drains) or when the SDK's reconnection has not succeeded within `afterMs` (a killed
+ * process: the SDK would retry the dead room for about a minute), it leaves the old room, joins the room again by
+ * name (through any process, docs/scaling.md) and says hello there. State meanwhile: 'rejoining'.
  */
 import type { Codec } from '../../protocol/codecs.ts';
 import { decodeServer, encode } from '../../protocol/envelope.ts';
@@ -32,34 +37,82 @@ export interface LinkHandlers {
   onError(err: Error): void;
 }
 
+/** Close code of a draining server: the player should re-join the room by name elsewhere. */
+export const DRAIN_CLOSE_CODE = 4001;
+
+export interface RejoinOptions {
+  /** Join the same room again by name (joinOrCreate with the same name and options). */
+  join(): Promise<RoomLike>;
+  /** how long the SDK may try to reconnect to the old room before the link re-joins by name (default 2000 ms) */
+  afterMs?: number;
+  /** pause between failed join attempts (default 500 ms) */
+  retryMs?: number;
+  /** give up (state 'disconnected') after this many failed joins in a row (default 60, about 30 s) */
+  attempts?: number;
+  /** timers (tests pass a fake clock) */
+  timers?: { setTimeout(fn: () => void, ms: number): unknown; clear(id: unknown): void };
+}
+
+const realTimers = {
+  setTimeout: (fn: () => void, ms: number): unknown => setTimeout(fn, ms),
+  clear: (id: unknown) => clearTimeout(id as ReturnType<typeof setTimeout>),
+};
+
 export class ParleyLink {
   private stateNow: SessionState = 'joined';
   private welcomeMsg: WelcomeMsg | null = null;
-  private readonly unsubscribe: () => void;
+  private roomNow: RoomLike;
+  private unsubscribe: () => void = () => {};
   private disposed = false;
+  private rejoinTimer: unknown = null;
+  private rejoining = false;
   /** server clock − client clock, ms (rough: ignores the one-way delay of the Welcome) */
   clockOffsetMs = 0;
 
-  private readonly onDrop = (_code: number, reason?: string) => this.setState('reconnecting', reason);
+  private readonly onDrop = (_code: number, reason?: string) => {
+    this.setState('reconnecting', reason);
+    if (this.rejoin && !this.rejoinTimer) {
+      const after = this.rejoin.afterMs ?? 2000;
+      this.rejoinTimer = this.timers.setTimeout(() => {
+        this.rejoinTimer = null;
+        void this.rejoinByName(`no reconnection within ${after} ms`);
+      }, after);
+    }
+  };
   private readonly onReconnect = () => {
+    this.clearRejoinTimer();
     this.welcomeMsg = null;
     this.setState('joined');
     this.hello(); // the server may have lost our session's codec choice; renegotiate before voice flows again
   };
   private readonly onLeave = (code: number, reason?: string) => {
+    this.clearRejoinTimer();
     this.welcomeMsg = null;
+    // A draining server, or the SDK giving up on a dropped room: continue in the same room by name elsewhere.
+    if (this.rejoin && (code === DRAIN_CLOSE_CODE || this.stateNow === 'reconnecting')) {
+      void this.rejoinByName(reason ?? `left the room (code ${code})`);
+      return;
+    }
     this.setState('disconnected', reason ?? `left the room (code ${code})`);
   };
 
   constructor(
-    readonly room: RoomLike,
+    room: RoomLike,
     private readonly codecs: { send: Codec[]; recv: Codec[] },
     private readonly handlers: LinkHandlers,
+    private readonly rejoin?: RejoinOptions,
   ) {
-    this.unsubscribe = room.onMessage(PARLEY_CHANNEL, (payload: unknown) => this.receive(payload));
-    room.onDrop(this.onDrop);
-    room.onReconnect(this.onReconnect);
-    room.onLeave(this.onLeave);
+    this.roomNow = room;
+    this.attach(room);
+  }
+
+  private get timers() {
+    return this.rejoin?.timers ?? realTimers;
+  }
+
+  /** The room the session is in now (a re-join replaces it). */
+  get room(): RoomLike {
+    return this.roomNow;
   }
 
   get state(): SessionState {
@@ -96,11 +149,71 @@ export class ParleyLink {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.unsubscribe();
-    this.room.onDrop.remove(this.onDrop);
-    this.room.onReconnect.remove(this.onReconnect);
-    this.room.onLeave.remove(this.onLeave);
+    this.clearRejoinTimer();
+    this.detach(this.roomNow);
     this.setState('disconnected', 'disposed');
+  }
+
+  private attach(room: RoomLike): void {
+    this.unsubscribe = room.onMessage(PARLEY_CHANNEL, (payload: unknown) => this.receive(payload));
+    room.onDrop(this.onDrop);
+    room.onReconnect(this.onReconnect);
+    room.onLeave(this.onLeave);
+  }
+
+  private detach(room: RoomLike): void {
+    this.unsubscribe();
+    this.unsubscribe = () => {};
+    room.onDrop.remove(this.onDrop);
+    room.onReconnect.remove(this.onReconnect);
+    room.onLeave.remove(this.onLeave);
+  }
+
+  private clearRejoinTimer(): void {
+    if (this.rejoinTimer !== null) this.timers.clear(this.rejoinTimer);
+    this.rejoinTimer = null;
+  }
+
+  /** Leave the old room (its process is gone or going), join the room by name again, and say hello there. */
+  private async rejoinByName(reason: string): Promise<void> {
+    if (!this.rejoin || this.rejoining || this.disposed) return;
+    this.rejoining = true;
+    this.clearRejoinTimer();
+    const old = this.roomNow;
+    this.detach(old);
+    this.welcomeMsg = null;
+    this.setState('rejoining', reason);
+    // stop the SDK's own retries of the dead room; its leave may throw or never settle on a dead socket
+    void Promise.resolve()
+      .then(() => old.leave(true))
+      .catch(() => {});
+    const attempts = this.rejoin.attempts ?? 60;
+    let lastErr: Error | null = null;
+    for (let n = 0; n < attempts && !this.disposed; n++) {
+      let room: RoomLike;
+      try {
+        room = await this.rejoin.join();
+      } catch (err) {
+        lastErr = err as Error;
+        this.handlers.onError(new Error(`Parley: re-joining the room failed: ${lastErr.message}`));
+        if (n + 1 < attempts) await new Promise<void>((r) => this.timers.setTimeout(r, this.rejoin!.retryMs ?? 500));
+        continue;
+      }
+      if (this.disposed) {
+        void Promise.resolve()
+          .then(() => room.leave(true))
+          .catch(() => {});
+        return;
+      }
+      this.rejoining = false;
+      this.roomNow = room;
+      this.attach(room);
+      this.setState('joined');
+      this.hello();
+      return;
+    }
+    this.rejoining = false;
+    if (!this.disposed) this.setState('disconnected', `could not re-join the room${lastErr ? `: ${lastErr.message}` : ''}`);
   }
 
   private receive(payload: unknown): void {

@@ -219,6 +219,18 @@ export class NpcVoices {
     }
   }
 
+  /**
+   * @internal The session re-joins on another server: each NPC's stream starts over there (frame indices from
+   * 0), so decoders, frames waiting for a voice and playout buffers are dropped; voices and their bindings stay.
+   */
+  _resetStreams(): void {
+    if (this.disposed) return;
+    this.decoders.forEach((d) => d.close());
+    this.decoders.clear();
+    this.early.clear();
+    this.voices.forEach((v) => v._resetStream());
+  }
+
   /** @internal the session disposes its voices */
   _dispose(): void {
     if (this.disposed) return;

@@ -85,6 +85,15 @@ export interface ParleyConnectOptions {
    * whose output is added to the microphone's signal before capture.
    */
   testEchoPath?: (ctx: BaseAudioContext, speakers: AudioNode) => AudioNode;
+  /**
+   * Re-join the room by name when its server drains (close code 4001) or is gone (no reconnection within
+   * `rejoinAfterMs`): by default on when Parley joined the room from `url`; for a room the game joined, pass the
+   * game's own join (`() => client.joinOrCreate(name, ParleySession.joinOptions(...))`). false turns it off.
+   * State meanwhile: 'rejoining' (docs/plugin.md).
+   */
+  rejoin?: false | (() => Promise<RoomLike>);
+  /** how long the SDK may try to reconnect to the same room before the session re-joins by name (default 2000 ms) */
+  rejoinAfterMs?: number;
   /** how long connect() waits for the server's Welcome before it fails (default 10 000 ms) */
   welcomeTimeoutMs?: number;
   /** where the worklet module is hosted, when the inlined Blob URL is not allowed (CSP) */
@@ -214,17 +223,28 @@ export class ParleySession {
 
     this.emitState('connecting');
     let room = o.room;
+    let joinByName: (() => Promise<RoomLike>) | undefined;
     if (!room) {
       const { Client } = await import('@colyseus/sdk');
-      room = (await new Client(o.url!).joinOrCreate(o.roomName ?? 'parley', ParleySession.joinOptions({ ...o.joinOptions, ...(o.token ? { token: o.token } : {}) }))) as unknown as RoomLike;
+      const roomName = o.roomName ?? 'parley';
+      const joinOptions = ParleySession.joinOptions({ ...o.joinOptions, ...(o.token ? { token: o.token } : {}) });
+      // the same name and options each time: through the load balancer, any process finds or creates the room
+      joinByName = async () => (await new Client(o.url!).joinOrCreate(roomName, joinOptions)) as unknown as RoomLike;
+      room = await joinByName();
       this.ownsRoom = true;
     }
     if (this.disposed) return;
-    this.link = new ParleyLink(room, { send: send as Codec[], recv: recv as Codec[] }, {
-      onState: (state, reason) => this.onLinkState(state, reason),
-      onMessage: (msg) => this.route(msg),
-      onError: (err) => this.onErrorObservable.notifyObservers(err),
-    });
+    const rejoin = o.rejoin === false ? undefined : (o.rejoin ?? joinByName);
+    this.link = new ParleyLink(
+      room,
+      { send: send as Codec[], recv: recv as Codec[] },
+      {
+        onState: (state, reason) => this.onLinkState(state, reason),
+        onMessage: (msg) => this.route(msg),
+        onError: (err) => this.onErrorObservable.notifyObservers(err),
+      },
+      rejoin ? { join: rejoin, afterMs: o.rejoinAfterMs } : undefined,
+    );
     this.emitState('joined');
     this.link.hello();
     await this.welcomed(o.welcomeTimeoutMs ?? 10_000);
@@ -268,6 +288,8 @@ export class ParleySession {
   }
 
   private onLinkState(state: SessionState, reason?: string): void {
+    // a new room on another server: NPC streams start over there; voices and their bindings stay
+    if (state === 'rejoining') this.voices._resetStreams();
     if (state === 'ready') this.mic._useCodec(this.link?.welcome?.send);
     if (state === 'ready' || state === 'joined') this.pose._invalidate();
     this.emitState(state, reason);

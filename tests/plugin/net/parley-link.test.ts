@@ -3,6 +3,7 @@ import { decodeClient, encode } from '../../../protocol/envelope.ts';
 import { Kind, type ServerMsg } from '../../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
 import { ParleyLink, type RoomLike } from '../../../plugin/net/parley-link.ts';
+import { FakeClock, sleep } from '../../support/time.ts';
 import type { SessionState } from '../../../plugin/types.ts';
 
 /** A Colyseus room stand-in: records sent bytes, lets the test drop, reconnect and deliver messages. */
@@ -105,5 +106,158 @@ describe('ParleyLink', () => {
     expect(u.raw.onDrop.cbs.size).toBe(0);
     u.deliver(welcome());
     expect(u.states).toEqual(['disconnected']);
+  });
+});
+
+describe('ParleyLink re-joins the room by name', () => {
+  /** A link with a fake clock whose `join` hands out fresh fake rooms (or fails while `failing` > 0). */
+  function rejoining(afterMs = 2000) {
+    const clock = new FakeClock();
+    const rooms = [fakeRoom()];
+    let joins = 0;
+    let failing = 0;
+    const states: Array<{ s: SessionState; why?: string }> = [];
+    const messages: ServerMsg[] = [];
+    const errors: string[] = [];
+    const l = new ParleyLink(
+      rooms[0]!.room,
+      { send: ['pcm16'], recv: ['pcm16'] },
+      { onState: (s, why) => states.push({ s, why }), onMessage: (m) => messages.push(m), onError: (e) => errors.push(e.message) },
+      {
+        afterMs,
+        retryMs: 500,
+        attempts: 3,
+        timers: clock,
+        join: async () => {
+          joins++;
+          if (failing > 0) {
+            failing--;
+            throw new Error('no process answered');
+          }
+          const r = fakeRoom();
+          rooms.push(r);
+          return r.room;
+        },
+      },
+    );
+    return { clock, rooms, l, states, messages, errors, joins: () => joins, fail: (n: number) => (failing = n) };
+  }
+  const settle = () => sleep(0);
+  const dead = (r: ReturnType<typeof fakeRoom>) => {
+    r.raw.connection.isOpen = false;
+    r.raw.onDrop.fire(1006, 'connection lost');
+  };
+
+  it('after a drop, waits out the SDK for afterMs, then joins by name, says hello and is ready on the new room', async () => {
+    const t = rejoining(2000);
+    const first = t.rooms[0]!;
+    let left = 0;
+    first.raw.leave = async () => (left++, 0);
+    first.deliver(welcome());
+    dead(first);
+    expect(t.states.at(-1)!.s).toBe('reconnecting');
+    t.clock.advance(1999);
+    await settle();
+    expect(t.joins()).toBe(0); // the SDK may still reconnect
+    t.clock.advance(1);
+    await settle();
+    expect(t.joins()).toBe(1);
+    expect(left).toBe(1); // the SDK's retries of the dead room stop
+    expect(t.states.map((x) => x.s)).toEqual(['ready', 'reconnecting', 'rejoining', 'joined']);
+    expect(t.states[2]!.why).toMatch(/no reconnection within 2000 ms/);
+    const next = t.rooms[1]!;
+    expect(t.l.room).toBe(next.room);
+    expect(decodeClient(next.sent[0]!)).toMatchObject({ k: Kind.Hello });
+    expect(t.l.sendVoice(0, 0, 'pcm16', new Uint8Array(3840))).toBe(false); // not before the new Welcome
+    next.deliver(welcome());
+    expect(t.l.ready).toBe(true);
+    expect(t.l.sendVoice(1, 80, 'pcm16', new Uint8Array(3840))).toBe(true);
+    expect(next.sent).toHaveLength(2);
+    // the old room is no longer listened to; the new one is
+    first.deliver({ k: Kind.Text, npc: 'alex', i: 1, piece: 'stale' });
+    next.deliver({ k: Kind.Text, npc: 'alex', i: 0, piece: 'fresh' });
+    expect(t.messages).toEqual([{ k: Kind.Text, npc: 'alex', i: 0, piece: 'fresh' }]);
+    expect(first.raw.onDrop.cbs.size + first.raw.onLeave.cbs.size + first.raw.onReconnect.cbs.size).toBe(0);
+  });
+
+  it('a reconnection within afterMs keeps the room (no re-join)', async () => {
+    const t = rejoining(2000);
+    const first = t.rooms[0]!;
+    dead(first);
+    t.clock.advance(800);
+    first.raw.connection.isOpen = true;
+    first.raw.onReconnect.fire();
+    t.clock.advance(5000);
+    await settle();
+    expect(t.joins()).toBe(0);
+    expect(t.l.room).toBe(first.room);
+    expect(t.states.map((x) => x.s)).toEqual(['reconnecting', 'joined']);
+  });
+
+  it('close code 4001 (the server drains) re-joins at once; another close code ends the session', async () => {
+    const t = rejoining();
+    t.rooms[0]!.raw.onLeave.fire(4001, 'server draining: re-join the room by name to continue on another server');
+    await settle();
+    expect(t.joins()).toBe(1);
+    expect(t.states.map((x) => x.s)).toEqual(['rejoining', 'joined']);
+    expect(t.states[0]!.why).toMatch(/draining/);
+    // on the new room, a kick is a kick
+    t.rooms[1]!.raw.onLeave.fire(4000, 'kicked');
+    await settle();
+    expect(t.joins()).toBe(1);
+    expect(t.states.at(-1)).toEqual({ s: 'disconnected', why: 'kicked' });
+  });
+
+  it('the SDK giving up on a dropped room re-joins too', async () => {
+    const t = rejoining(60_000);
+    dead(t.rooms[0]!);
+    t.rooms[0]!.raw.onLeave.fire(1006, 'reconnection failed');
+    await settle();
+    expect(t.joins()).toBe(1);
+    expect(t.states.at(-1)!.s).toBe('joined');
+  });
+
+  it('retries a failed join, then gives up as disconnected after its attempts', async () => {
+    const t = rejoining();
+    t.fail(1);
+    t.rooms[0]!.raw.onLeave.fire(4001, 'draining');
+    await settle();
+    expect(t.joins()).toBe(1);
+    expect(t.errors[0]).toMatch(/re-joining the room failed: no process answered/);
+    t.clock.advance(500);
+    await settle();
+    expect(t.joins()).toBe(2);
+    expect(t.states.at(-1)!.s).toBe('joined');
+
+    const u = rejoining();
+    u.fail(3);
+    u.rooms[0]!.raw.onLeave.fire(4001, 'draining');
+    for (let k = 0; k < 3; k++) {
+      await settle();
+      u.clock.advance(500);
+    }
+    await settle();
+    expect(u.joins()).toBe(3);
+    expect(u.states.at(-1)!.s).toBe('disconnected');
+    expect(u.states.at(-1)!.why).toMatch(/could not re-join the room: no process answered/);
+  });
+
+  it('dispose during a re-join leaves the room it then gets, and stops the timer', async () => {
+    const t = rejoining();
+    dead(t.rooms[0]!);
+    t.l.dispose();
+    expect(t.clock.pending).toBe(0);
+    const u = rejoining();
+    let resolveJoin!: (r: RoomLike) => void;
+    const late = fakeRoom();
+    let lateLeft = false;
+    late.raw.leave = async () => ((lateLeft = true), 0);
+    (u.l as unknown as { rejoin: { join: () => Promise<RoomLike> } }).rejoin.join = () => new Promise((r) => (resolveJoin = r));
+    u.rooms[0]!.raw.onLeave.fire(4001, 'draining');
+    u.l.dispose();
+    resolveJoin(late.room);
+    await settle();
+    expect(lateLeft).toBe(true);
+    expect(u.states.map((x) => x.s)).toEqual(['rejoining', 'disconnected']);
   });
 });
