@@ -142,10 +142,13 @@ export default async function turnsBench(): Promise<Record<string, number>> {
         }
         return recs;
       });
-    } finally {
-      await engine.dispose?.().catch(() => undefined);
+    } catch (err) {
+      await engine.dispose?.().catch(() => undefined); // a server that never started did not stop it
+      throw err;
     }
+    // (each server's shutdown stopped its engine; disposing one twice crashes onnxruntime)
     server = summarise(serverF);
+    log(`through the server: ${JSON.stringify(server)}`);
   }
   if (process.env.PARLEY_TURNS === 'curve') return curve(config.engine.name);
   log(`engine-only: ${config.engine.name}`);
