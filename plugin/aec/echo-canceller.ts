@@ -23,6 +23,13 @@ export interface EchoCancellerOptions {
   /** residual echo suppression, dB, far end alone / both talking */
   suppressDb?: number;
   suppressActiveDb?: number;
+  /**
+   * While the filter learns (its first `learnS` seconds of far-end activity), a block in which the mic is not
+   * clearly louder than the reference (≤ +3 dB: no talker above the echo) is attenuated by `learnDb`, so the
+   * unconverged echo cannot pass. 0 turns this off.
+   */
+  learnS?: number;
+  learnDb?: number;
 }
 
 export interface EchoCancellerStats {
@@ -55,6 +62,8 @@ export class EchoCanceller {
   private readonly micBlock: Float32Array;
   private micPow = 0;
   private outPow = 0;
+  private learnLeft: number; // far-end blocks still in the learning phase
+  private readonly learnGain: number;
   readonly stats: EchoCancellerStats = { erleDb: NaN, offsetMs: 0, delayMs: NaN, replaced: 0, last: { mic: 0, out: 0, ref: 0 } };
 
   constructor(wasm: SpeexWasm, options: EchoCancellerOptions = {}) {
@@ -75,6 +84,8 @@ export class EchoCanceller {
     this.estimator = new DelayEstimator({ sampleRate: this.rate, maxDelayMs });
     this.ring = new Float32Array(1 << Math.ceil(Math.log2(ms(maxDelayMs) + this.filterLength + 8 * this.block)));
     this.refBlock = new Float32Array(this.block);
+    this.learnLeft = Math.round(((options.learnS ?? 2) * this.rate) / this.block);
+    this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
     this.micBlock = new Float32Array(this.block);
   }
 
@@ -113,6 +124,12 @@ export class EchoCanceller {
       for (let i = 0; i < ref.length; i++) pr += ref[i]! * ref[i]!;
       const o = out.subarray(b, b + this.block);
       this.aec.process(m, ref, o);
+      if (this.learnLeft > 0 && pr / this.block > 1e-6) {
+        this.learnLeft--;
+        let pm = 0;
+        for (let i = 0; i < this.block; i++) pm += m[i]! * m[i]!;
+        if (pm <= 2 * pr) for (let i = 0; i < this.block; i++) o[i]! *= this.learnGain;
+      }
       this.measure(m, o, pr / this.block);
       for (let i = 0; i < this.block; i++) (last.mic += m[i]! * m[i]!), (last.out += o[i]! * o[i]!);
       last.ref += pr;

@@ -29,6 +29,14 @@ export interface EchoGateOptions {
   tailMs?: number;
   /** the canceller is dropped after this long without NPC voice sent (its echo has died away by then) */
   idleMs?: number;
+  /**
+   * After cancelling, an uplink frame this many dB or more below the loudest NPC frame sent to the player in
+   * the last second carries no talker of its own (a player at their mic is not that far below their speakers'
+   * echo) and is attenuated by `residualDb`: what a client's canceller left over, which voice detectors still
+   * take for speech.
+   */
+  residualBelowDb?: number;
+  residualDb?: number;
 }
 
 export class PlayerEchoGate {
@@ -39,6 +47,8 @@ export class PlayerEchoGate {
   private readonly idleFrames: number;
   private readonly out = new Float32Array(FRAME_SAMPLES);
   private lastStats: EchoCancellerStats | null = null;
+  private readonly sentPow: number[] = []; // mean square of what was sent, last second of ticks
+  private gain = 1;
   /** set when the canceller failed: the gate then passes the uplink through (a player's voice is never lost) */
   failed: Error | null = null;
 
@@ -87,9 +97,18 @@ export class PlayerEchoGate {
       return uplink;
     }
     this.aec.pushReference(this.pending);
+    this.sentPow.push(meanSquare(this.pending));
+    if (this.sentPow.length > 13) this.sentPow.shift();
     this.resetPending();
     this.out.set(uplink.subarray(0, FRAME_SAMPLES));
-    return this.aec.process(this.out);
+    const out = this.aec.process(this.out);
+    // Residual gate: ramp the gain across the frame so it never clicks.
+    const below = 10 ** (-(this.options.residualBelowDb ?? 15) / 10);
+    const target = meanSquare(out) < Math.max(...this.sentPow) * below ? 10 ** ((this.options.residualDb ?? -30) / 20) : 1;
+    const step = (target - this.gain) / FRAME_SAMPLES;
+    for (let i = 0; i < FRAME_SAMPLES; i++) out[i]! *= this.gain + step * i;
+    this.gain = target;
+    return out;
   }
 
   private resetPending(): void {
@@ -106,4 +125,10 @@ export class PlayerEchoGate {
     this.aec?.dispose();
     this.aec = null;
   }
+}
+
+function meanSquare(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return s / x.length;
 }

@@ -13,7 +13,7 @@ import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
 import { EchoCanceller } from '../../../plugin/aec/echo-canceller.ts';
 import type { Persona, SessionId } from '../../../server/engines/contract.ts';
 import { RehearsalEngine } from '../../../server/engines/rehearsal/engine.ts';
-import { PlayerEchoGate, speexModule } from '../../../server/voice/echo-gate.ts';
+import { PlayerEchoGate, speexModule, type EchoGateOptions } from '../../../server/voice/echo-gate.ts';
 import { EchoPath, type EchoPathSpec } from './room.ts';
 
 export interface LoopOptions {
@@ -22,6 +22,8 @@ export interface LoopOptions {
   clientAec: boolean;
   /** the server's echo gate */
   serverGate: boolean;
+  /** its settings (defaults otherwise) */
+  gate?: EchoGateOptions;
   /** frames between an NPC frame leaving the engine and reaching the speakers (network + playout buffer) */
   playoutFrames?: number;
   /** frames between the mic capturing a frame and it entering the hearing mix (network + server jitter buffer) */
@@ -63,7 +65,7 @@ export class EchoLoop {
     this.player = o.player;
     const wasm = speexModule();
     this.aec = o.clientAec ? new EchoCanceller(wasm) : null;
-    this.gate = o.serverGate ? new PlayerEchoGate(wasm) : null;
+    this.gate = o.serverGate ? new PlayerEchoGate(wasm, o.gate) : null;
     for (let i = 0; i < (o.playoutFrames ?? 3); i++) this.playQ.push(new Float32Array(FRAME_SAMPLES));
     for (let i = 0; i < (o.uplinkFrames ?? 3); i++) this.upQ.push(new Float32Array(FRAME_SAMPLES));
   }
