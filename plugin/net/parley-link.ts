@@ -29,6 +29,8 @@ export interface RoomLike {
   readonly onReconnect: Signal<() => void>;
   leave(consented?: boolean): Promise<unknown>;
   readonly state?: unknown;
+  /** the SDK's reconnection settings (turned off for a room the link gives up on) */
+  reconnection?: { enabled: boolean };
 }
 
 export interface LinkHandlers {
@@ -183,7 +185,9 @@ export class ParleyLink {
     this.detach(old);
     this.welcomeMsg = null;
     this.setState('rejoining', reason);
-    // stop the SDK's own retries of the dead room; its leave may throw or never settle on a dead socket
+    // stop the SDK's own retries of the dead room (one already scheduled still runs, then the SDK gives up);
+    // its leave may throw or never settle on a dead socket
+    if (old.reconnection) old.reconnection.enabled = false;
     void Promise.resolve()
       .then(() => old.leave(true))
       .catch(() => {});

@@ -153,6 +153,7 @@ describe('ParleyLink re-joins the room by name', () => {
     const first = t.rooms[0]!;
     let left = 0;
     first.raw.leave = async () => (left++, 0);
+    (first.raw as { reconnection?: { enabled: boolean } }).reconnection = { enabled: true };
     first.deliver(welcome());
     dead(first);
     expect(t.states.at(-1)!.s).toBe('reconnecting');
@@ -163,6 +164,7 @@ describe('ParleyLink re-joins the room by name', () => {
     await settle();
     expect(t.joins()).toBe(1);
     expect(left).toBe(1); // the SDK's retries of the dead room stop
+    expect((first.raw as { reconnection?: { enabled: boolean } }).reconnection?.enabled).toBe(false);
     expect(t.states.map((x) => x.s)).toEqual(['ready', 'reconnecting', 'rejoining', 'joined']);
     expect(t.states[2]!.why).toMatch(/no reconnection within 2000 ms/);
     const next = t.rooms[1]!;
