@@ -269,7 +269,9 @@ export class PlayoutBuffer {
 
   /** Margin (ms) the buffer keeps beyond one frame when it (re)starts: the jitter allowance, or the target's excess. */
   private startMarginMs(): number {
-    return Math.max(this.allowance, this.target - this.frameMs);
+    // Never more than the target allows: an audio clock that runs slow (a starved page) makes the measured spread
+    // grow without bound, and a margin the overrun trim never lets the buffer reach would stop playback.
+    return Math.min(Math.max(this.allowance, this.target - this.frameMs), this.maxTargetMs - this.frameMs);
   }
 
   /**

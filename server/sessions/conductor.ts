@@ -70,6 +70,8 @@ export class Conductor {
   private readonly log: Logger;
   private readonly time: TimeSource;
   private stepping: Promise<void> = Promise.resolve();
+  /** how far (ms, earlier) the tick grid has moved to follow the players' frames, within ±one period */
+  private phaseMs = 0;
   private closed = false;
 
   constructor(private readonly opts: ConductorOptions) {
@@ -172,8 +174,10 @@ export class Conductor {
       if (w !== null && Number.isFinite(w) && (wish === null || w < wish)) wish = w;
     }
     if (wish === null) return;
-    const ms = Math.max(-PHASE_LATER_PER_TICK, Math.min(PHASE_EARLIER_PER_TICK, wish));
+    // Within one period of the grid it started on: a player whose clock drifts must not drag the server's rate.
+    const ms = Math.max(-PHASE_LATER_PER_TICK, -FRAME_MS - this.phaseMs, Math.min(PHASE_EARLIER_PER_TICK, FRAME_MS - this.phaseMs, wish));
     if (Math.abs(ms) < 0.25) return;
+    this.phaseMs += ms;
     this.clock.shift(ms);
     for (const p of this.participants) p.phaseShifted?.(ms);
   }

@@ -230,3 +230,15 @@ describe('conductor tick phase', () => {
     expect(shifts.slice(0, 3)).toEqual([-8, -8, -4]);
   });
 });
+
+describe('conductor tick phase, bounded', () => {
+  it('follows a player whose frames keep arriving later by at most one period in all, so no client drags the server', async () => {
+    const t = setup(1, ['alex']);
+    t.near.alex = 1;
+    const shifts: number[] = [];
+    t.room.phaseWishMs = () => -50; // always late: a client whose clock runs slow
+    t.room.phaseShifted = (ms) => shifts.push(ms);
+    await t.run(4000);
+    expect(shifts.reduce((a, b) => a + b, 0)).toBe(-80);
+  });
+});
