@@ -70,10 +70,8 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 
 /** A histogram's mean (ms) from the server's metrics registry. */
 function histMeanMs(running: RunningServer, name: string): number {
-  const lines = running.server.metrics.registry.render();
-  const sum = Number(new RegExp(`^${name}_sum (\\S+)$`, 'm').exec(lines)?.[1]);
-  const count = Number(new RegExp(`^${name}_count (\\S+)$`, 'm').exec(lines)?.[1]);
-  return count > 0 ? (sum / count) * 1000 : NaN;
+  const h = running.server.metrics.registry.histogramNamed(name);
+  return h && h.count > 0 ? (h.sum / h.count) * 1000 : NaN;
 }
 
 // ---- the player's scripts -----------------------------------------------------------------------------------
@@ -427,6 +425,34 @@ function echoTimes(rec: Recording): CaseTimes {
   return { answer, stop };
 }
 
+/**
+ * Engine-only for an engine behind a network (the stand-in server): stepped at real-time pace, since its output
+ * frame k is what the server has sent back by step k; the server's own latency is the engine's decision time.
+ */
+async function runPaced(engine: DuplexEngine, persona: Persona, script: PlayerScript): Promise<Recording> {
+  const session = await engine.open(persona);
+  const ready = (engine as { ready?: (s: unknown) => Promise<void> }).ready;
+  if (ready) await ready.call(engine, session).catch(() => undefined);
+  const heard = new HeardTrack();
+  const mine: Float32Array[] = [];
+  const t0 = performance.now();
+  try {
+    for (let frame = 0, tail = 40; tail > 0; frame++) {
+      const x = script.next(FRAME_SAMPLES, heard);
+      if (script.done) tail--;
+      mine.push(x);
+      const [o] = await engine.step([{ session, input: x }]);
+      heard.put(o!.output, frame * FRAME_SAMPLES);
+      await sleep(Math.max(0, t0 + 80 * (frame + 1) - performance.now()));
+    }
+  } finally {
+    await engine.close(session).catch(() => undefined);
+  }
+  const player = new Float32Array(mine.length * FRAME_SAMPLES);
+  mine.forEach((x, k) => player.set(x, k * FRAME_SAMPLES));
+  return { npc: heard.audio(), pieces: [], player, said: script.said };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -438,12 +464,12 @@ function freePort(): Promise<number> {
 
 /** Wait until the stand-in answers HTTP (a loaded machine takes a while to start a tsx process). */
 async function untilAnswers(port: number) {
-  for (let k = 0; k < 120; k++) {
+  for (let k = 0; k < 360; k++) {
     const ok = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false);
     if (ok) return;
     await sleep(250);
   }
-  throw new Error('the PersonaPlex stand-in did not come up in 30 s');
+  throw new Error('the PersonaPlex stand-in did not come up in 90 s');
 }
 
 async function personaplexServer(figures: Record<string, number>) {
@@ -458,8 +484,7 @@ async function personaplexServer(figures: Record<string, number>) {
     let eng: CaseTimes;
     try {
       say(`personaplex-server (stand-in, echo), engine-only: ${BURSTS} bursts`);
-      const [engRec] = await runEngineOnly(engine, persona, [burstScript()]);
-      eng = echoTimes(engRec!);
+      eng = echoTimes(await runPaced(engine, persona, burstScript()));
       const ea = present(eng.answer);
       const es = present(eng.stop);
       Object.assign(figures, {
