@@ -38,7 +38,8 @@ function withPause(name: string, ms: number) {
 
 let engine: RehearsalEngine;
 beforeAll(async () => {
-  engine = await RehearsalEngine.create({ tts: 'inline', quiet: true }); // the defaults under test
+  // the defaults under test, with the listener-friendly barge-in these recordings check (the default yields faster)
+  engine = await RehearsalEngine.create({ tts: 'inline', quiet: true, turnTaking: { bargeInMs: 640 } });
 });
 afterAll(async () => {
   await engine?.dispose();

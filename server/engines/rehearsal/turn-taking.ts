@@ -50,7 +50,10 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   holdMs: 1600,
   turnEndThreshold: 0.55,
   minSpeechMs: 96,
-  bargeInMs: 640,
+  // Fast yield wins over carrying on through a listener's "yeah": a player who cuts in hears the NPC stop within
+  // about 150 ms (engine-only p95). 640 ms lets "yeah"/"okay" pass (Full-Duplex-Bench v1.5's preference) but makes
+  // every real interruption take ~0.7 s engine-only and ~1 s end to end; docs/rehearsal-engine.md has both figures.
+  bargeInMs: 96,
   bargeInGapMs: 320,
   earlyBargeInMs: 160,
   earlyWindowMs: 700,
