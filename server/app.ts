@@ -103,7 +103,8 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
     express: (app) => {
       app.disable('x-powered-by');
       app.get('/metrics', async (_req, res) => {
-        res.type('text/plain; version=0.0.4').send(metrics.registry.render() + (await wiring.metricsText()));
+        // one prom-client registry: the Parley figures, the default process metrics and the model servers'
+        res.type(metrics.registry.contentType).send(await wiring.metricsText());
       });
       wiring.routes(app);
       if (opts.serveStatic ?? true) {

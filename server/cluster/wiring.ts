@@ -44,7 +44,7 @@ export class ClusterWiring {
 
   constructor(private readonly o: WiringOptions) {
     this.log = o.log.child({ part: 'cluster' });
-    this.process = createProcessMetrics(o.processName ?? `${os.hostname()}-${process.pid}`, o.engine);
+    this.process = createProcessMetrics(o.processName ?? `${os.hostname()}-${process.pid}`, o.engine, o.metrics.registry.prom);
     if (o.cluster) {
       this.board = new SeatBoard({ redis: o.cluster.redis, processId: () => matchMaker.processId, free: () => this.freeSeats(), log: this.log });
     }

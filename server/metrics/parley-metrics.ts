@@ -1,13 +1,16 @@
 import { Registry } from './registry.ts';
 
-/** Every figure the server exposes at GET /metrics; one instance per server, shared by its rooms. */
+/**
+ * Every Parley figure the server exposes at GET /metrics (on prom-client; the process metrics join the same
+ * registry, server/metrics/process-metrics.ts); one instance per server, shared by its rooms.
+ */
 export function createParleyMetrics() {
   const registry = new Registry();
   const metrics = {
     registry,
     sessions: registry.gauge('parley_sessions', 'NPC model sessions open (or opening)'),
     capacity: registry.gauge('parley_engine_capacity', 'sessions the engine declares it can step in real time'),
-    npcs: registry.gauge('parley_npcs', 'NPCs by status'),
+    npcs: registry.gauge('parley_npcs', 'NPCs by status', ['status']),
     players: registry.gauge('parley_players', 'players connected'),
     tickDuration: registry.histogram(
       'parley_tick_duration_seconds',
@@ -30,12 +33,12 @@ export function createParleyMetrics() {
       [0.001, 0.04, 0.08, 0.16, 0.24, 0.32],
     ),
     ticksLate: registry.counter('parley_ticks_late_total', 'ticks whose engine step was skipped because the previous step overran'),
-    framesLate: registry.counter('parley_frames_late_total', 'frames that arrived after their slot, by stream'),
-    framesDropped: registry.counter('parley_frames_dropped_total', 'frames dropped, by stream and reason'),
+    framesLate: registry.counter('parley_frames_late_total', 'frames that arrived after their slot, by stream', ['stream', 'reason']),
+    framesDropped: registry.counter('parley_frames_dropped_total', 'frames dropped, by stream and reason', ['stream', 'reason']),
     framesMissing: registry.counter('parley_frames_missing_total', 'player voice slots filled with silence (no frame in time)'),
-    bytesReceived: registry.counter('parley_bytes_received_total', 'bytes received from players, by stream kind'),
-    bytesSent: registry.counter('parley_bytes_sent_total', 'bytes sent to players, by stream kind'),
-    refused: registry.counter('parley_refused_total', 'player messages refused, by reason'),
+    bytesReceived: registry.counter('parley_bytes_received_total', 'bytes received from players, by stream kind', ['stream', 'codec']),
+    bytesSent: registry.counter('parley_bytes_sent_total', 'bytes sent to players, by stream kind', ['stream', 'codec']),
+    refused: registry.counter('parley_refused_total', 'player messages refused, by reason', ['reason']),
     sessionErrors: registry.counter('parley_session_errors_total', 'NPC sessions that failed (open or step)'),
   };
   metrics.sessions.set(0);

@@ -1,8 +1,8 @@
 /**
  * Process and model-server figures through prom-client, the Node ecosystem's Prometheus library: its default
  * process metrics (CPU, memory, event-loop lag, GC, handles) and per-PersonaPlex-server gauges, every series
- * labelled with `process` so several game-server processes scraped together stay apart. Served at /metrics after
- * the Parley figures (server/metrics/parley-metrics.ts).
+ * labelled with `process` so several game-server processes scraped together stay apart. They join the registry
+ * of the Parley figures (server/metrics/parley-metrics.ts), which /metrics serves whole.
  */
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { DuplexEngine } from '../engines/contract.ts';
@@ -24,8 +24,8 @@ export interface ProcessMetrics {
   contentType: string;
 }
 
-export function createProcessMetrics(processName: string, engine: DuplexEngine): ProcessMetrics {
-  const registry = new Registry();
+/** Adds them to `registry` (the server's one registry, with the Parley figures) and labels all its series. */
+export function createProcessMetrics(processName: string, engine: DuplexEngine, registry = new Registry()): ProcessMetrics {
   registry.setDefaultLabels({ process: processName });
   collectDefaultMetrics({ register: registry });
   const view = serverView(engine);

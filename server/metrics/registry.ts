@@ -1,86 +1,123 @@
 /**
- * A small Prometheus text-format registry: counters, gauges and histograms with labels. Enough for /metrics
- * without pulling a client library into the hot path; updates are plain map writes.
+ * Parley's figures on prom-client (the Node ecosystem's Prometheus library): counters, gauges and histograms
+ * with declared label names, in one prom-client registry that /metrics serves together with prom-client's
+ * default process metrics (server/metrics/process-metrics.ts adds those to the same registry).
+ *
+ * The wrapper keeps the calls the server makes (`inc(labels, by)`, `set(value, labels)`, `observe(v)`) and two
+ * rules the hot path needs: labels are passed in sorted order (stable output) and any label name not declared is
+ * dropped rather than thrown (prom-client throws on it; a metric must never take down a tick). `get()` reads a
+ * local copy, synchronously, for the server's own decisions (free seats, drain).
  */
+import * as prom from 'prom-client';
+
 type Labels = Record<string, string>;
 
-function key(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-    .join(',');
-}
-
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string) {}
-  abstract readonly type: string;
-  abstract lines(): string[];
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+  ) {}
+  /** only declared labels, in sorted order */
+  protected clean(labels: Labels): Labels {
+    const out: Labels = {};
+    for (const k of Object.keys(labels).sort()) if (this.labelNames.includes(k)) out[k] = String(labels[k]);
+    return out;
+  }
+  protected key(labels: Labels): string {
+    return Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+  }
 }
 
-/** One number per label set. */
+/** One number per label set, mirrored locally for synchronous reads. */
 abstract class LabelledValues extends Metric {
   protected values = new Map<string, number>();
-  inc(labels: Labels = {}, by = 1) {
-    const k = key(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
-  }
   get(labels: Labels = {}): number {
-    return this.values.get(key(labels)) ?? 0;
-  }
-  lines() {
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+    return this.values.get(this.key(this.clean(labels))) ?? 0;
   }
 }
 
 export class Counter extends LabelledValues {
   readonly type = 'counter';
+  private readonly prom: prom.Counter<string>;
+  constructor(registry: prom.Registry, name: string, help: string, labelNames: readonly string[]) {
+    super(name, help, labelNames);
+    this.prom = new prom.Counter({ name, help, labelNames: [...labelNames], registers: [registry] });
+  }
+  inc(labels: Labels = {}, by = 1) {
+    if (!(by >= 0)) return; // a counter never goes down (prom-client throws)
+    const l = this.clean(labels);
+    const k = this.key(l);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    this.prom.inc(l, by);
+  }
 }
 
 export class Gauge extends LabelledValues {
   readonly type = 'gauge';
+  private readonly prom: prom.Gauge<string>;
+  constructor(registry: prom.Registry, name: string, help: string, labelNames: readonly string[]) {
+    super(name, help, labelNames);
+    this.prom = new prom.Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });
+  }
+  inc(labels: Labels = {}, by = 1) {
+    const l = this.clean(labels);
+    const k = this.key(l);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    this.prom.inc(l, by);
+  }
   set(value: number, labels: Labels = {}) {
-    this.values.set(key(labels), value);
+    const l = this.clean(labels);
+    this.values.set(this.key(l), value);
+    this.prom.set(l, value);
   }
 }
 
 export class Histogram extends Metric {
   readonly type = 'histogram';
-  private counts: number[];
-  private sum = 0;
-  private count = 0;
-  constructor(name: string, help: string, readonly buckets: number[]) {
-    super(name, help);
-    this.counts = buckets.map(() => 0);
+  private readonly prom: prom.Histogram<string>;
+  /** local copies of the sum and count, for synchronous reads (benches) */
+  sum = 0;
+  count = 0;
+  constructor(registry: prom.Registry, name: string, help: string, readonly buckets: number[]) {
+    super(name, help, []);
+    this.prom = new prom.Histogram({ name, help, buckets, registers: [registry] });
   }
   observe(value: number) {
+    if (!Number.isFinite(value)) return;
     this.sum += value;
     this.count++;
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]!++;
-  }
-  lines() {
-    const out = this.buckets.map((b, i) => `${this.name}_bucket{le="${b}"} ${this.counts[i]}`);
-    out.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
-    return out;
+    this.prom.observe(value);
   }
 }
 
 export class Registry {
-  private metrics: Metric[] = [];
-  counter(name: string, help: string) {
-    return this.add(new Counter(name, help));
+  /** the one prom-client registry of this server; process metrics register here too */
+  readonly prom = new prom.Registry();
+  private readonly histograms = new Map<string, Histogram>();
+
+  counter(name: string, help: string, labelNames: readonly string[] = []) {
+    return new Counter(this.prom, name, help, labelNames);
   }
-  gauge(name: string, help: string) {
-    return this.add(new Gauge(name, help));
+  gauge(name: string, help: string, labelNames: readonly string[] = []) {
+    return new Gauge(this.prom, name, help, labelNames);
   }
   histogram(name: string, help: string, buckets: number[]) {
-    return this.add(new Histogram(name, help, buckets));
+    const h = new Histogram(this.prom, name, help, buckets);
+    this.histograms.set(name, h);
+    return h;
   }
-  private add<M extends Metric>(m: M): M {
-    this.metrics.push(m);
-    return m;
+  /** a histogram of this registry by name (synchronous sum and count) */
+  histogramNamed(name: string): Histogram | undefined {
+    return this.histograms.get(name);
   }
-  /** Prometheus text exposition format 0.0.4 */
-  render(): string {
-    return this.metrics.map((m) => [`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.lines()].join('\n')).join('\n') + '\n';
+  /** Prometheus text exposition format 0.0.4 (prom-client's) */
+  render(): Promise<string> {
+    return this.prom.metrics();
+  }
+  get contentType(): string {
+    return this.prom.contentType;
   }
 }

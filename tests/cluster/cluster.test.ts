@@ -76,7 +76,7 @@ describe('a cluster of three game-server processes', () => {
       const text = await (await fetch(`${n.http}/metrics`)).text();
       expect(text).toMatch(new RegExp(`process_cpu_seconds_total\\{process="test-${n.port}"\\}`));
       expect(text).toMatch(/nodejs_eventloop_lag_seconds\{process=/);
-      expect(text).toMatch(/parley_sessions \d/);
+      expect(text).toMatch(new RegExp(`parley_sessions\\{process="test-${n.port}"\\} \\d`));
     }
   });
 

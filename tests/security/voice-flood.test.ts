@@ -43,10 +43,10 @@ describe('voice flood', () => {
     const p = await new TestPlayer(srv.url, 'opus').join('bay', { token: token('mallory') });
     await p.hello();
     p.pose([0, 0, -2], [0, 0, 1]);
-    const corrupt0 = await metric(srv.url, /^parley_refused_total\{reason="corrupt"\}/);
+    const corrupt0 = await metric(srv.url, /^parley_refused_total\{reason="corrupt",process="[^"]+"\}/);
     const sent = await flood(p, 8, 2000); // 100 frames/s, 8× real time
     await sleep(200);
-    const decoded = (await metric(srv.url, /^parley_refused_total\{reason="corrupt"\}/)) - corrupt0;
+    const decoded = (await metric(srv.url, /^parley_refused_total\{reason="corrupt",process="[^"]+"\}/)) - corrupt0;
     expect(sent).toBeGreaterThan(150);
     // the budget is 15.6 frames/s plus a burst of 8: ~40 over 2 s, not 200
     expect(decoded).toBeLessThan(60);
@@ -59,11 +59,11 @@ describe('voice flood', () => {
     await p.hello();
     p.pose([0, 0, 100], [0, 0, 1]);
     await sleep(200);
-    const corrupt0 = await metric(srv.url, /^parley_refused_total\{reason="corrupt"\}/);
+    const corrupt0 = await metric(srv.url, /^parley_refused_total\{reason="corrupt",process="[^"]+"\}/);
     const unheard0 = await metric(srv.url, /^parley_frames_dropped_total\{reason="unheard"/);
     await flood(p, 1, 1000);
     await sleep(200);
-    expect((await metric(srv.url, /^parley_refused_total\{reason="corrupt"\}/)) - corrupt0).toBe(0);
+    expect((await metric(srv.url, /^parley_refused_total\{reason="corrupt",process="[^"]+"\}/)) - corrupt0).toBe(0);
     expect((await metric(srv.url, /^parley_frames_dropped_total\{reason="unheard"/)) - unheard0).toBeGreaterThan(8);
     await p.leave();
   });

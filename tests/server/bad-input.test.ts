@@ -76,20 +76,20 @@ describe('bad input', () => {
       for (let i = 0; i < 20; i++) bad.sendRaw(Uint8Array.from({ length: 64 + i }, (_, j) => (j * 37 + i * 11) & 0xff));
       bad.sendRaw(new Uint8Array([0xc1])); // never-used msgpack byte
     });
-    expect(await metric(/^parley_refused_total\{reason="malformed"\}/)).toBeGreaterThan(0);
+    expect(await metric(/^parley_refused_total\{reason="malformed",process="[^"]+"\}/)).toBeGreaterThan(0);
     expect(srv.logs.some((l) => /player=\S+ code=malformed refused: /.test(l))).toBe(true);
     expect(bad.refused.some((r) => r.code === 'malformed')).toBe(true);
   });
 
   it('unknown kinds and unknown channels are refused', async () => {
     await attacker();
-    const kinds = await metric(/^parley_refused_total\{reason="unknown-kind"\}/);
+    const kinds = await metric(/^parley_refused_total\{reason="unknown-kind",process="[^"]+"\}/);
     await goodPlayerUnaffected(() => {
       bad.sendRaw(encode({ k: 99 } as never));
       bad.room.send('chat', { hello: 'world' });
     });
-    expect(await metric(/^parley_refused_total\{reason="unknown-kind"\}/)).toBe(kinds + 1);
-    expect(await metric(/^parley_refused_total\{reason="unknown-channel"\}/)).toBe(1);
+    expect(await metric(/^parley_refused_total\{reason="unknown-kind",process="[^"]+"\}/)).toBe(kinds + 1);
+    expect(await metric(/^parley_refused_total\{reason="unknown-channel",process="[^"]+"\}/)).toBe(1);
     expect(bad.refused.find((r) => r.code === 'unknown-kind')?.message).toMatch(/unknown message kind 99/);
   });
 
@@ -104,7 +104,7 @@ describe('bad input', () => {
       bad.send({ k: Kind.Voice, seq: 2, t: 0, codec: 'opus', data: twentyMs });
       bad.sendRaw(encode({ k: Kind.Voice, seq: 3, t: 0, codec: 'opus', data: new Uint8Array(5200) }));
     });
-    expect(await metric(/^parley_refused_total\{reason="frame-size"\}/)).toBe(3);
+    expect(await metric(/^parley_refused_total\{reason="frame-size",process="[^"]+"\}/)).toBe(3);
     expect(bad.refused.filter((r) => r.code === 'frame-size').map((r) => r.message).join('\n')).toMatch(/480 samples/);
     expect(pcmPlayer.refused[0]?.message).toMatch(/1000 bytes, expected 3840/);
     await pcmPlayer.leave();
@@ -115,7 +115,7 @@ describe('bad input', () => {
     await goodPlayerUnaffected(() => {
       bad.send({ k: Kind.Voice, seq: 10, t: 0, codec: 'opus', data: new Uint8Array([0xff, 0xff, 0xff]) });
     });
-    expect(await metric(/^parley_refused_total\{reason="corrupt"\}/)).toBe(1);
+    expect(await metric(/^parley_refused_total\{reason="corrupt",process="[^"]+"\}/)).toBe(1);
   });
 
   it('a 10× real-time flood is bounded: excess frames are dropped and counted, the mix keeps one frame per tick', async () => {
@@ -132,7 +132,7 @@ describe('bad input', () => {
     const during = good.framesFrom('alex').slice(before);
     // the room kept its 12.5 Hz cadence for the other player
     expect(during.length).toBeGreaterThanOrEqual(20);
-    expect(await metric(/^parley_frames_dropped_total\{reason="overflow",stream="player_voice"\}/)).toBeGreaterThan(150);
+    expect(await metric(/^parley_frames_dropped_total\{reason="overflow",stream="player_voice",process="[^"]+"\}/)).toBeGreaterThan(150);
     expect(srv.logs.some((l) => /faster than real time/.test(l))).toBe(true);
     // the flooder is heard at its normal weight (0.5 × 0.2 through Opus), never 10 frames' worth at once
     const loud = during.map((f) => amplitude(f.samples, 900));
@@ -143,7 +143,7 @@ describe('bad input', () => {
   it('a wrong protocol version is refused at join with both versions named', async () => {
     const client = new Client(srv.url);
     await expect(client.joinOrCreate('bay', { protocol: '2.0' })).rejects.toThrow(/client speaks 2\.0, server speaks 1\.0/);
-    expect(await metric(/^parley_refused_total\{reason="protocol-version"\}/)).toBe(1);
+    expect(await metric(/^parley_refused_total\{reason="protocol-version",process="[^"]+"\}/)).toBe(1);
     // and the room is still serving
     await goodPlayerUnaffected(() => undefined);
   });

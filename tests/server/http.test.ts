@@ -40,12 +40,17 @@ describe('http', () => {
     const res = await fetch(`${http}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    for (const name of ['parley_sessions 1', 'parley_players 1', 'parley_tick_duration_seconds_bucket', 'parley_frames_late_total', 'parley_frames_dropped_total', 'parley_engine_capacity 8']) {
+    // every series carries the process label (one prom-client registry with default labels)
+    expect(text).toMatch(/^parley_sessions\{process="[^"]+"\} 1$/m);
+    expect(text).toMatch(/^parley_players\{process="[^"]+"\} 1$/m);
+    expect(text).toMatch(/^parley_engine_capacity\{process="[^"]+"\} 8$/m);
+    for (const name of ['parley_tick_duration_seconds_bucket', 'parley_frames_late_total', 'parley_frames_dropped_total']) {
       expect(text).toContain(name);
     }
-    expect(text).toMatch(/parley_bytes_received_total\{stream="voice"\} \d+/);
-    expect(text).toMatch(/parley_bytes_sent_total\{codec="pcm16",stream="npc_voice"\} \d+/);
-    expect(text).toMatch(/parley_npcs\{status="listening"\} 1|parley_npcs\{status="speaking"\} 1/);
+    expect(text).toMatch(/parley_bytes_received_total\{stream="voice",process="[^"]+"\} \d+/);
+    expect(text).toMatch(/parley_bytes_sent_total\{codec="pcm16",stream="npc_voice",process="[^"]+"\} \d+/);
+    expect(text).toMatch(/parley_npcs\{status="listening",process="[^"]+"\} 1|parley_npcs\{status="speaking",process="[^"]+"\} 1/);
+    expect(text).toMatch(/^process_cpu_seconds_total\{process="[^"]+"\} /m); // prom-client's default metrics, same registry
     await p.leave();
   });
 

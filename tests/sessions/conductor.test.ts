@@ -144,7 +144,7 @@ describe('conductor arbitration', () => {
     expect(gaps[0]).toBeLessThan(800 + 3 * 80);
     expect(gaps[1]).toBeGreaterThanOrEqual(1000);
     expect(gaps[1]).toBeLessThan(1000 + 3 * 80);
-    expect(Number(/parley_session_errors_total (\d+)/.exec(t.metrics.registry.render())?.[1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/parley_session_errors_total (\d+)/.exec(await t.metrics.registry.render())?.[1])).toBeGreaterThanOrEqual(3);
     // the fault passes: the next session works and the failure count starts again
     t.engine.stepFails.delete('flaky');
     await t.run(1600);

@@ -41,7 +41,7 @@ describe('hearing stage', () => {
     expect([a.state.heardBy, b.state.heardBy, far.state.heardBy]).toEqual(['alex', 'alex', '']);
   });
 
-  it('a player whose frame is missing is silence this tick, counted', () => {
+  it('a player whose frame is missing is silence this tick, counted', async () => {
     const metrics = createParleyMetrics();
     const stage = new HearingStage(metrics);
     const alex = testStream('alex');
@@ -51,6 +51,6 @@ describe('hearing stage', () => {
     expect(amplitude(alex.input, 300)).toBeGreaterThan(0.1);
     stage.run([a], [alex]); // nothing buffered: an underrun
     expect(amplitude(alex.input, 300)).toBe(0);
-    expect(metrics.registry.render()).toMatch(/parley_frames_missing_total 1/);
+    expect(await metrics.registry.render()).toMatch(/parley_frames_missing_total 1/);
   });
 });

@@ -20,7 +20,7 @@ function listener(position: Vec3, recv: Codec | null) {
 }
 
 describe('voice out', () => {
-  it('sends events, then voice encoded once per codec, then text, to players in earshot only', () => {
+  it('sends events, then voice encoded once per codec, then text, to players in earshot only', async () => {
     const metrics = createParleyMetrics();
     const out = new VoiceOut(metrics, () => 42);
     const track: VisemeTrack = { v: [1], t: [0] } as unknown as VisemeTrack;
@@ -43,8 +43,8 @@ describe('voice out', () => {
     expect(Object.keys(alex.encoders).sort()).toEqual(['opus', 'pcm16']);
     expect(pcm.got[2]!.msg).toEqual({ k: Kind.Text, npc: 'alex', i: 5, piece: '▁Reactor' });
     expect(cuts).toEqual([5]);
-    expect(metrics.registry.render()).toContain(`parley_bytes_sent_total{codec="pcm16",stream="npc_voice"} ${pcm.got[1]!.bytes.byteLength * 2}`);
-    expect(metrics.registry.render()).toContain(`parley_bytes_sent_total{codec="opus",stream="npc_voice"} ${opus.got[1]!.bytes.byteLength}`);
+    expect(await metrics.registry.render()).toContain(`parley_bytes_sent_total{codec="pcm16",stream="npc_voice"} ${pcm.got[1]!.bytes.byteLength * 2}`);
+    expect(await metrics.registry.render()).toContain(`parley_bytes_sent_total{codec="opus",stream="npc_voice"} ${opus.got[1]!.bytes.byteLength}`);
   });
 
   it('with nobody in earshot an interruption still cuts the lip-sync timeline, and nothing is encoded', () => {
