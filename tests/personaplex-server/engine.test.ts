@@ -53,6 +53,19 @@ describe('a conversation with the stand-in server', () => {
     }
   });
 
+  it('continuation pieces and punctuation arrive as the server sends them, one a frame, with no word marker', async () => {
+    const srv = await server({ promptMs: 50, words: ['Re|actor|,', 'core', 'failing|.'] });
+    const e = await engine([{ url: srv.url, capacity: 1 }]);
+    const id = await e.open(persona());
+    const out = (await drive(e, [id], 20)).map((f) => f[0]!);
+    const t = texts(out);
+    expect(t.map(([, p]) => p).slice(0, 6)).toEqual(['▁Re', 'actor', ',', '▁core', '▁failing', '.']);
+    // a word's pieces on consecutive frames of its burst
+    expect(t[1]![0] - t[0]![0]).toBe(1);
+    expect(t[2]![0] - t[1]![0]).toBe(1);
+    expect(t[5]![0] - t[4]![0]).toBe(1);
+  });
+
   it('carries what the NPC hears to the server: an echo comes back a fixed number of frames later', async () => {
     const srv = await server({ mode: 'echo', promptMs: 50 });
     const e = await engine([{ url: srv.url, capacity: 1 }]);

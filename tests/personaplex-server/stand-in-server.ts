@@ -37,7 +37,12 @@ export interface StandInOptions {
   port?: number;
   promptMs?: number;
   mode?: 'speak' | 'echo';
-  /** words spoken in 'speak' mode, each a ' word' piece then a tone burst; repeated */
+  /**
+   * words spoken in 'speak' mode, each a tone burst; repeated. A word is sent as its text pieces on consecutive
+   * frames from the burst's first, as the real server sends one text token per step with '▁' turned into a space:
+   * '|' splits a word into pieces, so 'Re|actor|,' sends ' Re', 'actor', ',' (a continuation and punctuation).
+   * At most 4 pieces a word (the burst's frames).
+   */
   words?: string[];
   /** input frames that produce no output at the start (default 0: the official server answers from the first input frame) */
   warmupFrames?: number;
@@ -276,7 +281,9 @@ export class StandInServer {
       const f = 300 + 100 * w;
       for (let i = 0; i < pcm.length; i++) pcm[i] = 0.3 * Math.sin((2 * Math.PI * f * (k * 1920 + i)) / 24_000);
     }
-    return { pcm, piece: inWord === 0 ? ` ${this.opts.words[w]}` : undefined };
+    const pieces = this.opts.words[w]!.split('|');
+    const piece = inWord < pieces.length && inWord < WORD_FRAMES ? (inWord === 0 ? ` ${pieces[0]}` : pieces[inWord]) : undefined;
+    return { pcm, piece: piece || undefined };
   }
 
   /** Sudden death: every socket cut, the port closed. */
