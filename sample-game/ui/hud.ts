@@ -40,6 +40,7 @@ const SESSION_TEXT: Record<SessionState, string> = {
   joined: 'joined, waiting for the server…',
   ready: 'connected',
   reconnecting: 'connection lost — reconnecting…',
+  rejoining: 'server gone — re-joining the room…',
   disconnected: 'disconnected',
   refused: 'refused by the server',
 };
