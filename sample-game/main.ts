@@ -212,6 +212,7 @@ function wireParley(p: ParleySession, r: Room, stream: MediaStream | null): void
     hook.event({ t: t(), name: 'session', detail: s });
     if (s === 'ready') hud.banner(null);
     else if (s === 'reconnecting') hud.banner('Connection to the game server lost — reconnecting…', 'info');
+    else if (s === 'rejoining') hud.banner('The game server went away — joining the room on another one…', 'info');
     else if (s === 'disconnected') hud.banner(`The game server is gone${reason ? ` (${reason})` : ''}. Reload the page once it is back.`);
     else if (s === 'refused') hud.banner(`The game server refused the voice session${reason ? `: ${reason}` : ''}.`);
   });
