@@ -14,7 +14,9 @@ describe('scenes', () => {
     const scenes = loadScenes(SCENES);
     const mars = scenes[MARS_MISSION_ROOM]!;
     expect(mars.npcs.map((n) => n.sheet)).toEqual(['alex', 'okafor', 'vance']);
-    expect(mars.npcs).toEqual(MARS_MISSION_NPCS);
+    // the game places meshes from sheet, position and facing; earHeight is the server's hearing geometry
+    expect(mars.npcs.map(({ sheet, position, facing }) => ({ sheet, position, facing }))).toEqual(MARS_MISSION_NPCS);
+    expect(mars.npcs.every((n) => n.earHeight === 1.6)).toBe(true);
     expect(mars.playerStart).toEqual(PLAYER_START);
   });
 

@@ -85,7 +85,11 @@ describe('parley sheets prompt', () => {
     expect(tokens).toBeGreaterThan(50);
     expect(r.out).toMatch(new RegExp(`^start-up  ${tokens + 12} steps \\(12 silence \\+ ${tokens} prompt\\) = [\\d.]+ s at 80 ms a step, plus the built-in voice prompt$`, 'm'));
     expect(r.out).toMatch(/^hearing   hears players within 6 m; heard up to 14 m$/m);
-    expect(r.out.split('\n').pop()).toMatch(/^You are an astronaut on a Mars mission\. Your name is Alex\./);
+    // the prompt is the paragraph after the header; the rehearsal engine's topic grammar follows it
+    const paragraphs = r.out.split('\n\n');
+    expect(paragraphs[1]).toMatch(/^You are an astronaut on a Mars mission\. Your name is Alex\./);
+    expect(paragraphs[2]).toMatch(/^topics \(rehearsal engine\): reactor, coolant, time-left, what-to-do/);
+    expect(r.out).toMatch(/^#JSGF V1\.0;$/m);
   });
 
   it('takes a file path too, prints JSON with --json, and lists errors for an invalid sheet', async () => {
