@@ -35,6 +35,9 @@ describe('rehearsal engine behind the Parley server', () => {
     await waitFor(() => caption() === CAPTAIN.rehearsal!.greeting, 15_000, 'the greeting in captions');
     expect(player.framesFrom('captain').some((f) => frameRms(f.samples) > 0.02)).toBe(true);
 
+    // speak once the greeting has played out (its last caption arrives as its last word starts): talking over its
+    // tail would be a barge-in, answered with the after-interruption line instead
+    await waitFor(() => player!.events.some((e) => e.npc === 'captain' && e.e === 'speech-ended'), 15_000, 'the end of the greeting');
     const before = player.texts.length;
     talking = true;
     await waitFor(() => player!.texts.length > before + 3, 15_000, 'an answer');
