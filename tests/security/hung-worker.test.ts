@@ -7,12 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { WorkerPoolEngine } from '../../server/engines/worker/pool.ts';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
+import type { Persona } from '../../server/persona/persona.ts';
 
 const STAND_IN = fileURLToPath(new URL('../stand-ins/scripted-engine.ts', import.meta.url));
 let pool: WorkerPoolEngine | undefined;
 afterAll(() => pool?.dispose());
 
-const persona = (id: string) => ({ id, name: id, textPrompt: `You are ${id}.`, voice: { kind: 'builtin' as const, id: 'NATF0' } });
+const persona = (id: string): Persona => ({ id, name: id, textPrompt: `You are ${id}.`, voice: { kind: 'builtin', id: 'NATF0' } });
 
 describe('hung worker', () => {
   it("delays only its own sessions", async () => {
