@@ -39,6 +39,9 @@ describe('topics behind the Parley server', () => {
     const caption = (from = 0) => player!.texts.slice(from).map((t) => t.piece.replace('▁', ' ')).join('').trim();
     await waitFor(() => caption() === alex.persona.rehearsal!.greeting, 20_000, 'the greeting in captions');
     const before = player.texts.length;
+    // ask once the greeting has played out (its last caption arrives as its last word starts): talking over its
+    // tail would be a barge-in, answered with the after-interruption line instead
+    await waitFor(() => player!.events.some((e) => e.npc === 'alex' && e.e === 'speech-ended'), 20_000, 'the end of the greeting');
     talking = true;
     await waitFor(() => /core's running hot/.test(caption(before)), 20_000, `the reactor answer (captions so far: "${caption(before)}")`);
     expect(player.welcome!.engine).toMatch(/recognises only its character sheet's topics/);
