@@ -22,6 +22,8 @@ export interface GameServerConfig {
   /** re-read edited sheets for the next session (off with NODE_ENV=production) */
   hotReload: boolean;
   idleTimeoutMs: number;
+  /** the server's echo gate on every player's uplink (PARLEY_SERVER_ECHO_GATE=1): costs about 1 ms of CPU per player-frame */
+  serverEchoGate: boolean;
   /** cluster mode (docs/scaling.md): set only with REDIS_URL; without it, one process with nothing to install */
   cluster: ClusterConfig | undefined;
   /** how long SIGTERM lets NPC turns finish before players are moved (PARLEY_DRAIN_MS) */
@@ -69,7 +71,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GameServerConf
     promptBudget: intFromEnv(env, 'PARLEY_PROMPT_BUDGET', 200, 1, 3000),
     hotReload: env.NODE_ENV !== 'production',
     idleTimeoutMs: intFromEnv(env, 'PARLEY_IDLE_TIMEOUT_MS', 20_000, 1000, 3_600_000),
+    serverEchoGate: flagFromEnv(env, 'PARLEY_SERVER_ECHO_GATE'),
     cluster: clusterFromEnv(env),
     drainMs: intFromEnv(env, 'PARLEY_DRAIN_MS', 10_000, 0, 120_000),
   };
+}
+
+function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = env[name];
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v === '1') return true;
+  throw new ConfigError(`${name} must be 0 or 1 (got '${v}')`);
 }

@@ -52,7 +52,7 @@ async function main() {
   const server = createParleyServer({
     engine,
     npcs: sheetDirectory(sheets),
-    rooms: Object.fromEntries(Object.values(scenes).map((s) => [s.room, { npcs: s.npcs, playerStart: s.playerStart }])),
+    rooms: Object.fromEntries(Object.values(scenes).map((s) => [s.room, { npcs: s.npcs, playerStart: s.playerStart, echoGate: config.serverEchoGate }])),
     visemes: (leadFrames) => new VisemeTimeline({ leadFrames }),
     idleTimeoutMs: config.idleTimeoutMs,
     log,

@@ -81,7 +81,7 @@ export class PlayerLink {
     if (!send || !recv) return this.refuse('no-codec', `no codec in common: server speaks ${CODECS.join(', ')}`);
     this.intake = new PlayerVoiceIntake(send);
     this.recv = recv;
-    if (this.options.echoGate !== false) this.echoGate ??= new PlayerEchoGate();
+    if (this.options.echoGate === true) this.echoGate ??= new PlayerEchoGate(); // opt-in: ~1 ms CPU per player-frame
     this.send({ k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
   }
 
