@@ -2,9 +2,8 @@
  * Starts a real Parley server (Colyseus over WebSocket on a free loopback port) around a stand-in engine, with
  * NPCs defined inline (a stand-in for character sheets in server tests).
  */
-import { Writable } from 'node:stream';
 import { createParleyServer, type ParleyServer, type ParleyServerOptions } from '../../server/app.ts';
-import { createLogger, type Logger } from '../../server/log.ts';
+import { recordingLogger } from './log.ts';
 import type { DuplexEngine } from '../../server/engines/contract.ts';
 import type { NpcDefinition, NpcDirectory } from '../../server/room/npc-directory.ts';
 
@@ -25,26 +24,8 @@ export function inlineNpcs(defs: Record<string, Partial<NpcDefinition> & { inval
   };
 }
 
-/**
- * A logger whose lines tests can read: each record rendered as `key=value … message` (the bindings and fields
- * first, e.g. `room=… npc=alex session closed`), with `err` as its message. Debug and up.
- */
-export function capturingLogger(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        const { level: _l, time: _t, pid: _p, hostname: _h, msg, err, ...fields } = JSON.parse(line) as Record<string, unknown>;
-        const errText = err && typeof err === 'object' ? (err as { message?: string }).message : err;
-        const kv = Object.entries({ ...fields, ...(errText !== undefined ? { err: errText } : {}) }).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-        lines.push([...kv, msg ?? ''].join(' '));
-      }
-      done();
-    },
-  });
-  return { log: createLogger({ json: true, level: 'debug', destination: sink }), lines };
-}
+/** A logger whose lines tests can read (tests/support/log.ts). */
+export const capturingLogger = recordingLogger;
 
 export interface RunningServer {
   server: ParleyServer;
