@@ -4,27 +4,16 @@
  * backchannel, not a barge-in.
  */
 import { describe, expect, it } from 'vitest';
-import { TurnTaking, type Hearing, type TurnDecision } from '../../server/engines/rehearsal/turn-taking.ts';
+import { TurnTaking, type Hearing } from '../../server/engines/rehearsal/turn-taking.ts';
+import { run, talk } from './turn-script.ts';
 
 // These cases pin the listener-friendly barge-in (640 ms: a "yeah" over the NPC does not stop it, as
 // Full-Duplex-Bench v1.5 prefers); the engine's default yields much faster (see LISTENER_BARGE_IN.bargeInMs).
 const LISTENER_BARGE_IN = { bargeInMs: 640 } as const;
 
-function run(t: TurnTaking, script: Hearing[], utteranceFrames = 10) {
-  const log: { frame: number; d: TurnDecision }[] = [];
-  let playingUntil = -1;
-  script.forEach((h, frame) => {
-    const d = t.step(h, frame >= playingUntil);
-    if (d.say) playingUntil = frame + utteranceFrames;
-    if (d.interrupt) playingUntil = -1;
-    if (d.say || d.interrupt) log.push({ frame, d });
-  });
-  return log;
-}
 
 const quiet = (frames: number, turnEnd?: number): Hearing[] =>
   Array.from({ length: frames }, (_, i) => ({ speechMs: 0, silenceMs: (i + 1) * 80, ...(turnEnd === undefined ? {} : { turnEnd }) }));
-const talk = (frames: number): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: (i + 1) * 80, silenceMs: 0 }));
 
 describe('end of turn by how the speech ended', () => {
   const options = { ...LISTENER_BARGE_IN, endOfTurnMs: 400, holdMs: 1600, turnEndThreshold: 0.75, greetAfterMs: 480, backchannelAfterMs: 60_000 };

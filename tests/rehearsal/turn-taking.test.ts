@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { TurnTaking, type Hearing, type TurnDecision } from '../../server/engines/rehearsal/turn-taking.ts';
+import { TurnTaking, type Hearing } from '../../server/engines/rehearsal/turn-taking.ts';
+import { run, talk } from './turn-script.ts';
 
-/** Feed a script of hearing per 80 ms frame; playback lasts `utteranceFrames` frames after each say. */
-function run(t: TurnTaking, script: Hearing[], utteranceFrames = 10) {
-  const log: { frame: number; d: TurnDecision }[] = [];
-  let playingUntil = -1;
-  script.forEach((h, frame) => {
-    const d = t.step(h, frame >= playingUntil);
-    if (d.say) playingUntil = frame + utteranceFrames;
-    if (d.interrupt) playingUntil = -1;
-    if (d.say || d.interrupt) log.push({ frame, d });
-  });
-  return log;
-}
 
 /** Hearing for `ms` of silence after `already` ms of it, or of speech. */
 const quiet = (frames: number, from = 0): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: 0, silenceMs: from + (i + 1) * 80 }));
-const talk = (frames: number): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: (i + 1) * 80, silenceMs: 0 }));
 
 describe('TurnTaking', () => {
   it('greets once after a quiet start, then waits for the player', () => {
