@@ -344,6 +344,7 @@ function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, r
     [`${prefix}.stop_paired_diff_ms_p95`]: pct(ps, 95),
     [`${prefix}.cases`]: Math.min(pa.length, ps.length),
     [`${prefix}.underruns_per_min`]: p.underruns / p.minutes,
+    [`${prefix}.lost_concealed_per_min`]: p.lost / p.minutes,
     [`${prefix}.playout_target_ms_p50`]: pct(p.targets, 50),
     ...Object.fromEntries(Object.entries(run.stages).map(([k, v]) => [`${prefix}.stage_${k}_ms`, v])),
   };
@@ -353,7 +354,7 @@ function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, r
   say(
     `${label}: answer ${pct(a, 50).toFixed(0)}/${pct(a, 95).toFixed(0)} ms (paired diff ${pct(pa, 50).toFixed(0)}/${pct(pa, 95).toFixed(0)}), ` +
       `stop ${pct(s, 50).toFixed(0)}/${pct(s, 95).toFixed(0)} ms (paired diff ${pct(ps, 50).toFixed(0)}/${pct(ps, 95).toFixed(0)}) p50/p95, ` +
-      `${pa.length}/${ps.length} paired cases, ${(p.underruns / p.minutes).toFixed(1)} underruns/min, ` +
+      `${pa.length}/${ps.length} paired cases, ${(p.underruns / p.minutes).toFixed(1)} underruns/min (late frames; ${(p.lost / p.minutes).toFixed(1)}/min ran dry at a lost frame), ` +
       `lost up/down ${run.link.dropped.up}/${run.link.dropped.down}`,
   );
   say(`  stages (mean ms): framing 80 | ${Object.entries(run.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' | ')}`);

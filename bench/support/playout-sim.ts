@@ -24,6 +24,8 @@ export interface PlayedOut {
   /** ms each played frame waited between arrival and its first sample playing */
   waits: number[];
   underruns: number;
+  /** frames that never came while playback waited for them (dropped by the link): concealed, not underruns */
+  lost: number;
   concealed: number;
   minutes: number;
   /** the buffer's target (ms) sampled once per frame while playing */
@@ -72,5 +74,5 @@ export function playOut(arrivals: Arrival[], flushes: number[], t0: number, endA
       }
     }
   }
-  return { track, startedAt, waits, underruns: jb.stats.underruns, concealed: jb.stats.concealed, minutes: (endAt - t0) / 60_000, targets };
+  return { track, startedAt, waits, underruns: jb.stats.underruns, lost: jb.stats.lost, concealed: jb.stats.concealed, minutes: (endAt - t0) / 60_000, targets };
 }

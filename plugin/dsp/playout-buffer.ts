@@ -48,7 +48,10 @@ export interface PlayoutStats {
   duplicate: number;
   concealed: number;
   skipped: number;
+  /** playback ran dry waiting for a frame that then arrived (late): what the jitter margin failed to cover */
   underruns: number;
+  /** playback ran dry at a frame that never came (a later one came first): lost, concealed, not an underrun */
+  lost: number;
   overrunDropped: number;
   flushed: number;
   /** samples of silent frames skipped to drain a delay that had built up (clocked reads only) */
@@ -101,6 +104,7 @@ export class PlayoutBuffer {
     concealed: 0,
     skipped: 0,
     underruns: 0,
+    lost: 0,
     overrunDropped: 0,
     flushed: 0,
     drained: 0,
@@ -168,10 +172,14 @@ export class PlayoutBuffer {
     this.stats.received++;
 
     if (this.dryAt !== null) {
-      // Playback ran dry waiting for `dryAt`: this frame continuing the spurt means it was late.
-      if (index <= this.dryAt + this.maxGapFrames) {
+      // Playback ran dry waiting for `dryAt`. If that very frame turns up, it was late: an underrun, and the
+      // margin grows. If a later frame of the spurt comes first, `dryAt` was lost (the voice channel delivers in
+      // order): concealed, and no reason to add delay for everyone after it.
+      if (index === this.dryAt) {
         this.stats.underruns++;
         this.bumpMs += 20;
+      } else if (index > this.dryAt && index <= this.dryAt + this.maxGapFrames) {
+        this.stats.lost += index - this.dryAt;
       }
       this.dryAt = null;
     }

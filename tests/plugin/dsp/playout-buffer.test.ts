@@ -98,6 +98,22 @@ describe('PlayoutBuffer', () => {
     expect(jb.position).toBe(3 * FS);
   });
 
+  it('a frame lost while playback ran dry is a loss, not an underrun: the margin does not grow for it', () => {
+    const jb = new PlayoutBuffer();
+    jb.push(0, frame(0), 0);
+    play(jb, 80);
+    const before = jb.targetMs;
+    expect(play(jb, 40)).toEqual([0, 0]); // dry at frame 1
+    jb.push(2, frame(2), 160); // frame 2 on time, frame 1 never comes (in-order channel: it was lost)
+    expect(jb.stats.underruns).toBe(0);
+    expect(jb.stats.lost).toBe(1);
+    expect(jb.targetMs).toBe(before);
+    // playback resumes at frame 2; frame 1's slot is skipped, so the position stays on the index scale
+    const seen = play(jb, 120);
+    expect(seen).toEqual([3, 3, 3, 3, 0, 0]);
+    expect(jb.position).toBe(3 * FS);
+  });
+
   it('refuses late and duplicate frames', () => {
     const jb = new PlayoutBuffer();
     jb.push(5, frame(5), 0);
