@@ -28,7 +28,7 @@
  * echo mode, a separate process): the stand-in echoes what it hears, so "answer onset" is the echo's onset after
  * a burst starts and "stop" the echo's end after the burst ends.
  *
- * Env: PARLEY_LATENCY_CASES (interruption cases, default 12), PARLEY_LATENCY_JITTER (default 0,20,60),
+ * Env: PARLEY_LATENCY_CASES (interruption cases, default 12), PARLEY_LATENCY_JITTER (default 0,20,60; none: engine-only),
  * PARLEY_LATENCY_ENGINES (default rehearsal,personaplex-server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -56,7 +56,8 @@ import { TURNS_NPC } from './turns.bench.ts';
 const SR = 24_000;
 const say = (s: string) => process.stderr.write(`  ${s}\n`);
 const CASES = Number(process.env.PARLEY_LATENCY_CASES ?? 12);
-const JITTERS = (process.env.PARLEY_LATENCY_JITTER ?? '0,20,60').split(',').map(Number);
+/** 'none': engine-only figures alone */
+const JITTERS = (process.env.PARLEY_LATENCY_JITTER ?? '0,20,60').split(',').filter((j) => j !== 'none').map(Number);
 const ENGINES = (process.env.PARLEY_LATENCY_ENGINES ?? 'rehearsal,personaplex-server').split(',');
 
 // ---- statistics ---------------------------------------------------------------------------------------------
@@ -376,6 +377,7 @@ async function rehearsal(figures: Record<string, number>) {
       'latency.rehearsal.engine.stop_ms_p95': pct(es, 95),
     });
     say(`engine-only: answer ${pct(ea, 50).toFixed(0)}/${pct(ea, 95).toFixed(0)} ms, stop ${pct(es, 50).toFixed(0)}/${pct(es, 95).toFixed(0)} ms (p50/p95)`);
+    say(`engine-only stops by case (ms): ${eng.stop.map((x) => (x == null ? '-' : x.toFixed(0))).join(' ')}`);
   } finally {
     await engine.dispose?.();
   }
