@@ -4,6 +4,8 @@
  * rehearsal engine, which model engines ignore.
  */
 
+import type { InterruptionPolicy } from './interruption.ts';
+
 /** The model's 18 shipped voices. */
 export const BUILTIN_VOICES = [
   'NATF0', 'NATF1', 'NATF2', 'NATF3', 'NATM0', 'NATM1', 'NATM2', 'NATM3',
@@ -36,4 +38,6 @@ export interface Persona {
   rehearsal?: RehearsalLines;
   /** sampling / behaviour seed; same seed, same input → same output */
   seed?: number;
+  /** what it does when talked over (server/persona/interruption.ts); absent: 'yield' */
+  whenInterrupted?: InterruptionPolicy;
 }

@@ -23,6 +23,9 @@ export interface NpcDefinition {
   persona: Persona;
   hearingRadius: number;
   audibleRadius: number;
+  /** which NPCs' voices it hears (true: all; absent or false: none) and its turns in an NPC exchange (docs/scenes.md) */
+  hearsNpcs?: boolean | string[];
+  npcTurns?: number;
 }
 
 /**

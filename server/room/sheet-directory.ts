@@ -12,6 +12,8 @@ export function sheetDirectory(library: SheetLibrary): NpcDirectory {
         persona: sheet.persona,
         hearingRadius: sheet.hearing.hearingRadius,
         audibleRadius: sheet.hearing.audibleRadius,
+        hearsNpcs: sheet.conversation.hearsNpcs,
+        npcTurns: sheet.conversation.npcTurns,
       };
     },
   };

@@ -18,6 +18,8 @@ import { checkTopics, compileTopics, type TopicFields } from './topics.ts';
 /** Default prompt budget in tokens: 200 steps × 80 ms = 16 s of prompt phase at real-time pace. */
 export const DEFAULT_BUDGET_TOKENS = 200;
 export const DEFAULT_HEARING = { hearingRadius: 6, audibleRadius: 12 } as const;
+/** Scene behaviour when the sheet says nothing: NPCs do not hear NPCs (docs/scenes.md). */
+export const DEFAULT_CONVERSATION = { hearsNpcs: false, npcTurns: 4 } as const;
 
 export interface CompiledSheet {
   id: string;
@@ -26,6 +28,8 @@ export interface CompiledSheet {
   /** what an engine opens a session with; persona.textPrompt is the compiled prompt (without system tags) */
   persona: Persona;
   hearing: { hearingRadius: number; audibleRadius: number };
+  /** who it hears among NPCs (true: all) and how many turns it takes in an exchange among NPCs (docs/scenes.md) */
+  conversation: { hearsNpcs: boolean | string[]; npcTurns: number };
   /** tokens of the prompt as the model sees it, "<system> … <system>" included */
   tokens: { count: number; exact: boolean; label: string; budget: number };
   /** model steps before the NPC can speak: voice prompt + 12 silence + prompt tokens */
@@ -148,10 +152,15 @@ function compileUnsorted(file: string, source: string, options: CompileOptions):
           ...(topics ? { topics } : {}),
         },
         ...(sheet.seed !== undefined ? { seed: sheet.seed } : {}),
+        ...(sheet.conversation?.when_interrupted !== undefined ? { whenInterrupted: sheet.conversation.when_interrupted } : {}),
       },
       hearing: {
         hearingRadius: sheet.hearing?.hearing_radius ?? DEFAULT_HEARING.hearingRadius,
         audibleRadius: sheet.hearing?.audible_radius ?? DEFAULT_HEARING.audibleRadius,
+      },
+      conversation: {
+        hearsNpcs: sheet.conversation?.hears_npcs ?? DEFAULT_CONVERSATION.hearsNpcs,
+        npcTurns: sheet.conversation?.npc_turns ?? DEFAULT_CONVERSATION.npcTurns,
       },
       tokens: { count, exact: options.counter.exact, label: options.counter.label, budget },
       startupSteps: phase.total,

@@ -3,6 +3,7 @@
  * you are first, then your name, then the situation ("You are an astronaut on a Mars mission. Your name is Alex.
  * You are dealing with a reactor core meltdown. …"). Deterministic: same sheet, same prompt, byte for byte.
  */
+import type { InterruptionPolicy } from '../persona/interruption.ts';
 
 /** Persona fields in the order they are compiled. */
 export const PERSONA_FIELDS = [
@@ -27,6 +28,7 @@ export interface SheetData {
   notes?: string;
   persona: PersonaFields;
   hearing?: { hearing_radius?: number; audible_radius?: number };
+  conversation?: { when_interrupted?: InterruptionPolicy; hears_npcs?: boolean | string[]; npc_turns?: number };
   rehearsal: { greeting: string; lines: string[]; backchannels: string[]; after_interruption: string };
 }
 

@@ -213,6 +213,9 @@ function describe(e: ErrorObject, parsed: ParsedSheet): SheetIssue | undefined {
           hint: guess ? `did you mean ${guess}? Voices: ${VOICE_HINT}` : `voices: ${VOICE_HINT}`,
         };
       }
+      if (last === 'hears_npcs') {
+        return { ...at(path), message: `${field} must be true, false or a list of NPC ids, not ${typeWords(jsType(data))}`, hint: 'e.g. hears_npcs: [vance, alex]' };
+      }
       return {
         ...at(path),
         message: `${field} must be a sentence or a list of sentences, not ${typeWords(jsType(data))}`,
@@ -247,6 +250,10 @@ function describe(e: ErrorObject, parsed: ParsedSheet): SheetIssue | undefined {
     case 'minimum':
     case 'maximum':
       return { ...at(path), message: `${field} ${e.message}`, hint: last?.toString().endsWith('radius') ? 'distances are in metres' : undefined };
+    case 'enum': {
+      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+      return { ...at(path), message: `${field} cannot be ${JSON.stringify(data)}`, hint: `one of: ${allowed.join(', ')}` };
+    }
     default:
       return { ...at(path), message: `${field} ${e.message ?? 'is invalid'}` };
   }

@@ -14,7 +14,9 @@ import { Priority, SynthCache, type CacheEntry } from './synth-cache.ts';
 import { InlineTts, cleanLine, type TtsBackend } from './tts.ts';
 import { ThreadedTts } from './tts-thread.ts';
 import { silentLogger, type Logger } from '../../log.ts';
-import { TurnTaking, type TurnTakingOptions, type UtteranceKind } from './turn-taking.ts';
+import { DEFAULT_TURN_TAKING, TurnTaking, type TurnTakingOptions, type UtteranceKind } from './turn-taking.ts';
+import { interruptionPolicyOf, type InterruptionPolicy } from '../../persona/interruption.ts';
+import { answersSpeechOver, FLOOR_KEPT, keepsFloor, phraseEndFrame } from './interruption-policy.ts';
 import { Playback, type ScheduledWord } from './utterance.ts';
 import { TopicRecognizer, type RecognizerOptions, type TurnListener } from './recognizer.ts';
 import { matchTopic, TopicAnswers, type CompiledTopics } from './topic-matcher.ts';
@@ -68,6 +70,10 @@ interface Current {
   entry: CacheEntry;
   playback: Playback | null;
   record: UtteranceRecord;
+  /** finish_phrase: the session frame where this line stops, once a barge-in was decided */
+  cutAt?: number;
+  /** hold / talk_over: the player spoke over this line */
+  heardOver?: boolean;
 }
 
 interface Session {
@@ -88,6 +94,8 @@ interface Session {
   warnedBadAudio: boolean;
   /** present when the sheet has topics: the recogniser listening to this session, and its answers */
   understanding?: { listener: TurnListener; answers: TopicAnswers };
+  /** what it does when talked over (interruption-policy.ts) */
+  policy: InterruptionPolicy;
 }
 
 const HISTORY = 16;
@@ -106,6 +114,8 @@ export class RehearsalEngine implements DuplexEngine {
   private nextId = 1;
   private readonly cache: SynthCache;
   private readonly ttsWaitMs: number;
+  /** speech heard over a kept line that counts as said (turn-taking's minSpeechMs) */
+  private readonly minSpeechMs: number;
   private readonly log: Logger;
   /** started with the engine unless recognition is off; a rejected promise means none (each session logs it) */
   private recognizer: Promise<TopicRecognizer> | undefined;
@@ -119,6 +129,7 @@ export class RehearsalEngine implements DuplexEngine {
     this.capacity = options.capacity ?? DEFAULT_CAPACITY_PER_WORKER;
     this.cache = new SynthCache(tts);
     this.ttsWaitMs = options.ttsWaitMs ?? 150;
+    this.minSpeechMs = options.turnTaking?.minSpeechMs ?? DEFAULT_TURN_TAKING.minSpeechMs;
     this.log = options.quiet ? silentLogger : log;
     // Fail at start, not at the first session, on bad tuning.
     new TurnTaking(options.turnTaking);
@@ -173,6 +184,7 @@ export class RehearsalEngine implements DuplexEngine {
       history: [],
       warnedBadAudio: false,
       understanding,
+      policy: interruptionPolicyOf(persona),
     };
     this.sessions.set(id, s);
     // Synthesise everything this NPC may say, ahead of time and off this thread: the greeting and the short
@@ -222,12 +234,24 @@ export class RehearsalEngine implements DuplexEngine {
       }
       const playing = s.current;
       const done = !playing || (playing.playback !== null && playing.playback.done);
-      if (done && playing) s.current = null;
-      const d = s.turn.step({ speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, turnEnd: s.turnEnd }, done);
-      if (d.interrupt && s.current) {
+      if (done && playing) {
+        s.current = null;
+        if (playing.heardOver && answersSpeechOver(s.policy)) s.turn.heardOver();
+      }
+      // While it keeps the floor (its policy, or a phrase it finishes), turn-taking hears nothing.
+      const c = s.current;
+      const keeping = c !== null && (c.cutAt !== undefined || keepsFloor(s.policy, c.kind));
+      if (keeping && s.detector.speechMs >= this.minSpeechMs) c.heardOver = true;
+      const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, turnEnd: s.turnEnd }, done);
+      if (d.interrupt && c) {
+        if (s.policy === 'finish_phrase' && c.playback && !c.playback.done) {
+          c.cutAt = c.record.startFrame + phraseEndFrame(c.record.words.map((w) => ({ piece: w.piece, onsetFrame: w.onsetFrame })), c.playback.position, c.playback.layout.frames);
+        } else c.cutAt = s.frame;
+      }
+      if (c && c.cutAt !== undefined && s.frame >= c.cutAt) {
         interrupted.add(s);
-        s.current.record.interruptedAt = s.frame;
-        if (s.current.kind === 'line') s.picker.putBackLine();
+        c.record.interruptedAt = s.frame;
+        if (c.kind === 'line') s.picker.putBackLine();
       }
       if (d.say) {
         const { text, heard, topic } = this.choose(s, d.say);

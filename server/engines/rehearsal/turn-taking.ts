@@ -182,6 +182,16 @@ export class TurnTaking {
     return Math.max(this.o.endOfTurnMs, this.o.holdMs);
   }
 
+  /**
+   * The player spoke over an utterance the NPC kept to its end (a 'hold' policy, interruption-policy.ts): their
+   * turn is open and is answered with a line once they have been quiet long enough.
+   */
+  heardOver() {
+    if (!this.playerTurn) this.playerTurnStartMs = this.nowMs;
+    this.playerTurn = true;
+    this.interrupted = false;
+  }
+
   /** The utterance chosen could not be spoken (e.g. nothing to say): back to listening. */
   cancel() {
     this.activity = 'silent';
