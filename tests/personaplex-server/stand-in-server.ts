@@ -1,22 +1,35 @@
 /**
  * Stand-in for NVIDIA's PersonaPlex server (`python -m moshi.server`), behaving as its code does
- * (moshi/moshi/server.py): GET / answers 404 (no static UI), `/api/chat` takes `text_prompt` and `voice_prompt`
- * from the query and drops the connection on any other key (the real one raises KeyError on `seed`), stores the
- * prompts in state shared by every connection *before* it takes its one-conversation lock (so a client that
- * connects during another's prompt phase gives that conversation its persona), crashes inside the lock on an
- * empty prompt (close 1006), refuses an audio stream whose first page lacks the beginning-of-stream flag, a
- * missing voice file closes the socket without a handshake, one conversation at a time (later clients wait
- * silently), a prompt phase that grows with the prompt during which client messages are read and discarded, then
- * the 0x00 handshake; from there, one output frame per 1920 input samples, each sent as its own Ogg page (sphn-style
- * stream: OpusHead/OpusTags first, pre-skip 3840) with the step's 0x02 text piece just before it. It speaks its
- * words as tone bursts, or echoes what it hears. Faults on request: dies mid-conversation, never handshakes,
- * sends garbage, is slow, or hangs.
+ * (moshi/moshi/server.py, with sphn 0.1.x for Ogg Opus):
+ * - GET / answers 404 (no static UI); the WebSocket is accepted first, then the handler reads its query.
+ * - `text_prompt` and `voice_prompt` are read with `request.query[…]`: a missing one raises KeyError, and a voice
+ *   file not in the voice directory raises FileNotFoundError, both before the lock: the connection drops (1006)
+ *   with no handshake. The real server raises KeyError on `seed` and ignores other keys; the stand-in drops the
+ *   connection on any key but the two (stricter: Parley must send nothing else).
+ * - The prompts are stored in state shared by every connection *before* the one-conversation lock, so a client
+ *   that connects during another's prompt phase gives that conversation its persona (`stats.ranWith`).
+ * - One conversation at a time; later clients wait silently. An empty prompt (length 0) fails inside the lock
+ *   (iterating `None` tokens): close 1006, no handshake. A whitespace-only prompt does not fail there (it becomes
+ *   "<system>  <system>") and runs with no persona.
+ * - The prompt phase grows with the prompt (one step per token plus a 10 ms wait); client messages during it are
+ *   read and thrown away. Then the 0x00 handshake, then at once the OpusHead and OpusTags pages as two messages.
+ * - The client's stream is read as sphn reads it (sphn-stream.ts): its first page must carry the
+ *   beginning-of-stream flag, CRCs must hold, granules and pre-skip are ignored (every decoded sample counts).
+ *   The first bad page stops the reader; the server then closes the socket normally (1000).
+ * - From the first input frame on (no warm-up), one output page per 1920 input samples, granules at 24 kHz,
+ *   pre-skip 3840, with the step's 0x02 text piece just before it ('text-first'; Kyutai's own server sends the
+ *   audio first: `order: 'audio-first'`). Pieces as the tokenizer makes them: a word start with a space, then
+ *   continuation pieces and punctuation.
+ * It speaks its words as tone bursts, or echoes what it hears. Its Opus and Ogg code is not Parley's
+ * (sphn-stream.ts). Faults on request: dies mid-conversation, never handshakes, sends garbage, is slow, or hangs.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BUILTIN_VOICES } from '../../server/persona/persona.ts';
-import { DownstreamDecoder, UpstreamEncoder } from '../../server/engines/personaplex-server/stream-codec.ts';
+import { SphnStreamReader, SphnStreamWriter } from './sphn-stream.ts';
+
+const FRAME = 1920;
 
 export type Fault =
   | { kind: 'none' }
@@ -44,11 +57,14 @@ export interface StandInOptions {
    * At most 4 pieces a word (the burst's frames).
    */
   words?: string[];
-  /** input frames that produce no output at the start (default 0: the official server answers from the first input frame) */
-  warmupFrames?: number;
+  /**
+   * 'text-first' (default): a step's text piece just before its audio page, as NVIDIA's server sends them;
+   * 'audio-first': the page, then the piece, as Kyutai's moshi server does.
+   */
+  order?: 'text-first' | 'audio-first';
   fault?: Fault;
   voices?: string[];
-  /** prompt phase per word of the text prompt, on top of `promptMs` (the real server steps once per token) */
+  /** prompt phase per word of the text prompt, on top of `promptMs` (the real server steps once per token, then waits 10 ms) */
   promptMsPerWord?: number;
 }
 
@@ -66,8 +82,10 @@ export interface StandInStats {
   rejected: string[];
   /** the text prompt each conversation actually ran with (from the shared state, as the real server does) */
   ranWith: string[];
-  /** connections dropped for an unknown query key, or crashed on an empty prompt */
+  /** connections dropped for an unknown query key, crashed on an empty prompt, or closed on a bad client stream */
   dropped: number;
+  /** why each conversation's reader of the client stream stopped (sphn's reader ends on the first bad page) */
+  streamErrors: string[];
 }
 
 const WORD_FRAMES = 4;
@@ -75,7 +93,7 @@ const GAP_FRAMES = 2;
 
 export class StandInServer {
   readonly stats: StandInStats = {
-    connections: 0, conversations: 0, swallowed: 0, framesIn: 0, framesOut: 0, textsOut: 0, maxConcurrent: 0, queries: [], rejected: [], ranWith: [], dropped: 0,
+    connections: 0, conversations: 0, swallowed: 0, framesIn: 0, framesOut: 0, textsOut: 0, maxConcurrent: 0, queries: [], rejected: [], ranWith: [], dropped: 0, streamErrors: [],
   };
   /** server.py keeps the prompts on the server object, written by every connection before the lock */
   private shared = { text: '', voice: '' };
@@ -93,7 +111,7 @@ export class StandInServer {
       promptMs: opts.promptMs ?? 200,
       mode: opts.mode ?? 'speak',
       words: opts.words ?? ['Reactor', 'core', 'is', 'failing'],
-      warmupFrames: opts.warmupFrames ?? 0,
+      order: opts.order ?? 'text-first',
       fault: opts.fault ?? { kind: 'none' },
       voices: opts.voices ?? BUILTIN_VOICES.map((v) => `${v}.pt`),
       promptMsPerWord: opts.promptMsPerWord ?? 2,
@@ -149,8 +167,9 @@ export class StandInServer {
       if (!handshaken) this.stats.swallowed++;
     };
     ws.on('message', early);
-    // server.py: request.query["text_prompt"] raises KeyError; a voice file not in the voice dir raises
-    // FileNotFoundError. Either way the socket closes with no handshake.
+    // server.py reads the query after accepting the WebSocket: request.query["text_prompt"] raises KeyError, so
+    // does request["seed"], and a voice file not in the voice dir raises FileNotFoundError. All before the lock:
+    // the handler fails and the socket drops (1006) with no handshake.
     if ([...q.keys()].some((k) => k !== 'text_prompt' && k !== 'voice_prompt')) {
       this.stats.dropped++;
       ws.terminate();
@@ -158,7 +177,7 @@ export class StandInServer {
     }
     if (text_prompt === null || voice_prompt === null || !this.opts.voices.includes(voice_prompt)) {
       this.stats.rejected.push(voice_prompt ?? '(no voice_prompt)');
-      ws.close(1011);
+      ws.terminate();
       return;
     }
     this.shared = { text: text_prompt, voice: voice_prompt };
@@ -172,12 +191,15 @@ export class StandInServer {
       if (closed || this.dead) return;
       // the prompt phase reads the shared state, not this connection's own query
       const prompt = this.shared.text;
-      if (prompt.trim() === '') {
+      if (prompt.length === 0) {
+        // text_prompt_tokens is None for an empty prompt, and the text-prompt step iterates it: the handler
+        // raises inside the lock, close 1006, no handshake. (Whitespace alone is wrapped in <system> tags and runs.)
         this.stats.dropped++;
-        ws.terminate(); // the handler raises inside the lock: close 1006, no handshake
+        ws.terminate();
         return;
       }
-      await sleep(this.opts.promptMs + this.opts.promptMsPerWord * prompt.split(/\s+/).length);
+      const words = `<system> ${prompt.trim()} <system>`.split(/\s+/).length;
+      await sleep(this.opts.promptMs + this.opts.promptMsPerWord * words);
       if (closed || this.dead) return;
       // a client that connected during the prompt phase has replaced the persona this conversation runs with
       this.stats.ranWith.push(this.shared.text);
@@ -200,34 +222,43 @@ export class StandInServer {
 
   private converse(ws: WebSocket): Promise<void> {
     return new Promise((resolve) => {
-      const input = new DownstreamDecoder();
-      const output = new UpstreamEncoder({ preSkip48k: 3840 });
+      const reader = new SphnStreamReader();
+      const writer = new SphnStreamWriter();
       const fault = this.opts.fault;
+      let inPcm = new Float32Array(0);
       let step = 0;
-      let produced = 0;
       let busyUntil = 0;
       let stopped = false;
-      let sawFirstPage = false;
       const stop = () => {
+        if (stopped) return;
         stopped = true;
+        reader.close();
+        writer.close();
         resolve();
       };
       ws.on('close', stop);
+      // send_loop: whatever the writer holds, one chunk (page) a message; right after the handshake that is the
+      // OpusHead page and the OpusTags page, made when the writer was
+      const flush = () => {
+        for (let chunk = writer.read(); chunk; chunk = writer.read()) ws.send(Buffer.concat([Buffer.of(0x01), chunk]));
+      };
+      flush();
       const emit = (inFrame: Float32Array) => {
         if (stopped || this.dead || this.hung) return;
-        const k = step++;
-        if (k < this.opts.warmupFrames) return;
-        const { pcm, piece } = this.generate(k - this.opts.warmupFrames, inFrame);
-        if (piece) {
+        const { pcm, piece } = this.generate(step++, inFrame);
+        const text = () => {
+          if (!piece) return;
           ws.send(Buffer.concat([Buffer.of(0x02), Buffer.from(piece, 'utf8')]));
           this.stats.textsOut++;
-        }
-        for (const page of output.encode(pcm)) ws.send(Buffer.concat([Buffer.of(0x01), page]));
-        produced++;
+        };
+        writer.appendPcm(pcm);
+        if (this.opts.order === 'text-first') text();
+        flush();
+        if (this.opts.order === 'audio-first') text();
         this.stats.framesOut++;
-        if (fault.kind === 'die' && produced >= fault.afterFrames) this.kill();
-        if (fault.kind === 'hang' && produced >= fault.afterFrames) this.hung = true;
-        if (fault.kind === 'garbage' && produced >= fault.afterFrames) {
+        if (fault.kind === 'die' && step >= fault.afterFrames) this.kill();
+        if (fault.kind === 'hang' && step >= fault.afterFrames) this.hung = true;
+        if (fault.kind === 'garbage' && step >= fault.afterFrames) {
           const junk = {
             ogg: Buffer.from([0x01, ...Buffer.from('definitely not an ogg page, just noise')]),
             kind: Buffer.of(0x7f, 1, 2, 3),
@@ -236,35 +267,38 @@ export class StandInServer {
           ws.send(junk[fault.what]);
         }
       };
-      ws.on('message', (data: Buffer) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (stopped || this.hung) return;
-        if (data.length === 0 || data[0] !== 0x01) return; // server.py logs "unknown message kind" and carries on
-        // sphn's reader needs the stream to begin with a beginning-of-stream page (header_type bit 0x02)
-        if (!sawFirstPage) {
-          sawFirstPage = true;
-          const page = data.subarray(1);
-          if (page.length < 6 || page.toString('latin1', 0, 4) !== 'OggS' || (page[5]! & 0x02) === 0) {
-            this.stats.dropped++;
-            ws.close(1011);
-            return;
-          }
+        // server.py logs and skips text frames, empty messages and unknown kinds
+        if (!isBinary || data.length === 0 || data[0] !== 0x01) return;
+        reader.append(new Uint8Array(data.subarray(1)));
+        const got = reader.readPcm();
+        if (got.length) {
+          const all = new Float32Array(inPcm.length + got.length);
+          all.set(inPcm, 0);
+          all.set(got, inPcm.length);
+          inPcm = all;
         }
-        let frames;
-        try {
-          frames = input.pushAudio(new Uint8Array(data.subarray(1)));
-        } catch {
-          ws.close(1011);
-          return;
-        }
-        for (const f of frames) {
+        // opus_loop: a model step per 1920 samples decoded, pre-skip or not
+        while (inPcm.length >= FRAME) {
+          const f = inPcm.slice(0, FRAME);
+          inPcm = inPcm.slice(FRAME);
           this.stats.framesIn++;
           if (fault.kind === 'slow') {
             const now = Date.now();
             busyUntil = Math.max(now, busyUntil) + fault.frameMs;
-            setTimeout(() => emit(f.pcm), busyUntil - now);
+            setTimeout(() => emit(f), busyUntil - now);
           } else {
-            emit(f.pcm);
+            emit(f);
           }
+        }
+        if (reader.error) {
+          // sphn's reader thread has ended: read_pcm() gives None, opus_loop fails on it, and the handler closes
+          // the socket normally
+          this.stats.streamErrors.push(reader.error);
+          this.stats.dropped++;
+          stop();
+          ws.close(1000);
         }
       });
     });
@@ -276,10 +310,10 @@ export class StandInServer {
     const period = WORD_FRAMES + GAP_FRAMES;
     const w = Math.floor(k / period) % this.opts.words.length;
     const inWord = k % period;
-    const pcm = new Float32Array(1920);
+    const pcm = new Float32Array(FRAME);
     if (inWord < WORD_FRAMES) {
       const f = 300 + 100 * w;
-      for (let i = 0; i < pcm.length; i++) pcm[i] = 0.3 * Math.sin((2 * Math.PI * f * (k * 1920 + i)) / 24_000);
+      for (let i = 0; i < pcm.length; i++) pcm[i] = 0.3 * Math.sin((2 * Math.PI * f * (k * FRAME + i)) / 24_000);
     }
     const pieces = this.opts.words[w]!.split('|');
     const piece = inWord < pieces.length && inWord < WORD_FRAMES ? (inWord === 0 ? ` ${pieces[0]}` : pieces[inWord]) : undefined;

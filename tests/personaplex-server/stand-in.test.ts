@@ -2,13 +2,18 @@
  * The stand-in is as strict as the official server where Parley could go wrong: unknown query keys drop the
  * connection, an empty prompt crashes the handler inside its lock, GET / is a 404 (and still counts as alive),
  * and the prompts live in shared state, so a second client connecting during a prompt phase swaps the first
- * conversation's persona — the reason seats are leased (tests/cluster/engine-leases.test.ts).
+ * conversation's persona — the reason seats are leased (tests/cluster/engine-leases.test.ts). On the wire it
+ * does what server.py with sphn 0.1.x does: header pages as two messages right after the handshake, an answer
+ * page from the first input frame, granules at 24 kHz, text before audio, every decoded sample a step, and a
+ * client stream that breaks Ogg's rules (no BOS, bad CRC) ends the conversation. These use a raw client whose
+ * Ogg Opus is the stand-in's own (sphn-stream.ts), not Parley's.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { StandInServer } from './stand-in-server.ts';
 import { probe } from '../../server/engines/personaplex-server/health.ts';
 import { sleep } from '../support/time.ts';
+import { SphnStreamReader, SphnStreamWriter, sphnPage } from './sphn-stream.ts';
 
 let srv: StandInServer | null = null;
 afterEach(async () => {
@@ -24,8 +29,33 @@ function connect(s: StandInServer, query: Record<string, string>) {
     if (m[0] === 0x00) handshake = true;
   });
   ws.on('error', () => undefined);
+  const messages: Buffer[] = [];
+  ws.on('message', (m: Buffer) => messages.push(m));
   const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-  return { ws, closed, handshaken: () => handshake };
+  return { ws, closed, handshaken: () => handshake, messages };
+}
+
+async function until(cond: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await sleep(5);
+  return cond();
+}
+
+/** An Ogg page's fields, read directly (not through Parley's or the stand-in's reader). */
+function pageOf(msg: Buffer) {
+  const page = msg.subarray(1);
+  const body = page.subarray(27 + page[26]!);
+  return { kind: msg[0], capture: page.toString('latin1', 0, 4), flags: page[5]!, granule: page.readBigInt64LE(6), magic: body.toString('latin1', 0, 8), body };
+}
+
+/** A client stream for the stand-in (sphn's writer has the BOS flag on its first page, as Parley's must). */
+function clientStream(frames: number, f = 440) {
+  const w = new SphnStreamWriter();
+  for (let k = 0; k < frames; k++) w.appendPcm(Float32Array.from({ length: 1920 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * f * (k * 1920 + i)) / 24_000)));
+  const chunks: Buffer[] = [];
+  for (let c = w.read(); c; c = w.read()) chunks.push(Buffer.concat([Buffer.of(0x01), c]));
+  w.close();
+  return chunks;
 }
 
 describe('the PersonaPlex stand-in server', () => {
@@ -39,9 +69,27 @@ describe('the PersonaPlex stand-in server', () => {
 
   it('crashes on an empty prompt inside its lock (close 1006, no handshake)', async () => {
     srv = await StandInServer.start();
-    const c = connect(srv, { text_prompt: '  ', voice_prompt: 'NATF2.pt' });
+    const c = connect(srv, { text_prompt: '', voice_prompt: 'NATF2.pt' });
     expect(await c.closed).toBe(1006);
     expect(c.handshaken()).toBe(false);
+  });
+
+  it('runs a whitespace-only prompt as the real server does (wrapped in <system> tags: no crash, no persona)', async () => {
+    srv = await StandInServer.start({ promptMs: 20 });
+    const c = connect(srv, { text_prompt: '   ', voice_prompt: 'NATF2.pt' });
+    expect(await until(c.handshaken)).toBe(true);
+    expect(srv.stats.dropped).toBe(0);
+    c.ws.close();
+  });
+
+  it('drops the connection (1006, no handshake) for a missing query key or a voice file it lacks', async () => {
+    srv = await StandInServer.start({ promptMs: 20 });
+    const noVoice = connect(srv, { text_prompt: 'You are Kess.' });
+    expect(await noVoice.closed).toBe(1006);
+    const lacks = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'captain_r.wav' });
+    expect(await lacks.closed).toBe(1006);
+    expect(lacks.handshaken()).toBe(false);
+    expect(srv.stats.rejected).toEqual(['(no voice_prompt)', 'captain_r.wav']);
   });
 
   it('answers 404 on GET /, which the health probe still counts as alive', async () => {
@@ -81,14 +129,88 @@ describe('the PersonaPlex stand-in server', () => {
 });
 
 describe('the stand-in reads the audio stream as sphn does', () => {
-  it('hangs up on a stream whose first page lacks the beginning-of-stream flag', async () => {
+  it('ends the conversation on a stream whose first page lacks the beginning-of-stream flag', async () => {
     srv = await StandInServer.start({ promptMs: 20 });
     const c = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
     while (!c.handshaken()) await sleep(5);
-    // an Ogg page header with header_type 0 (no BOS): capture pattern, version, flags, then zeros
-    const page = Buffer.concat([Buffer.from('OggS', 'latin1'), Buffer.of(0, 0), Buffer.alloc(21)]);
-    c.ws.send(Buffer.concat([Buffer.of(0x01), page]));
-    expect(await c.closed).toBe(1011);
+    // a well-formed page (CRC right) with header_type 0: sphn's reader stops, read_pcm() gives None, opus_loop
+    // fails on it and the handler closes the socket normally
+    c.ws.send(Buffer.concat([Buffer.of(0x01), sphnPage(new Uint8Array([0xf8, 0xff, 0xfe]), 960, 0, 0)]));
+    expect(await c.closed).toBe(1000);
     expect(srv.stats.dropped).toBe(1);
+    expect(srv.stats.streamErrors).toEqual(["a stream's first page lacks the beginning-of-stream flag"]);
+  });
+
+  it('ends the conversation on a page whose CRC is wrong, after the frames before it', async () => {
+    srv = await StandInServer.start({ promptMs: 20 });
+    const c = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
+    while (!c.handshaken()) await sleep(5);
+    const stream = clientStream(4);
+    const bad = Buffer.from(stream[4]!);
+    bad[bad.length - 1]! ^= 0x55;
+    for (const m of [...stream.slice(0, 4), bad]) c.ws.send(m);
+    expect(await c.closed).toBe(1000);
+    expect(srv.stats.framesIn).toBe(2);
+    expect(srv.stats.streamErrors).toEqual(['CRC32 hash mismatch']);
+  });
+
+  it('sends OpusHead and OpusTags as two messages right after the handshake, before any input', async () => {
+    srv = await StandInServer.start({ promptMs: 20 });
+    const c = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
+    expect(await until(() => c.messages.length >= 3)).toBe(true);
+    await sleep(100);
+    expect(c.messages.map((m) => m[0])).toEqual([0x00, 0x01, 0x01]);
+    const [head, tags] = c.messages.slice(1).map(pageOf);
+    expect(head).toMatchObject({ capture: 'OggS', flags: 0x02, granule: 0n, magic: 'OpusHead' });
+    expect(head!.body.readUInt16LE(10)).toBe(3840); // sphn's pre-skip: one 80 ms frame at 48 kHz
+    expect(head!.body.readUInt32LE(12)).toBe(24_000);
+    expect(tags).toMatchObject({ capture: 'OggS', flags: 0, granule: 0n, magic: 'OpusTags' });
+    c.ws.close();
+  });
+
+  it('answers from the first input frame (no warm-up): text just before its page, granules counted at 24 kHz', async () => {
+    srv = await StandInServer.start({ promptMs: 20, words: ['Re|actor|,'] });
+    const c = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
+    while (c.messages.length < 3) await sleep(5);
+    const stream = clientStream(3);
+    c.ws.send(stream[0]!);
+    c.ws.send(stream[1]!);
+    await sleep(150);
+    expect(c.messages.length).toBe(3); // headers alone: no step without input
+    c.ws.send(stream[2]!); // the first audio page: 1920 samples, one step at once
+    expect(await until(() => c.messages.length >= 5)).toBe(true);
+    for (const m of stream.slice(3)) c.ws.send(m);
+    expect(await until(() => c.messages.length >= 9)).toBe(true);
+    const after = c.messages.slice(3).map((m) => (m[0] === 0x02 ? m.subarray(1).toString('utf8') : pageOf(m).granule));
+    // the tokenizer's pieces: a word start with its space, a continuation, punctuation; each before its step's page
+    expect(after).toEqual([' Re', 1920n, 'actor', 3840n, ',', 5760n]);
+    expect(srv.stats.framesIn).toBe(3);
+    c.ws.close();
+  });
+
+  it("in 'audio-first' order (Kyutai's moshi server) a step's page comes before its text", async () => {
+    srv = await StandInServer.start({ promptMs: 20, words: ['Re|actor'], order: 'audio-first' });
+    const c = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
+    while (c.messages.length < 3) await sleep(5);
+    for (const m of clientStream(2)) c.ws.send(m);
+    expect(await until(() => c.messages.length >= 7)).toBe(true);
+    const after = c.messages.slice(3).map((m) => (m[0] === 0x02 ? m.subarray(1).toString('utf8') : pageOf(m).granule));
+    expect(after).toEqual([1920n, ' Re', 3840n, 'actor']);
+    c.ws.close();
+  });
+
+  it('counts every decoded sample as input (pre-skip and granules ignored) and its pages decode with an independent reader', async () => {
+    srv = await StandInServer.start({ promptMs: 20, mode: 'echo' });
+    const c = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
+    while (c.messages.length < 3) await sleep(5);
+    for (const m of clientStream(10)) c.ws.send(m);
+    expect(await until(() => c.messages.length >= 13)).toBe(true);
+    expect(srv.stats.framesIn).toBe(10);
+    const r = new SphnStreamReader();
+    for (const m of c.messages.slice(1)) r.append(m.subarray(1));
+    expect(r.error).toBeNull();
+    expect(r.readPcm().length).toBe(10 * 1920);
+    r.close();
+    c.ws.close();
   });
 });
