@@ -9,6 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { seededRandom } from '../../server/seeded-random.ts';
 
 export interface Impairment {
   jitterMs: number;
@@ -28,7 +29,7 @@ const VOICE_BYTES = 1000;
 
 export async function startImpairedLink(target: string, imp: Impairment): Promise<ImpairedLink> {
   const t = new URL(target);
-  const rnd = mulberry(imp.seed ?? 1);
+  const rnd = seededRandom(imp.seed ?? 1);
   const delays = { up: [] as number[], down: [] as number[] };
   const dropped = { up: 0, down: 0 };
 
@@ -102,13 +103,3 @@ export async function startImpairedLink(target: string, imp: Impairment): Promis
   };
 }
 
-function mulberry(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -5,6 +5,7 @@
  * to what it hears (it waits for the NPC to be quiet before starting, and talks over the NPC's answer while it
  * plays); every act records where on the player's timeline (24 kHz samples) its speech starts, pauses and ends.
  */
+import { seededRandom } from '../../server/seeded-random.ts';
 import { PAUSE, setPause, speak, type Speaker } from './speakers.ts';
 
 const SR = 24_000;
@@ -202,7 +203,7 @@ export const PAUSES_MS = [300, 600, 1000, 1250, 1500];
  */
 export async function scriptFor(speaker: Speaker, set: 'tuning' | 'heldOut', seed: number): Promise<PlayerScript> {
   const p = new PlayerScript(speaker, set);
-  const rnd = mulberry(seed);
+  const rnd = seededRandom(seed);
   p.quiet(1200, 2500, false); // the greeting, if it has not played already
 
   const pauses = PAUSE_ITEMS[set];
@@ -266,13 +267,3 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-function mulberry(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -12,6 +12,7 @@
  * Exposed weights (`TinyBundle.weights`) let tests compute what the graphs should do, e.g. a voice prompt's
  * per-frame embeddings for a `.pt` fixture.
  */
+import { seededRandom } from '../../server/seeded-random.ts';
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AttributeProtoSchema,
@@ -215,16 +216,7 @@ function attr(name: string, v: Attr): AttributeProto {
 }
 
 // Seeded uniform weights (mulberry32), so the same options give the same bundle.
-export function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 export function randn(r: () => number, n: number, scale: number) {
   const out = new Float32Array(n);

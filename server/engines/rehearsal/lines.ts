@@ -40,17 +40,7 @@ export function linesFor(persona: Persona): RehearsalLines {
   };
 }
 
-/** mulberry32: small, fast, and the same on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../seeded-random.ts';
 
 /** Picks the next thing to say: lines in a seeded shuffle (each once per round), backchannels never twice running. */
 export class LinePicker {
