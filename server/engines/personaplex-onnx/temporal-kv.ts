@@ -194,6 +194,7 @@ export class TemporalBatch {
     const out = alloc(g.temporalKvType, H * len * D);
     for (let h = 0; h < H; h++) {
       const base = (row * H + h) * this.P * D;
+      // Copy runs of consecutive slots at once.
       let j = 0;
       while (j < slots.length) {
         let e = j + 1;
@@ -207,33 +208,9 @@ export class TemporalBatch {
 
   /** A row's cache as a compact copy (valid entries in order). */
   async extract(row: number, download: Download): Promise<CompactKv> {
-    const g = this.g;
-    const H = g.temporalHeads;
-    const D = g.temporalHeadDim;
-    const B = this.rows.length;
-    const len = this.lens[row]!;
-    const slots: number[] = [];
-    if (this.layout === 'gqa') for (let j = 0; j < len; j++) slots.push(j);
-    else this.valid[row]!.forEach((v, j) => v && slots.push(j));
     const data: KvArray[] = [];
-    for (const t of this.tensors) {
-      const src = await download(t);
-      const out = alloc(g.temporalKvType, H * len * D);
-      for (let h = 0; h < H; h++) {
-        const base = (row * H + h) * this.P * D;
-        // Copy runs of consecutive slots at once.
-        let j = 0;
-        while (j < slots.length) {
-          let e = j + 1;
-          while (e < slots.length && slots[e] === slots[e - 1]! + 1) e++;
-          out.set(src.subarray(base + slots[j]! * D, base + (slots[e - 1]! + 1) * D) as never, (h * len + j) * D);
-          j = e;
-        }
-      }
-      data.push(out);
-    }
-    void B;
-    return { len, data };
+    for (const t of this.tensors) data.push(this.copyRow(await download(t), row));
+    return { len: this.lens[row]!, data };
   }
 
   disposeTensors() {
