@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { GRAPH_NAMES, type GraphName } from './constants.ts';
 import { detectKvLayout, graphFile } from './graphs.ts';
+import { protoFields } from './onnx-protobuf.ts';
 
 const ELEM_BYTES: Record<number, number> = { 1: 4, 10: 2, 16: 2, 11: 8, 7: 8 };
 
@@ -29,61 +30,25 @@ export interface ExportFacts {
 /** Graph inputs of an ONNX model: name → [elem_type, dims (number, or the symbolic name)]. */
 export function graphInputs(model: Uint8Array): Map<string, { elemType: number; dims: (number | string)[] }> {
   const out = new Map<string, { elemType: number; dims: (number | string)[] }>();
-  const graph = fields(model).find((f) => f.num === 7);
+  const graph = protoFields(model).find((f) => f.num === 7);
   if (!graph?.bytes) throw new Error('not an ONNX model: no graph');
-  for (const f of fields(graph.bytes)) {
+  for (const f of protoFields(graph.bytes)) {
     if (f.num !== 11 || !f.bytes) continue; // GraphProto.input: ValueInfoProto
-    const vi = fields(f.bytes);
+    const vi = protoFields(f.bytes);
     const name = new TextDecoder().decode(vi.find((x) => x.num === 1)?.bytes);
-    const tensor = fields(fields(vi.find((x) => x.num === 2)?.bytes ?? new Uint8Array()).find((x) => x.num === 1)?.bytes ?? new Uint8Array());
+    const tensor = protoFields(protoFields(vi.find((x) => x.num === 2)?.bytes ?? new Uint8Array()).find((x) => x.num === 1)?.bytes ?? new Uint8Array());
     const elemType = tensor.find((x) => x.num === 1)?.value ?? 0;
     const shape = tensor.find((x) => x.num === 2)?.bytes;
     const dims = shape
-      ? fields(shape)
+      ? protoFields(shape)
           .filter((d) => d.num === 1)
           .map((d) => {
-            const dim = fields(d.bytes!);
+            const dim = protoFields(d.bytes!);
             const v = dim.find((x) => x.num === 1);
             return v ? v.value! : new TextDecoder().decode(dim.find((x) => x.num === 2)?.bytes ?? new Uint8Array());
           })
       : [];
     out.set(name, { elemType, dims });
-  }
-  return out;
-}
-
-interface Field {
-  num: number;
-  value?: number;
-  bytes?: Uint8Array;
-}
-
-/** One level of protobuf fields (varints and length-delimited; fixed-width skipped). */
-function fields(buf: Uint8Array): Field[] {
-  const out: Field[] = [];
-  let i = 0;
-  const varint = () => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const b = buf[i++]!;
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 128;
-    }
-  };
-  while (i < buf.length) {
-    const key = varint();
-    const num = Math.floor(key / 8);
-    const wire = key & 7;
-    if (wire === 0) out.push({ num, value: varint() });
-    else if (wire === 2) {
-      const len = varint();
-      out.push({ num, bytes: buf.subarray(i, i + len) });
-      i += len;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else throw new Error(`unsupported protobuf wire type ${wire}`);
   }
   return out;
 }

@@ -15,6 +15,7 @@ import { AUDIO_CARD, AUDIO_START, DEP_Q, NUM_STREAMS, RING, SINE_TOKENS, TEXT_CA
 import { readTorchFile, halfToFloat } from './torch-zip.ts';
 import { resampleAligned } from '../../../protocol/dsp/resampler.ts';
 import { normaliseLoudness } from './loudness.ts';
+import { packedVarints, protoFields } from './onnx-protobuf.ts';
 
 export const VOICE_FORMAT = 'parley-personaplex-voice/1';
 
@@ -118,75 +119,31 @@ async function tensorData(t: Initializer, dir: string): Promise<Float32Array> {
 /** Minimal protobuf walk: ModelProto.graph (7) → GraphProto.initializer (5) → TensorProto fields. */
 function scanInitializers(buf: Uint8Array): Initializer[] {
   const dec = new TextDecoder();
-  const fields = (start: number, end: number, cb: (field: number, wire: number, at: number, len: number, value: number) => void) => {
-    let i = start;
-    const varint = () => {
-      let v = 0;
-      let mul = 1;
-      for (;;) {
-        const b = buf[i++]!;
-        v += (b & 0x7f) * mul;
-        if (b < 0x80) return v;
-        mul *= 128;
-      }
-    };
-    while (i < end) {
-      const key = varint();
-      const field = Math.floor(key / 8);
-      const wire = key & 7;
-      if (wire === 0) cb(field, wire, i, 0, varint());
-      else if (wire === 2) {
-        const len = varint();
-        cb(field, wire, i, len, 0);
-        i += len;
-      } else if (wire === 1) i += 8;
-      else if (wire === 5) i += 4;
-      else throw new Error(`unsupported protobuf wire type ${wire} in ONNX file`);
-    }
-  };
   const out: Initializer[] = [];
-  fields(0, buf.length, (f, w, at, len) => {
-    if (f !== 7 || w !== 2) return;
-    fields(at, at + len, (gf, gw, gat, glen) => {
-      if (gf !== 5 || gw !== 2) return;
+  for (const graph of protoFields(buf)) {
+    if (graph.num !== 7 || !graph.bytes) continue;
+    for (const init of protoFields(graph.bytes)) {
+      if (init.num !== 5 || !init.bytes) continue;
       const t: Initializer = { name: '', dims: [], dataType: 0 };
       const ext: Record<string, string> = {};
       let location = 0;
-      fields(gat, gat + glen, (tf, tw, tat, tlen, v) => {
-        if (tf === 1 && tw === 0) t.dims.push(v);
-        if (tf === 1 && tw === 2) {
-          let j = tat;
-          while (j < tat + tlen) {
-            let d = 0;
-            let mul = 1;
-            for (;;) {
-              const b = buf[j++]!;
-              d += (b & 0x7f) * mul;
-              if (b < 0x80) break;
-              mul *= 128;
-            }
-            t.dims.push(d);
-          }
+      for (const f of protoFields(init.bytes)) {
+        if (f.num === 1) t.dims.push(...(f.bytes ? packedVarints(f.bytes) : [f.value!]));
+        else if (f.num === 2 && f.value !== undefined) t.dataType = f.value;
+        else if (f.num === 8 && f.bytes) t.name = dec.decode(f.bytes);
+        else if (f.num === 9 && f.bytes) t.raw = f.bytes;
+        else if (f.num === 14 && f.value !== undefined) location = f.value;
+        else if (f.num === 13 && f.bytes) {
+          // StringStringEntryProto: key (1), value (2)
+          const entry = protoFields(f.bytes);
+          const text = (n: number) => dec.decode(entry.find((e) => e.num === n)?.bytes ?? new Uint8Array());
+          ext[text(1)] = text(2);
         }
-        if (tf === 2 && tw === 0) t.dataType = v;
-        if (tf === 8 && tw === 2) t.name = dec.decode(buf.subarray(tat, tat + tlen));
-        if (tf === 9 && tw === 2) t.raw = buf.subarray(tat, tat + tlen);
-        if (tf === 14 && tw === 0) location = v;
-        if (tf === 13 && tw === 2) {
-          let k = '';
-          let val = '';
-          fields(tat, tat + tlen, (ef, ew, eat, elen) => {
-            if (ew !== 2) return;
-            if (ef === 1) k = dec.decode(buf.subarray(eat, eat + elen));
-            if (ef === 2) val = dec.decode(buf.subarray(eat, eat + elen));
-          });
-          ext[k] = val;
-        }
-      });
+      }
       if (location === 1 || ext.location) t.external = { location: ext.location!, offset: Number(ext.offset ?? 0), length: ext.length ? Number(ext.length) : undefined };
       out.push(t);
-    });
-  });
+    }
+  }
   return out;
 }
 
