@@ -53,6 +53,31 @@ describe('a conversation with the stand-in server', () => {
     }
   });
 
+  it.each(['inline', 'worker'] as const)("Kyutai's order (audio page, then its text) with textOrder 'after-audio': pieces on their frames (%s codec)", async (codec) => {
+    const srv = await server({ promptMs: 600, order: 'audio-first' }); // the worker codec boots meanwhile
+    const e = await engine([{ url: srv.url, capacity: 1 }], { codec, textOrder: 'after-audio' });
+    const id = await e.open(persona());
+    const out = (await drive(e, [id], 30)).map((f) => f[0]!);
+    expect(out.every((o) => o.error === undefined)).toBe(true);
+    const t = texts(out);
+    expect(t.map(([, p]) => p).slice(0, 4)).toEqual(['▁Reactor', '▁core', '▁is', '▁failing']);
+    for (const [i] of t) {
+      expect(rms(out[i]!.output)).toBeGreaterThan(0.1);
+      expect(rms(out[i - 1]!.output)).toBeLessThan(0.05); // the frame before each word is the gap: not a frame late
+    }
+  });
+
+  it("Kyutai's order without the setting puts every piece a frame late (why textOrder exists)", async () => {
+    const srv = await server({ promptMs: 50, order: 'audio-first' });
+    const e = await engine([{ url: srv.url, capacity: 1 }], { codec: 'inline' });
+    const id = await e.open(persona());
+    const out = (await drive(e, [id], 30)).map((f) => f[0]!);
+    const t = texts(out);
+    expect(t.length).toBeGreaterThanOrEqual(3);
+    for (const [i] of t.slice(1)) expect(rms(out[i - 1]!.output)).toBeGreaterThan(0.1); // its word began a frame earlier
+    await expect(engine([{ url: srv.url, capacity: 1 }], { textOrder: 'sideways' as never })).rejects.toThrow(/textOrder must be/);
+  });
+
   it('continuation pieces and punctuation arrive as the server sends them, one a frame, with no word marker', async () => {
     const srv = await server({ promptMs: 50, words: ['Re|actor|,', 'core', 'failing|.'] });
     const e = await engine([{ url: srv.url, capacity: 1 }]);

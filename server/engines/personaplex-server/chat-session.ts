@@ -9,14 +9,15 @@ import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
 import { EngineFailure, engineError, type EngineError, type EngineErrorKind, type OpenProgress, type StepOutput } from '../contract.ts';
 import type { CodecHost, CodecSession } from './codec-host.ts';
 import { PlaybackQueue } from './playback-queue.ts';
-import type { UpstreamOptions } from './stream-codec.ts';
+import type { CodecOptions } from './stream-codec.ts';
 import { audioMessage, parseServerMessage, ProtocolError } from './wire.ts';
 
 export interface ChatSessionOptions {
   /** ws(s)://host:port/api/chat?text_prompt=…&voice_prompt=… */
   url: string;
   codec: CodecHost;
-  opus?: UpstreamOptions;
+  /** the session's codec: Opus settings upstream, the server's text/audio order downstream */
+  opus?: CodecOptions;
   handshakeTimeoutMs: number;
   /** rough expected prompt-phase length, only to shape the progress fraction */
   expectedPromptMs: number;

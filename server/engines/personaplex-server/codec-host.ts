@@ -6,7 +6,7 @@
  */
 import { silentLogger, type Logger } from '../../log.ts';
 import { WorkerHost } from '../worker/host.ts';
-import { DownstreamDecoder, UpstreamEncoder, type DecodedFrame, type UpstreamOptions } from './stream-codec.ts';
+import { DownstreamDecoder, UpstreamEncoder, type CodecOptions, type DecodedFrame } from './stream-codec.ts';
 
 export interface CodecEvents {
   /** Ogg pages to send, in order (header pages come with the first frame) */
@@ -25,14 +25,14 @@ export interface CodecSession {
 }
 
 export interface CodecHost {
-  open(events: CodecEvents, options?: UpstreamOptions): CodecSession;
+  open(events: CodecEvents, options?: CodecOptions): CodecSession;
   dispose(): Promise<void>;
 }
 
 export class InlineCodecHost implements CodecHost {
-  open(events: CodecEvents, options: UpstreamOptions = {}): CodecSession {
+  open(events: CodecEvents, options: CodecOptions = {}): CodecSession {
     const up = new UpstreamEncoder(options);
-    const down = new DownstreamDecoder();
+    const down = new DownstreamDecoder(options);
     let failed = false;
     const guard = (fn: () => void) => {
       if (failed) return;
@@ -62,7 +62,7 @@ export class InlineCodecHost implements CodecHost {
 
 /** Main thread → codec worker: one request per call, each answered in order. */
 export type CodecRequest =
-  | { op: 'open'; id: number; options: UpstreamOptions }
+  | { op: 'open'; id: number; options: CodecOptions }
   | { op: 'encode'; id: number; pcm: Float32Array }
   | { op: 'audio'; id: number; bytes: Uint8Array }
   | { op: 'text'; id: number; piece: string }
@@ -104,7 +104,7 @@ export class WorkerCodecHost implements CodecHost {
     for (let i = 0; i < Math.max(1, size); i++) this.threads.push(new CodecThread(log.child({ codecWorker: i })));
   }
 
-  open(events: CodecEvents, options: UpstreamOptions = {}): CodecSession {
+  open(events: CodecEvents, options: CodecOptions = {}): CodecSession {
     if (this.disposed) throw new Error('codec host disposed');
     const alive = this.threads.filter((t) => t.host.alive);
     if (alive.length === 0) throw new Error('no codec worker is running (all are restarting)');

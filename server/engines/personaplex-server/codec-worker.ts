@@ -7,7 +7,7 @@ serve<CodecRequest>(() => {
   const sessions = new Map<number, { up: UpstreamEncoder; down: DownstreamDecoder }>();
   return (req, ctx): CodecReply => {
     if (req.op === 'open') {
-      sessions.set(req.id, { up: new UpstreamEncoder(req.options), down: new DownstreamDecoder() });
+      sessions.set(req.id, { up: new UpstreamEncoder(req.options), down: new DownstreamDecoder(req.options) });
       return;
     }
     const s = sessions.get(req.id);

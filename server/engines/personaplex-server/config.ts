@@ -2,8 +2,9 @@
  * The personaplex-server engine's configuration, validated once on the main thread:
  *   PARLEY_PERSONAPLEX_SERVERS=http://gpu1:8998,http://gpu2:8000*32   (url, or url*capacity; default capacity 1)
  *   PARLEY_PERSONAPLEX_TEXT_LEAD=0                                       (frames a text piece leads its word's audio)
+ *   PARLEY_PERSONAPLEX_TEXT_ORDER=before-audio                           (after-audio for Kyutai's moshi server)
  * or, for everything (managed mode, timing), a JSON or YAML file:
- *   PARLEY_PERSONAPLEX_CONFIG=./personaplex.yaml   ({ servers: [{ url, capacity, managed? }], textLeadFrames?, … })
+ *   PARLEY_PERSONAPLEX_CONFIG=./personaplex.yaml   ({ servers: [{ url, capacity, managed? }], textLeadFrames?, textOrder?, … })
  * Each host entry, wherever it comes from, is checked by validateHostConfig.
  */
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import type { ManagedCommand } from './managed-server.ts';
 
 /** Everything the engine takes except its logger; plain data. */
 export type PersonaPlexServerConfig = Omit<PersonaPlexServerOptions, 'log'>;
+
+const TEXT_ORDERS = ['before-audio', 'after-audio'] as const;
 
 /** One PersonaPlex host in the pool. */
 export interface PersonaPlexHostConfig {
@@ -83,6 +86,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): PersonaPlexServerConfig {
     if (lead !== undefined && !(Number.isInteger(lead) && (lead as number) >= 0 && (lead as number) <= 25)) {
       throw new ConfigError(`${where}: textLeadFrames must be a whole number between 0 and 25`);
     }
+    const order = (parsed as { textOrder?: unknown }).textOrder;
+    if (order !== undefined && !TEXT_ORDERS.includes(order as never)) throw new ConfigError(`${where}: textOrder must be ${TEXT_ORDERS.join(' or ')}`);
     return { ...(parsed as PersonaPlexServerConfig), servers };
   }
   const list = env.PARLEY_PERSONAPLEX_SERVERS;
@@ -98,5 +103,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): PersonaPlexServerConfig {
     }
   });
   const textLeadFrames = intFromEnv(env, 'PARLEY_PERSONAPLEX_TEXT_LEAD', undefined, 0, 25);
-  return { servers, ...(textLeadFrames !== undefined ? { textLeadFrames } : {}) };
+  const textOrder = env.PARLEY_PERSONAPLEX_TEXT_ORDER;
+  if (textOrder !== undefined && !TEXT_ORDERS.includes(textOrder as never)) {
+    throw new ConfigError(`PARLEY_PERSONAPLEX_TEXT_ORDER must be ${TEXT_ORDERS.join(' or ')} (after-audio for Kyutai's moshi server), got '${textOrder}'`);
+  }
+  return {
+    servers,
+    ...(textLeadFrames !== undefined ? { textLeadFrames } : {}),
+    ...(textOrder !== undefined ? { textOrder: textOrder as 'before-audio' | 'after-audio' } : {}),
+  };
 }

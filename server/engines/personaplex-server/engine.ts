@@ -29,6 +29,12 @@ export interface PersonaPlexServerOptions {
    */
   textLeadFrames?: number;
   /**
+   * The order in which the server sends a step's text piece and audio page: 'before-audio' (default; NVIDIA's
+   * server) or 'after-audio' (Kyutai's moshi server, which sends the page first). With 'after-audio' each
+   * output frame waits for the next page, so a piece still rides on its own frame (80 ms more latency).
+   */
+  textOrder?: 'before-audio' | 'after-audio';
+  /**
    * waiting for the handshake beyond the prompt phase itself (connect, queueing, a slow first step). The prompt
    * phase is added per prompt: the official server runs one model step per prompt step and waits 10 ms after
    * each, so a long prompt needs proportionally longer (a fixed limit would time out and retry forever).
@@ -100,8 +106,11 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     this.capacity = this.pool.capacity;
     this.textLeadFrames = opts.textLeadFrames ?? 0;
     if (!Number.isInteger(this.textLeadFrames) || this.textLeadFrames < 0) throw new Error('textLeadFrames must be a whole number ≥ 0');
+    const textOrder = opts.textOrder ?? 'before-audio';
+    if (textOrder !== 'before-audio' && textOrder !== 'after-audio') throw new Error("textOrder must be 'before-audio' or 'after-audio'");
     this.o = {
       textLeadFrames: this.textLeadFrames,
+      textOrder,
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 60_000,
       loadingWaitMs: opts.loadingWaitMs ?? 10 * 60_000,
       jitterFrames: opts.jitterFrames ?? 2,
@@ -233,7 +242,7 @@ export class PersonaPlexServerEngine implements DuplexEngine {
     const chat = new ChatSession({
       url: url.href,
       codec: this.codec,
-      opus: this.o.opus,
+      opus: { ...this.o.opus, textOrder: this.o.textOrder },
       handshakeTimeoutMs: handshakeLimitMs(this.o.handshakeTimeoutMs, steps, this.o.handshakeMsPerStep),
       expectedPromptMs: (steps / est.stepsPerSecond) * 1000,
       jitterTarget: this.o.jitterFrames,

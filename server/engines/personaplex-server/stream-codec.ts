@@ -25,8 +25,18 @@ export interface UpstreamOptions {
   bitrate?: number;
   complexity?: number;
   serial?: number;
-  /** pre-skip to declare, in 48 kHz samples; default the encoder's real delay. The stand-in server sets 3840, as sphn does. */
+  /** pre-skip to declare, in 48 kHz samples; default the encoder's real delay */
   preSkip48k?: number;
+}
+
+/** A session's codec settings: the upstream encoder's, and the order in which the server sends a step's text and audio. */
+export interface CodecOptions extends UpstreamOptions {
+  /**
+   * 'before-audio' (default): a step's text piece comes just before that step's audio page (NVIDIA's server).
+   * 'after-audio': just after it (Kyutai's moshi server); each frame is then held until the next page arrives,
+   * so a piece that follows its page can still ride on it (80 ms more latency).
+   */
+  textOrder?: 'before-audio' | 'after-audio';
 }
 
 /** 1920-sample frames in, Ogg pages out: OpusHead and OpusTags pages with the first frame, then a page a frame. */
@@ -73,11 +83,12 @@ export function pieceFromWire(text: string): string {
 }
 
 /**
- * Ogg bytes and text pieces in (in the order the server sent them), 1920-sample frames out. The server sends a
- * step's text just before that step's audio packet, so a piece rides on the frame that holds most of the next
- * packet's audio (after pre-skip). That holds for a conforming stream (pre-skip = codec delay) and for the
- * official server's (pre-skip of exactly one 80 ms frame). A second piece for the same frame moves to the next
- * one, since a frame carries at most one.
+ * Ogg bytes and text pieces in (in the order the server sent them), 1920-sample frames out. The official server
+ * sends a step's text just before that step's audio packet, so a piece rides on the frame that holds most of the
+ * next packet's audio (after pre-skip); with `textOrder: 'after-audio'` (Kyutai's server) it rides on the frame
+ * holding most of the packet just received, and frames are cut only once the next packet arrives. That holds for
+ * a conforming stream (pre-skip = codec delay) and for the official server's (pre-skip of exactly one 80 ms
+ * frame). A second piece for the same frame moves to the next one, since a frame carries at most one.
  */
 export class DownstreamDecoder {
   private readonly reader = new OggOpusReader();
@@ -94,10 +105,17 @@ export class DownstreamDecoder {
 
   /** 24 kHz samples in the last audio packet, taken as the length of the next one */
   private packetSamples = FRAME_SAMPLES;
+  /** where the last packet's audio starts, counting its pre-skipped part (may be negative) */
+  private lastPacketStart = 0;
+  private readonly textAfterAudio: boolean;
+
+  constructor(opts: Pick<CodecOptions, 'textOrder'> = {}) {
+    this.textAfterAudio = opts.textOrder === 'after-audio';
+  }
 
   pushText(piece: string): void {
-    const nextPacketStart = this.emitted + this.pendingLen - this.skipLeft;
-    this.texts.push({ piece: pieceFromWire(piece), pos: nextPacketStart + this.packetSamples / 2 });
+    const start = this.textAfterAudio ? this.lastPacketStart : this.emitted + this.pendingLen - this.skipLeft;
+    this.texts.push({ piece: pieceFromWire(piece), pos: start + this.packetSamples / 2 });
   }
 
   /** Throws OggFormatError or a decode error on corrupt input. */
@@ -119,13 +137,16 @@ export class DownstreamDecoder {
       const pcm = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength >> 1);
       if (pcm.length === 0) throw new Error('Opus packet from server decoded to no audio');
       this.packetSamples = pcm.length;
+      // text after audio: the previous packet's piece, if any, has come by now; its frames may go
+      if (this.textAfterAudio) while (this.pendingLen >= FRAME_SAMPLES) frames.push(this.cut());
+      this.lastPacketStart = this.emitted + this.pendingLen - this.skipLeft;
       let from = 0;
       if (this.skipLeft > 0) {
         from = Math.min(this.skipLeft, pcm.length);
         this.skipLeft -= from;
       }
       this.append(pcm, from);
-      while (this.pendingLen >= FRAME_SAMPLES) frames.push(this.cut());
+      if (!this.textAfterAudio) while (this.pendingLen >= FRAME_SAMPLES) frames.push(this.cut());
     }
     return frames;
   }
