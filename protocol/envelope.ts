@@ -55,6 +55,26 @@ function codecList(x: unknown, field: string) {
   return x.filter(isCodec);
 }
 
+/**
+ * The kind of a client message read from its first bytes, without unpacking it: the value of `k` when `k` is the
+ * map's first key (as this protocol's encoders write it) and a small integer; null when the bytes do not say
+ * (the full decode then decides). Lets the server apply a per-player budget before paying for a decode.
+ */
+export function peekKind(raw: Uint8Array): number | null {
+  const head = raw[0];
+  let o: number;
+  if (head === undefined) return null;
+  if (head >= 0x80 && head <= 0x8f) o = 1; // fixmap
+  else if (head === 0xde) o = 3; // map16
+  else if (head === 0xdf) o = 5; // map32
+  else return null;
+  if (raw[o] === 0xa1 && raw[o + 1] === 0x6b) o += 2; // "k" as fixstr
+  else if (raw[o] === 0xd9 && raw[o + 1] === 1 && raw[o + 2] === 0x6b) o += 3; // "k" as str8
+  else return null;
+  const v = raw[o];
+  return v !== undefined && v <= 0x7f ? v : null; // positive fixint
+}
+
 /** Decode and validate a player → server message. Throws ProtocolError with a reason fit for a log line. */
 export function decodeClient(raw: Uint8Array): ClientMsg {
   if (raw.byteLength > MAX_CLIENT_MESSAGE_BYTES) {

@@ -242,6 +242,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   override onLeave(client: Client) {
     this.releaseSeat(client.sessionId);
     const link = this.players.get(client.sessionId);
+    link?.countDropped();
     if (link) this.visibility.leave(link);
     if (this.players.delete(client.sessionId)) this.services.metrics.players.inc({}, -1);
     this.state.players.delete(client.sessionId);
@@ -263,7 +264,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private onBytes(client: Client, raw: Uint8Array) {
     const m = this.services.metrics;
     const player = this.players.get(client.sessionId);
-    if (!player) return;
+    if (!player || !player.admit(raw)) return; // voice past the player's budget is dropped before any decoding
     let msg: ClientMsg;
     try {
       msg = decodeClient(raw);

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@colyseus/core';
 import { CODECS, negotiateCodec, type Codec } from '../../protocol/codecs.ts';
-import { encode } from '../../protocol/envelope.ts';
+import { encode, peekKind } from '../../protocol/envelope.ts';
 import { Kind, PARLEY_CHANNEL, type HelloMsg, type PoseMsg, type ServerMsg, type Vec3, type VoiceMsg } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION, versionMismatch } from '../../protocol/version.ts';
 import type { DuplexEngine } from '../engines/contract.ts';
@@ -40,8 +40,14 @@ export class PlayerLink {
   /** the last pose the client claimed */
   private claimed: Vec3 | null = null;
   private lastVoiceAt = -Infinity;
-  private budget = new FrameBudget();
+  /** over a 1 s window, more than ~11x real time over budget drops the player (a 10x flood is dropped frames) */
+  private budget = new FrameBudget({ windowMs: 1000, dropAfter: 140 });
   private hostile = false;
+  /** a voice message's budget was taken before its decode (admit); voice() must not take it again */
+  private prepaid = false;
+  /** frames and bytes dropped before decoding since the last tick: counted here, added to the metrics per tick */
+  private droppedFrames = 0;
+  private droppedBytes = 0;
   /** set by the room each tick (read by the hearing stage): hello done; voice arriving */
   countsForDemand = false;
   voiced = false;
@@ -85,24 +91,30 @@ export class PlayerLink {
     this.send({ k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
   }
 
+  /**
+   * Called for every message before it is decoded: false means drop it unread. A voice message (told by its
+   * first bytes) is judged against the player's budget here, so a frame past real time costs a few byte reads
+   * and a counter; nothing from a player being dropped for flooding is read at all.
+   */
+  admit(raw: Uint8Array, now = Date.now()): boolean {
+    if (this.hostile) return false;
+    if (this.intake === null || peekKind(raw) !== Kind.Voice) return true;
+    if (!this.spend(now)) {
+      this.droppedBytes += raw.byteLength;
+      return false;
+    }
+    this.prepaid = true;
+    return true;
+  }
+
   voice(msg: VoiceMsg, now = Date.now()) {
     if (!this.intake) return this.refuse('no-hello', 'voice frame before hello');
     if (this.hostile) return;
-    // the budget comes before any decoding: frames past real time cost one check each
-    const verdict = this.budget.take(now);
-    if (verdict !== 'take') {
-      this.metrics.framesDropped.inc({ stream: 'player_voice', reason: 'overflow' });
-      if (this.budget.over === 1 || this.budget.over % 500 === 0) {
-        this.log.warn({ dropped: this.budget.over }, 'player sends voice faster than real time (12.5 frames/s expected); frames dropped before decoding');
-      }
-      if (verdict === 'drop') {
-        this.hostile = true;
-        this.metrics.refused.inc({ reason: 'flood' });
-        this.log.warn({ dropped: this.budget.over }, 'player dropped: voice far over budget');
-        this.options.onHostile?.('voice far over budget');
-      }
-      return;
-    }
+    // the budget comes before any decoding (admit took it for frames it could tell); a frame it could not tell
+    // is judged here, after its decode
+    const paid = this.prepaid;
+    this.prepaid = false;
+    if (!paid && !this.spend(now)) return;
     this.lastVoiceAt = now;
     // nobody can hear it: not decoded (the jitter buffer re-primes when the player walks into earshot)
     if (this.options.heardAt && !this.options.heardAt(this.position)) {
@@ -111,6 +123,32 @@ export class PlayerLink {
     }
     const refusal = takeVoice(this.intake, msg, this.metrics, this.log);
     if (refusal) this.refuse(refusal.code, refusal.message);
+  }
+
+  /** Take one frame from the voice budget; false when over it (counted; far over it drops the player). */
+  private spend(now: number): boolean {
+    const verdict = this.budget.take(now);
+    if (verdict === 'take') return true;
+    this.droppedFrames++;
+    if (this.budget.over === 1 || this.budget.over % 500 === 0) {
+      this.log.warn({ dropped: this.budget.over }, 'player sends voice faster than real time (12.5 frames/s expected); frames dropped before decoding');
+    }
+    if (verdict === 'drop') {
+      this.hostile = true;
+      this.countDropped();
+      this.metrics.refused.inc({ reason: 'flood' });
+      this.log.warn({ dropped: this.budget.over }, 'player dropped: voice far over budget');
+      this.options.onHostile?.('voice far over budget');
+    }
+    return false;
+  }
+
+  /** Add the frames dropped over budget since the last call to the metrics (once per tick, not once per frame). */
+  countDropped() {
+    if (this.droppedFrames > 0) this.metrics.framesDropped.inc({ stream: 'player_voice', reason: 'overflow' }, this.droppedFrames);
+    if (this.droppedBytes > 0) this.metrics.bytesReceived.inc({ stream: 'voice' }, this.droppedBytes);
+    this.droppedFrames = 0;
+    this.droppedBytes = 0;
   }
 
   pose(msg: PoseMsg) {
@@ -124,6 +162,7 @@ export class PlayerLink {
 
   /** Move the believed position toward the claimed pose, at most `maxSpeed` × `dtMs` (called every tick). */
   advance(dtMs: number) {
+    this.countDropped();
     const to = this.claimed;
     if (!to) return;
     const from = this.position;
