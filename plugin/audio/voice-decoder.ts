@@ -21,13 +21,16 @@ export async function canDecodeOpus(): Promise<boolean> {
   }
 }
 
+/** One WebCodecs decoder and the frame indices of the packets it holds, oldest first. */
+interface OpusDecoding {
+  dec: AudioDecoder;
+  pending: number[];
+}
+
 export class VoiceDecoder {
-  private opus: AudioDecoder | null = null;
+  private opus: OpusDecoding | null = null;
   private resampler: Resampler | null = null;
   private carry = new Float32Array(0);
-  /** bumped by flush(): output of packets queued before it is dropped */
-  private generation = 0;
-  private readonly generations = new Map<number, number>();
   private scratch = new Float32Array(0);
 
   constructor(
@@ -44,54 +47,67 @@ export class VoiceDecoder {
       this.deliver(i, pcm16ToFloat(data));
       return;
     }
-    const dec = this.opusDecoder();
-    if (!dec) return;
-    const timestamp = i * FRAME_MS * 1000;
-    this.generations.set(timestamp, this.generation);
+    const d = this.opusDecoder();
+    if (!d) return;
+    // Outputs come in decode order, one per packet; their timestamps cannot name the frame (Chromium stamps each
+    // output with the first packet's timestamp plus the samples decoded since, so a gap in the indices shifts
+    // every later stamp, and rounding puts some a microsecond off), so the index is remembered here.
+    d.pending.push(i);
     try {
-      dec.decode(new EncodedAudioChunk({ type: 'key', timestamp, data }));
+      d.dec.decode(new EncodedAudioChunk({ type: 'key', timestamp: i * FRAME_MS * 1000, data }));
     } catch (err) {
-      this.generations.delete(timestamp);
+      d.pending.pop();
       this.onError(new Error(`Opus frame ${i} could not be decoded: ${(err as Error).message}`));
     }
   }
 
-  /** Drop anything still inside the decoder (the NPC was interrupted) and forget resampler history. */
+  /**
+   * Drop anything still inside the decoder (the NPC was interrupted) and forget resampler history. The decoder
+   * is closed, not drained: packets queued before the cut are never decoded, so the frames after it wait on
+   * nothing; the next packet opens a fresh one.
+   */
   flush(): void {
-    this.generation++;
+    this.closeOpus();
     this.resampler?.reset();
     this.carry = new Float32Array(0);
   }
 
   close(): void {
-    if (this.opus && this.opus.state !== 'closed') this.opus.close();
-    this.opus = null;
-    this.generations.clear();
+    this.closeOpus();
   }
 
-  private opusDecoder(): AudioDecoder | null {
-    if (this.opus && this.opus.state !== 'closed') return this.opus;
+  private closeOpus(): void {
+    const d = this.opus;
+    this.opus = null;
+    if (d && d.dec.state !== 'closed') d.dec.close();
+  }
+
+  private opusDecoder(): OpusDecoding | null {
+    if (this.opus && this.opus.dec.state !== 'closed') return this.opus;
     if (typeof AudioDecoder === 'undefined') {
       this.onError(new Error('this browser has no WebCodecs AudioDecoder; the server should send pcm16'));
       return null;
     }
-    this.opus = new AudioDecoder({
-      output: (audio) => this.onDecoded(audio),
-      error: (e) => {
-        this.onError(new Error(`Opus decoder failed: ${e.message}`));
-        this.opus = null; // a fresh decoder on the next packet
-      },
-    });
-    this.opus.configure({ codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1 });
-    return this.opus;
+    const d: OpusDecoding = {
+      pending: [],
+      dec: new AudioDecoder({
+        output: (audio) => this.onDecoded(d, audio),
+        error: (e) => {
+          if (this.opus !== d) return; // closed by a flush: nothing of it is wanted
+          this.onError(new Error(`Opus decoder failed: ${e.message}`));
+          this.opus = null; // a fresh decoder on the next packet
+        },
+      }),
+    };
+    d.dec.configure({ codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1 });
+    this.opus = d;
+    return d;
   }
 
-  private onDecoded(audio: AudioData): void {
-    const ts = audio.timestamp;
-    const gen = this.generations.get(ts);
-    this.generations.delete(ts);
+  private onDecoded(d: OpusDecoding, audio: AudioData): void {
     try {
-      if (gen !== this.generation) return; // decoded after an interruption: stale
+      const i = d.pending.shift();
+      if (this.opus !== d || i === undefined) return; // from a decoder a flush closed: stale
       const n = audio.numberOfFrames;
       if (this.scratch.length < n) this.scratch = new Float32Array(n);
       const pcm = this.scratch.subarray(0, n);
@@ -104,7 +120,7 @@ export class VoiceDecoder {
         }
         at24 = this.resampler.process(pcm);
       }
-      this.deliver(Math.round(ts / (FRAME_MS * 1000)), this.toFrame(at24));
+      this.deliver(i, this.toFrame(at24));
     } finally {
       audio.close();
     }
