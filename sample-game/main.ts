@@ -228,7 +228,7 @@ function wireParley(p: ParleySession, r: Room, stream: MediaStream | null): void
     });
     voice.onInterruptedObservable.add(({ npc, i }) => {
       latency.onInterrupted(t(), npc);
-      hook.event({ t: t(), name: 'interrupted', npc, i });
+      hook.event({ t: t(), name: 'interrupted', npc, i, pos: voice.streamPosition });
     });
     // status comes from the room state; the voice says when it changes
     voice.onStatusObservable.add(({ npc, state: s, detail }) => {

@@ -36,6 +36,8 @@ export interface GameEvent {
   npc?: string;
   i?: number;
   detail?: string;
+  /** the NPC voice's samples-played clock when the event was handled (interrupted) */
+  pos?: number;
 }
 
 export interface TestHookSource {

@@ -188,7 +188,8 @@ export class NpcVoice implements NpcVoiceStream {
   /** Drop everything buffered at once (the NPC was interrupted). */
   interrupt(i: number): void {
     if (this.disposed) return;
-    const msg: PlaybackControlMsg = { type: 'flush' };
+    // the clock stops here and now; the worklet drops its buffer as soon as the message reaches it
+    const msg: PlaybackControlMsg = { type: 'flush', seq: this.clock.interrupt() };
     this.node.port.postMessage(msg);
     this.onInterruptedObservable.notifyObservers({ npc: this.npc, i });
   }

@@ -7,6 +7,7 @@ import { SAMPLE_RATE } from '../../protocol/frame.ts';
 import {
   CLOCK_BUFFERED_MS,
   CLOCK_CTX_TIME,
+  CLOCK_FLUSH_SEQ,
   CLOCK_PLAYING,
   CLOCK_POS,
   CLOCK_SLOTS,
@@ -23,6 +24,8 @@ export class StreamClock {
   private readonly view: Float64Array | null;
   private last: PlaybackClockMsg | null = null;
   private floor = 0;
+  /** flushes asked for; until the worklet reports the latest done, its reports predate it and are not read */
+  private flushSeq = 0;
 
   constructor(
     private readonly ctx: BaseAudioContext,
@@ -37,12 +40,30 @@ export class StreamClock {
     this.last = msg;
   }
 
+  /**
+   * The voice was interrupted: from now until the worklet reports the flush done, the clock stands where it
+   * reads now. (Reports already on their way describe audio that was playing before the cut; read on, a clock
+   * would run on for up to its extrapolation limit past the cut.) Returns the flush's number for the worklet.
+   */
+  interrupt(): number {
+    this.floor = this.position;
+    return ++this.flushSeq;
+  }
+
+  /** Whether the worklet has not yet reported the latest flush done. */
+  private get flushPending(): boolean {
+    if (this.flushSeq === 0) return false;
+    const done = this.view ? this.view[CLOCK_FLUSH_SEQ] : (this.last?.flushSeq ?? 0);
+    return done < this.flushSeq;
+  }
+
   /** Forget the monotonic floor (after a flush or a new stream). */
   resetFloor(): void {
     this.floor = 0;
   }
 
   get playing(): boolean {
+    if (this.flushPending) return false;
     return this.view ? this.view[CLOCK_PLAYING] === 1 : (this.last?.playing ?? false);
   }
 
@@ -64,6 +85,7 @@ export class StreamClock {
 
   /** Stream sample position audible now. */
   get position(): number {
+    if (this.flushPending) return this.floor;
     let pos: number;
     let at: number;
     let playing: boolean;

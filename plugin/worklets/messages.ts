@@ -62,7 +62,8 @@ export interface PlaybackProcessorOptions {
 
 export type PlaybackControlMsg =
   | { type: 'frame'; i: number; samples: Float32Array }
-  | { type: 'flush' }
+  /** `seq` counts the voice's flushes; the worklet reports the last one it has done (PlaybackClockMsg.flushSeq) */
+  | { type: 'flush'; seq: number }
   | { type: 'reset' }
   | { type: 'stop' };
 
@@ -72,6 +73,8 @@ export type PlaybackClockMsg = {
   pos: number;
   ctxTime: number;
   playing: boolean;
+  /** the last flush done (its seq): a report from before the main thread's latest flush is stale */
+  flushSeq: number;
 } & VoicePlayoutStats;
 
 /** Float64Array slots of the shared clock. */
@@ -81,4 +84,5 @@ export const CLOCK_PLAYING = 2;
 export const CLOCK_BUFFERED_MS = 3;
 export const CLOCK_TARGET_MS = 4;
 export const CLOCK_UNDERRUNS = 5;
+export const CLOCK_FLUSH_SEQ = 6;
 export const CLOCK_SLOTS = 8;

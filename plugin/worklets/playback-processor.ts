@@ -8,6 +8,7 @@ import { Resampler } from '../../protocol/dsp/resampler.ts';
 import {
   CLOCK_BUFFERED_MS,
   CLOCK_CTX_TIME,
+  CLOCK_FLUSH_SEQ,
   CLOCK_PLAYING,
   CLOCK_POS,
   CLOCK_TARGET_MS,
@@ -33,6 +34,10 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
   private quanta = 0;
   private wasPlaying = false;
   private stopped = false;
+  /** the last flush done, as numbered by the main thread */
+  private flushSeq = 0;
+  /** after a flush, until playback starts again: the stream position where the voice stopped */
+  private stoppedAt: number | null = null;
 
   constructor(options: { processorOptions?: unknown }) {
     super();
@@ -53,16 +58,21 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
         if (msg.samples instanceof Float32Array) this.jb.push(msg.i, msg.samples, scope.currentTime * 1000);
         break;
       case 'flush': {
-        this.jb.flush();
         // Keep a few ms of what was about to play and fade it to zero; drop the rest.
         const keep = Math.min(this.fifoLen, Math.round((FADE_MS / 1000) * scope.sampleRate));
+        // The clock stops where the voice does (the fade's end), not at the next frame boundary the buffer
+        // parks at (that would claim up to a frame of speech was played that never was).
+        this.stoppedAt = this.position(0) + (this.jb.playing ? keep * this.ratio : 0);
+        this.jb.flush();
         for (let k = 0; k < keep; k++) this.fifo[k] *= 1 - (k + 1) / keep;
         this.fifoLen = keep;
         this.resampler.reset();
+        if (typeof msg.seq === 'number') this.flushSeq = msg.seq;
         this.report(true);
         break;
       }
       case 'reset':
+        this.stoppedAt = null;
         this.jb.reset();
         this.fifoLen = 0;
         this.resampler.reset();
@@ -96,6 +106,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
 
     this.quanta++;
     const playing = this.jb.playing;
+    if (playing) this.stoppedAt = null; // new frames after the flush: the position is theirs
     this.report(playing !== this.wasPlaying || this.quanta % this.reportEvery === 0, out.length);
     this.wasPlaying = playing;
     return true;
@@ -103,6 +114,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
 
   /** Stream position of the first sample of the quantum just rendered (what reaches the output now). */
   private position(rendered: number): number {
+    if (this.stoppedAt !== null && !this.jb.playing) return this.stoppedAt;
     const pending = this.fifoLen + this.resampler.delay + rendered; // output samples read from the buffer, not yet heard
     return Math.max(0, this.jb.position - (this.jb.playing ? pending * this.ratio : 0));
   }
@@ -117,6 +129,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
       this.clock[CLOCK_BUFFERED_MS] = this.jb.bufferedMs;
       this.clock[CLOCK_TARGET_MS] = this.jb.targetMs;
       this.clock[CLOCK_UNDERRUNS] = this.jb.stats.underruns;
+      this.clock[CLOCK_FLUSH_SEQ] = this.flushSeq;
     }
     if (!post) return;
     const s = this.jb.stats;
@@ -125,6 +138,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
       pos,
       ctxTime,
       playing: this.jb.playing,
+      flushSeq: this.flushSeq,
       bufferedMs: this.jb.bufferedMs,
       targetMs: this.jb.targetMs,
       underruns: s.underruns,
