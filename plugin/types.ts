@@ -70,6 +70,15 @@ export interface RefusedEvent {
   message: string;
 }
 
+/** An NPC finished speaking for this player: the words this player's speakers played, cut where it was interrupted. */
+export interface HeardEvent {
+  npc: string;
+  words: string[];
+  interrupted: boolean;
+  /** 'playback': judged by this player's samples-played clock; 'sent': as sent (no clock); 'partial': its reports stopped short */
+  reached: 'playback' | 'sent' | 'partial';
+}
+
 /** Playout statistics of one NPC voice (from its jitter buffer). */
 export interface VoicePlayoutStats {
   bufferedMs: number;

@@ -103,6 +103,11 @@ export function decodeClient(raw: Uint8Array): ClientMsg {
     }
     case Kind.Pose:
       return { k: Kind.Pose, p: vec3(m.p, 'pose.p'), f: vec3(m.f, 'pose.f') };
+    case Kind.Played: {
+      if (typeof m.npc !== 'string' || m.npc.length === 0 || m.npc.length > 64) throw new ProtocolError('bad-field', 'played.npc must be an NPC id (1–64 characters)');
+      if (!finite(m.i) || !Number.isInteger(m.i) || m.i < -1) throw new ProtocolError('bad-field', 'played.i must be an integer frame index ≥ -1');
+      return { k: Kind.Played, npc: m.npc, i: m.i };
+    }
     default:
       throw new ProtocolError('unknown-kind', `unknown message kind ${JSON.stringify(m.k)}`);
   }
@@ -111,7 +116,7 @@ export function decodeClient(raw: Uint8Array): ClientMsg {
 /** Decode a server → player message. The client trusts the server's shapes but not its kinds. */
 export function decodeServer(raw: Uint8Array): ServerMsg {
   const m = unpack(raw);
-  if (m.k !== Kind.Welcome && m.k !== Kind.NpcVoice && m.k !== Kind.Text && m.k !== Kind.NpcEvent && m.k !== Kind.Refused) {
+  if (m.k !== Kind.Welcome && m.k !== Kind.NpcVoice && m.k !== Kind.Text && m.k !== Kind.NpcEvent && m.k !== Kind.Refused && m.k !== Kind.Heard) {
     throw new ProtocolError('unknown-kind', `unknown message kind ${JSON.stringify(m.k)}`);
   }
   return m as unknown as ServerMsg;

@@ -11,11 +11,13 @@ export const Kind = {
   Hello: 1,
   Voice: 2,
   Pose: 3,
+  Played: 4,
   Welcome: 16,
   NpcVoice: 17,
   Text: 18,
   NpcEvent: 19,
   Refused: 20,
+  Heard: 21,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -49,7 +51,17 @@ export interface PoseMsg {
   f: Vec3;
 }
 
-export type ClientMsg = HelloMsg | VoiceMsg | PoseMsg;
+/**
+ * How far this player's speakers have played an NPC's voice stream: through frame index `i` (from the plugin's
+ * samples-played clock). The server's record of what each listener heard (docs/scenes.md) follows it.
+ */
+export interface PlayedMsg {
+  k: typeof Kind.Played;
+  npc: string;
+  i: number;
+}
+
+export type ClientMsg = HelloMsg | VoiceMsg | PoseMsg | PlayedMsg;
 
 // ── server → player ──────────────────────────────────────────────────────────────────────────────────────────
 export interface WelcomeMsg {
@@ -107,4 +119,17 @@ export interface RefusedMsg {
   message: string;
 }
 
-export type ServerMsg = WelcomeMsg | NpcVoiceMsg | TextMsg | NpcEventMsg | RefusedMsg;
+/**
+ * An NPC finished speaking for this player: the words of that utterance this player's playback reached, cut at
+ * the interruption if it was cut (server/scenes/heard-record.ts).
+ */
+export interface HeardMsg {
+  k: typeof Kind.Heard;
+  npc: string;
+  words: string[];
+  interrupted: boolean;
+  /** 'playback': judged by this player's played reports; 'sent': it sent none; 'partial': its reports stopped short */
+  reached: 'playback' | 'sent' | 'partial';
+}
+
+export type ServerMsg = WelcomeMsg | NpcVoiceMsg | TextMsg | NpcEventMsg | RefusedMsg | HeardMsg;

@@ -34,6 +34,8 @@ export interface ParleyServerOptions {
   /** room name → its configuration (NPC layout) */
   rooms: Record<string, ParleyRoomConfig>;
   visemes?: RoomServices['visemes'];
+  /** an NPC finished speaking for a player, with the words that player heard (docs/scenes.md) */
+  onHeard?: RoomServices['onHeard'];
   idleTimeoutMs?: number;
   /** first delay before reopening a failed session (doubles per failure) */
   retryMs?: number;
@@ -83,7 +85,7 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
   const exemptLoopback = opts.joinLimits?.exemptLoopback ?? verifier === devVerifier;
   const joins = new JoinGuard(verifier, opts.joinLimits);
   const services: RoomServices = {
-    conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, log, joins, exempt: (ip) => exemptLoopback && isLoopback(ip),
+    conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, onHeard: opts.onHeard, log, joins, exempt: (ip) => exemptLoopback && isLoopback(ip),
   };
   const http = opts.http ?? {};
   exposeMatchmaking(http, opts.joinLimits?.roomsPerScene ?? 4);

@@ -142,6 +142,13 @@ export class ParleyLink {
     return true;
   }
 
+  /** How far this player's speakers have played an NPC's voice (through frame `i`). */
+  sendPlayed(npc: string, i: number): boolean {
+    if (!this.ready || !this.room.connection.isOpen) return false;
+    this.room.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Played, npc, i }));
+    return true;
+  }
+
   sendPose(p: Vec3, f: Vec3): boolean {
     if (this.disposed || (this.stateNow !== 'ready' && this.stateNow !== 'joined') || !this.room.connection.isOpen) return false;
     this.room.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Pose, p, f }));

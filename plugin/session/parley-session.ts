@@ -28,9 +28,10 @@ import { canEncodeOpus } from '../audio/voice-encoder.ts';
 import { loadParleyWorklets } from '../audio/worklet-loader.ts';
 import { ParleyLink, type RoomLike } from '../net/parley-link.ts';
 import type { PoseReporterOptions } from '../net/pose-reporter.ts';
-import type { RefusedEvent, SessionState, SessionStateEvent } from '../types.ts';
+import type { HeardEvent, RefusedEvent, SessionState, SessionStateEvent } from '../types.ts';
 import { installAudioUnlock } from './audio-unlock.ts';
 import { NpcVoices } from './npc-voices.ts';
+import { PlayedReporter } from '../net/played-reporter.ts';
 import { ParleyMic, type MicMode } from './parley-mic.ts';
 import { ParleyPose } from './parley-pose.ts';
 import { registerSceneSession, unregisterSceneSession } from './scene-sessions.ts';
@@ -149,6 +150,8 @@ export class ParleySession {
   readonly onSessionStateObservable = new Observable<SessionStateEvent>();
   /** the server refused something this player sent; the session continues */
   readonly onRefusedObservable = new Observable<RefusedEvent>();
+  /** an NPC finished speaking for this player, with the words this player heard (docs/scenes.md) */
+  readonly onHeardObservable = new Observable<HeardEvent>();
   /** problems that do not end the session (a bad message, a codec failure) */
   readonly onErrorObservable = new Observable<Error>();
 
@@ -167,6 +170,8 @@ export class ParleySession {
   private readonly ownsEngine: boolean;
   private readonly options: ParleyConnectOptions;
   private readonly cleanups: Array<() => void> = [];
+  /** how far each NPC voice has played, told to the server (what this player heard: docs/scenes.md) */
+  private readonly played = new PlayedReporter((npc, i) => this.link?.sendPlayed(npc, i) ?? false);
 
   /** Use `connect()`. */
   protected constructor(init: SessionInit) {
@@ -248,6 +253,8 @@ export class ParleySession {
     this.emitState('joined');
     this.link.hello();
     await this.welcomed(o.welcomeTimeoutMs ?? 10_000);
+    const reporting = setInterval(() => this.played.report(this.voices), 100);
+    this.cleanups.push(() => clearInterval(reporting));
 
     if (o.mic !== false) await this.mic._start(this.audioContext, o.mic || {}, await this.echoSetup());
     if (!this.disposed) this.pose._start();
@@ -289,7 +296,10 @@ export class ParleySession {
 
   private onLinkState(state: SessionState, reason?: string): void {
     // a new room on another server: NPC streams start over there; voices and their bindings stay
-    if (state === 'rejoining') this.voices._resetStreams();
+    if (state === 'rejoining') {
+      this.voices._resetStreams();
+      this.played.reset();
+    }
     if (state === 'ready') this.mic._useCodec(this.link?.welcome?.send);
     if (state === 'ready' || state === 'joined') this.pose._invalidate();
     this.emitState(state, reason);
@@ -302,6 +312,7 @@ export class ParleySession {
   private route(msg: Exclude<ServerMsg, WelcomeMsg>): void {
     if (this.disposed) return;
     if (msg.k === Kind.Refused) this.onRefusedObservable.notifyObservers({ code: msg.code, message: msg.message });
+    else if (msg.k === Kind.Heard) this.onHeardObservable.notifyObservers({ npc: msg.npc, words: msg.words, interrupted: msg.interrupted, reached: msg.reached });
     else this.voices._receive(msg);
   }
 
@@ -323,6 +334,7 @@ export class ParleySession {
     if (this.ownsEngine) this.audioEngine.dispose(); // closes the AudioContext it created
     this.onSessionStateObservable.clear();
     this.onRefusedObservable.clear();
+    this.onHeardObservable.clear();
     this.onErrorObservable.clear();
   }
 }

@@ -4,7 +4,7 @@
  * hears, the conductor steps the NPC streams, and voice out sends each NPC's voice to the players in its earshot.
  */
 import { Room, ServerError, type Client } from '@colyseus/core';
-import { decodeClient, ProtocolError } from '../../protocol/envelope.ts';
+import { decodeClient, encode, ProtocolError } from '../../protocol/envelope.ts';
 import { Kind, PARLEY_CHANNEL, type ClientMsg, type NpcEvent } from '../../protocol/messages.ts';
 import { versionMismatch } from '../../protocol/version.ts';
 import type { StepOutput } from '../engines/contract.ts';
@@ -24,6 +24,7 @@ import { LogLimiter } from '../guard/log-limiter.ts';
 import { distance } from '../voice/hearing.ts';
 import type { Vec3 } from '../../protocol/messages.ts';
 import { FRAME_MS } from '../../protocol/frame.ts';
+import { HeardRecord, type Heard } from '../scenes/heard-record.ts';
 
 export interface RoomServices {
   conductor: Conductor;
@@ -36,6 +37,8 @@ export interface RoomServices {
   joins?: JoinGuard;
   /** addresses the join limits skip (the development default: loopback) */
   exempt?: (ip: string) => boolean;
+  /** an NPC finished speaking for a player, in any room: the words that player heard (docs/scenes.md) */
+  onHeard?: (room: ParleyRoom, heard: Heard) => void;
 }
 
 /** What a seat reservation carries from the matchmaker's auth to the room. */
@@ -86,6 +89,9 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private lastTickAt = 0;
   private visibility = new Visibility();
   private ticks = 0;
+  /** what each player heard of each NPC (server/scenes/heard-record.ts) */
+  private heard!: HeardRecord;
+  private heardHandlers = new Set<(npc: string, player: string, words: string[], info: Heard) => void>();
 
   /** A room type bound to the server's services (engine conductor, sheets, metrics) and its NPC layout. */
   static withServices(services: RoomServices, config: ParleyRoomConfig): typeof ParleyRoom {
@@ -127,6 +133,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.log = (services.log ?? silentLogger).child({ room: this.roomId });
     this.hearing = new HearingStage(services.metrics);
     this.voiceOut = new VoiceOut(services.metrics);
+    this.heard = new HeardRecord((h) => this.told(h), { leadFrames: services.conductor.engine.textLeadFrames });
     this.maxClients = config.maxPlayers ?? 32;
     this.seatReservationTimeout = SEAT_RESERVATION_S;
     this.countSeats();
@@ -241,6 +248,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   override onLeave(client: Client) {
     this.releaseSeat(client.sessionId);
+    this.heard.leave(client.sessionId);
     const link = this.players.get(client.sessionId);
     link?.countDropped();
     if (link) this.visibility.leave(link);
@@ -282,6 +290,10 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       case Kind.Pose:
         m.bytesReceived.inc({ stream: 'pose' }, raw.byteLength);
         return player.pose(msg);
+      case Kind.Played:
+        m.bytesReceived.inc({ stream: 'played' }, raw.byteLength);
+        if (this.npcs.has(msg.npc)) this.heard.played(client.sessionId, msg.npc, msg.i);
+        return;
     }
   }
 
@@ -300,6 +312,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       p.voiced = p.voicing(now);
     }
     this.hearing.run(players, this.npcs.values());
+    this.heard.tick();
     if (this.ticks++ % 5 === 0) this.visibility.refresh();
   }
 
@@ -323,6 +336,33 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   }
 
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]) {
-    this.voiceOut.deliver(stream, frameIndex, out, events, this.players.values());
+    const to = this.voiceOut.deliver(stream, frameIndex, out, events, this.players.values());
+    this.heard.frame(stream.id, frameIndex, out.text, events, to.map((p) => p.client.sessionId));
+  }
+
+  /**
+   * Game code: `handler(npcId, playerId, words, info)` once each time an NPC finishes speaking for a player (its
+   * playback reached the end, or the cut when interrupted), with the words that player heard. Returns a remover.
+   */
+  onHeard(handler: (npc: string, player: string, words: string[], info: Heard) => void): () => void {
+    this.heardHandlers.add(handler);
+    return () => this.heardHandlers.delete(handler);
+  }
+
+  /** One finished record: to the game's handlers, the server-wide hook and that player's client. */
+  private told(h: Heard) {
+    for (const f of this.heardHandlers) {
+      try {
+        f(h.npc, h.player, h.words, h);
+      } catch (err) {
+        this.log.warn({ err, npc: h.npc }, 'an onHeard handler threw');
+      }
+    }
+    try {
+      this.services.onHeard?.(this, h);
+    } catch (err) {
+      this.log.warn({ err, npc: h.npc }, 'the onHeard hook threw');
+    }
+    this.players.get(h.player)?.client.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Heard, npc: h.npc, words: h.words, interrupted: h.interrupted, reached: h.reached }));
   }
 }

@@ -29,12 +29,13 @@ export class VoiceOut {
     private readonly now: () => number = Date.now,
   ) {}
 
-  deliver(npc: NpcStream, frameIndex: number, out: StepOutput, events: readonly NpcEvent[], players: Iterable<VoiceListener>) {
+  /** Returns the players it went to. */
+  deliver<L extends VoiceListener>(npc: NpcStream, frameIndex: number, out: StepOutput, events: readonly NpcEvent[], players: Iterable<L>): L[] {
     for (const ev of events) if (ev.e === 'interrupted') npc.visemes?.interrupt(frameIndex);
     const vis = npc.visemes?.onFrame(frameIndex, out.text);
-    const listeners: VoiceListener[] = [];
+    const listeners: L[] = [];
     for (const p of players) if (p.recv !== null && distance(p.position, npc.position) <= npc.def.audibleRadius) listeners.push(p);
-    if (listeners.length === 0) return;
+    if (listeners.length === 0) return listeners;
     // the plugin attenuates by inverse distance beyond 1 m; the echo gate's reference follows it
     for (const p of listeners) p.echoGate?.sent(out.output, 1 / Math.max(1, distance(p.position, npc.position)));
     const m = this.metrics;
@@ -51,6 +52,7 @@ export class VoiceOut {
       }
     }
     if (out.text !== undefined) this.send(listeners, encode({ k: Kind.Text, npc: npc.id, i: frameIndex, piece: out.text }), 'text');
+    return listeners;
   }
 
   private send(to: readonly VoiceListener[], bytes: Uint8Array, stream: string) {

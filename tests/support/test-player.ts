@@ -5,7 +5,7 @@
 import { Callbacks, Client, type Room } from '@colyseus/sdk';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { encode, decodeServer } from '../../protocol/envelope.ts';
-import { Kind, PARLEY_CHANNEL, type ClientMsg, type NpcEventMsg, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
+import { Kind, PARLEY_CHANNEL, type ClientMsg, type HeardMsg, type NpcEventMsg, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Codec } from '../../protocol/codecs.ts';
 import { sleep } from './time.ts';
@@ -34,6 +34,8 @@ export class TestPlayer {
   texts: { npc: string; i: number; piece: string }[] = [];
   events: NpcEventMsg[] = [];
   refused: { code: string; message: string }[] = [];
+  /** what the server said this player heard of each NPC utterance (docs/scenes.md) */
+  heard: HeardMsg[] = [];
   /** every change of an NPC's status, progress or detail in the synced room state (the one status channel) */
   statuses: SeenStatus[] = [];
   private seq = 0;
@@ -93,6 +95,9 @@ export class TestPlayer {
         return;
       case Kind.Refused:
         this.refused.push({ code: msg.code, message: msg.message });
+        return;
+      case Kind.Heard:
+        this.heard.push(msg);
         return;
     }
   }

@@ -47,7 +47,7 @@ export class ParleyTestRoom extends Room {
           this.sendTo(client, { k: Kind.Welcome, v: '1.0', send, recv, lead: 2, engine: 'plugin-test-room', t: Date.now() });
         } else if (msg.k === Kind.Voice) {
           this.record.voice.push({ ...msg, arrival: Date.now() });
-        } else {
+        } else if (msg.k === Kind.Pose) {
           this.record.poses.push({ ...msg, arrival: Date.now() });
         }
       } catch (err) {
