@@ -199,7 +199,9 @@ export class StandInServer {
         return;
       }
       const words = `<system> ${prompt.trim()} <system>`.split(/\s+/).length;
-      await sleep(this.opts.promptMs + this.opts.promptMsPerWord * words);
+      // each prompt step ends with is_alive(): a client that has gone stops the prompt phase within a step
+      const promptEnd = Date.now() + this.opts.promptMs + this.opts.promptMsPerWord * words;
+      while (Date.now() < promptEnd && !closed && !this.dead) await sleep(Math.min(10, promptEnd - Date.now()));
       if (closed || this.dead) return;
       // a client that connected during the prompt phase has replaced the persona this conversation runs with
       this.stats.ranWith.push(this.shared.text);

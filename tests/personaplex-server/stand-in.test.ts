@@ -112,6 +112,22 @@ describe('the PersonaPlex stand-in server', () => {
     b.ws.close();
   });
 
+  it('stops the prompt phase of a client that has gone and serves the next one at once (is_alive between steps)', async () => {
+    srv = await StandInServer.start({ promptMs: 3000 });
+    const a = connect(srv, { text_prompt: 'You are Kess.', voice_prompt: 'NATF2.pt' });
+    await until(() => srv!.stats.connections === 1);
+    await sleep(100);
+    const b = connect(srv, { text_prompt: 'You are Vance.', voice_prompt: 'NATM1.pt' });
+    await sleep(100);
+    a.ws.terminate();
+    const t0 = Date.now();
+    // b's own prompt phase (3 s) starts as soon as a's ends: well before a's 3 s would have run out
+    expect(await until(b.handshaken, 8000)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(3000 + 2000);
+    expect(srv.stats.ranWith).toEqual(['You are Vance.']);
+    b.ws.close();
+  });
+
   it('takes prompt time in proportion to the prompt', async () => {
     srv = await StandInServer.start({ promptMs: 50, promptMsPerWord: 5 });
     const time = async (words: number) => {
