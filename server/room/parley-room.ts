@@ -25,6 +25,7 @@ import { distance } from '../voice/hearing.ts';
 import type { Vec3 } from '../../protocol/messages.ts';
 import { FRAME_MS } from '../../protocol/frame.ts';
 import { HeardRecord, type Heard } from '../scenes/heard-record.ts';
+import { NpcHearing } from '../scenes/npc-hearing.ts';
 
 export interface RoomServices {
   conductor: Conductor;
@@ -91,6 +92,8 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private ticks = 0;
   /** what each player heard of each NPC (server/scenes/heard-record.ts) */
   private heard!: HeardRecord;
+  /** NPCs hearing NPCs (server/scenes/npc-hearing.ts) */
+  readonly npcHearing = new NpcHearing();
   private heardHandlers = new Set<(npc: string, player: string, words: string[], info: Heard) => void>();
 
   /** A room type bound to the server's services (engine conductor, sheets, metrics) and its NPC layout. */
@@ -132,6 +135,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.services = services;
     this.log = (services.log ?? silentLogger).child({ room: this.roomId });
     this.hearing = new HearingStage(services.metrics);
+    this.hearing.npcVoices = this.npcHearing;
     this.voiceOut = new VoiceOut(services.metrics);
     this.heard = new HeardRecord((h) => this.told(h), { leadFrames: services.conductor.engine.textLeadFrames });
     this.maxClients = config.maxPlayers ?? 32;
@@ -311,6 +315,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       p.countsForDemand = p.intake !== null && p.placed;
       p.voiced = p.voicing(now);
     }
+    this.npcHearing.beginTick();
     this.hearing.run(players, this.npcs.values());
     this.heard.tick();
     if (this.ticks++ % 5 === 0) this.visibility.refresh();
@@ -336,6 +341,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   }
 
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]) {
+    this.npcHearing.spoke(stream, out.output, events);
     const to = this.voiceOut.deliver(stream, frameIndex, out, events, this.players.values());
     this.heard.frame(stream.id, frameIndex, out.text, events, to.map((p) => p.client.sessionId));
   }

@@ -8,6 +8,16 @@ import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
 import type { NpcStream } from '../sessions/npc-stream.ts';
 import { distance, hearingWeight } from './hearing.ts';
 import { SILENCE, type PlayerVoiceIntake } from './intake.ts';
+import type { NpcHearing } from '../scenes/npc-hearing.ts';
+
+/** A player's voice, weighted, at or above this RMS in an NPC's ears counts as heard (it outranks NPC voices). */
+const PLAYER_HEARD_RMS = 0.01;
+
+function frameRms(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return Math.sqrt(s / x.length);
+}
 
 /** What the stage needs of a player. */
 export interface HearingPlayer {
@@ -29,10 +39,16 @@ export class HearingStage {
   private frames: Float32Array[] = [];
   private weights: number[] = [];
   private players: readonly HearingPlayer[] = [];
+  private levels: number[] = [];
+  /** NPCs hearing NPCs (server/scenes/npc-hearing.ts); null: NPCs hear players only */
+  npcVoices: NpcHearing | null = null;
 
   constructor(private readonly metrics: ParleyMetrics) {}
 
-  run(players: readonly HearingPlayer[], streams: Iterable<NpcStream>) {
+  run(players: readonly HearingPlayer[], streamsIn: Iterable<NpcStream>) {
+    const streams = [...streamsIn];
+    const levels = this.levels;
+    levels.length = players.length;
     this.players = players;
     const frames = this.frames;
     const weights = this.weights;
@@ -47,6 +63,7 @@ export class HearingStage {
         this.metrics.uplinkBufferWait.observe(wait.heldMs / 1000);
       }
       frames[i] = p.echoGate ? p.echoGate.filter(frame) : frame;
+      levels[i] = this.npcVoices ? frameRms(frames[i]!) : 0;
     });
     const best: { npc: string; w: number }[] = players.map(() => ({ npc: '', w: 0 }));
     for (const npc of streams) {
@@ -55,10 +72,12 @@ export class HearingStage {
       const listener = { position: ear, facing: npc.facing, hearingRadius: npc.def.hearingRadius };
       let nearest = Infinity;
       let voiced = false;
+      let playerHeard = false;
       players.forEach((p, i) => {
         const w = hearingWeight(listener, { position: p.position, facing: p.facing });
         weights[i] = w;
         if (w > 0) {
+          playerHeard ||= w * levels[i]! >= PLAYER_HEARD_RMS;
           if (p.countsForDemand !== false) {
             nearest = Math.min(nearest, distance(npc.position, p.position));
             voiced ||= p.voiced === true;
@@ -67,7 +86,9 @@ export class HearingStage {
         }
       });
       npc.demand = { inRange: nearest < Infinity, nearest, ...(voiced ? { voiced } : {}) };
-      npc.input = npc.mixer.mix(frames, weights);
+      if (playerHeard) this.npcVoices?.playerHeard(npc);
+      const others = this.npcVoices?.sourcesFor(npc, streams);
+      npc.input = others ? npc.mixer.mix([...frames, ...others.frames], [...weights, ...others.weights]) : npc.mixer.mix(frames, weights);
     }
     players.forEach((p, i) => {
       if (p.state.heardBy !== best[i]!.npc) p.state.heardBy = best[i]!.npc;

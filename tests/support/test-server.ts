@@ -19,6 +19,8 @@ export function inlineNpcs(defs: Record<string, Partial<NpcDefinition> & { inval
         hearingRadius: d.hearingRadius ?? 6,
         audibleRadius: d.audibleRadius ?? 12,
         persona: d.persona ?? { id, name: d.name ?? id, textPrompt: `You are ${id}.`, voice: { kind: 'builtin', id: 'NATF0' } },
+        ...(d.hearsNpcs !== undefined ? { hearsNpcs: d.hearsNpcs } : {}),
+        ...(d.npcTurns !== undefined ? { npcTurns: d.npcTurns } : {}),
       };
     },
   };

@@ -1,0 +1,129 @@
+/**
+ * NPCs hear NPCs. Each tick the hearing stage asks this module which other NPCs' voices reach an NPC's ears and
+ * at what weight: the same distance and facing weights as a player's voice (voice/hearing.ts), from the NPC's
+ * mouth (its ear height), using the frame that NPC spoke on the previous tick (each spoken frame is heard once).
+ * Who hears whom is the sheet's `conversation.hears_npcs` (true, false or a list of ids; default false).
+ *
+ * Three rules keep a scene a conversation and not a tangle:
+ *   players first   while a player's voice reaches an NPC, and for 1 s after, it hears no NPC voices: a player
+ *                   always outranks NPCs, and an NPC in an exchange gives way to a player who speaks.
+ *   first speaker   an NPC that is speaking does not hear NPCs who began speaking after it (the same tick: the one
+ *                   placed later), so two NPCs who start together do not both back off; the later one hears the
+ *                   earlier and yields as it would to anyone.
+ *   turn budget     each time an NPC starts speaking with no player heard since its last turn budget reset, it
+ *                   spends one of its `npc_turns` (default 4); with none left it hears no NPCs until a player's voice
+ *                   reaches it again. Two NPCs left alone stop after at most the sum of their budgets.
+ */
+import type { NpcEvent, Vec3 } from '../../protocol/messages.ts';
+import { FRAME_MS } from '../../protocol/frame.ts';
+import type { NpcStream } from '../sessions/npc-stream.ts';
+import { hearingWeight } from '../voice/hearing.ts';
+
+/** Ticks after a player's voice during which NPC voices stay out of an NPC's ears (1 s). */
+const PLAYER_HOLD_TICKS = Math.round(1000 / FRAME_MS);
+export const DEFAULT_NPC_TURNS = 4;
+
+interface Voice {
+  /** the frame it spoke last, and the tick it was spoken in; heard only on the next tick */
+  frame: Float32Array | null;
+  spokenAt: number;
+  /** tick its current speech began (null while silent) */
+  since: number | null;
+  rank: number;
+  /** turns taken since a player's voice last reached it */
+  turns: number;
+  /** last tick a player's voice reached it */
+  playerAt: number;
+}
+
+export interface NpcHearingStats {
+  /** NPC voice frames mixed into another NPC's ears */
+  framesMixed: number;
+  /** turns taken while no player was heard */
+  npcTurns: number;
+  /** times an NPC's turn budget ran out (it stopped hearing NPCs) */
+  budgetStops: number;
+}
+
+export class NpcHearing {
+  private tick = 0;
+  private readonly voices = new Map<string, Voice>();
+  private nextRank = 0;
+  readonly stats: NpcHearingStats = { framesMixed: 0, npcTurns: 0, budgetStops: 0 };
+  private readonly out: { frames: Float32Array[]; weights: number[] } = { frames: [], weights: [] };
+
+  beginTick() {
+    this.tick++;
+  }
+
+  /** Voice out: one output frame of an NPC (copied: the engine may reuse it) and the speech events it made. */
+  spoke(npc: NpcStream, output: Float32Array, events: readonly NpcEvent[]) {
+    const v = this.voice(npc.id);
+    v.frame = output.slice();
+    v.spokenAt = this.tick;
+    for (const e of events) {
+      if (e.e === 'speech-started') {
+        v.since = this.tick;
+        if (this.tick - v.playerAt > PLAYER_HOLD_TICKS) {
+          v.turns++;
+          this.stats.npcTurns++;
+          if (v.turns === (npc.def.npcTurns ?? DEFAULT_NPC_TURNS)) this.stats.budgetStops++;
+        }
+      } else if (e.e === 'speech-ended' || e.e === 'interrupted') v.since = null;
+    }
+  }
+
+  /** The hearing stage: a player's voice reached this NPC this tick. */
+  playerHeard(npc: NpcStream) {
+    const v = this.voice(npc.id);
+    v.playerAt = this.tick;
+    v.turns = 0;
+  }
+
+  /** Whether `listener` may hear NPC voices this tick at all (its sheet, players first, its budget). */
+  listening(listener: NpcStream): boolean {
+    const hears = listener.def.hearsNpcs;
+    if (!hears || (Array.isArray(hears) && hears.length === 0)) return false;
+    const v = this.voice(listener.id);
+    if (this.tick - v.playerAt <= PLAYER_HOLD_TICKS) return false;
+    return v.turns < (listener.def.npcTurns ?? DEFAULT_NPC_TURNS);
+  }
+
+  /**
+   * The NPC voices `listener` hears this tick, with their weights (arrays reused between calls), or null. Its
+   * own voice is never among them.
+   */
+  sourcesFor(listener: NpcStream, streams: Iterable<NpcStream>): { frames: Float32Array[]; weights: number[] } | null {
+    if (!this.listening(listener)) return null;
+    const hears = listener.def.hearsNpcs;
+    const me = this.voice(listener.id);
+    const ear: Vec3 = [listener.position[0], listener.position[1] + listener.earHeight, listener.position[2]];
+    const out = this.out;
+    out.frames.length = out.weights.length = 0;
+    for (const s of streams) {
+      if (s === listener || (Array.isArray(hears) && !hears.includes(s.id))) continue;
+      const v = this.voices.get(s.id);
+      if (!v?.frame || v.spokenAt !== this.tick - 1) continue; // only the frame spoken on the previous tick
+      // first speaker keeps the floor: a speaking NPC does not hear one who began after it
+      if (me.since !== null && v.since !== null && (v.since > me.since || (v.since === me.since && v.rank > me.rank))) continue;
+      const mouth: Vec3 = [s.position[0], s.position[1] + s.earHeight, s.position[2]];
+      const w = hearingWeight({ position: ear, facing: listener.facing, hearingRadius: listener.def.hearingRadius }, { position: mouth, facing: s.facing });
+      if (w <= 0) continue;
+      out.frames.push(v.frame);
+      out.weights.push(w);
+    }
+    this.stats.framesMixed += out.frames.length;
+    return out.frames.length ? out : null;
+  }
+
+  /** An NPC was removed from the room. */
+  forget(id: string) {
+    this.voices.delete(id);
+  }
+
+  private voice(id: string): Voice {
+    let v = this.voices.get(id);
+    if (!v) this.voices.set(id, (v = { frame: null, spokenAt: -1, since: null, rank: this.nextRank++, turns: 0, playerAt: -Infinity }));
+    return v;
+  }
+}
