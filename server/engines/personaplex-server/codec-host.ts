@@ -26,6 +26,8 @@ export interface CodecSession {
 
 export interface CodecHost {
   open(events: CodecEvents, options?: CodecOptions): CodecSession;
+  /** Resolves once every codec thread answers (booted, wasm loaded), so a first session's frames do not queue behind it. */
+  ready(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -57,6 +59,8 @@ export class InlineCodecHost implements CodecHost {
     };
   }
 
+  async ready(): Promise<void> {}
+
   async dispose(): Promise<void> {}
 }
 
@@ -66,7 +70,9 @@ export type CodecRequest =
   | { op: 'encode'; id: number; pcm: Float32Array }
   | { op: 'audio'; id: number; bytes: Uint8Array }
   | { op: 'text'; id: number; piece: string }
-  | { op: 'close'; id: number };
+  | { op: 'close'; id: number }
+  /** answered once the worker has loaded its codec */
+  | { op: 'ping'; id: 0 };
 
 /** Codec worker → main thread: encode answers with pages, audio with the frames it completed. */
 export type CodecReply = Uint8Array[] | DecodedFrame[] | undefined;
@@ -144,6 +150,10 @@ export class WorkerCodecHost implements CodecHost {
         void send({ op: 'close', id });
       },
     };
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.host.request({ op: 'ping', id: 0 })));
   }
 
   async dispose(): Promise<void> {

@@ -131,7 +131,9 @@ export class PersonaPlexServerEngine implements DuplexEngine {
   static async start(opts: PersonaPlexServerOptions): Promise<PersonaPlexServerEngine> {
     const engine = new PersonaPlexServerEngine(opts);
     try {
-      await engine.pool.start();
+      // the codec threads boot while the servers are probed; a session opened right after start must not have
+      // its first frames queue behind a booting thread
+      await Promise.all([engine.pool.start(), engine.codec.ready()]);
     } catch (err) {
       await engine.dispose();
       throw err;
