@@ -79,6 +79,20 @@ async function run(codec: 'inline' | 'worker', ports: number[]): Promise<Record<
   }
 }
 
+/** Resolves once the stand-in on `port` answers HTTP (its 404 for GET / counts), within 90 s. */
+async function answering(port: number): Promise<void> {
+  const until = Date.now() + 90_000;
+  while (Date.now() < until) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return;
+    } catch {
+      await sleep(200);
+    }
+  }
+  throw new Error(`the PersonaPlex stand-in on port ${port} did not come up in 90 s`);
+}
+
 export default async function bench(): Promise<Record<string, number>> {
   const figures: Record<string, number> = codecCost();
   process.stderr.write(`  codec: ${figures.pps_opus_ogg_encode_ms_per_frame!.toFixed(3)} ms encode, ${figures.pps_opus_ogg_decode_ms_per_frame!.toFixed(3)} ms decode per frame\n`);
@@ -87,7 +101,7 @@ export default async function bench(): Promise<Record<string, number>> {
     spawn(process.execPath, ['--import', 'tsx', FAKE, '--port', String(p), '--load-ms', '0', '--echo'], { stdio: 'ignore' }),
   );
   try {
-    await sleep(2500); // let the stand-ins come up
+    await Promise.all(ports.map(answering)); // the stand-ins come up (tsx and the codec's wasm take a while on a loaded machine)
     for (const codec of ['inline', 'worker'] as const) {
       process.stderr.write(`  ${SESSIONS} sessions, ${codec} codec, ${FRAMES} frames at real time…\n`);
       Object.assign(figures, await run(codec, ports));
