@@ -4,7 +4,8 @@
  * reactor, and the caption must show Alex's reactor answer, which only the recogniser can have chosen.
  *
  * The WAV loops in Chromium: the question, then four seconds of silence. The test holds V (push-to-talk) from a
- * silence until the question has been heard in full, so the server gets the whole question and nothing else.
+ * silence until the question has been heard in full, so the server gets the whole question and nothing else. The
+ * scene renders at 5 fps (the test looks at captions and events, not pixels: the cores go to the server).
  * Skips when /usr/bin/chromium is missing (CI: apt-get install -y chromium) or Flite is (apt-get install -y flite).
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -42,6 +43,15 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
     page.evaluate(() => (window as any).__parley.readout());
   const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
   const pageNow = (): Promise<number> => page.evaluate(() => performance.now());
+  /** player frames the server did not hand the engine: late ticks (step skipped), concealed and dropped frames */
+  const lostFrames = async (): Promise<number> => {
+    const m = await (await fetch(`${srv.url}/metrics`)).text();
+    let n = 0;
+    for (const l of m.split('\n')) {
+      if (/^parley_(ticks_late_total|frames_missing_total|frames_dropped_total\{[^}]*stream="player_voice")/.test(l)) n += Number(l.split(' ').at(-1));
+    }
+    return n;
+  };
 
   async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs: number): Promise<NonNullable<T>> {
     const until = Date.now() + timeoutMs;
@@ -49,7 +59,7 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
       const v = await probe();
       if (v) return v as NonNullable<T>;
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}; server log tail: ${srv.logs.slice(-5).join(' | ')}`);
-      await sleep(50);
+      await sleep(100);
     }
   }
 
@@ -65,7 +75,7 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
     browser = await launchChromium(wav);
     page = await browser.newPage({ viewport: { width: 640, height: 360 } });
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    await page.goto(`${srv.url}/?fps=10&scale=2`);
+    await page.goto(`${srv.url}/?fps=5&scale=2`);
     await page.check('input[name="mode"][value="push-to-talk"]');
     await page.click('#board');
     await page.waitForFunction(() => (window as any).__parley?.ready === true, undefined, { timeout: 20_000 });
@@ -82,40 +92,58 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
     expect(r.engine).toMatch(/not a language model/);
   });
 
-  // Skipped, not passing: through Chromium's WAV microphone (capture processing, Opus) Alex answers with his
-  // "didn't catch that" line instead of the reactor answer (caption "Alex: …got."), on both tries, while the same
-  // question through a Colyseus client passes (tests/rehearsal/server-topics.test.ts). Issue 21 stays open on this.
-  it.skip("asks Alex about the reactor; the caption shows Alex's reactor answer", async () => {
+  // The server drops a player's frame whenever a tick finds the engine's previous step still running (a late
+  // tick): on this shared 2-core machine, with Chromium rendering beside the server, 20–70% of the question's ticks
+  // were late in some runs and the recogniser got a chopped question (measured with PARLEY_RECOGNIZER_DUMP: the
+  // plugin's uplink was whole; see docs/rehearsal-engine.md). So a question is asked again, as a player would, only
+  // when the server's own counters show it lost frames of that question; one that arrived whole must be understood.
+  it("asks Alex about the reactor; the caption shows Alex's reactor answer", async () => {
     const t0 = await pageNow();
     expect(await page.evaluate(() => (window as any).__parley.walkTo('alex', 1.5))).toBe(true);
     // let the greeting play out first, so the question is a turn of its own and not a barge-in
     const greeting = await waitFor('the greeting', async () => (await events(t0)).find((e) => e.name === 'speech-started' && e.npc === 'alex'), 20_000);
     await waitFor('the greeting to end', async () => (await events(greeting.t)).find((e) => e.name === 'speech-ended' && e.npc === 'alex'), 15_000);
-    await sleep(1500);
 
-    // the WAV's loop: wait for the question to pass, press V in the silence after it, release after the next one
     const loud = async () => (await readout()).mic.dbfs > -45;
-    await waitFor('the question in the mic', loud, 10_000);
-    await waitFor('the silence after it', async () => !(await loud()), 10_000);
-    await sleep(300);
-    const t1 = await pageNow();
-    await page.keyboard.down('KeyV');
-    await waitFor('the question again', loud, 10_000);
-    await waitFor('its end', async () => !(await loud()), 10_000);
-    await sleep(300);
-    await page.keyboard.up('KeyV');
+    const tries: string[] = [];
+    for (let ask = 1; ask <= 4; ask++) {
+      await sleep(1500);
+      // the WAV's loop: wait for the question to pass, press V in the silence after it, release after the next one
+      await waitFor('the question in the mic', loud, 10_000);
+      await waitFor('the silence after it', async () => !(await loud()), 10_000);
+      await sleep(300);
+      const t1 = await pageNow();
+      const before = await lostFrames();
+      await page.keyboard.down('KeyV');
+      await waitFor('the question again', loud, 10_000);
+      await waitFor('its end', async () => !(await loud()), 10_000);
+      await sleep(300);
+      await page.keyboard.up('KeyV');
+      const lost = (await lostFrames()) - before;
 
-    const answer = await waitFor('Alex answering', async () => (await events(t1)).find((e) => e.name === 'speech-started' && e.npc === 'alex'), 10_000).catch(
-      async (err) => {
-        throw new Error(`${(err as Error).message}; events: ${JSON.stringify(await events(t1))}; readout: ${JSON.stringify(await readout())}`);
-      },
-    );
-    const caption = await waitFor("the reactor answer in the caption", async () => {
-      const c = (await readout()).caption;
-      return /Alex: .*core's running hot/.test(c) ? c : null;
-    }, 10_000).catch(async (err) => {
-      throw new Error(`${(err as Error).message}; caption: ${JSON.stringify((await readout()).caption)}; answer event at ${answer.t}`);
-    });
-    console.log('caption: %s', caption);
-  }, 90_000);
+      const answer = await waitFor('Alex answering', async () => (await events(t1)).find((e) => e.name === 'speech-started' && e.npc === 'alex'), 10_000).catch(
+        async (err) => {
+          const why = `${(err as Error).message}; events: ${JSON.stringify(await events(t1))}; readout: ${JSON.stringify(await readout())}`;
+          if (lost === 0) throw new Error(why);
+          tries.push(`ask ${ask}: ${lost} frames lost by the server, no answer`);
+          console.log(tries.at(-1));
+          return null;
+        },
+      );
+      if (!answer) continue;
+      // the caption shows the answer a few words at a time: gather what it shows until the answer has played out
+      const shown: string[] = [];
+      await waitFor('the end of the answer', async () => {
+        const c = (await readout()).caption;
+        if (c.startsWith('Alex:') && c !== shown.at(-1)) shown.push(c);
+        return (await events(answer.t)).find((e) => e.name === 'speech-ended' && e.npc === 'alex');
+      }, 20_000);
+      const caption = shown.at(-1) ?? '';
+      tries.push(`ask ${ask}: ${lost} frames lost by the server, caption ${JSON.stringify(caption)} (answer at ${answer.t.toFixed(0)} ms)`);
+      console.log(tries.at(-1));
+      if (shown.some((c) => /Alex: .*core's running hot/.test(c))) return;
+      expect(lost, `a question that reached the engine whole was not understood; ${tries.join('; ')}`).toBeGreaterThan(0);
+    }
+    throw new Error(`no ask reached the engine whole enough to be understood: ${tries.join('; ')}`);
+  }, 180_000);
 });

@@ -19,6 +19,8 @@ import { cleanHypothesis, type CompiledTopics } from './topic-matcher.ts';
 export const RECOGNISER_RATE = 16_000;
 /** longer than any end-of-turn wait: a decode still open after this much quiet belonged to no turn */
 const DISCARD_AFTER_QUIET_MS = 4000;
+/** what the idle pump decodes at a time: 20 ms of audio (2–3 ms of CPU), so a step arriving meanwhile waits little */
+const IDLE_SLICE = 320;
 
 const PHONES = ['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'B', 'CH', 'D', 'DH', 'EH', 'ER', 'EY', 'F', 'G', 'HH', 'IH', 'IY', 'JH', 'K', 'L', 'M', 'N', 'NG', 'OW', 'OY', 'P', 'R', 'S', 'SH', 'T', 'TH', 'UH', 'UW', 'V', 'W', 'Y', 'Z', 'ZH'];
 const PHONE_WORDS = PHONES.map((p) => [`ph_${p.toLowerCase()}`, p] as [string, string]);
@@ -46,12 +48,17 @@ export interface RecognizerOptions {
   decoders?: number;
   /** PocketSphinx frame downsampling: 2 scores every other 10 ms frame (about half the CPU) */
   downsample?: 1 | 2;
+  /**
+   * Undecoded audio a turn may hold before a step decodes the excess itself (normally the thread decodes between
+   * steps and holds none). Bounds the decoding left for the step that ends the turn on a starved thread.
+   */
+  maxBacklogMs?: number;
 }
 
 /** Debian's `pocketsphinx-en-us` package: the same US English model family, with a 6.8 kHz (wideband) front end. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 
-const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto', decoders: 3, downsample: 1 };
+const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto', decoders: 3, downsample: 1, maxBacklogMs: 1200 };
 
 /** The decoding grammar: the sheet's topic grammar, plus the garbage path. */
 export function decodingGrammar(topics: CompiledTopics, garbage: boolean): string {
@@ -172,6 +179,37 @@ export class TopicRecognizer {
     p.busy = false;
   }
 
+  /** Turns with audio waiting to be decoded, served round robin a slice at a time between steps. */
+  private readonly waiting = new Set<TurnListener>();
+  private pumping = false;
+
+  wake(l: TurnListener) {
+    this.waiting.add(l);
+    if (!this.pumping) {
+      this.pumping = true;
+      setImmediate(this.pump);
+    }
+  }
+
+  forget(l: TurnListener) {
+    this.waiting.delete(l);
+  }
+
+  /**
+   * One slice per macrotask: the thread's messages (the next step) are handled between slices, so a step waits at
+   * most one slice behind the decoding.
+   */
+  private readonly pump = () => {
+    const l = this.waiting.values().next().value;
+    if (!l) {
+      this.pumping = false;
+      return;
+    }
+    this.waiting.delete(l);
+    if (l.idleSlice()) this.waiting.add(l); // to the back of the queue
+    setImmediate(this.pump);
+  };
+
   /** A decoder that failed is not reused. */
   discard(p: PooledDecoder) {
     const i = this.pool.indexOf(p);
@@ -243,6 +281,9 @@ export class TurnListener {
   private gain = 1;
   /** CPU ms spent decoding (for benches) */
   decodeMs = 0;
+  /** PARLEY_RECOGNIZER_DUMP=dir: each turn's decoder input (16 kHz, after the level gain) and words are written there, to diagnose */
+  private readonly dumpDir = process.env.PARLEY_RECOGNIZER_DUMP;
+  private dumped: Float32Array[] = [];
 
   constructor(
     private readonly recognizer: TopicRecognizer,
@@ -271,7 +312,27 @@ export class TurnListener {
     }
     // speech that never became a turn (a listener's "mm-hm" over the NPC): forget it after a long quiet
     if (this.active && heard.silenceMs >= DISCARD_AFTER_QUIET_MS) this.finish();
-    if (this.active) this.feed();
+    if (!this.active) return;
+    // Decoding happens between steps (TopicRecognizer's idle pump), so a step never carries it and the room's
+    // tick never waits for it. Only a backlog past the cap is decoded here: it bounds the decode left for the
+    // step that ends the turn when the thread has had no idle time.
+    const over = this.pending() - this.recognizer.options.maxBacklogMs * (RECOGNISER_RATE / 1000);
+    if (over > 0) this.feed(Math.min(over, 2560));
+    if (this.backlog.length) this.recognizer.wake(this);
+  }
+
+  /** samples of this turn queued and not yet decoded */
+  pending(): number {
+    let n = 0;
+    for (const x of this.backlog) n += x.length;
+    return n;
+  }
+
+  /** The idle pump: decode one slice (IDLE_SLICE) of this turn. Returns whether more is waiting. */
+  idleSlice(): boolean {
+    if (!this.active || this.failed) return false;
+    this.feed(IDLE_SLICE);
+    return this.active && this.backlog.length > 0 && this.decoder !== undefined;
   }
 
   private keep(x: Float32Array) {
@@ -286,11 +347,8 @@ export class TurnListener {
     this.preRollHeld = Math.min(n, this.preRollHeld + x.length);
   }
 
-  /**
-   * Decode what is waiting, at most `limit` samples (a step decodes two frames' worth: the pre-roll and any
-   * wait for a decoder are caught up over the next frames, never in one long step).
-   */
-  private feed(limit = 2 * 1280) {
+  /** Decode what is waiting, at most `limit` samples. */
+  private feed(limit: number) {
     if (!this.decoder) {
       this.decoder = this.recognizer.acquire(this.grammar);
       if (!this.decoder) return;
@@ -303,6 +361,7 @@ export class TurnListener {
       const chunk = this.backlog[0]!;
       const take = chunk.subarray(0, budget);
       if (take.length) this.guard(() => this.decoder?.decoder.process_audio(take));
+      if (this.dumpDir && take.length) this.dumped.push(take.slice());
       this.fedSamples += take.length;
       budget -= take.length;
       if (take.length === chunk.length) this.backlog.shift();
@@ -316,8 +375,9 @@ export class TurnListener {
    * decoded), and the listener resets for the next turn.
    */
   finish(): string[] {
+    this.recognizer.forget(this);
     if (!this.active) return [];
-    if (this.decoder) this.feed(Infinity); // whatever is still waiting (a turn that ended right after a wait)
+    if (this.decoder) this.feed(Infinity); // what the idle pump has not decoded yet (normally under a frame)
     this.active = false;
     this.backlog = [];
     const p = this.decoder;
@@ -331,6 +391,7 @@ export class TurnListener {
     });
     this.decodeMs += performance.now() - t0;
     if (!this.failed) this.recognizer.release(p);
+    if (this.dumpDir) this.dump(words);
     return words;
   }
 
@@ -348,7 +409,37 @@ export class TurnListener {
     }
   }
 
+  private dump(words: string[]) {
+    const n = this.dumped.reduce((a, x) => a + x.length, 0);
+    const pcm = Buffer.alloc(44 + 2 * n);
+    pcm.write('RIFF', 0);
+    pcm.writeUInt32LE(36 + 2 * n, 4);
+    pcm.write('WAVEfmt ', 8);
+    pcm.writeUInt32LE(16, 16);
+    pcm.writeUInt16LE(1, 20);
+    pcm.writeUInt16LE(1, 22);
+    pcm.writeUInt32LE(RECOGNISER_RATE, 24);
+    pcm.writeUInt32LE(2 * RECOGNISER_RATE, 28);
+    pcm.writeUInt16LE(2, 32);
+    pcm.writeUInt16LE(16, 34);
+    pcm.write('data', 36);
+    pcm.writeUInt32LE(2 * n, 40);
+    let o = 44;
+    for (const x of this.dumped) for (const v of x) (pcm.writeInt16LE(Math.round(Math.max(-1, Math.min(1, v)) * 32767), o), (o += 2));
+    this.dumped = [];
+    const base = path.join(this.dumpDir!, `turn-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`);
+    try {
+      writeFileSync(`${base}.wav`, pcm);
+      writeFileSync(`${base}.txt`, `gain ${this.gain.toFixed(2)}\nwords ${words.join(' ')}\n`);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not write the recogniser dump');
+    }
+  }
+
   close() {
+    this.recognizer.forget(this);
+    this.active = false;
+    this.backlog = [];
     if (this.decoder) {
       try {
         this.decoder.decoder.stop();
