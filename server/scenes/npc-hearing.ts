@@ -5,8 +5,9 @@
  * Who hears whom is the sheet's `conversation.hears_npcs` (true, false or a list of ids; default false).
  *
  * Three rules keep a scene a conversation and not a tangle:
- *   players first   while a player's voice reaches an NPC, and for 1 s after, it hears no NPC voices: a player
- *                   always outranks NPCs, and an NPC in an exchange gives way to a player who speaks.
+ *   players first   while a player's voice reaches an NPC it hears no NPC voices, and for PLAYER_HOLD_MS (8 s)
+ *                   after only those that keep it from talking over another NPC (the first-speaker rule): a player
+ *                   always outranks NPCs, an exchange gives way to a player who speaks, and only one NPC answers.
  *   first speaker   an NPC that is speaking does not hear NPCs who began speaking after it (the same tick: the one
  *                   placed later), so two NPCs who start together do not both back off; the later one hears the
  *                   earlier and yields as it would to anyone.
@@ -19,8 +20,12 @@ import { FRAME_MS } from '../../protocol/frame.ts';
 import type { NpcStream } from '../sessions/npc-stream.ts';
 import { hearingWeight } from '../voice/hearing.ts';
 
-/** Ticks after a player's voice during which NPC voices stay out of an NPC's ears (1 s). */
-const PLAYER_HOLD_TICKS = Math.round(1000 / FRAME_MS);
+/**
+ * After a player's voice reaches an NPC, NPC voices stay out of its ears this long: the player holds the floor
+ * through their pauses and the NPC's answer, and its neighbours do not pick the exchange back up over them.
+ */
+export const PLAYER_HOLD_MS = 8000;
+const PLAYER_HOLD_TICKS = Math.round(PLAYER_HOLD_MS / FRAME_MS);
 export const DEFAULT_NPC_TURNS = 4;
 
 interface Voice {
@@ -80,12 +85,12 @@ export class NpcHearing {
     v.turns = 0;
   }
 
-  /** Whether `listener` may hear NPC voices this tick at all (its sheet, players first, its budget). */
+  /** Whether `listener` may hear NPC voices this tick at all (its sheet, a player heard now, its budget). */
   listening(listener: NpcStream): boolean {
     const hears = listener.def.hearsNpcs;
     if (!hears || (Array.isArray(hears) && hears.length === 0)) return false;
     const v = this.voice(listener.id);
-    if (this.tick - v.playerAt <= PLAYER_HOLD_TICKS) return false;
+    if (v.playerAt === this.tick) return false;
     return v.turns < (listener.def.npcTurns ?? DEFAULT_NPC_TURNS);
   }
 
@@ -97,6 +102,9 @@ export class NpcHearing {
     if (!this.listening(listener)) return null;
     const hears = listener.def.hearsNpcs;
     const me = this.voice(listener.id);
+    // within the player hold it hears only an NPC that has the floor over it (it is talking over that one)
+    const held = this.tick - me.playerAt <= PLAYER_HOLD_TICKS;
+    if (held && me.since === null) return null;
     const ear: Vec3 = [listener.position[0], listener.position[1] + listener.earHeight, listener.position[2]];
     const out = this.out;
     out.frames.length = out.weights.length = 0;
@@ -105,7 +113,9 @@ export class NpcHearing {
       const v = this.voices.get(s.id);
       if (!v?.frame || v.spokenAt !== this.tick - 1) continue; // only the frame spoken on the previous tick
       // first speaker keeps the floor: a speaking NPC does not hear one who began after it
-      if (me.since !== null && v.since !== null && (v.since > me.since || (v.since === me.since && v.rank > me.rank))) continue;
+      const later = v.since === null || me.since === null || v.since > me.since || (v.since === me.since && v.rank > me.rank);
+      if (me.since !== null && v.since !== null && later) continue;
+      if (held && later) continue;
       const mouth: Vec3 = [s.position[0], s.position[1] + s.earHeight, s.position[2]];
       const w = hearingWeight({ position: ear, facing: listener.facing, hearingRadius: listener.def.hearingRadius }, { position: mouth, facing: s.facing });
       if (w <= 0) continue;

@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { NpcEvent } from '../../protocol/messages.ts';
-import { NpcHearing } from '../../server/scenes/npc-hearing.ts';
+import { NpcHearing, PLAYER_HOLD_MS } from '../../server/scenes/npc-hearing.ts';
+import { FRAME_MS } from '../../protocol/frame.ts';
+
+const HOLD_TICKS = Math.round(PLAYER_HOLD_MS / FRAME_MS);
 import { hearingWeight } from '../../server/voice/hearing.ts';
 import { HearingStage, type HearingPlayer } from '../../server/voice/hearing-stage.ts';
 import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
@@ -83,7 +86,7 @@ describe('NPCs hear NPCs', () => {
     expect(amplitude(next.b, 700)).toBeCloseTo(0.2 * weight(b, c), 3);
   });
 
-  it("a player's voice outranks NPC voices: none reach that NPC while it is heard and for a second after", () => {
+  it("a player's voice outranks NPC voices: none reach that NPC while it is heard and for PLAYER_HOLD_MS after", () => {
     const { a, b, tick, talking, setPlayers } = scene();
     b.def.hearsNpcs = true;
     const voice = tone(FRAME_SAMPLES, 250, 0.3);
@@ -93,13 +96,13 @@ describe('NPCs hear NPCs', () => {
     expect(amplitude(heard.b, 250)).toBeGreaterThan(0.1);
     expect(amplitude(heard.b, 400)).toBeLessThan(1e-4);
     setPlayers([talking(silence, [0, 1.6, 4])]); // the player stops
-    for (let t = 0; t < 12; t++) {
+    for (let t = 0; t < HOLD_TICKS; t++) {
       heard = tick({ a: { frame: A_TONE } });
       expect(amplitude(heard.b, 400), `tick ${t} after the player stopped`).toBeLessThan(1e-4);
     }
     tick({ a: { frame: A_TONE } });
     heard = tick({ a: { frame: A_TONE } });
-    expect(amplitude(heard.b, 400)).toBeCloseTo(0.2 * weight(b, a), 3); // back after 1 s
+    expect(amplitude(heard.b, 400)).toBeCloseTo(0.2 * weight(b, a), 3); // back after the hold
   });
 
   it('the first speaker keeps the floor: it does not hear an NPC who started after it (same tick: the one placed later)', () => {
@@ -136,11 +139,11 @@ describe('NPCs hear NPCs', () => {
     tick({ a: { frame: A_TONE } });
     expect(amplitude(tick({}).b, 400)).toBeLessThan(1e-4); // budget spent: deaf to NPCs
     expect(npcs.stats.budgetStops).toBe(1);
-    // a player speaks to b, then falls quiet for a second: b hears NPCs again, with a fresh budget
+    // a player speaks to b, then falls quiet for the hold: b hears NPCs again, with a fresh budget
     setPlayers([talking(tone(FRAME_SAMPLES, 250, 0.3), [0, 1.6, 4])]);
     tick({});
     setPlayers([talking(silence, [0, 1.6, 4])]);
-    for (let t = 0; t < 13; t++) tick({});
+    for (let t = 0; t < HOLD_TICKS + 1; t++) tick({});
     tick({ a: { frame: A_TONE } });
     expect(amplitude(tick({}).b, 400)).toBeCloseTo(0.2 * weight(b, a), 3);
 
