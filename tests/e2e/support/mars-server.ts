@@ -29,7 +29,13 @@ export interface MarsServer {
 export async function startMarsServer(): Promise<MarsServer> {
   const { log: logger, lines: logs } = capturingLogger();
   const sheets = await SheetLibrary.open({ dir: path.join(ROOT, 'character-sheets'), reload: false, log: logger.child({ part: 'sheets' }) });
-  const [engine] = await Promise.all([startRehearsalEngine({ workers: 1, engine: { quiet: true }, log: logger.child({ engine: 'rehearsal' }) }), loadPronunciations()]);
+  // The step deadline that replaces a hung worker (1 s by default) is raised: on a starved 2-core machine (a
+  // software-rendered Chromium beside the server) a healthy worker's step can take over a second, and replacing
+  // the only worker leaves Alex warming for the rest of the test. The browser checks are about the page.
+  const [engine] = await Promise.all([
+    startRehearsalEngine({ workers: 1, stepTimeoutMs: 5000, engine: { quiet: true }, log: logger.child({ engine: 'rehearsal' }) }),
+    loadPronunciations(),
+  ]);
   const server = createParleyServer({
     engine,
     npcs: sheetDirectory(sheets),
