@@ -465,10 +465,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Wait until the stand-in answers HTTP (a loaded machine takes a while to start a tsx process). */
+/** Wait until the stand-in answers HTTP, its 404 for GET / as the real server's (a loaded machine takes a while to start a tsx process). */
 async function untilAnswers(port: number) {
   for (let k = 0; k < 360; k++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
     if (ok) return;
     await sleep(250);
   }
