@@ -8,7 +8,8 @@
  *   engine-only         the same scripts stepped straight through the engine, on its own timeline
  * and, for the rehearsal engine, the trade-off curve between pause takeovers and answer latency (engine-only,
  * several end-of-turn settings). PARLEY_TURNS=engine skips the server run, PARLEY_TURNS=curve runs only the
- * curve; PARLEY_TURNS_CURVE=0 skips the curve.
+ * curve; PARLEY_TURNS_CURVE=0 skips the curve. PARLEY_TURNS_TAKING (JSON turn-taking options, e.g.
+ * '{"hesitateMs":64,"bargeInMs":640}') tunes the rehearsal engine of the engine-only run.
  */
 import { loadConfig } from '../server/config.ts';
 import { silentLogger } from '../server/log.ts';
@@ -153,7 +154,9 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   if (process.env.PARLEY_TURNS === 'curve') return curve(config.engine.name);
   log(`engine-only: ${config.engine.name}`);
   // In-thread for the rehearsal engine, so each session starts once its lines are synthesised (ready()).
-  const engine: DuplexEngine = config.engine.name === 'rehearsal' ? await RehearsalEngine.create({ quiet: true }) : await started();
+  const tuning = process.env.PARLEY_TURNS_TAKING ? (JSON.parse(process.env.PARLEY_TURNS_TAKING) as TurnTakingOptions) : undefined;
+  if (tuning) log(`engine-only turn-taking options: ${JSON.stringify(tuning)}`);
+  const engine: DuplexEngine = config.engine.name === 'rehearsal' ? await RehearsalEngine.create({ quiet: true, ...(tuning ? { turnTaking: tuning } : {}) }) : await started();
   let engineF = emptyFigures();
   try {
     engineF = await measured((s) => runEngineOnly(engine, TURNS_NPC, s));

@@ -5,11 +5,15 @@ import type { Hearing, TurnDecision, TurnTaking } from '../../server/engines/reh
 export function run(t: TurnTaking, script: Hearing[], utteranceFrames = 10) {
   const log: { frame: number; d: TurnDecision }[] = [];
   let playingUntil = -1;
+  let pausedAt = -1;
   script.forEach((h, frame) => {
     const d = t.step(h, frame >= playingUntil);
     if (d.say) playingUntil = frame + utteranceFrames;
     if (d.interrupt) playingUntil = -1;
-    if (d.say || d.interrupt) log.push({ frame, d });
+    if (d.pause) pausedAt = frame;
+    if (d.resume || d.interrupt || d.say) pausedAt = -1;
+    if (pausedAt >= 0) playingUntil++; // held: the utterance ends that much later
+    if (d.say || d.interrupt || d.pause || d.resume) log.push({ frame, d });
   });
   return log;
 }

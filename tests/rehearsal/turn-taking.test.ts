@@ -50,6 +50,36 @@ describe('TurnTaking', () => {
     for (let i = 1; i < log.length; i++) expect(log[i]!.frame - log[i - 1]!.frame).toBeGreaterThanOrEqual(30);
   });
 
+  describe('hesitating (hesitateMs)', () => {
+    const HESITANT = { hesitateMs: 64, bargeInMs: 640, resumeAfterMs: 96, endOfTurnMs: 500 }; // a quick resume: frame counts stay small
+
+    it('pauses at the first frame of speech over it and carries on after a short "yeah", with no barge-in and no turn', () => {
+      const yeah = talk(3); // 240 ms
+      const log = run(new TurnTaking(HESITANT), [...quiet(7), ...quiet(2), ...yeah, ...quiet(60)], 20);
+      expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }, { pause: true }, { resume: true }]);
+      expect(log[1]!.frame).toBe(9); // the first frame of the "yeah": 80 ms ≥ 64
+      expect(log[2]!.frame).toBe(9 + 3 + 1); // the second quiet frame after it: 160 ms ≥ 96
+    });
+
+    it('stops for good when the player keeps talking to bargeInMs, then says its after-interruption line', () => {
+      const log = run(new TurnTaking(HESITANT), [...quiet(7), ...talk(12), ...quiet(10)], 50);
+      expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }, { pause: true }, { interrupt: true }, { say: 'afterInterruption' }]);
+      expect(log[1]!.frame).toBe(7); // paused at once
+      expect(log[2]!.frame).toBe(7 + 7); // 640 ms of speech: the 8th talking frame
+    });
+
+    it('bits of speech with short gaps add up to a barge-in across a resume', () => {
+      // "wait" 240 ms, 240 ms gap (resumes after 160 ms), "stop, I have a question" 560 ms: 800 ms over it in all
+      const log = run(new TurnTaking(HESITANT), [...quiet(7), ...talk(3), ...quiet(3), ...talk(7), ...quiet(10)], 50);
+      expect(log.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'resume', 'pause', 'interrupt', 'say']);
+    });
+
+    it('is off by default: the same "yeah" gives no pause', () => {
+      const log = run(new TurnTaking({ bargeInMs: 640 }), [...quiet(7), ...talk(3), ...quiet(60)], 20);
+      expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }]);
+    });
+  });
+
   it('rejects nonsense tuning', () => {
     expect(() => new TurnTaking({ endOfTurnMs: -1 })).toThrow(/endOfTurnMs/);
     expect(() => new TurnTaking({ bargeInMs: NaN })).toThrow(/bargeInMs/);

@@ -52,6 +52,68 @@ describe('UtteranceLayout', () => {
   });
 });
 
+describe('Playback pausing (a hesitation when talked over)', () => {
+  /** a line whose every sample is its sample index + 1, so the output tells where the cursor was */
+  function ramp() {
+    const samples = Float32Array.from({ length: FRAME_SAMPLES * 6 }, (_, i) => i + 1);
+    return new UtteranceLayout({
+      text: 'one two three',
+      samples,
+      words: [
+        { text: 'one', start: 0 },
+        { text: 'two', start: FRAME_SAMPLES + 500 },
+        { text: 'three', start: FRAME_SAMPLES * 4 },
+      ],
+      phonemes: [
+        { ipa: 'w', start: 0 },
+        { ipa: 't', start: FRAME_SAMPLES + 500 },
+        { ipa: 'θ', start: FRAME_SAMPLES * 4 },
+      ],
+    });
+  }
+
+  it('fades out, holds silent, then starts the word it paused in again, faded in; its piece is not sent twice', () => {
+    const p = new Playback(ramp(), 'line');
+    const out = new Float32Array(FRAME_SAMPLES);
+    const pieces: string[] = [];
+    const take = () => {
+      const f = p.play(out);
+      if (f.text) pieces.push(f.text);
+      return f;
+    };
+    take();
+    take(); // frame 1: "two" starts 500 samples in
+    take(); // frame 2, still "two"
+    p.pause(out);
+    expect(out[0]).toBeCloseTo((3 * FRAME_SAMPLES + 1) * (1 - 1 / FADE_SAMPLES)); // the next sample, fading
+    expect(out.subarray(FADE_SAMPLES).every((v) => v === 0)).toBe(true);
+    expect(p.isPaused).toBe(true);
+    for (let k = 0; k < 4; k++) {
+      expect(take()).toEqual({});
+      expect(out.every((v) => v === 0)).toBe(true);
+    }
+    expect(p.done).toBe(false);
+    expect(p.resume()).toBe(3 * FRAME_SAMPLES - (FRAME_SAMPLES + 500)); // back to the start of "two"
+    const f = take();
+    expect(out[FADE_SAMPLES]).toBe(FRAME_SAMPLES + 500 + FADE_SAMPLES + 1); // from "two" again, past the fade-in
+    expect(out[0]!).toBeLessThan(out[FADE_SAMPLES]! / 10);
+    expect(f.phonemes).toEqual([{ ipa: 't', offset: 0 }]); // the mouth says it again
+    expect(f.text).toBeUndefined();
+    while (!p.done) take();
+    expect(pieces).toEqual(['▁one', '▁two', '▁three']);
+  });
+
+  it('resumes where it paused when the last word began more than 600 ms before (a pause between phrases)', () => {
+    const samples = new Float32Array(FRAME_SAMPLES * 20).fill(0.5);
+    const p = new Playback(new UtteranceLayout({ text: 'a', samples, words: [{ text: 'a', start: 0 }], phonemes: [] }), 'line');
+    const out = new Float32Array(FRAME_SAMPLES);
+    for (let k = 0; k < 10; k++) p.play(out);
+    p.pause(out);
+    expect(p.resume()).toBe(0);
+    expect(p.playedSamples).toBe(10 * FRAME_SAMPLES);
+  });
+});
+
 describe('rehearsal lines', () => {
   it('falls back to generic lines for a sheet without usable ones', () => {
     const l = linesFor({ id: 'x', name: 'Ada', textPrompt: '', voice: { kind: 'builtin', id: 'NATF0' }, rehearsal: { greeting: 3 as unknown as string, lines: [], backchannels: ['Right.', 5 as unknown as string], afterInterruption: '' } });

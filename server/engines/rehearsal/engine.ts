@@ -74,6 +74,8 @@ interface Current {
   cutAt?: number;
   /** hold / talk_over: the player spoke over this line */
   heardOver?: boolean;
+  /** yield, hesitating (turn-taking's hesitateMs): paused until the player stops or really barges in */
+  paused?: 'now' | 'held';
 }
 
 interface Session {
@@ -243,6 +245,7 @@ export class RehearsalEngine implements DuplexEngine {
       const keeping = c !== null && (c.cutAt !== undefined || keepsFloor(s.policy, c.kind));
       if (keeping && s.detector.speechMs >= this.minSpeechMs) c.heardOver = true;
       const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, turnEnd: s.turnEnd }, done);
+      if (c && s.policy === 'yield' && (d.pause || d.resume)) this.hesitate(s, c, d.pause === true);
       if (d.interrupt && c) {
         if (s.policy === 'finish_phrase' && c.playback && !c.playback.done) {
           c.cutAt = c.record.startFrame + phraseEndFrame(c.record.words.map((w) => ({ piece: w.piece, onsetFrame: w.onsetFrame })), c.playback.position, c.playback.layout.frames);
@@ -276,6 +279,9 @@ export class RehearsalEngine implements DuplexEngine {
         s.current!.playback?.stop(output);
         s.current = null;
         out.events = ['interrupted' satisfies EngineEvent];
+      } else if (s.current?.paused) {
+        if (s.current.paused === 'now') s.current.playback?.pause(output); // faded; silence after it
+        s.current.paused = 'held';
       } else if (s.current) {
         this.play(s, s.current, out);
       }
@@ -334,6 +340,27 @@ export class RehearsalEngine implements DuplexEngine {
     } catch (err) {
       this.log.warn({ persona: persona.id, err: (err as Error).message }, 'speech recognition unavailable; it answers with its lines instead');
       return undefined;
+    }
+  }
+
+  /**
+   * Talked over (yield policy): pause now, or carry on from the word it paused in. Words not yet heard keep their
+   * place in the ground truth, moved by the time the pause took.
+   */
+  private hesitate(s: Session, c: Current, pause: boolean) {
+    if (pause) {
+      c.paused = 'now';
+      return;
+    }
+    c.paused = undefined;
+    const p = c.playback;
+    if (!p) return;
+    p.resume();
+    const at = p.playedSamples;
+    for (const w of c.record.words) {
+      if (w.onset < at) continue;
+      w.absoluteOnsetFrame = s.frame + Math.floor((w.onset - at) / FRAME_SAMPLES);
+      w.absoluteFrame = Math.max(w.absoluteFrame, w.absoluteOnsetFrame);
     }
   }
 

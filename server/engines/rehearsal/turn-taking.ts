@@ -11,6 +11,10 @@
  *             → stop now, report 'interrupted'. Shorter sounds ("yeah", "okay") are a listener's backchannel:
  *             the NPC carries on. In an answer's first earlyWindowMs, earlyBargeInMs is enough: the player
  *             went on after a pause the NPC took for the end of the turn, and it backs off at once.
+ *   hesitate  (hesitateMs > 0) the player's first hesitateMs over the NPC make it pause at once, as a person
+ *             does when talked over; it stops for good (barge-in) if they keep on to bargeInMs, and picks up
+ *             from the word it paused in when they fall quiet for resumeAfterMs first (it was a "yeah"). So
+ *             the stop a player hears is fast while a listener's backchannel does not end the line.
  *   backchannel  a long player turn pauses briefly, sounding unfinished → a short acknowledgement, the turn stays
  *             the player's
  *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
@@ -35,6 +39,10 @@ export interface TurnTakingOptions {
   /** in the first earlyWindowMs of an utterance, this much speech is enough: both started at once, the NPC backs off */
   earlyBargeInMs?: number;
   earlyWindowMs?: number;
+  /** player speech over a talking NPC that makes it pause until it knows which it was (0: no pausing) */
+  hesitateMs?: number;
+  /** quiet after which a paused NPC carries on (the speech over it was shorter than a barge-in) */
+  resumeAfterMs?: number;
   /** quiet needed after the session opens before the NPC greets */
   greetAfterMs?: number;
   /** a player turn at least this long may get a backchannel ... */
@@ -57,6 +65,11 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   bargeInGapMs: 320,
   earlyBargeInMs: 160,
   earlyWindowMs: 700,
+  hesitateMs: 0,
+  // Longer than the comma pauses inside an interruption ("wait, wait, stop": 140–200 ms of quiet to the VAD), so
+  // the line does not come back for a word between them. Prosody did not tell a "yeah." from a "wait," here
+  // reliably enough to resume sooner.
+  resumeAfterMs: 280,
   greetAfterMs: 480,
   backchannelAfterMs: 4000,
   backchannelPauseMs: 160,
@@ -82,6 +95,10 @@ export interface TurnDecision {
   say?: UtteranceKind;
   /** stop the current utterance at this frame (barge-in) */
   interrupt?: boolean;
+  /** hold the current utterance here, silent, until `resume` or `interrupt` */
+  pause?: boolean;
+  /** carry on with the paused utterance */
+  resume?: boolean;
 }
 
 export type NpcActivity = 'silent' | 'speaking' | 'backchannel';
@@ -101,6 +118,8 @@ export class TurnTaking {
   /** player speech heard over the current utterance, in runs already ended, and the run going on */
   private overHeldMs = 0;
   private overRunMs = 0;
+  /** the current utterance is paused (hesitating) */
+  private paused = false;
 
   constructor(options: TurnTakingOptions = {}) {
     this.o = { ...DEFAULT_TURN_TAKING, ...options };
@@ -123,14 +142,25 @@ export class TurnTaking {
     const playerSpeaking = h.speechMs >= this.o.minSpeechMs;
 
     if (this.activity === 'speaking') {
-      if (this.overBy(h) >= this.bargeInNow()) {
+      const over = this.overBy(h);
+      if (over >= this.bargeInNow()) {
         this.activity = 'silent';
+        this.paused = false;
         this.interrupted = true;
         this.openTurn(h);
         return { interrupt: true };
       }
+      if (this.o.hesitateMs > 0 && !this.paused && h.speechMs > 0 && over >= this.o.hesitateMs) {
+        this.paused = true;
+        return { pause: true };
+      }
+      if (this.paused && h.silenceMs >= this.o.resumeAfterMs) {
+        this.paused = false;
+        return { resume: true };
+      }
       return {};
     }
+    this.paused = false;
     // Speech heard while the NPC backchannels belongs to the player's ongoing turn; so does any when silent.
     if (playerSpeaking && !this.playerTurn) this.openTurn(h);
     if (this.activity === 'backchannel') return {};
@@ -205,6 +235,7 @@ export class TurnTaking {
   private start(say: UtteranceKind): TurnDecision {
     if (say === 'greeting') this.greeted = true;
     this.activity = 'speaking';
+    this.paused = false;
     this.utteranceStartMs = this.nowMs;
     this.answering = say !== 'greeting';
     this.overHeldMs = 0;

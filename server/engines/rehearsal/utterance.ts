@@ -72,33 +72,68 @@ export interface PlayedFrame {
   phonemes?: FramePhoneme[];
 }
 
-/** One utterance being played out. */
+/** Longest stretch a resumed line goes back over to start its word again; past that it carries on where it paused. */
+const MAX_REWIND_SAMPLES = 14_400; // 600 ms
+
+/**
+ * One utterance being played out, from a sample cursor: one frame per step. It can pause (a short fade, then
+ * silence, the cursor held) and resume from the start of the word it paused in, as a speaker who was talked over
+ * picks up again. Text pieces go out once each, at most one per frame, in the frame where their word's audio has
+ * started (or later); a resumed word's audio and phonemes play again, its piece is not sent twice.
+ */
 export class Playback {
-  private next = 0;
+  private cursor = 0;
+  private nextWord = 0;
+  private nextPhoneme = 0;
   private stopped = false;
+  private paused = false;
+  private fadeInNext = false;
 
   constructor(readonly layout: UtteranceLayout, readonly kind: string) {}
 
   get done(): boolean {
-    return this.stopped || this.next >= this.layout.frames;
+    return this.stopped || (this.cursor >= this.layout.frames * FRAME_SAMPLES && this.nextWord >= this.layout.words.length);
   }
 
-  /** Frames played so far. */
+  /** Frames of the line played so far (on the line's own grid: where the cursor is). */
   get position(): number {
-    return this.next;
+    return Math.floor(this.cursor / FRAME_SAMPLES);
   }
 
-  /** Fill `out` with the next frame. */
+  /** Samples of the line played so far (where the cursor is). */
+  get playedSamples(): number {
+    return this.cursor;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Fill `out` with the next frame (silence while paused). */
   play(out: Float32Array): PlayedFrame {
-    if (this.done) {
+    if (this.done || this.paused) {
       out.fill(0);
       return {};
     }
-    const i = this.next++;
-    this.layout.audioAt(i, out);
-    const text = this.layout.pieceAt(i);
-    const phonemes = this.layout.phonemesAt(i);
-    return { ...(text ? { text } : {}), ...(phonemes ? { phonemes } : {}) };
+    const from = this.cursor;
+    const to = from + FRAME_SAMPLES;
+    this.audio(from, out);
+    if (this.fadeInNext) {
+      for (let i = 0; i < FADE_SAMPLES; i++) out[i]! *= (i + 1) / FADE_SAMPLES;
+      this.fadeInNext = false;
+    }
+    let text: string | undefined;
+    const w = this.layout.words[this.nextWord];
+    if (w && w.onset < to) {
+      text = w.piece;
+      this.nextWord++;
+    }
+    const ph = this.layout.synthesis.phonemes;
+    while (this.nextPhoneme < ph.length && ph[this.nextPhoneme]!.start < from) this.nextPhoneme++;
+    const phonemes: FramePhoneme[] = [];
+    for (let k = this.nextPhoneme; k < ph.length && ph[k]!.start < to; k++) phonemes.push({ ipa: ph[k]!.ipa, offset: ph[k]!.start - from });
+    this.cursor = to;
+    return { ...(text ? { text } : {}), ...(phonemes.length ? { phonemes } : {}) };
   }
 
   /**
@@ -106,13 +141,44 @@ export class Playback {
    * carries no text or phonemes, since no new word or sound starts in it.
    */
   stop(out: Float32Array) {
-    if (this.done) {
+    this.fadeOut(out);
+    this.stopped = true;
+  }
+
+  /** Pause at the start of the next frame (faded like a stop), holding the cursor. */
+  pause(out: Float32Array) {
+    this.fadeOut(out);
+    if (!this.done) this.paused = true;
+  }
+
+  /**
+   * Carry on after a pause, from the start of the word it paused in (unless that is more than 600 ms back),
+   * faded in. Returns how many samples of the line it went back over.
+   */
+  resume(): number {
+    if (!this.paused) return 0;
+    this.paused = false;
+    let onset = -1;
+    for (const w of this.layout.words) if (w.onset < this.cursor) onset = w.onset;
+    const back = onset >= 0 && this.cursor - onset <= MAX_REWIND_SAMPLES ? this.cursor - onset : 0;
+    this.cursor -= back;
+    this.nextPhoneme = 0; // phonemes from the cursor on are found again in play()
+    this.fadeInNext = true;
+    return back;
+  }
+
+  private fadeOut(out: Float32Array) {
+    if (this.done || this.paused) {
       out.fill(0);
-      this.stopped = true;
       return;
     }
-    this.layout.audioAt(this.next, out);
+    this.audio(this.cursor, out);
     for (let i = 0; i < FRAME_SAMPLES; i++) out[i] = i < FADE_SAMPLES ? out[i]! * (1 - (i + 1) / FADE_SAMPLES) : 0;
-    this.stopped = true;
+  }
+
+  private audio(from: number, out: Float32Array) {
+    const s = this.layout.synthesis.samples;
+    out.fill(0);
+    if (from < s.length) out.set(s.subarray(from, Math.min(s.length, from + FRAME_SAMPLES)));
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * Hesitating when talked over (turn-taking's hesitateMs, the yield policy): the rehearsal engine in-thread with
+ * synthetic player speech. A listener's "yeah" makes the NPC pause at once and pick up its line from the word it
+ * paused in; a real interruption is silent from the same moment and ends the line with 'interrupted'.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
+import { RehearsalEngine } from '../../server/engines/rehearsal/engine.ts';
+import { FADE_SAMPLES } from '../../server/engines/rehearsal/utterance.ts';
+import { playerSpeech } from './audio-tools.ts';
+import { CAPTAIN, Conversation } from './scenario.ts';
+
+const ms = (samples: number) => (samples / SAMPLE_RATE) * 1000;
+const HESITANT = { recognition: false, turnTaking: { hesitateMs: 64, bargeInMs: 640, resumeAfterMs: 280 } } as const;
+
+let engine: RehearsalEngine;
+beforeAll(async () => {
+  engine = await RehearsalEngine.create({ tts: 'inline', quiet: true, ...HESITANT });
+});
+afterAll(async () => {
+  await engine?.dispose();
+});
+
+/** Where the voice falls silent (under -60 dBFS) for at least 200 ms, from `from` on: a pause, not a gap between words. */
+function silentFrom(v: Float32Array, from: number): number {
+  let run = 0;
+  for (let i = from; i < v.length; i++) {
+    run = Math.abs(v[i]!) < 1e-3 ? run + 1 : 0;
+    if (run >= 0.2 * SAMPLE_RATE) return i - run + 1;
+  }
+  return -1;
+}
+
+/** Greeted, asked, and a second into the answer. */
+async function answering() {
+  const id = await engine.open(CAPTAIN);
+  await engine.ready(id);
+  const c = new Conversation(engine, id);
+  await c.silence(5000);
+  await c.say((await playerSpeech(['Captain, what is going on with the reactor?'], {})).samples);
+  const line = () => engine.groundTruth(id).find((r) => r.kind === 'line' && r.startFrame >= 0);
+  for (let i = 0; i < 50 && !line(); i++) await c.silence(80);
+  await c.silence(1000);
+  expect(c.frame).toBeLessThan(line()!.startFrame + line()!.frames); // still talking
+  return { c, line: line()! };
+}
+
+describe('rehearsal engine: hesitating when talked over', () => {
+  it('pauses within 200 ms for a "yeah", then finishes its line, every word once, with no interruption', async () => {
+    const { c, line } = await answering();
+    const yeah = await playerSpeech(['Yeah.'], {});
+    const onset = await c.say(yeah.samples);
+    await c.silence(8000);
+    // silent within 200 ms of the "yeah" (the pause's fade included) ...
+    const quietFrom = silentFrom(c.voice, onset);
+    expect(ms(quietFrom - onset)).toBeLessThanOrEqual(200 + ms(FADE_SAMPLES));
+    // ... for a hesitation, not for good: it speaks again within half a second of the "yeah" ending
+    const back = c.firstSound(quietFrom);
+    expect(ms(back - (onset + yeah.spans[0]!.end))).toBeLessThan(500);
+    console.log('"yeah": quiet %d ms after its onset, back %d ms after its end', Math.round(ms(quietFrom - onset)), Math.round(ms(back - (onset + yeah.spans[0]!.end))));
+    expect(c.framesWithEvent('interrupted')).toEqual([]);
+    const record = engine.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
+    expect(record.interruptedAt).toBeUndefined();
+    // the caption is the whole line, each word once
+    expect(c.caption(line.startFrame).startsWith(record.text)).toBe(true);
+    // no answer to the "yeah": it was not a turn
+    expect(engine.groundTruth(c.session).filter((r) => r.kind === 'line')).toHaveLength(1);
+  });
+
+  it('is silent from the same moment when the player really cuts in, and reports interrupted once it is sure', async () => {
+    const { c } = await answering();
+    const cut = await playerSpeech(['Wait, wait, stop right there, I have a question.'], {});
+    const onset = await c.say(cut.samples);
+    await c.silence(3000);
+    const quietFrom = silentFrom(c.voice, onset);
+    expect(ms(quietFrom - onset)).toBeLessThanOrEqual(200 + ms(FADE_SAMPLES));
+    const events = c.framesWithEvent('interrupted');
+    expect(events).toHaveLength(1);
+    expect(ms(events[0]! * FRAME_SAMPLES - onset)).toBeGreaterThanOrEqual(640 - 80); // bargeInMs of speech heard
+    const lv = (f: number) => Math.sqrt(c.voice.subarray(f * FRAME_SAMPLES, (f + 1) * FRAME_SAMPLES).reduce((a, v) => a + v * v, 0) / FRAME_SAMPLES);
+    console.log('cut: onset frame %d, quiet from frame %d, interrupted at %j; frames: %s', onset / FRAME_SAMPLES, quietFrom / FRAME_SAMPLES, events, Array.from({ length: 20 }, (_, k) => lv(onset / FRAME_SAMPLES + k).toFixed(2)).join(' '));
+    // nothing of the line between the pause and the interruption
+    expect(c.firstSound(quietFrom)).toBeGreaterThan(onset + cut.spans[0]!.end);
+    const next = engine.groundTruth(c.session).filter((r) => r.kind !== 'backchannel').at(-1)!;
+    expect(next.kind).toBe('afterInterruption');
+  });
+});
