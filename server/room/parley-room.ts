@@ -136,6 +136,8 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.log = (services.log ?? silentLogger).child({ room: this.roomId });
     this.hearing = new HearingStage(services.metrics);
     this.hearing.npcVoices = this.npcHearing;
+    // the rehearsal engine keeps interruption policies itself; for the model engines the server ducks the players
+    this.hearing.duckForPolicies = services.conductor.engine.name !== 'rehearsal';
     this.voiceOut = new VoiceOut(services.metrics);
     this.heard = new HeardRecord((h) => this.told(h), { leadFrames: services.conductor.engine.textLeadFrames });
     this.maxClients = config.maxPlayers ?? 32;

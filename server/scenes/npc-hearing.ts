@@ -12,8 +12,9 @@
  *                   placed later), so two NPCs who start together do not both back off; the later one hears the
  *                   earlier and yields as it would to anyone.
  *   turn budget     each time an NPC starts speaking with no player heard since its last turn budget reset, it
- *                   spends one of its `npc_turns` (default 4); with none left it hears no NPCs until a player's voice
- *                   reaches it again. Two NPCs left alone stop after at most the sum of their budgets.
+ *                   spends one of its `npc_turns` (default 4; a backchannel counts too); with none left it hears
+ *                   only what makes it give way (as in the hold) until a player's voice reaches it again. Two NPCs
+ *                   left alone stop after at most the sum of their budgets.
  */
 import type { NpcEvent, Vec3 } from '../../protocol/messages.ts';
 import { FRAME_MS } from '../../protocol/frame.ts';
@@ -32,8 +33,9 @@ interface Voice {
   /** the frame it spoke last, and the tick it was spoken in; heard only on the next tick */
   frame: Float32Array | null;
   spokenAt: number;
-  /** tick its current speech began (null while silent) */
+  /** tick its current speech began (null while silent), and its last speech began */
   since: number | null;
+  lastSince: number;
   rank: number;
   /** turns taken since a player's voice last reached it */
   turns: number;
@@ -68,7 +70,7 @@ export class NpcHearing {
     v.spokenAt = this.tick;
     for (const e of events) {
       if (e.e === 'speech-started') {
-        v.since = this.tick;
+        v.since = v.lastSince = this.tick;
         if (this.tick - v.playerAt > PLAYER_HOLD_TICKS) {
           v.turns++;
           this.stats.npcTurns++;
@@ -85,13 +87,16 @@ export class NpcHearing {
     v.turns = 0;
   }
 
-  /** Whether `listener` may hear NPC voices this tick at all (its sheet, a player heard now, its budget). */
+  /** Whether `listener` hears NPC voices freely this tick (its sheet; no player heard within the hold; budget left). */
   listening(listener: NpcStream): boolean {
-    const hears = listener.def.hearsNpcs;
-    if (!hears || (Array.isArray(hears) && hears.length === 0)) return false;
+    if (!this.hearsAny(listener)) return false;
     const v = this.voice(listener.id);
-    if (v.playerAt === this.tick) return false;
-    return v.turns < (listener.def.npcTurns ?? DEFAULT_NPC_TURNS);
+    return this.tick - v.playerAt > PLAYER_HOLD_TICKS && v.turns < (listener.def.npcTurns ?? DEFAULT_NPC_TURNS);
+  }
+
+  private hearsAny(listener: NpcStream): boolean {
+    const hears = listener.def.hearsNpcs;
+    return hears === true || (Array.isArray(hears) && hears.length > 0);
   }
 
   /**
@@ -99,12 +104,14 @@ export class NpcHearing {
    * own voice is never among them.
    */
   sourcesFor(listener: NpcStream, streams: Iterable<NpcStream>): { frames: Float32Array[]; weights: number[] } | null {
-    if (!this.listening(listener)) return null;
+    if (!this.hearsAny(listener)) return null;
     const hears = listener.def.hearsNpcs;
     const me = this.voice(listener.id);
-    // within the player hold it hears only an NPC that has the floor over it (it is talking over that one)
-    const held = this.tick - me.playerAt <= PLAYER_HOLD_TICKS;
-    if (held && me.since === null) return null;
+    if (me.playerAt === this.tick) return null;
+    // within the player hold, or with its budget spent, it hears only NPCs that had the floor before its own last
+    // speech began (one it is talking over, or gave way to, until they stop), so it gives way but starts nothing new
+    const held = !this.listening(listener);
+    const mine = me.since ?? me.lastSince;
     const ear: Vec3 = [listener.position[0], listener.position[1] + listener.earHeight, listener.position[2]];
     const out = this.out;
     out.frames.length = out.weights.length = 0;
@@ -113,9 +120,8 @@ export class NpcHearing {
       const v = this.voices.get(s.id);
       if (!v?.frame || v.spokenAt !== this.tick - 1) continue; // only the frame spoken on the previous tick
       // first speaker keeps the floor: a speaking NPC does not hear one who began after it
-      const later = v.since === null || me.since === null || v.since > me.since || (v.since === me.since && v.rank > me.rank);
-      if (me.since !== null && v.since !== null && later) continue;
-      if (held && later) continue;
+      if (me.since !== null && v.since !== null && (v.since > me.since || (v.since === me.since && v.rank > me.rank))) continue;
+      if (held && (v.since === null || v.since > mine || (v.since === mine && v.rank > me.rank))) continue;
       const mouth: Vec3 = [s.position[0], s.position[1] + s.earHeight, s.position[2]];
       const w = hearingWeight({ position: ear, facing: listener.facing, hearingRadius: listener.def.hearingRadius }, { position: mouth, facing: s.facing });
       if (w <= 0) continue;
@@ -133,7 +139,7 @@ export class NpcHearing {
 
   private voice(id: string): Voice {
     let v = this.voices.get(id);
-    if (!v) this.voices.set(id, (v = { frame: null, spokenAt: -1, since: null, rank: this.nextRank++, turns: 0, playerAt: -Infinity }));
+    if (!v) this.voices.set(id, (v = { frame: null, spokenAt: -1, since: null, lastSince: -Infinity, rank: this.nextRank++, turns: 0, playerAt: -Infinity }));
     return v;
   }
 }

@@ -9,6 +9,7 @@ import type { NpcStream } from '../sessions/npc-stream.ts';
 import { distance, hearingWeight } from './hearing.ts';
 import { SILENCE, type PlayerVoiceIntake } from './intake.ts';
 import type { NpcHearing } from '../scenes/npc-hearing.ts';
+import { playerGainFor } from '../scenes/interruption-ducking.ts';
 
 /** A player's voice, weighted, at or above this RMS in an NPC's ears counts as heard (it outranks NPC voices). */
 const PLAYER_HEARD_RMS = 0.01;
@@ -42,6 +43,8 @@ export class HearingStage {
   private levels: number[] = [];
   /** NPCs hearing NPCs (server/scenes/npc-hearing.ts); null: NPCs hear players only */
   npcVoices: NpcHearing | null = null;
+  /** model engines: players' voices quieter in a speaking hold / talk_over NPC's ears (server/scenes/interruption-ducking.ts) */
+  duckForPolicies = false;
 
   constructor(private readonly metrics: ParleyMetrics) {}
 
@@ -73,9 +76,10 @@ export class HearingStage {
       let nearest = Infinity;
       let voiced = false;
       let playerHeard = false;
+      const gain = this.duckForPolicies ? playerGainFor(npc) : 1;
       players.forEach((p, i) => {
         const w = hearingWeight(listener, { position: p.position, facing: p.facing });
-        weights[i] = w;
+        weights[i] = w * gain;
         if (w > 0) {
           playerHeard ||= w * levels[i]! >= PLAYER_HEARD_RMS;
           if (p.countsForDemand !== false) {

@@ -1,0 +1,87 @@
+/**
+ * The group variant of the turn-taking bench (issue 19): two rehearsal NPCs who hear each other (Okafor and Vance,
+ * two metres apart in the med bay), engine-only on one frame timeline (tests/scenes/group-scene.ts: the hearing
+ * stage and server/scenes/npc-hearing.ts as the room runs them, without the network or the plugin's playout).
+ *
+ *   alone   no player speaks: NPC-to-NPC turn changes (gap from one NPC's stop to the other's start), overlap,
+ *           who yields, and when the turn budget (npc_turns 2 and 4) ends the exchange
+ *   join    a player standing between them speaks into the running exchange at six different moments: time from
+ *           their first word until no NPC speaks, NPC turns started over them, time from their last word until
+ *           an NPC answers, and whether a single NPC holds the floor a second into the answer
+ *
+ * `npx tsx bench/run.ts turns-group`. Figures are engine-only (the frame timeline), not end to end.
+ */
+import { FRAME_SAMPLES } from '../protocol/frame.ts';
+import { RehearsalEngine } from '../server/engines/rehearsal/engine.ts';
+import { compileSheetFile } from '../server/sheets/compile.ts';
+import { estimateCounter } from '../server/persona/tokens.ts';
+import { playerSpeech } from '../tests/rehearsal/audio-tools.ts';
+import { exchangeFigures, framesToMs, median, runScene, type SceneNpc } from '../tests/scenes/group-scene.ts';
+
+const log = (s: string) => process.stderr.write(`  ${s}\n`);
+const frames = (ms: number) => Math.round(ms / 80);
+const persona = (id: string) => {
+  const r = compileSheetFile(new URL(`../character-sheets/${id}.yaml`, import.meta.url).pathname, { counter: estimateCounter });
+  if (!r.sheet) throw new Error(`${id}.yaml: ${r.issues.map((i) => i.message).join('; ')}`);
+  return r.sheet.persona;
+};
+const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+const p95 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.95 * xs.length))]! : NaN);
+
+export default async function turnsGroupBench(): Promise<Record<string, number>> {
+  const engine = await RehearsalEngine.create({ tts: 'inline', quiet: true, recognition: false });
+  const pair = (turns: number): SceneNpc[] => [
+    { id: 'okafor', persona: persona('okafor'), position: [-7, 0, 12], facing: [1, 0, 0], hearsNpcs: ['vance'], npcTurns: turns },
+    { id: 'vance', persona: persona('vance'), position: [-5, 0, 12], facing: [-1, 0, 0], hearsNpcs: ['okafor'], npcTurns: turns },
+  ];
+  const figures: Record<string, number> = {};
+  try {
+    for (const turns of [2, 4]) {
+      const run = await runScene(engine, pair(turns), frames(120_000));
+      const x = exchangeFigures(run);
+      log(`alone, npc_turns ${turns}: ${run.utterances.map((u) => `${u.npc}:${u.kind}${u.interruptedAt !== undefined ? '(cut)' : ''}`).join(' ')}`);
+      figures[`group_alone_turns${turns}_utterances`] = run.utterances.length;
+      figures[`group_alone_turns${turns}_ends_s`] = x.endsAtMs / 1000;
+      figures[`group_alone_turns${turns}_gap_p50_ms`] = median(x.gapsMs);
+      figures[`group_alone_turns${turns}_gap_max_ms`] = max(x.gapsMs);
+      figures[`group_alone_turns${turns}_overlap_ms`] = x.overlapMs;
+      figures[`group_alone_turns${turns}_yields`] = x.yields.length;
+    }
+    const speech = await playerSpeech(['Doctor, I need help.', 'I think I was exposed near the reactor.'], { gapMs: 300 });
+    const onset = Math.floor(speech.spans[0]!.start / FRAME_SAMPLES);
+    const yieldMs: number[] = [];
+    const answerMs: number[] = [];
+    let talkedOver = 0;
+    let oneFloor = 0;
+    const joins = [8_000, 11_000, 14_000, 17_000, 20_000, 23_000];
+    for (const at of joins) {
+      const join = frames(at);
+      const voice = new Float32Array(join * FRAME_SAMPLES + speech.samples.length);
+      voice.set(speech.samples, join * FRAME_SAMPLES);
+      const end = join + Math.ceil(speech.spans.at(-1)!.end / FRAME_SAMPLES);
+      const run = await runScene(engine, pair(4), frames(at + 16_000), () => ({ position: [-6, 1.7, 13.5], facing: [0, 0, -1], voice }));
+      const speaking = (f: number) => run.utterances.filter((u) => u.startFrame <= f && f < u.end);
+      let f = join + onset;
+      while (f < end && speaking(f).length > 0) f++;
+      yieldMs.push(framesToMs(f - join - onset));
+      talkedOver += run.utterances.filter((u) => u.kind !== 'backchannel' && u.startFrame > join + onset + frames(400) && u.startFrame < end).length;
+      const answer = run.utterances.find((u) => u.startFrame >= end && u.kind !== 'backchannel');
+      if (answer) {
+        answerMs.push(framesToMs(answer.startFrame - end));
+        if (speaking(answer.startFrame + frames(1000)).length === 1) oneFloor++;
+      }
+      log(`join at ${at / 1000} s: floor free after ${yieldMs.at(-1)} ms, answer ${answer ? `${answer.npc} after ${answerMs.at(-1)} ms` : 'none'}`);
+    }
+    figures.group_join_runs = joins.length;
+    figures.group_join_floor_free_p50_ms = median(yieldMs);
+    figures.group_join_floor_free_max_ms = max(yieldMs);
+    figures.group_join_npc_turns_over_player = talkedOver;
+    figures.group_join_answer_p50_ms = median(answerMs);
+    figures.group_join_answer_p95_ms = p95(answerMs);
+    figures.group_join_answered = answerMs.length;
+    figures.group_join_one_npc_answering = oneFloor;
+  } finally {
+    await engine.dispose();
+  }
+  return figures;
+}
