@@ -218,7 +218,13 @@ async function sustained(frames: Float32Array[]) {
   const persona = alexPersona();
   const anchors: number[] = [];
   for (let i = 0; i < workers; i++) anchors.push(await pool.open(persona));
-  await sleep(6000); // the TTS threads synthesise Alex's lines once per worker
+  // the TTS threads synthesise Alex's lines once per worker: wait until the process is idle (at most 3 minutes)
+  for (let calm = 0, t0 = performance.now(); calm < 2 && performance.now() - t0 < 180_000; ) {
+    const c0 = process.cpuUsage();
+    await sleep(1000);
+    const c = process.cpuUsage(c0);
+    calm = (c.user + c.system) / 1000 < 50 ? calm + 1 : 0;
+  }
   let good = 0;
   let p95At24 = NaN;
   for (const n of [24, 48, 64]) {

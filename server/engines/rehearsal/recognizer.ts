@@ -19,6 +19,11 @@ import { cleanHypothesis, type CompiledTopics } from './topic-matcher.ts';
 export const RECOGNISER_RATE = 16_000;
 /** longer than any end-of-turn wait: a decode still open after this much quiet belonged to no turn */
 const DISCARD_AFTER_QUIET_MS = 4000;
+/**
+ * Quiet after speech that is still decoded: enough for the decoder to close the last word. The rest of the wait
+ * for the end of the turn (up to 1.6 s with the prosody hold) is not decoded; speech after it is, from its start.
+ */
+const TRAILING_SILENCE_MS = 400;
 /** what the idle pump decodes at a time: 20 ms of audio (2–3 ms of CPU), so a step arriving meanwhile waits little */
 const IDLE_SLICE = 320;
 
@@ -53,12 +58,14 @@ export interface RecognizerOptions {
    * steps and holds none). Bounds the decoding left for the step that ends the turn on a starved thread.
    */
   maxBacklogMs?: number;
+  /** further PocketSphinx settings (e.g. beam, maxhmmpf), for tuning */
+  decoderConfig?: Record<string, string | number | boolean>;
 }
 
 /** Debian's `pocketsphinx-en-us` package: the same US English model family, with a 6.8 kHz (wideband) front end. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 
-const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto', decoders: 3, downsample: 1, maxBacklogMs: 1200 };
+const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto', decoders: 3, downsample: 1, maxBacklogMs: 1200, decoderConfig: {} };
 
 /** The decoding grammar: the sheet's topic grammar, plus the garbage path. */
 export function decodingGrammar(topics: CompiledTopics, garbage: boolean): string {
@@ -143,7 +150,7 @@ export class TopicRecognizer {
 
   private async newDecoder(): Promise<Decoder> {
     const hmm = modelDir(this.options.model);
-    const d = new this.ss.Decoder({ loglevel: 'FATAL', samprate: RECOGNISER_RATE, wip: this.options.wordPenalty, ds: this.options.downsample, ...(hmm ? { hmm } : {}) });
+    const d = new this.ss.Decoder({ loglevel: 'FATAL', samprate: RECOGNISER_RATE, wip: this.options.wordPenalty, ds: this.options.downsample, ...(hmm ? { hmm } : {}), ...this.options.decoderConfig });
     await d.initialize();
     d.add_words(...PHONE_WORDS);
     // one short decode now, so the first player's turn does not pay for compiling the decoding code
@@ -281,6 +288,10 @@ export class TurnListener {
   private gain = 1;
   /** CPU ms spent decoding (for benches) */
   decodeMs = 0;
+  /** in a quiet past TRAILING_SILENCE_MS: not queued */
+  private skipping = false;
+  /** audio of this turn decoded inside steps (past the backlog cap, or left at its end), in samples */
+  private inStepSamples = 0;
   /** PARLEY_RECOGNIZER_DUMP=dir: each turn's decoder input (16 kHz, after the level gain) and words are written there, to diagnose */
   private readonly dumpDir = process.env.PARLEY_RECOGNIZER_DUMP;
   private dumped: Float32Array[] = [];
@@ -300,6 +311,7 @@ export class TurnListener {
     this.keep(x);
     if (!this.active && heard.speechMs >= this.startSpeechMs && !this.failed) {
       this.active = true;
+      this.skipping = false;
       this.fedSamples = 0;
       // the pre-roll already holds this frame (kept above): start from it alone
       const pre = this.preRoll.slice(this.preRoll.length - this.preRollHeld);
@@ -307,8 +319,15 @@ export class TurnListener {
       this.backlog = [scaled(pre, this.gain)];
       this.queuedSamples = pre.length;
     } else if (this.active && this.queuedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) {
-      this.backlog.push(scaled(x, this.gain));
-      this.queuedSamples += x.length;
+      if (heard.silenceMs > TRAILING_SILENCE_MS) {
+        this.skipping = true;
+      } else {
+        // speech again after a skipped quiet: from the frame before, which holds its onset the VAD confirmed late
+        const y = this.skipping ? this.preRoll.subarray(this.preRoll.length - Math.min(this.preRollHeld, 2 * x.length)) : x;
+        this.skipping = false;
+        this.backlog.push(scaled(y, this.gain));
+        this.queuedSamples += y.length;
+      }
     }
     // speech that never became a turn (a listener's "mm-hm" over the NPC): forget it after a long quiet
     if (this.active && heard.silenceMs >= DISCARD_AFTER_QUIET_MS) this.finish();
@@ -317,7 +336,7 @@ export class TurnListener {
     // tick never waits for it. Only a backlog past the cap is decoded here: it bounds the decode left for the
     // step that ends the turn when the thread has had no idle time.
     const over = this.pending() - this.recognizer.options.maxBacklogMs * (RECOGNISER_RATE / 1000);
-    if (over > 0) this.feed(Math.min(over, 2560));
+    if (over > 0) this.inStepSamples += this.feed(Math.min(over, 2560));
     if (this.backlog.length) this.recognizer.wake(this);
   }
 
@@ -347,20 +366,22 @@ export class TurnListener {
     this.preRollHeld = Math.min(n, this.preRollHeld + x.length);
   }
 
-  /** Decode what is waiting, at most `limit` samples. */
-  private feed(limit: number) {
+  /** Decode what is waiting, at most `limit` samples; returns how many it decoded. */
+  private feed(limit: number): number {
     if (!this.decoder) {
       this.decoder = this.recognizer.acquire(this.grammar);
-      if (!this.decoder) return;
+      if (!this.decoder) return 0;
       this.guard(() => this.decoder!.decoder.start());
-      if (!this.decoder) return;
+      if (!this.decoder) return 0;
     }
     const t0 = performance.now();
     let budget = limit;
+    let done = 0;
     while (this.backlog.length && budget > 0 && this.decoder) {
       const chunk = this.backlog[0]!;
       const take = chunk.subarray(0, budget);
       if (take.length) this.guard(() => this.decoder?.decoder.process_audio(take));
+      done += take.length;
       if (this.dumpDir && take.length) this.dumped.push(take.slice());
       this.fedSamples += take.length;
       budget -= take.length;
@@ -368,6 +389,7 @@ export class TurnListener {
       else this.backlog[0] = chunk.subarray(take.length);
     }
     this.decodeMs += performance.now() - t0;
+    return done;
   }
 
   /**
@@ -377,11 +399,17 @@ export class TurnListener {
   finish(): string[] {
     this.recognizer.forget(this);
     if (!this.active) return [];
-    if (this.decoder) this.feed(Infinity); // what the idle pump has not decoded yet (normally under a frame)
+    const undecoded = this.pending();
+    // what the idle pump has not decoded yet (normally under a frame)
+    if (this.decoder) this.inStepSamples += this.feed(Infinity);
     this.active = false;
     this.backlog = [];
     const p = this.decoder;
     this.decoder = undefined;
+    // how the turn was decoded, for benches: on a thread with idle time, none of it inside steps
+    const inStepMs = Math.round(this.inStepSamples / (RECOGNISER_RATE / 1000));
+    this.inStepSamples = 0;
+    this.log.debug({ decoded: p !== undefined, turnMs: Math.round(this.queuedSamples / (RECOGNISER_RATE / 1000)), inStepMs, undecodedAtEndMs: Math.round(undecoded / (RECOGNISER_RATE / 1000)) }, 'turn decoded');
     if (!p) return [];
     let words: string[] = [];
     const t0 = performance.now();
