@@ -12,7 +12,9 @@
  *    much earlier the tick could fire for this player (`phaseWishMs`, read by the conductor to move the tick grid
  *    onto the players' arrivals), and a late frame makes it negative (fire later). When the jitter is wider than
  *    a tick can cover, one more frame is held (up to 3); frames that pile up past that (after a stall that
- *    skipped ticks) are trimmed, so a stall never leaves its delay behind.
+ *    skipped ticks) are trimmed, so a stall never leaves its delay behind. With `isSilent`, only silent frames
+ *    are trimmed while the player speaks (their words reach the engine whole, a little late), until the delay
+ *    has stood for `trimSpeechAfterTicks`; then speech is trimmed too.
  */
 export interface UplinkJitterStats {
   late: number;
@@ -35,6 +37,10 @@ export interface AdaptiveOptions {
   idleMs?: number;
   /** what a missing frame is replaced with, given the last frame played (null: silence) */
   conceal?: (last: unknown, consecutive: number) => unknown;
+  /** whether a frame carries no speech, so trimming it loses nothing (absent: any frame may be trimmed) */
+  isSilent?: (value: unknown) => boolean;
+  /** ticks a piled-up delay may stand while only speech is buffered before speech is trimmed too */
+  trimSpeechAfterTicks?: number;
 }
 
 interface Held<T> {
@@ -57,6 +63,8 @@ export class UplinkJitterBuffer<T> {
   private readonly safetyMs: number;
   private readonly idleMs: number;
   private readonly conceal: (last: unknown, consecutive: number) => unknown;
+  private readonly isSilent: ((value: unknown) => boolean) | null;
+  private readonly trimSpeechAfter: number;
   /** adaptive: next sequence number to play, -1 when not started */
   private expected = -1;
   private lastArrival = -Infinity;
@@ -82,6 +90,8 @@ export class UplinkJitterBuffer<T> {
     this.safetyMs = opts.safetyMs ?? 6;
     this.idleMs = opts.idleMs ?? 3 * this.periodMs;
     this.conceal = opts.conceal ?? (() => null);
+    this.isSilent = opts.isSilent ?? null;
+    this.trimSpeechAfter = opts.trimSpeechAfterTicks ?? 25;
     this.slack = new Float64Array(opts.windowFrames ?? 50);
   }
 
@@ -171,17 +181,21 @@ export class UplinkJitterBuffer<T> {
     return this.extra;
   }
 
-  /** After a stall that skipped ticks, frames pile up: drop them back to the target, one every few ticks. */
+  /**
+   * After a stall that skipped ticks, frames pile up: drop them back to the target, one every few ticks, the
+   * oldest first, and (with `isSilent`) only a silent one until the delay has stood too long.
+   */
   private trim() {
     const excess = this.frames.length - 1 - this.extra;
     this.aboveFor = excess > 0 ? this.aboveFor + 1 : 0;
-    if (this.aboveFor >= 4) {
-      const dropped = this.frames.shift()!;
-      this.expected = dropped.seq + 1;
-      this.stats.trimmed++;
-      this.aboveFor = 0;
-      this.slackCount = 0; // what is left waits a tick less: measure afresh
-    }
+    if (this.aboveFor < 4) return;
+    const head = this.frames[0]!;
+    if (this.isSilent && !this.isSilent(head.value) && this.aboveFor < this.trimSpeechAfter) return; // speech: keep it
+    this.frames.shift();
+    this.expected = head.seq + 1;
+    this.stats.trimmed++;
+    this.aboveFor = 0;
+    this.slackCount = 0; // what is left waits a tick less: measure afresh
   }
 
   private played(f: Held<T>, now: number): T {

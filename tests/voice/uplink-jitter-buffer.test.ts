@@ -100,6 +100,32 @@ describe('uplink jitter buffer, adaptive', () => {
     expect(jb.stats.missing).toBe(0);
   });
 
+  it('with isSilent, keeps speech that piled up in a stall and trims the silence after it instead', () => {
+    // values are sequence numbers; frames 10..29 are speech, the rest silence
+    const speech = (seq: number) => seq >= 10 && seq < 30;
+    const jb = new UplinkJitterBuffer<number>('adaptive', 8, { isSilent: (v) => !speech(v as number) });
+    drive(jb, 10);
+    for (let s = 10; s < 15; s++) jb.push(s, s, s * 80 + 30); // a 400 ms stall in the middle of a word
+    const played = drive(jb, 50, { from: 15 });
+    // every speech frame reached the engine, in order
+    const heard = played.filter((v): v is number => v !== null && speech(v));
+    expect(heard).toEqual(Array.from({ length: 20 }, (_, k) => 10 + k));
+    // the delay was taken back out of the silence that followed, and it plays at the tick after arrival again
+    expect(jb.stats.trimmed).toBe(5);
+    expect(played.slice(-5)).toEqual([60, 61, 62, 63, 64]);
+    expect(jb.stats.missing).toBe(0);
+  });
+
+  it('with isSilent, trims speech too once the delay has stood for trimSpeechAfterTicks', () => {
+    const jb = new UplinkJitterBuffer<number>('adaptive', 8, { isSilent: () => false, trimSpeechAfterTicks: 10 });
+    drive(jb, 10);
+    for (let s = 10; s < 15; s++) jb.push(s, s, s * 80 + 30);
+    drive(jb, 12, { from: 15 });
+    expect(jb.stats.trimmed).toBe(1); // one frame after 10 ticks, not one every 4
+    drive(jb, 60, { from: 27 });
+    expect(jb.stats.trimmed).toBe(5);
+  });
+
   it('holds a frame more when the jitter is wider than a tick can cover, and converges back on a clean link', () => {
     const jb = new UplinkJitterBuffer<number>('adaptive', 8, { windowFrames: 20 });
     drive(jb, 12, { phase: 10 });
