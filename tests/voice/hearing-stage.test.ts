@@ -53,4 +53,22 @@ describe('hearing stage', () => {
     expect(amplitude(alex.input, 300)).toBe(0);
     expect(await metrics.registry.render()).toMatch(/parley_frames_missing_total 1/);
   });
+
+  it('counts frames a stall piled up and the buffer trimmed (silence here) as dropped, reason trimmed', async () => {
+    const metrics = createParleyMetrics();
+    const stage = new HearingStage(metrics);
+    const alex = testStream('alex');
+    const intake = new PlayerVoiceIntake('pcm16'); // adaptive, as players get
+    const enc = createEncoder('pcm16');
+    const p: HearingPlayer = { position: [0, 0, 1], facing: [0, 0, -1], intake, state: { heardBy: '' } };
+    let seq = 0;
+    const push = () => intake.push({ k: Kind.Voice, seq: seq++, t: 0, codec: 'pcm16', data: enc.encode(new Float32Array(FRAME_SAMPLES)) });
+    for (let k = 0; k < 5; k++) push(); // a stall: five frames at once
+    for (let t = 0; t < 20; t++) {
+      push();
+      stage.run([p], [alex]);
+    }
+    expect(intake.buffer.stats.trimmed).toBeGreaterThan(0);
+    expect(await metrics.registry.render()).toMatch(new RegExp(`parley_frames_dropped_total\\{[^}]*reason="trimmed"[^}]*\\} ${intake.buffer.stats.trimmed}`));
+  });
 });
