@@ -1,7 +1,8 @@
 /**
  * NPCs hear NPCs. Each tick the hearing stage asks this module which other NPCs' voices reach an NPC's ears and
  * at what weight: the same distance and facing weights as a player's voice (voice/hearing.ts), from the NPC's
- * mouth (its ear height), using the frame that NPC spoke on the previous tick (each spoken frame is heard once).
+ * mouth (its ear height), using the frame that NPC spoke on the previous tick (each spoken frame is heard once, in order, one
+ * per tick; a step that finished late delivers its frame a tick later rather than losing it).
  * Who hears whom is the sheet's `conversation.hears_npcs` (true, false or a list of ids; default false).
  *
  * Three rules keep a scene a conversation and not a tangle:
@@ -28,11 +29,14 @@ import { hearingWeight } from '../voice/hearing.ts';
 export const PLAYER_HOLD_MS = 8000;
 const PLAYER_HOLD_TICKS = Math.round(PLAYER_HOLD_MS / FRAME_MS);
 export const DEFAULT_NPC_TURNS = 4;
+/** frames an NPC's voice may wait to be heard (delivery jitter of a late step) */
+const MAX_QUEUED = 3;
 
 interface Voice {
-  /** the frame it spoke last, and the tick it was spoken in; heard only on the next tick */
+  /** frames spoken and not yet heard (a step that finished late can deliver two between ticks), oldest first */
+  queue: Float32Array[];
+  /** the frame others hear this tick (one per tick, each once), null when none */
   frame: Float32Array | null;
-  spokenAt: number;
   /** tick its current speech began (null while silent), and its last speech began */
   since: number | null;
   lastSince: number;
@@ -59,15 +63,17 @@ export class NpcHearing {
   readonly stats: NpcHearingStats = { framesMixed: 0, npcTurns: 0, budgetStops: 0 };
   private readonly out: { frames: Float32Array[]; weights: number[] } = { frames: [], weights: [] };
 
+  /** A new tick: each NPC's oldest frame not yet heard becomes what the others hear now. */
   beginTick() {
     this.tick++;
+    for (const v of this.voices.values()) v.frame = v.queue.shift() ?? null;
   }
 
   /** Voice out: one output frame of an NPC (copied: the engine may reuse it) and the speech events it made. */
   spoke(npc: NpcStream, output: Float32Array, events: readonly NpcEvent[]) {
     const v = this.voice(npc.id);
-    v.frame = output.slice();
-    v.spokenAt = this.tick;
+    v.queue.push(output.slice());
+    if (v.queue.length > MAX_QUEUED) v.queue.shift(); // far behind: hear the latest, not a growing delay
     for (const e of events) {
       if (e.e === 'speech-started') {
         v.since = v.lastSince = this.tick;
@@ -118,7 +124,7 @@ export class NpcHearing {
     for (const s of streams) {
       if (s === listener || (Array.isArray(hears) && !hears.includes(s.id))) continue;
       const v = this.voices.get(s.id);
-      if (!v?.frame || v.spokenAt !== this.tick - 1) continue; // only the frame spoken on the previous tick
+      if (!v?.frame) continue;
       // first speaker keeps the floor: a speaking NPC does not hear one who began after it
       if (me.since !== null && v.since !== null && (v.since > me.since || (v.since === me.since && v.rank > me.rank))) continue;
       if (held && (v.since === null || v.since > mine || (v.since === mine && v.rank > me.rank))) continue;
@@ -139,7 +145,7 @@ export class NpcHearing {
 
   private voice(id: string): Voice {
     let v = this.voices.get(id);
-    if (!v) this.voices.set(id, (v = { frame: null, spokenAt: -1, since: null, lastSince: -Infinity, rank: this.nextRank++, turns: 0, playerAt: -Infinity }));
+    if (!v) this.voices.set(id, (v = { queue: [], frame: null, since: null, lastSince: -Infinity, rank: this.nextRank++, turns: 0, playerAt: -Infinity }));
     return v;
   }
 }

@@ -46,12 +46,14 @@ async function levelAtB(room: string): Promise<number> {
   p.pose(PLAYER, [0, 0, -1]); // facing A, back to B
   await new Promise((r) => setTimeout(r, 1500)); // the room moves a player to its pose at walking speed
   p.streamVoice(tone(300, 0.2));
-  await waitFor(() => p.framesFrom('b').filter((f) => frameRms(f.samples) > 0.001).length >= 16, 10_000, "B's frames");
+  await waitFor(() => p.framesFrom('b').filter((f) => frameRms(f.samples) > 0.001).length >= 28, 15_000, "B's frames");
   p.stopVoice();
-  const steady = p.framesFrom('b').filter((f) => frameRms(f.samples) > 0.001).slice(6, 14);
-  const levels = steady.map((f) => amplitude(f.samples, 300));
+  const steady = p.framesFrom('b').filter((f) => frameRms(f.samples) > 0.001).slice(6, 26);
+  // the median frame: on a loaded machine a few uplink frames arrive late and are concealed (faded), which is not
+  // what this test is about
+  const levels = steady.map((f) => amplitude(f.samples, 300)).sort((a, b) => a - b);
   await p.leave();
-  return levels.reduce((a, b) => a + b, 0) / levels.length;
+  return levels[levels.length >> 1]!;
 }
 
 describe('NPCs hear NPCs through the room', () => {
