@@ -9,6 +9,8 @@
  *           their first word until no NPC speaks, NPC turns started over them, time from their last word until
  *           an NPC answers, and whether a single NPC holds the floor a second into the answer
  *
+ * Both run twice: with the sheets as written (Vance `finish_phrase`), and with every policy `yield` (`_yield_`).
+ *
  * `npx tsx bench/run.ts turns-group`. Figures are engine-only (the frame timeline), not end to end.
  */
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
@@ -30,22 +32,39 @@ const p95 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.mi
 
 export default async function turnsGroupBench(): Promise<Record<string, number>> {
   const engine = await RehearsalEngine.create({ tts: 'inline', quiet: true, recognition: false });
-  const pair = (turns: number): SceneNpc[] => [
-    { id: 'okafor', persona: persona('okafor'), position: [-7, 0, 12], facing: [1, 0, 0], hearsNpcs: ['vance'], npcTurns: turns },
-    { id: 'vance', persona: persona('vance'), position: [-5, 0, 12], facing: [-1, 0, 0], hearsNpcs: ['okafor'], npcTurns: turns },
-  ];
   const figures: Record<string, number> = {};
   try {
+    for (const variant of ['', '_yield'] as const) {
+      const cast = (id: string) => {
+        const p = persona(id);
+        if (variant === '_yield') delete p.whenInterrupted;
+        return p;
+      };
+      const pair = (turns: number): SceneNpc[] => [
+        { id: 'okafor', persona: cast('okafor'), position: [-7, 0, 12], facing: [1, 0, 0], hearsNpcs: ['vance'], npcTurns: turns },
+        { id: 'vance', persona: cast('vance'), position: [-5, 0, 12], facing: [-1, 0, 0], hearsNpcs: ['okafor'], npcTurns: turns },
+      ];
+      Object.assign(figures, await measure(engine, pair, variant));
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return figures;
+}
+
+async function measure(engine: RehearsalEngine, pair: (turns: number) => SceneNpc[], v: string): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {};
+  {
     for (const turns of [2, 4]) {
       const run = await runScene(engine, pair(turns), frames(120_000));
       const x = exchangeFigures(run);
-      log(`alone, npc_turns ${turns}: ${run.utterances.map((u) => `${u.npc}:${u.kind}${u.interruptedAt !== undefined ? '(cut)' : ''}`).join(' ')}`);
-      figures[`group_alone_turns${turns}_utterances`] = run.utterances.length;
-      figures[`group_alone_turns${turns}_ends_s`] = x.endsAtMs / 1000;
-      figures[`group_alone_turns${turns}_gap_p50_ms`] = median(x.gapsMs);
-      figures[`group_alone_turns${turns}_gap_max_ms`] = max(x.gapsMs);
-      figures[`group_alone_turns${turns}_overlap_ms`] = x.overlapMs;
-      figures[`group_alone_turns${turns}_yields`] = x.yields.length;
+      log(`${v || '_cast'} alone, npc_turns ${turns}: ${run.utterances.map((u) => `${u.npc}:${u.kind}${u.interruptedAt !== undefined ? '(cut)' : ''}`).join(' ')}`);
+      figures[`group${v}_alone_turns${turns}_utterances`] = run.utterances.length;
+      figures[`group${v}_alone_turns${turns}_ends_s`] = x.endsAtMs / 1000;
+      figures[`group${v}_alone_turns${turns}_gap_p50_ms`] = median(x.gapsMs);
+      figures[`group${v}_alone_turns${turns}_gap_max_ms`] = max(x.gapsMs);
+      figures[`group${v}_alone_turns${turns}_overlap_ms`] = x.overlapMs;
+      figures[`group${v}_alone_turns${turns}_yields`] = x.yields.length;
     }
     const speech = await playerSpeech(['Doctor, I need help.', 'I think I was exposed near the reactor.'], { gapMs: 300 });
     const onset = Math.floor(speech.spans[0]!.start / FRAME_SAMPLES);
@@ -70,18 +89,16 @@ export default async function turnsGroupBench(): Promise<Record<string, number>>
         answerMs.push(framesToMs(answer.startFrame - end));
         if (speaking(answer.startFrame + frames(1000)).length === 1) oneFloor++;
       }
-      log(`join at ${at / 1000} s: floor free after ${yieldMs.at(-1)} ms, answer ${answer ? `${answer.npc} after ${answerMs.at(-1)} ms` : 'none'}`);
+      log(`${v || '_cast'} join at ${at / 1000} s: floor free after ${yieldMs.at(-1)} ms, answer ${answer ? `${answer.npc} after ${answerMs.at(-1)} ms` : 'none'}`);
     }
-    figures.group_join_runs = joins.length;
-    figures.group_join_floor_free_p50_ms = median(yieldMs);
-    figures.group_join_floor_free_max_ms = max(yieldMs);
-    figures.group_join_npc_turns_over_player = talkedOver;
-    figures.group_join_answer_p50_ms = median(answerMs);
-    figures.group_join_answer_p95_ms = p95(answerMs);
-    figures.group_join_answered = answerMs.length;
-    figures.group_join_one_npc_answering = oneFloor;
-  } finally {
-    await engine.dispose();
+    figures[`group${v}_join_runs`] = joins.length;
+    figures[`group${v}_join_floor_free_p50_ms`] = median(yieldMs);
+    figures[`group${v}_join_floor_free_max_ms`] = max(yieldMs);
+    figures[`group${v}_join_npc_turns_over_player`] = talkedOver;
+    figures[`group${v}_join_answer_p50_ms`] = median(answerMs);
+    figures[`group${v}_join_answer_p95_ms`] = p95(answerMs);
+    figures[`group${v}_join_answered`] = answerMs.length;
+    figures[`group${v}_join_one_npc_answering`] = oneFloor;
   }
   return figures;
 }
