@@ -62,7 +62,7 @@ describe('ship plan', () => {
 
   it('places every NPC inside a room with a ceiling above its head', () => {
     const rooms = MARS_MISSION_NPCS.map((n) => roomAt(n.position[0], n.position[2])?.id);
-    expect(rooms).toEqual(['reactor', 'medbay', 'bridge']);
+    expect(rooms).toEqual(['reactor', 'medbay', 'medbay']); // Okafor and Vance share the med bay (they talk to each other)
     for (const n of MARS_MISSION_NPCS) expect(roomAt(n.position[0], n.position[2])!.height).toBeGreaterThan(2.2);
   });
 

@@ -79,7 +79,8 @@ describe('sample cast', () => {
     expect(new Set(voices).size).toBe(crew.length);
     expect(new Set(crew.map((s) => s.role)).size).toBe(crew.length);
     expect(crew.find((s) => s.id === 'okafor')!.persona.textPrompt).toMatch(/med bay/);
-    expect(crew.find((s) => s.id === 'vance')!.persona.textPrompt).toMatch(/bridge/);
+    // the commander stands with the surgeon in the med bay (scenes/mars-mission.json), away from his bridge
+    expect(crew.find((s) => s.id === 'vance')!.persona.textPrompt).toMatch(/from the bridge to the med bay for a radiation check/);
     for (const s of crew) {
       expect(s.hearing.hearingRadius).toBeGreaterThan(0);
       expect(s.hearing.audibleRadius).toBeGreaterThanOrEqual(s.hearing.hearingRadius);
