@@ -110,20 +110,25 @@ export default async function abuse(): Promise<Record<string, number>> {
     const busy = performance.eventLoopUtilization(elu0).utilization;
     const frames = good.frames.slice(from).filter((f) => f.npc === 'alex');
     let gap = 0;
-    for (let i = 1; i < frames.length; i++) gap = Math.max(gap, frames[i]!.at - frames[i - 1]!.at);
+    let gapAt = 0; // when the largest gap ended, s into the scenario
+    for (let i = 1; i < frames.length; i++) {
+      const d = frames[i]!.at - frames[i - 1]!.at;
+      if (d > gap) [gap, gapAt] = [d, (frames[i]!.at - t0) / 1000];
+    }
     const rssPeak = process.memoryUsage().rss;
     await sleep(1000);
     const bytes = srv.logs.reduce((n, l) => n + l.length, 0) - bytes0;
     Object.assign(figures, {
       [`abuse_${scenario}_good_frames_per_s`]: frames.length / elapsed,
       [`abuse_${scenario}_good_max_gap_ms`]: gap,
+      [`abuse_${scenario}_good_max_gap_at_s`]: gapAt,
       [`abuse_${scenario}_rss_growth_mb`]: (rssPeak - rss0) / 2 ** 20,
       [`abuse_${scenario}_log_lines`]: srv.logs.length - lines0,
       [`abuse_${scenario}_log_kb`]: bytes / 1024,
       [`abuse_${scenario}_loop_busy_pct`]: busy * 100,
       ...(got.joined !== undefined ? { [`abuse_${scenario}_attacker_admitted`]: got.joined } : {}),
     });
-    process.stderr.write(`  ${scenario}: ${JSON.stringify(got)} good ${(frames.length / elapsed).toFixed(1)} frames/s, max gap ${gap} ms, loop busy ${(busy * 100).toFixed(0)} %\n`);
+    process.stderr.write(`  ${scenario}: ${JSON.stringify(got)} good ${(frames.length / elapsed).toFixed(1)} frames/s, max gap ${gap} ms (ending ${gapAt.toFixed(1)} s in), loop busy ${(busy * 100).toFixed(0)} %\n`);
   }
   await good.leave();
   await srv.stop();
