@@ -35,6 +35,11 @@ export interface NpcView extends PoseView {
   readonly detail: string;
   readonly hearingRadius: number;
   readonly audibleRadius: number;
+  /**
+   * While it speaks: whom it is answering, another NPC's id or a player's session id (compare with your room's
+   * sessionId); '' when it is silent or heard nobody before it began. Absent from older servers.
+   */
+  readonly talkingTo?: string;
 }
 
 /** The read side of a Colyseus MapSchema. */

@@ -26,6 +26,7 @@ import type { Vec3 } from '../../protocol/messages.ts';
 import { FRAME_MS } from '../../protocol/frame.ts';
 import { HeardRecord, type Heard } from '../scenes/heard-record.ts';
 import { NpcHearing } from '../scenes/npc-hearing.ts';
+import { Addressees } from '../scenes/addressee.ts';
 
 export interface RoomServices {
   conductor: Conductor;
@@ -94,6 +95,8 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private heard!: HeardRecord;
   /** NPCs hearing NPCs (server/scenes/npc-hearing.ts) */
   readonly npcHearing = new NpcHearing();
+  /** whom each NPC heard last, for its synced `talkingTo` (server/scenes/addressee.ts) */
+  private addressees = new Addressees();
   private heardHandlers = new Set<(npc: string, player: string, words: string[], info: Heard) => void>();
 
   /** A room type bound to the server's services (engine conductor, sheets, metrics) and its NPC layout. */
@@ -136,6 +139,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.log = (services.log ?? silentLogger).child({ room: this.roomId });
     this.hearing = new HearingStage(services.metrics);
     this.hearing.npcVoices = this.npcHearing;
+    this.hearing.addressees = this.addressees;
     // the rehearsal engine keeps interruption policies itself; for the model engines the server ducks the players
     this.hearing.duckForPolicies = services.conductor.engine.name !== 'rehearsal';
     this.voiceOut = new VoiceOut(services.metrics);
@@ -255,6 +259,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   override onLeave(client: Client) {
     this.releaseSeat(client.sessionId);
     this.heard.leave(client.sessionId);
+    this.addressees.forget(client.sessionId);
     const link = this.players.get(client.sessionId);
     link?.countDropped();
     if (link) this.visibility.leave(link);
@@ -318,8 +323,11 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       p.voiced = p.voicing(now);
     }
     this.npcHearing.beginTick();
+    this.addressees.beginTick();
     this.hearing.run(players, this.npcs.values());
     this.heard.tick();
+    // a session that closed mid-speech sends no speech-ended: nobody is talked to by a silent NPC
+    for (const n of this.npcs.values()) if (n.state.talkingTo && n.state.status !== 'speaking') n.state.talkingTo = '';
     if (this.ticks++ % 5 === 0) this.visibility.refresh();
   }
 
@@ -344,8 +352,17 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]) {
     this.npcHearing.spoke(stream, out.output, events);
+    this.noteAddressee(stream, events);
     const to = this.voiceOut.deliver(stream, frameIndex, out, events, this.players.values());
     this.heard.frame(stream.id, frameIndex, out.text, events, to.map((p) => p.client.sessionId));
+  }
+
+  /** `talkingTo`: set when the NPC starts speaking (whom it heard last), cleared when it stops. */
+  private noteAddressee(stream: NpcStream, events: readonly NpcEvent[]) {
+    for (const e of events) {
+      const to = e.e === 'speech-started' ? this.addressees.of(stream.id) : e.e === 'speech-ended' ? '' : null;
+      if (to !== null && stream.state.talkingTo !== to) stream.state.talkingTo = to;
+    }
   }
 
   /**

@@ -44,6 +44,8 @@ export const NpcState = schema(
     detail: t.string(),
     hearingRadius: t.float32(),
     audibleRadius: t.float32(),
+    /** while speaking: whom it answers, an NPC's id or a player's session id ('' when silent or nobody was heard) */
+    talkingTo: t.string(),
   },
   'NpcState',
 );

@@ -61,7 +61,7 @@ export class NpcHearing {
   private readonly voices = new Map<string, Voice>();
   private nextRank = 0;
   readonly stats: NpcHearingStats = { framesMixed: 0, npcTurns: 0, budgetStops: 0 };
-  private readonly out: { frames: Float32Array[]; weights: number[] } = { frames: [], weights: [] };
+  private readonly out: { frames: Float32Array[]; weights: number[]; ids: string[] } = { frames: [], weights: [], ids: [] };
 
   /** A new tick: each NPC's oldest frame not yet heard becomes what the others hear now. */
   beginTick() {
@@ -106,10 +106,10 @@ export class NpcHearing {
   }
 
   /**
-   * The NPC voices `listener` hears this tick, with their weights (arrays reused between calls), or null. Its
+   * The NPC voices `listener` hears this tick, with their weights and ids (arrays reused between calls), or null. Its
    * own voice is never among them.
    */
-  sourcesFor(listener: NpcStream, streams: Iterable<NpcStream>): { frames: Float32Array[]; weights: number[] } | null {
+  sourcesFor(listener: NpcStream, streams: Iterable<NpcStream>): { frames: Float32Array[]; weights: number[]; ids: string[] } | null {
     if (!this.hearsAny(listener)) return null;
     const hears = listener.def.hearsNpcs;
     const me = this.voice(listener.id);
@@ -120,7 +120,7 @@ export class NpcHearing {
     const mine = me.since ?? me.lastSince;
     const ear: Vec3 = [listener.position[0], listener.position[1] + listener.earHeight, listener.position[2]];
     const out = this.out;
-    out.frames.length = out.weights.length = 0;
+    out.frames.length = out.weights.length = out.ids.length = 0;
     for (const s of streams) {
       if (s === listener || (Array.isArray(hears) && !hears.includes(s.id))) continue;
       const v = this.voices.get(s.id);
@@ -133,6 +133,7 @@ export class NpcHearing {
       if (w <= 0) continue;
       out.frames.push(v.frame);
       out.weights.push(w);
+      out.ids.push(s.id);
     }
     this.stats.framesMixed += out.frames.length;
     return out.frames.length ? out : null;

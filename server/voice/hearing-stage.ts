@@ -10,6 +10,7 @@ import { distance, hearingWeight } from './hearing.ts';
 import { SILENCE, type PlayerVoiceIntake } from './intake.ts';
 import type { NpcHearing } from '../scenes/npc-hearing.ts';
 import { playerGainFor } from '../scenes/interruption-ducking.ts';
+import type { Addressees } from '../scenes/addressee.ts';
 
 /** A player's voice, weighted, at or above this RMS in an NPC's ears counts as heard (it outranks NPC voices). */
 const PLAYER_HEARD_RMS = 0.01;
@@ -28,8 +29,8 @@ export interface HearingPlayer {
   intake: PlayerVoiceIntake | null;
   /** removes the NPC voices this player's speakers played from its uplink (server/voice/echo-gate.ts) */
   echoGate?: { filter(frame: Float32Array): Float32Array } | null;
-  /** synced: the NPC that hears this player best, '' when none */
-  state: { heardBy: string };
+  /** synced: the NPC that hears this player best, '' when none; `id` (its session id) names it to `addressees` */
+  state: { heardBy: string; id?: string };
   /** false: heard in the mix but no reason to open a session (no hello yet; set by the room) */
   countsForDemand?: boolean;
   /** its voice is arriving: its demand outranks players who only stand near (set by the room) */
@@ -43,6 +44,8 @@ export class HearingStage {
   private levels: number[] = [];
   /** NPCs hearing NPCs (server/scenes/npc-hearing.ts); null: NPCs hear players only */
   npcVoices: NpcHearing | null = null;
+  /** who each NPC heard loudest lately, for `talkingTo` (server/scenes/addressee.ts); null: not tracked */
+  addressees: Addressees | null = null;
   /** model engines: players' voices quieter in a speaking hold / talk_over NPC's ears (server/scenes/interruption-ducking.ts) */
   duckForPolicies = false;
 
@@ -78,12 +81,16 @@ export class HearingStage {
       let nearest = Infinity;
       let voiced = false;
       let playerHeard = false;
+      let loudest = '';
+      let loudestRms = 0;
       const gain = this.duckForPolicies ? playerGainFor(npc) : 1;
       players.forEach((p, i) => {
         const w = hearingWeight(listener, { position: p.position, facing: p.facing });
         weights[i] = w * gain;
         if (w > 0) {
-          playerHeard ||= w * levels[i]! >= PLAYER_HEARD_RMS;
+          const heard = w * levels[i]!;
+          playerHeard ||= heard >= PLAYER_HEARD_RMS;
+          if (heard >= PLAYER_HEARD_RMS && heard > loudestRms && p.state.id) [loudest, loudestRms] = [p.state.id, heard];
           if (p.countsForDemand !== false) {
             nearest = Math.min(nearest, distance(npc.position, p.position));
             voiced ||= p.voiced === true;
@@ -94,6 +101,16 @@ export class HearingStage {
       npc.demand = { inRange: nearest < Infinity, nearest, ...(voiced ? { voiced } : {}) };
       if (playerHeard) this.npcVoices?.playerHeard(npc);
       const others = this.npcVoices?.sourcesFor(npc, streams);
+      if (this.addressees) {
+        // players first: an NPC voice names the addressee only in a tick with no player heard
+        if (!playerHeard && others) {
+          others.frames.forEach((f, k) => {
+            const heard = others.weights[k]! * frameRms(f);
+            if (heard >= PLAYER_HEARD_RMS && heard > loudestRms) [loudest, loudestRms] = [others.ids[k]!, heard];
+          });
+        }
+        if (loudest) this.addressees.heard(npc.id, loudest);
+      }
       npc.input = others ? npc.mixer.mix([...frames, ...others.frames], [...weights, ...others.weights]) : npc.mixer.mix(frames, weights);
     }
     players.forEach((p, i) => {
