@@ -5,7 +5,7 @@
  *  2. on the start screen's click: unlock audio, ask for the microphone;
  *  3. join the game's Colyseus room with Parley's join options, and connect Parley to it;
  *  4. give each crew member's head an NpcVoiceBehavior (spatial voice + lip-sync), and captions;
- *  5. each frame, show the room state: who hears you, NPC status, the engine label, latency.
+ *  5. each frame, show the room state: who hears you, NPC status, who is talking to whom, the engine label, latency.
  *
  * URL options: ?server=ws://host:port (default: this page's host), ?scale=2 (render at half resolution),
  * ?fps=30 (cap the frame rate; for slow machines and tests).
@@ -87,12 +87,25 @@ const state = () => (room?.state as PartialRoomStateView | undefined) ?? null;
 const npcState = (id: string) => state()?.npcs?.get(id);
 const myState = () => (room ? state()?.players?.get(room.sessionId) : undefined);
 const nameOf = (id: string) => npcState(id)?.name || id[0].toUpperCase() + id.slice(1);
+/** Who is talking to whom, from the synced `talkingTo` of each speaking NPC: "Dr. Okafor → you". */
+function talkLines(): string[] {
+  const lines: string[] = [];
+  state()?.npcs?.forEach((npc, id) => {
+    if (npcStatusOf(npc) !== 'speaking') return;
+    const to = npc.talkingTo ?? '';
+    const whom = !to ? 'no one in particular' : to === room?.sessionId ? 'you' : state()?.npcs?.get(to) ? nameOf(to) : 'another player';
+    lines.push(`${nameOf(id)} → ${whom}`);
+  });
+  return lines;
+}
 
 const hook = installTestHook({
   ready: () => parley?.state === 'ready',
   session: () => parley?.state ?? 'not connected',
   engine: () => state()?.engine ?? parley?.welcome?.engine ?? '',
   heardBy: () => myState()?.heardBy ?? '',
+  self: () => room?.sessionId ?? '',
+  talk: () => document.getElementById('hud-talk')?.textContent ?? '',
   mic: () => ({
     mode: parley?.mic.mode ?? '',
     muted: parley?.mic.muted ?? false,
@@ -114,6 +127,7 @@ const hook = installTestHook({
         underruns: voice?.stats.underruns ?? 0,
         level: levels.get(id)?.() ?? 0,
         influences: VISEMES.map((_, i) => mtm.getTarget(i)!.influence),
+        talkingTo: npcState(id)?.talkingTo ?? '',
       };
     }
     return out;
@@ -307,6 +321,7 @@ scene.onBeforeRenderObservable.add(() => {
   if (parley) {
     hud.setEngine(s?.engine || parley.welcome?.engine || '');
     hud.setHeardBy(me?.heardBy ? nameOf(me.heardBy) : null);
+    hud.setTalk(talkLines());
     hud.setMic({ available: micAvailable, mode: parley.mic.mode, muted: parley.mic.muted, talking: parley.mic.talking, ...lastMic });
     hud.setEcho({ on: parley.mic.echo.on, erleDb: parley.mic.echo.erleDb, headphones: headphonesChosen });
     const stats = (audible as NpcVoice | null)?.stats;

@@ -17,6 +17,8 @@ export interface NpcReadout {
   level: number;
   /** the morph targets' influences, viseme_sil … viseme_U */
   influences: number[];
+  /** synced: whom it answers while speaking (an NPC id or a player's session id; '' none) */
+  talkingTo: string;
 }
 
 export interface TraceEntry {
@@ -45,6 +47,10 @@ export interface TestHookSource {
   session(): string;
   engine(): string;
   heardBy(): string;
+  /** this player's session id in the room ('' before joining) */
+  self(): string;
+  /** the HUD's who-talks-to-whom line */
+  talk(): string;
   mic(): { mode: string; muted: boolean; talking: boolean; sentFrames: number; dbfs: number; sent: boolean; speaking: boolean };
   npcs(): Record<string, NpcReadout>;
   caption(): string;
@@ -78,6 +84,8 @@ export function installTestHook(src: TestHookSource): { trace(e: TraceEntry): vo
       session: src.session(),
       engine: src.engine(),
       heardBy: src.heardBy(),
+      self: src.self(),
+      talk: src.talk(),
       mic: src.mic(),
       npcs: src.npcs(),
       caption: src.caption(),

@@ -1,6 +1,6 @@
 /**
  * The HUD: the link to the server, the microphone (mode, push-to-talk key, level), which NPC hears the player
- * best, the engine's own honest label, echo cancellation (on/off and its current echo return loss enhancement),
+ * best, who is talking to whom (NPCs answering you or each other), the engine's own honest label, echo cancellation (on/off and its current echo return loss enhancement),
  * and live latency figures; plus a banner for problems (server gone).
  */
 import type { MicMode, SessionState } from '../../plugin/index.ts';
@@ -55,6 +55,7 @@ export class Hud {
   private readonly mic = this.el('hud-mic');
   private readonly meter = this.el('hud-meter').firstElementChild as HTMLElement;
   private readonly heard = this.el('hud-heard');
+  private readonly talk = this.el('hud-talk');
   private readonly engine = this.el('hud-engine');
   private readonly latency = this.el('hud-latency');
   private readonly echo = this.el('hud-echo');
@@ -89,6 +90,12 @@ export class Hud {
   setHeardBy(name: string | null): void {
     const text = name ? `${name} hears you best` : 'nobody (walk up to someone)';
     if (this.heard.textContent !== text) this.heard.textContent = text;
+  }
+
+  /** Who is talking to whom: one "Dr. Okafor → Commander Vance" per speaking NPC (empty: nobody speaks). */
+  setTalk(lines: string[]): void {
+    const text = lines.length ? lines.join(' · ') : '—';
+    if (this.talk.textContent !== text) this.talk.textContent = text;
   }
 
   /** The engine's label as the server states it; the CPU default says it recognises only its sheet's topics. */

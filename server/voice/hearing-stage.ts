@@ -109,7 +109,7 @@ export class HearingStage {
             if (heard >= PLAYER_HEARD_RMS && heard > loudestRms) [loudest, loudestRms] = [others.ids[k]!, heard];
           });
         }
-        if (loudest) this.addressees.heard(npc.id, loudest);
+        if (loudest) this.addressees.heard(npc.id, loudest, playerHeard ? 'player' : 'npc');
       }
       npc.input = others ? npc.mixer.mix([...frames, ...others.frames], [...weights, ...others.weights]) : npc.mixer.mix(frames, weights);
     }

@@ -1,10 +1,10 @@
-// Whom an NPC answers (server/scenes/addressee.ts, filled by the hearing stage): the voice it heard loudest most
-// recently when it starts speaking; a player's voice before any NPC's; nobody after the window or when nothing
+// Whom an NPC answers (server/scenes/addressee.ts, filled by the hearing stage): when it starts speaking, the player
+// it heard loudest within the window, else the NPC; nobody after the window or when nothing
 // was heard. The synced `talkingTo` through a real room is checked by the browser test (tests/e2e/med-bay-scene.test.ts).
 import { describe, expect, it } from 'vitest';
 import { FRAME_MS, FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { ADDRESSEE_WINDOW_MS, Addressees } from '../../server/scenes/addressee.ts';
-import { NpcHearing } from '../../server/scenes/npc-hearing.ts';
+import { NpcHearing, PLAYER_HOLD_MS } from '../../server/scenes/npc-hearing.ts';
 import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
 import { HearingStage, type HearingPlayer } from '../../server/voice/hearing-stage.ts';
 import { tone } from '../support/audio.ts';
@@ -64,18 +64,20 @@ describe('whom an NPC answers', () => {
     expect(quiet.who.of('a')).toBe('');
   });
 
-  it('the latest voice wins; after the window, nobody; a player who leaves is forgotten', () => {
+  it('a player heard within the window outranks an NPC heard since; after the window the NPC, then nobody', () => {
     const { who, tick, player } = scene();
     tick([player('p1', VOICE)], {});
     expect(who.of('a')).toBe('p1');
-    // the player stops; B speaks to A afterwards (past the player hold, so A hears NPCs again)
-    const hold = Math.ceil(8000 / FRAME_MS) + 1;
-    for (let i = 0; i < hold; i++) tick([player('p1', null)], {});
+    // an NPC voice heard after the player (B finishing a phrase over the end of their words): A answers the player
+    who.heard('a', 'b', 'npc');
+    expect(who.of('a')).toBe('p1');
+    // past the player hold, A hears NPCs again; B speaks to it
+    for (let i = 0; i < Math.ceil(PLAYER_HOLD_MS / FRAME_MS); i++) tick([player('p1', null)], {});
     tick([], { b: VOICE });
     tick([], {});
     expect(who.of('a')).toBe('b');
     for (let i = 0; i < Math.round(ADDRESSEE_WINDOW_MS / FRAME_MS); i++) tick([], {});
-    expect(who.of('a')).toBe('b'); // exactly the window
+    expect(who.of('a')).toBe('b'); // exactly the window since B was heard
     tick([], {});
     expect(who.of('a')).toBe('');
     tick([player('p3', VOICE)], {});
