@@ -81,6 +81,8 @@ const behaviors = new Map<string, NpcVoiceBehavior>();
 const levels = new Map<string, () => number>();
 const captionLines = new Map<string, NpcCaptions>();
 const latency = new LatencyMeter();
+/** each NPC's synced talkingTo as last seen (the test hook logs its changes) */
+const talkingTo = new Map<string, string>();
 // The room state (typed by protocol/room-view.ts; the server owns all of it) fills in with the first patch
 // after joining: until then its maps are missing. NPC status, progress and detail are read only from here.
 const state = () => (room?.state as PartialRoomStateView | undefined) ?? null;
@@ -301,6 +303,11 @@ scene.onBeforeRenderObservable.add(() => {
       if (!lookAt && pl.heardBy === id) lookAt = new Vector3(pl.x, pl.y, pl.z);
     });
     const level = levels.get(id)?.() ?? 0;
+    const to = npc?.talkingTo ?? '';
+    if ((talkingTo.get(id) ?? '') !== to) {
+      talkingTo.set(id, to);
+      hook.event({ t: now, name: 'talking-to', npc: id, detail: to });
+    }
     member.update({ t, dt, status: npcStatusOf(npc), progress: npc?.progress ?? 0, lookAt, level });
     labels.update(id, member.headPosition.add(new Vector3(0, 0.42, 0)), { name: npc?.name ?? nameOf(id), status: npc?.status ?? '', hearsYou: me?.heardBy === id }, scene, camera, engine);
     const voice = behaviors.get(id)?.voice ?? null;

@@ -32,6 +32,7 @@ export interface TraceEntry {
   top: number;
 }
 
+/** Page events: speech-started / speech-ended / interrupted (the NPC voice's), 'talking-to' (an NPC's synced talkingTo changed; detail: the new value), session, npc-error, refused. */
 export interface GameEvent {
   t: number;
   name: string;
