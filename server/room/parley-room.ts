@@ -229,7 +229,11 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       stream.earHeight = p.earHeight ?? 0;
       this.state.npcs.set(id, state);
       this.npcs.set(id, stream);
-      stream.onPublished = () => this.broadcastPatch();
+      stream.onPublished = () => {
+        // the status patch goes out before the speech-started event reaches output(): name the addressee with it
+        if (state.status === 'speaking' && !state.talkingTo) state.talkingTo = this.addressees.of(id);
+        this.broadcastPatch();
+      };
       if (retry) this.log.info({ npc: id }, `NPC '${id}' placed (its sheet is valid now)`);
       return true;
     } catch (err) {
