@@ -1,0 +1,214 @@
+/**
+ * The med-bay scene end to end (issue 19, part 4), in headless Chromium against the real server (CPU rehearsal
+ * engine, the character sheets, the Mars-mission room as scenes/mars-mission.json places it), with a WAV file of
+ * synthetic speech as the microphone.
+ *
+ * The player boards in push-to-talk mode and walks into the med bay, where Dr. Okafor is checking Commander Vance
+ * (2 m apart; their sheets say they hear each other). Nobody presses V, so what happens is theirs alone: both
+ * sessions open, both NPCs speak, alternating, each audible in the page with its mouth moving, captions show both,
+ * and the synced `talkingTo` and the HUD's "Talking" row say who answers whom. Then the player holds V and talks into
+ * the exchange: an NPC answers them (its talkingTo is this player, the HUD says "→ you"), and no NPC starts a turn
+ * addressed to the other NPC meanwhile. A screenshot goes to tests/artifacts/.
+ *
+ * It reads the page through `window.__parley` (sample-game/test-hook.ts). Skips when /usr/bin/chromium is missing.
+ * Run one browser test at a time on a small machine (each starts Chromium with software WebGL).
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resampleAligned } from '../../protocol/dsp/resampler.ts';
+import { hasChromium, launchChromium } from '../plugin/support/chromium.ts';
+import { writeWav } from '../plugin/support/wav.ts';
+import { playerSpeech } from '../rehearsal/audio-tools.ts';
+import { startMarsServer, type MarsServer } from './support/mars-server.ts';
+import { sleep } from '../support/time.ts';
+import type { GameEvent, NpcReadout, TraceEntry } from '../../sample-game/test-hook.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const artifacts = path.join(root, 'tests/artifacts');
+const PAIR = ['okafor', 'vance'] as const;
+const NAMES = { okafor: 'Dr. Nadia Okafor', vance: 'Commander Idris Vance' };
+
+interface Readout {
+  session: string;
+  self: string;
+  talk: string;
+  heardBy: string;
+  npcs: Record<string, NpcReadout>;
+  caption: string;
+}
+
+if (!hasChromium) console.warn('med-bay-scene.test.ts skipped: /usr/bin/chromium is missing (apt-get install -y chromium)');
+
+describe.skipIf(!hasChromium)('the med-bay scene: Okafor and Vance talk to each other, and the player joins', () => {
+  let srv: MarsServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const consoleLines: string[] = [];
+  /** what the page showed, sampled every ~150 ms by `watch` (HUD line and captions) */
+  const shown = { talk: new Set<string>(), captions: new Set<string>() };
+  let watching = false;
+
+  const readout = (): Promise<Readout> => page.evaluate(() => (window as any).__parley.readout());
+  const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
+  const trace = (npc: string, since = 0): Promise<TraceEntry[]> =>
+    page.evaluate(([n, s]) => (window as any).__parley.trace(s).filter((e: TraceEntry) => e.npc === n), [npc, since] as const);
+  const pageNow = (): Promise<number> => page.evaluate(() => performance.now());
+  const pairEvents = async (name: string, since: number) => (await events(since)).filter((e) => e.name === name && (PAIR as readonly string[]).includes(e.npc ?? ''));
+
+  async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs: number): Promise<NonNullable<T>> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v) return v as NonNullable<T>;
+      if (Date.now() > until) {
+        const r = await readout().catch(() => null);
+        const ev = await events(0).catch(() => []);
+        throw new Error(
+          `timed out waiting for ${what}; page: ${JSON.stringify({ talk: r?.talk, okafor: r?.npcs?.okafor?.status, vance: r?.npcs?.vance?.status })}; ` +
+            `events: ${JSON.stringify(ev.filter((e) => e.npc !== 'alex').slice(-12).map((e) => [Math.round(e.t), e.name, e.npc, e.detail]))}; ` +
+            `server log tail: ${srv.logs.slice(-5).join(' | ')}`,
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  /** Sample the HUD's Talking row and the captions while a test runs (they change faster than a test step). */
+  async function watch() {
+    watching = true;
+    while (watching) {
+      const r = await readout().catch(() => null);
+      if (r) {
+        shown.talk.add(r.talk);
+        for (const line of r.caption.split('\n')) if (line) shown.captions.add(line);
+      }
+      await sleep(150);
+    }
+  }
+
+  /** The speakers in order of their speech-started events, repeats collapsed: ['vance', 'okafor', 'vance', …]. */
+  const turns = (started: GameEvent[]) => started.map((e) => e.npc!).filter((n, i, a) => i === 0 || a[i - 1] !== n);
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    const steps: string[] = [];
+    const step = (what: string) => steps.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const [, speech] = await Promise.all([
+      promisify(execFile)(process.execPath, ['esbuild.config.mjs'], { cwd: root }),
+      playerSpeech(['Doctor, Commander, listen to me please.', 'The reactor is failing and we need a plan now.'], { gapMs: 120 }),
+    ]);
+    const dir = await mkdtemp(path.join(tmpdir(), 'parley-e2e-'));
+    const wav = path.join(dir, 'player.wav');
+    await writeWav(wav, resampleAligned(speech.samples, 24_000, 48_000), 48_000);
+    step('bundles and speech');
+    srv = await startMarsServer();
+    step('server');
+    browser = await launchChromium(wav);
+    step('chromium');
+    page = await browser.newPage({ viewport: { width: 960, height: 540 } });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    // software WebGL on two shared cores: half resolution, 10 frames a second (as tests/e2e/mars-mission.test.ts)
+    await page.goto(`${srv.url}/?fps=10&scale=2`);
+    step('page');
+    await page.check('input[name="mode"][value="push-to-talk"]');
+    await page.click('#board');
+    await page.waitForFunction(() => (window as any).__parley?.ready === true, undefined, { timeout: 20_000 }).catch(async (err) => {
+      const shownText = await page.evaluate(() => [document.getElementById('start-status')?.textContent, document.getElementById('start-error-text')?.textContent]);
+      throw new Error(`the game did not connect: ${err.message}; start screen says ${JSON.stringify(shownText)}; console: ${consoleLines.slice(-8).join(' | ')}`);
+    });
+    step('connected');
+    console.log('setup: %s', steps.join(', '));
+  }, 180_000);
+
+  afterAll(async () => {
+    watching = false;
+    await browser?.close();
+    await srv?.stop();
+  });
+
+  let exchangeFrom = 0;
+  it('walking into the med bay: both NPCs speak, alternating, audible with lips moving; captions and the HUD show who talks to whom', async () => {
+    exchangeFrom = await pageNow();
+    const watcher = watch();
+    // 2 m in front of Okafor: within both NPCs' hearing radii (Okafor 5 m, Vance 7 m); the player says nothing
+    expect(await page.evaluate(() => (window as any).__parley.walkTo('okafor', 2))).toBe(true);
+    await waitFor('both sessions', async () => {
+      const r = await readout();
+      return PAIR.every((n) => ['listening', 'speaking'].includes(r.npcs[n]!.status));
+    }, 30_000);
+    // alternating: at least three turns with both NPCs in them, and each answering the other
+    await waitFor('an exchange: three alternating turns, each NPC talking to the other', async () => {
+      const t = turns(await pairEvents('speech-started', exchangeFrom));
+      const to = await pairEvents('talking-to', exchangeFrom);
+      return t.length >= 3 && to.some((e) => e.npc === 'okafor' && e.detail === 'vance') && to.some((e) => e.npc === 'vance' && e.detail === 'okafor');
+    }, 60_000);
+    const started = await pairEvents('speech-started', exchangeFrom);
+    const log = (await events(exchangeFrom)).filter((e) => e.npc !== 'alex' && e.name !== 'session');
+    console.log('events (ms, name, npc, detail): %j', log.map((e) => [Math.round(e.t - exchangeFrom), e.name, e.npc, e.detail ?? '']));
+    expect(new Set(turns(started)).size).toBe(2);
+    // the player never spoke: nobody was talking to them
+    const self = (await readout()).self;
+    expect(self).not.toBe('');
+    expect((await pairEvents('talking-to', exchangeFrom)).filter((e) => e.detail === self)).toEqual([]);
+
+    // audible, with lips: each NPC's voice is heard in the page, and its mouth moves while it is
+    for (const n of PAIR) {
+      const tr = await trace(n, exchangeFrom);
+      const loud = tr.filter((e) => e.level > 0.01);
+      console.log('%s: %d loud frames, peak level %s, mouth max %s', n, loud.length, Math.max(0, ...tr.map((e) => e.level)).toFixed(3), Math.max(0, ...loud.map((e) => e.mouth)).toFixed(2));
+      expect(Math.max(...tr.map((e) => e.level)), n).toBeGreaterThan(0.02);
+      expect(Math.max(...loud.map((e) => e.mouth)), n).toBeGreaterThan(0.4);
+    }
+    // the HUD's Talking row named one answering the other, and captions carried both voices
+    await waitFor('the HUD and captions to have shown both', async () => {
+      const talk = [...shown.talk];
+      const caps = [...shown.captions];
+      return (
+        talk.some((x) => x.includes(`${NAMES.okafor} → ${NAMES.vance}`) || x.includes(`${NAMES.vance} → ${NAMES.okafor}`)) &&
+        PAIR.every((n) => caps.some((c) => c.startsWith(`${NAMES[n]}:`)))
+      );
+    }, 8000);
+    console.log('HUD talking rows seen: %j', [...shown.talk]);
+    await mkdir(artifacts, { recursive: true });
+    await page.evaluate(() => (window as any).__parley.setRenderQuality(1, 10));
+    await sleep(300);
+    await page.screenshot({ path: path.join(artifacts, 'med-bay-scene.png') });
+    await page.evaluate(() => (window as any).__parley.setRenderQuality(2, 10));
+    expect(pageErrors).toEqual([]);
+    watching = false;
+    await watcher;
+  }, 120_000);
+
+  it('the player talks into the exchange: the NPCs give them the floor, and the one answering is talking to the player', async () => {
+    const self = (await readout()).self;
+    shown.talk.clear();
+    const watcher = watch();
+    const t1 = await pageNow();
+    await page.keyboard.down('KeyV'); // push-to-talk: the WAV's speech goes to the server while V is held
+    await sleep(2500);
+    const tUp = await pageNow();
+    await page.keyboard.up('KeyV');
+    const answer = await waitFor('an NPC answering the player', async () => (await pairEvents('talking-to', t1)).find((e) => e.detail === self), 15_000);
+    console.log('%s answers the player %d ms after V was released', answer.npc, Math.round(answer.t - tUp));
+    await waitFor('the HUD to say so', async () => [...shown.talk].some((x) => x.includes(`${NAMES[answer.npc as 'okafor']} → you`)), 5000);
+    // the answer is heard
+    await waitFor('the answer to be heard', async () => (await trace(answer.npc!, answer.t)).some((e) => e.level > 0.02), 8000);
+    await sleep(3000);
+    // the floor stayed the player's: from V down until 3 s into the answer, no NPC began a turn addressed to the other
+    const to = (await pairEvents('talking-to', t1)).filter((e) => e.t <= answer.t + 3000);
+    console.log('talking-to since V: %j', to.map((e) => [Math.round(e.t - t1), e.npc, e.detail === self ? 'player' : e.detail]));
+    expect(to.filter((e) => (PAIR as readonly string[]).includes(e.detail ?? '')), JSON.stringify(to)).toEqual([]);
+    console.log('HUD talking rows seen: %j', [...shown.talk]);
+    expect(pageErrors).toEqual([]);
+    watching = false;
+    await watcher;
+  }, 60_000);
+});
