@@ -10,6 +10,7 @@ import {
   CLOCK_FLUSH_SEQ,
   CLOCK_PLAYING,
   CLOCK_POS,
+  CLOCK_RUN_START,
   CLOCK_SLOTS,
   CLOCK_TARGET_MS,
   CLOCK_UNDERRUNS,
@@ -89,20 +90,26 @@ export class StreamClock {
     let pos: number;
     let at: number;
     let playing: boolean;
+    let runStart: number;
     if (this.view && this.view[CLOCK_CTX_TIME] > 0) {
       pos = this.view[CLOCK_POS];
       at = this.view[CLOCK_CTX_TIME];
       playing = this.view[CLOCK_PLAYING] === 1;
+      runStart = this.view[CLOCK_RUN_START];
     } else if (this.last) {
       pos = this.last.pos;
       at = this.last.ctxTime;
       playing = this.last.playing;
+      runStart = this.last.runStart ?? 0;
     } else {
       return 0;
     }
     if (playing) {
       const elapsed = Math.min(MAX_EXTRAPOLATION_S, Math.max(0, this.ctx.currentTime - at));
       pos += elapsed * this.streamRate - this.latencySeconds() * this.streamRate;
+      // a run just started is not heard yet for the output latency: it reads at its start, never back in the gap
+      // (or the flushed speech) before it
+      pos = Math.max(pos, runStart);
     }
     pos = Math.max(0, pos);
     // Small backward steps come from extrapolation error; hold still instead. A big one is a new stream.

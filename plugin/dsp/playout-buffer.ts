@@ -75,6 +75,8 @@ export class PlayoutBuffer {
   /** index of the frame being played (or next to play); -1 before the first frame */
   private nextIndex = -1;
   private offset = 0;
+  /** the frame the current run of playback started at (a (re)start or a skipped gap); -1 before any */
+  private runStartIndex = -1;
   /** the index playback ran dry at, to tell a late frame (underrun) from a new talk spurt */
   private dryAt: number | null = null;
 
@@ -134,6 +136,15 @@ export class PlayoutBuffer {
   /** Stream sample position of the next sample `read` returns: frame index × frameSamples + offset. */
   get position(): number {
     return this.nextIndex < 0 ? 0 : this.nextIndex * this.frameSamples + this.offset;
+  }
+
+  /**
+   * Stream position where the current run of playback began (frame start), 0 before any. Nothing before it in
+   * this run was played: what precedes it is a skipped gap or a flushed remainder, so a clock that subtracts
+   * output latency must not read back into it.
+   */
+  get runStart(): number {
+    return this.runStartIndex < 0 ? 0 : this.runStartIndex * this.frameSamples;
   }
 
   /** Index of the frame at the play position, -1 before any. */
@@ -221,6 +232,7 @@ export class PlayoutBuffer {
         const first = this.minBufferedIndex();
         if (this.nextIndex >= 0 && first > this.nextIndex) this.stats.skipped += first - this.nextIndex;
         this.nextIndex = first;
+        this.runStartIndex = first;
         this.offset = 0;
         this.playingState = true;
         this.fadeLeft = 0;
@@ -244,6 +256,7 @@ export class PlayoutBuffer {
         if (first - this.nextIndex > this.maxGapFrames) {
           this.stats.skipped += first - this.nextIndex;
           this.nextIndex = first;
+          this.runStartIndex = first;
           this.offset = 0;
           continue;
         }
@@ -325,6 +338,7 @@ export class PlayoutBuffer {
     this.frames.clear();
     this.playingState = false;
     this.nextIndex = -1;
+    this.runStartIndex = -1;
     this.offset = 0;
     this.dryAt = null;
     this.delayCount = 0;

@@ -75,6 +75,8 @@ export type PlaybackClockMsg = {
   playing: boolean;
   /** the last flush done (its seq): a report from before the main thread's latest flush is stale */
   flushSeq: number;
+  /** stream position where the current run of playback began: the clock never reads back past it */
+  runStart: number;
 } & VoicePlayoutStats;
 
 /** Float64Array slots of the shared clock. */
@@ -85,4 +87,5 @@ export const CLOCK_BUFFERED_MS = 3;
 export const CLOCK_TARGET_MS = 4;
 export const CLOCK_UNDERRUNS = 5;
 export const CLOCK_FLUSH_SEQ = 6;
+export const CLOCK_RUN_START = 7;
 export const CLOCK_SLOTS = 8;

@@ -11,6 +11,7 @@ import {
   CLOCK_FLUSH_SEQ,
   CLOCK_PLAYING,
   CLOCK_POS,
+  CLOCK_RUN_START,
   CLOCK_TARGET_MS,
   CLOCK_UNDERRUNS,
   PLAYBACK_PROCESSOR,
@@ -116,7 +117,9 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
   private position(rendered: number): number {
     if (this.stoppedAt !== null && !this.jb.playing) return this.stoppedAt;
     const pending = this.fifoLen + this.resampler.delay + rendered; // output samples read from the buffer, not yet heard
-    return Math.max(0, this.jb.position - (this.jb.playing ? pending * this.ratio : 0));
+    if (!this.jb.playing) return Math.max(0, this.jb.position);
+    // just (re)started: the samples ahead of the output are the run's first; nothing before its start was played
+    return Math.max(this.jb.runStart, this.jb.position - pending * this.ratio);
   }
 
   private report(post: boolean, rendered = 0): void {
@@ -130,6 +133,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
       this.clock[CLOCK_TARGET_MS] = this.jb.targetMs;
       this.clock[CLOCK_UNDERRUNS] = this.jb.stats.underruns;
       this.clock[CLOCK_FLUSH_SEQ] = this.flushSeq;
+      this.clock[CLOCK_RUN_START] = this.jb.runStart;
     }
     if (!post) return;
     const s = this.jb.stats;
@@ -139,6 +143,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor implements WorkletPr
       ctxTime,
       playing: this.jb.playing,
       flushSeq: this.flushSeq,
+      runStart: this.jb.runStart,
       bufferedMs: this.jb.bufferedMs,
       targetMs: this.jb.targetMs,
       underruns: s.underruns,

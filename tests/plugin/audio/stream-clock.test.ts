@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { StreamClock } from '../../../plugin/audio/stream-clock.ts';
 import type { PlaybackClockMsg } from '../../../plugin/worklets/messages.ts';
 
-const report = (pos: number, ctxTime: number, playing: boolean, flushSeq: number): PlaybackClockMsg => ({
-  type: 'clock', pos, ctxTime, playing, flushSeq, bufferedMs: 0, targetMs: 60, underruns: 0, late: 0, concealed: 0, overrunDropped: 0,
+const report = (pos: number, ctxTime: number, playing: boolean, flushSeq: number, runStart = 0): PlaybackClockMsg => ({
+  type: 'clock', pos, ctxTime, playing, flushSeq, runStart, bufferedMs: 0, targetMs: 60, underruns: 0, late: 0, concealed: 0, overrunDropped: 0,
 });
 
 describe('StreamClock', () => {
@@ -34,5 +34,19 @@ describe('StreamClock', () => {
     clock.onReport(report(60 * 1920, 10.5, true, 1));
     expect(clock.position).toBe(60 * 1920);
     expect(clock.playing).toBe(true);
+  });
+
+  it('a run that just started reads at its start, not back in the gap or the flushed speech before it', () => {
+    const ctx = { currentTime: 20, outputLatency: 0.04, baseLatency: 0 };
+    const clock = new StreamClock(ctx as unknown as BaseAudioContext, false);
+    clock.onReport(report(148.5 * 1920, 20, true, 0, 140 * 1920));
+    clock.interrupt();
+    clock.onReport(report(148.6 * 1920, 20.01, false, 1, 140 * 1920));
+    // the frames after the cut start playing at 159: for the output latency nothing of them is heard yet
+    clock.onReport(report(159 * 1920 + 100, 20.3, true, 1, 159 * 1920));
+    ctx.currentTime = 20.3;
+    expect(clock.position).toBe(159 * 1920); // not 159 × 1920 + 100 − 40 ms (frame 158, flushed, never played)
+    ctx.currentTime = 20.4; // 100 ms on: past the latency, the run is heard
+    expect(clock.position).toBeCloseTo(159 * 1920 + 100 + 0.06 * 24_000);
   });
 });

@@ -64,7 +64,12 @@ describe('playback worklet: flush', () => {
     // frames of the cut-off speech that come late are refused; the next utterance plays under its own index
     send({ type: 'frame', i: 101, samples: voice(101) });
     for (let i = 120; i < 124; i++) send({ type: 'frame', i, samples: voice(i) });
+    const from = p.port.posted.length;
     for (let q = 0; q < 60; q++) quantum();
+    // from the first quantum of the new run, the clock never reads back into what was flushed or skipped
+    const run = p.port.posted.slice(from).filter((m) => m.playing);
+    expect(run.length).toBeGreaterThan(10);
+    for (const m of run) expect(m.pos).toBeGreaterThanOrEqual(120 * 1920);
     const now = p.port.posted.at(-1)!;
     expect(now.playing).toBe(true);
     expect(now.pos).toBeGreaterThanOrEqual(120 * 1920);
