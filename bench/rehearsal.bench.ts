@@ -187,13 +187,14 @@ function turnRecords(lines: string[]) {
   const num = (l: string, k: string) => Number(new RegExp(`${k}=(\\d+)`).exec(l)?.[1] ?? NaN);
   return lines
     .filter((l) => l.endsWith('turn decoded'))
-    .map((l) => ({ decoded: l.includes('decoded=true'), inStepMs: num(l, 'inStepMs'), undecodedAtEndMs: num(l, 'undecodedAtEndMs') }));
+    .map((l) => ({ decoded: l.includes('decoded=true'), gaveUp: l.includes('gaveUp=true'), inStepMs: num(l, 'inStepMs'), undecodedAtEndMs: num(l, 'undecodedAtEndMs') }));
 }
 
 /**
  * Step N sessions every 80 ms in the worker pool; the step's p95 wall time must fit the 80 ms frame. With
  * recognition on, decoding runs between steps, so it must also keep up: a turn whose audio had to be decoded
- * inside steps beyond its last 160 ms (the thread had no idle time for it) counts against the trial.
+ * inside steps beyond its last 160 ms, or was given up at its end (the thread had no idle time for it), counts
+ * against the trial.
  */
 async function sustained(frames: Float32Array[], personas: Persona[], recognition: boolean) {
   const workers = rehearsalWorkerCount();
@@ -233,12 +234,12 @@ async function sustained(frames: Float32Array[], personas: Persona[], recognitio
     await sleep(200); // the workers' last log records
     const p95 = percentile(times, 95);
     const t = turnRecords(rec.lines.slice(logged));
-    const behind = t.filter((x) => x.inStepMs > 160).length;
-    const undecoded = t.filter((x) => !x.decoded).length;
+    const behind = t.filter((x) => x.inStepMs > 160 || x.gaveUp).length;
+    const undecoded = t.filter((x) => !x.decoded && !x.gaveUp).length;
     if (n === 24) Object.assign(turns, { total: t.length, undecoded, behind });
     log(
       `${n} sessions ${tag}: step p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, errors ${errors}${firstError ? ` (${firstError})` : ''}` +
-        (recognition ? `; turns ${t.length}, no free decoder ${undecoded}, decoded in steps (fell behind) ${behind}` : '') +
+        (recognition ? `; turns ${t.length}, no free decoder ${undecoded}, decoded in steps or given up (fell behind) ${behind}` : '') +
         `; load ${os.loadavg()[0]!.toFixed(1)}`,
     );
     return { p95, errors, behind };

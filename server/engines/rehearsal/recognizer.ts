@@ -54,8 +54,9 @@ export interface RecognizerOptions {
   /** PocketSphinx frame downsampling: 2 scores every other 10 ms frame (about half the CPU) */
   downsample?: 1 | 2;
   /**
-   * Undecoded audio a turn may hold before a step decodes the excess itself (normally the thread decodes between
-   * steps and holds none). Bounds the decoding left for the step that ends the turn on a starved thread.
+   * Undecoded audio a turn may hold: past it a step decodes two frames of it, and the step that ends a turn decodes
+   * at most this much (normally the thread decodes between steps and leaves under a frame); a turn still further
+   * behind at its end (a decoder freed late, a starved thread) is not understood.
    */
   maxBacklogMs?: number;
   /** further PocketSphinx settings (e.g. beam, maxhmmpf), for tuning */
@@ -290,7 +291,7 @@ export class TurnListener {
   decodeMs = 0;
   /** in a quiet past TRAILING_SILENCE_MS: not queued */
   private skipping = false;
-  /** audio of this turn decoded inside steps (past the backlog cap, or left at its end), in samples */
+  /** audio of this turn decoded inside steps (past the cap, or left at its end), in samples */
   private inStepSamples = 0;
   /** PARLEY_RECOGNIZER_DUMP=dir: each turn's decoder input (16 kHz, after the level gain) and words are written there, to diagnose */
   private readonly dumpDir = process.env.PARLEY_RECOGNIZER_DUMP;
@@ -333,8 +334,8 @@ export class TurnListener {
     if (this.active && heard.silenceMs >= DISCARD_AFTER_QUIET_MS) this.finish();
     if (!this.active) return;
     // Decoding happens between steps (TopicRecognizer's idle pump), so a step never carries it and the room's
-    // tick never waits for it. Only a backlog past the cap is decoded here: it bounds the decode left for the
-    // step that ends the turn when the thread has had no idle time.
+    // tick never waits for it. Only a backlog past the cap is decoded here, two frames a step (a thread stepped
+    // back to back, as tests and benches do, has little idle time).
     const over = this.pending() - this.recognizer.options.maxBacklogMs * (RECOGNISER_RATE / 1000);
     if (over > 0) this.inStepSamples += this.feed(Math.min(over, 2560));
     if (this.backlog.length) this.recognizer.wake(this);
@@ -400,8 +401,11 @@ export class TurnListener {
     this.recognizer.forget(this);
     if (!this.active) return [];
     const undecoded = this.pending();
-    // what the idle pump has not decoded yet (normally under a frame)
-    if (this.decoder) this.inStepSamples += this.feed(Infinity);
+    // What the idle pump has not decoded yet: normally under a frame. More than maxBacklogMs means the thread had
+    // no idle time; decoding it here could hold the step past its deadline (the worker would be replaced, every
+    // session on it lost), so the turn is not understood instead.
+    const gaveUp = undecoded > this.recognizer.options.maxBacklogMs * (RECOGNISER_RATE / 1000);
+    if (this.decoder && !gaveUp) this.inStepSamples += this.feed(Infinity);
     this.active = false;
     this.backlog = [];
     const p = this.decoder;
@@ -409,8 +413,13 @@ export class TurnListener {
     // how the turn was decoded, for benches: on a thread with idle time, none of it inside steps
     const inStepMs = Math.round(this.inStepSamples / (RECOGNISER_RATE / 1000));
     this.inStepSamples = 0;
-    this.log.debug({ decoded: p !== undefined, turnMs: Math.round(this.queuedSamples / (RECOGNISER_RATE / 1000)), inStepMs, undecodedAtEndMs: Math.round(undecoded / (RECOGNISER_RATE / 1000)) }, 'turn decoded');
+    this.log.debug({ decoded: p !== undefined && !gaveUp, gaveUp, turnMs: Math.round(this.queuedSamples / (RECOGNISER_RATE / 1000)), inStepMs, undecodedAtEndMs: Math.round(undecoded / (RECOGNISER_RATE / 1000)) }, 'turn decoded');
     if (!p) return [];
+    if (gaveUp) {
+      this.guard(() => p.decoder.stop());
+      if (!this.failed) this.recognizer.release(p);
+      return [];
+    }
     let words: string[] = [];
     const t0 = performance.now();
     this.guard(() => {
