@@ -314,7 +314,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   // ── the tick (called by the conductor) ──────────────────────────────────────────────────────────────────
 
-  beginTick() {
+  beginTick(_tick?: unknown, stepping = true) {
     const now = Date.now();
     const dt = this.lastTickAt === 0 ? FRAME_MS : Math.min(1000, now - this.lastTickAt);
     this.lastTickAt = now;
@@ -326,9 +326,12 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       p.countsForDemand = p.intake !== null && p.placed;
       p.voiced = p.voicing(now);
     }
-    this.npcHearing.beginTick();
     this.addressees.beginTick();
-    this.hearing.run(players, this.npcs.values());
+    if (stepping) {
+      // On a tick whose step is skipped, players' and NPCs' voices stay queued for the next one.
+      this.npcHearing.beginTick();
+      this.hearing.run(players, this.npcs.values());
+    }
     this.heard.tick();
     // a session that closed mid-speech sends no speech-ended: nobody is talked to by a silent NPC
     for (const n of this.npcs.values()) if (n.state.talkingTo && n.state.status !== 'speaking') n.state.talkingTo = '';

@@ -16,8 +16,12 @@ import type { NpcStream } from './npc-stream.ts';
 import { TickClock, type TickInfo } from './tick-clock.ts';
 
 export interface TickParticipant {
-  /** pull this tick's player frames, mix each stream's input and set its demand */
-  beginTick(tick: TickInfo): void;
+  /**
+   * Pull this tick's player frames, mix each stream's input and set its demand. `stepping` is false when the
+   * previous step still runs, so this tick's step is skipped: leave the voice frames buffered then (the uplink
+   * buffer catches up in the player's next silence), or the engine never hears them.
+   */
+  beginTick(tick: TickInfo, stepping: boolean): void;
   streams(): Iterable<NpcStream>;
   /** one output frame of a stream's session, with the speech events it made (voice out) */
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]): void;
@@ -121,9 +125,10 @@ export class Conductor {
     const m = this.opts.metrics;
     m.tickLateness.observe(Math.max(0, tick.lateMs) / 1000);
     const started = this.time.now();
+    const stepping = !this.inFlight;
     for (const p of this.participants) {
       try {
-        p.beginTick(tick);
+        p.beginTick(tick, stepping);
       } catch (err) {
         this.log.error({ err, tick: tick.index }, 'a room failed to prepare its tick');
       }
@@ -132,7 +137,7 @@ export class Conductor {
     const streams = this.allStreams();
     this.arbitrate(streams);
     const lateMs = Math.max(0, tick.lateMs);
-    if (this.inFlight) {
+    if (!stepping) {
       m.ticksLate.inc();
       this.opts.observeTick?.(lateMs, null);
       return;

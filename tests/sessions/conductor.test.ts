@@ -199,6 +199,33 @@ describe('conductor arbitration', () => {
 });
 
 describe('conductor tick phase', () => {
+  it('tells the rooms when a tick will not step (the previous step still runs), so they leave its voice frames buffered', async () => {
+    const t = setup(2, ['alex']);
+    t.near.alex = 2;
+    await t.run(400);
+    const flags: boolean[] = [];
+    const begin = t.room.beginTick;
+    t.room.beginTick = (tick, stepping) => {
+      flags.push(stepping);
+      begin(tick, stepping);
+    };
+    // one step takes 200 ms: the two ticks that come while it runs do not step
+    let release: () => void = () => {};
+    const step = t.engine.step.bind(t.engine);
+    t.engine.step = async (batch) => {
+      t.engine.step = step;
+      await new Promise<void>((r) => (release = r));
+      return step(batch);
+    };
+    await t.run(80);
+    await t.run(160);
+    release();
+    await new Promise((r) => setImmediate(r)); // the step's outputs are delivered
+    await t.run(160);
+    expect(flags).toEqual([true, false, false, true, true]);
+    expect(await t.metrics.registry.render()).toMatch(/parley_ticks_late_total 2/);
+  });
+
   it("moves the tick grid onto the players' frames: earlier 2 ms a tick, later up to 8, one batched step per tick", async () => {
     const t = setup(1, ['alex']);
     t.near.alex = 1;
@@ -212,9 +239,9 @@ describe('conductor tick phase', () => {
     };
     const ticks: number[] = [];
     const begin = t.room.beginTick;
-    t.room.beginTick = (tick) => {
+    t.room.beginTick = (tick, stepping) => {
       ticks.push(tick.deadline);
-      begin(tick);
+      begin(tick, stepping);
     };
     await t.run(2000);
     expect(shifts.slice(0, 15).every((ms) => ms === 2)).toBe(true);
