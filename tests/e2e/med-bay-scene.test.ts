@@ -178,10 +178,13 @@ describe.skipIf(!hasChromium)('the med-bay scene: Okafor and Vance talk to each 
     }, 8000);
     console.log('HUD talking rows seen: %j', [...shown.talk]);
     await mkdir(artifacts, { recursive: true });
+    // the screenshot from a step back, both NPCs in view (still within both hearing radii), then back in front of Okafor
+    await page.evaluate(() => (window as any).__parley.teleport([-4.2, 1.7, 11.6], [-7.4, 1.4, 11.6]));
     await page.evaluate(() => (window as any).__parley.setRenderQuality(1, 10));
-    await sleep(300);
+    await sleep(400);
     await page.screenshot({ path: path.join(artifacts, 'med-bay-scene.png') });
     await page.evaluate(() => (window as any).__parley.setRenderQuality(2, 10));
+    await page.evaluate(() => (window as any).__parley.walkTo('okafor', 2));
     expect(pageErrors).toEqual([]);
     watching = false;
     await watcher;
