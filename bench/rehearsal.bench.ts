@@ -239,7 +239,7 @@ async function sustained(frames: Float32Array[], personas: Persona[], recognitio
     if (n === 24) Object.assign(turns, { total: t.length, undecoded, behind });
     log(
       `${n} sessions ${tag}: step p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, errors ${errors}${firstError ? ` (${firstError})` : ''}` +
-        (recognition ? `; turns ${t.length}, no free decoder ${undecoded}, decoded in steps or given up (fell behind) ${behind}` : '') +
+        (recognition ? `; turns ${t.length}, no free decoder ${undecoded}, decoded in steps or given up (fell behind) ${behind} (given up ${t.filter((x) => x.gaveUp).length}, most decoded in a step ${Math.max(0, ...t.map((x) => x.inStepMs || 0))} ms of audio)` : '') +
         `; load ${os.loadavg()[0]!.toFixed(1)}`,
     );
     return { p95, errors, behind };
