@@ -11,19 +11,14 @@
  * It reads the page through `window.__parley`, the sample game's test hook (sample-game/test-hook.ts).
  * Skips when /usr/bin/chromium is missing (CI: apt-get install -y chromium).
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resampleAligned } from '../../protocol/dsp/resampler.ts';
-import { hasChromium, launchChromium } from '../plugin/support/chromium.ts';
-import { writeWav } from '../plugin/support/wav.ts';
-import { playerSpeech } from '../rehearsal/audio-tools.ts';
-import { startMarsServer, type MarsServer } from './support/mars-server.ts';
+import { hasChromium } from '../plugin/support/chromium.ts';
+import type { MarsServer } from './support/mars-server.ts';
+import { openGamePage } from './support/game-page.ts';
 import { sleep } from '../support/time.ts';
 import type { GameEvent, NpcReadout, TraceEntry } from '../../sample-game/test-hook.ts';
 
@@ -46,8 +41,8 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
   let srv: MarsServer;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
-  const consoleLines: string[] = [];
+  let pageErrors: string[] = [];
+  let consoleLines: string[] = [];
 
   const readout = (): Promise<Readout> => page.evaluate(() => (window as any).__parley.readout());
   const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
@@ -81,41 +76,9 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     }, 8000);
 
   beforeAll(async () => {
-    // how long each setup step took (a starved machine makes them slow; printed, so a timeout says where)
-    const t0 = Date.now();
-    const steps: string[] = [];
-    const step = (what: string) => steps.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    // the bundles as `npm start` builds them, and the player's voice: synthetic speech, looped by Chromium
-    const [, speech] = await Promise.all([
-      promisify(execFile)(process.execPath, ['esbuild.config.mjs'], { cwd: root }),
-      playerSpeech(
-        ['Alex, what is going on with the reactor?', 'I can see a panel on the wall.', 'Tell me what to do and I will do it.'],
-        { gapMs: 120 },
-      ),
-    ]);
-    const dir = await mkdtemp(path.join(tmpdir(), 'parley-e2e-'));
-    const wav = path.join(dir, 'player.wav');
-    await writeWav(wav, resampleAligned(speech.samples, 24_000, 48_000), 48_000);
-    step('bundles and speech');
-    srv = await startMarsServer();
-    step('server');
-    browser = await launchChromium(wav);
-    step('chromium');
-    page = await browser.newPage({ viewport: { width: 960, height: 540 } });
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    // Software-rendered WebGL on two shared cores starves Chromium's audio thread (audio then runs slower than
-    // real time): render at half resolution, 10 frames a second, except for the screenshot.
-    await page.goto(`${srv.url}/?fps=10&scale=2`);
-    step('page');
-    await page.check('input[name="mode"][value="push-to-talk"]');
-    await page.click('#board');
-    await page.waitForFunction(() => (window as any).__parley?.ready === true, undefined, { timeout: 20_000 }).catch(async (err) => {
-      const shown = await page.evaluate(() => [document.getElementById('start-status')?.textContent, document.getElementById('start-error-text')?.textContent]);
-      throw new Error(`the game did not connect: ${err.message}; start screen says ${JSON.stringify(shown)}; console: ${consoleLines.slice(-8).join(' | ')}`);
-    });
-    step('connected');
-    console.log('setup: %s', steps.join(', '));
+    const g = await openGamePage(['Alex, what is going on with the reactor?', 'I can see a panel on the wall.', 'Tell me what to do and I will do it.']);
+    ({ srv, browser, page, pageErrors, consoleLines } = g);
+    console.log('setup: %s', g.steps.join(', '));
   }, 180_000); // ~15 s on an idle machine; over 90 s seen with other engineers' tests and benches on the 2 cores
 
   afterAll(async () => {

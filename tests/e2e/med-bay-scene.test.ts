@@ -13,19 +13,14 @@
  * It reads the page through `window.__parley` (sample-game/test-hook.ts). Skips when /usr/bin/chromium is missing.
  * Run one browser test at a time on a small machine (each starts Chromium with software WebGL).
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resampleAligned } from '../../protocol/dsp/resampler.ts';
-import { hasChromium, launchChromium } from '../plugin/support/chromium.ts';
-import { writeWav } from '../plugin/support/wav.ts';
-import { playerSpeech } from '../rehearsal/audio-tools.ts';
-import { startMarsServer, type MarsServer } from './support/mars-server.ts';
+import { hasChromium } from '../plugin/support/chromium.ts';
+import type { MarsServer } from './support/mars-server.ts';
+import { openGamePage } from './support/game-page.ts';
 import { sleep } from '../support/time.ts';
 import type { GameEvent, NpcReadout, TraceEntry } from '../../sample-game/test-hook.ts';
 
@@ -49,8 +44,8 @@ describe.skipIf(!hasChromium)('the med-bay scene: Okafor and Vance talk to each 
   let srv: MarsServer;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
-  const consoleLines: string[] = [];
+  let pageErrors: string[] = [];
+  let consoleLines: string[] = [];
   /** what the page showed, sampled every ~150 ms by `watch` (HUD line and captions) */
   const shown = { talk: new Set<string>(), captions: new Set<string>() };
   let watching = false;
@@ -97,35 +92,9 @@ describe.skipIf(!hasChromium)('the med-bay scene: Okafor and Vance talk to each 
   const turns = (started: GameEvent[]) => started.map((e) => e.npc!).filter((n, i, a) => i === 0 || a[i - 1] !== n);
 
   beforeAll(async () => {
-    const t0 = Date.now();
-    const steps: string[] = [];
-    const step = (what: string) => steps.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const [, speech] = await Promise.all([
-      promisify(execFile)(process.execPath, ['esbuild.config.mjs'], { cwd: root }),
-      playerSpeech(['Doctor, Commander, listen to me please.', 'The reactor is failing and we need a plan now.'], { gapMs: 120 }),
-    ]);
-    const dir = await mkdtemp(path.join(tmpdir(), 'parley-e2e-'));
-    const wav = path.join(dir, 'player.wav');
-    await writeWav(wav, resampleAligned(speech.samples, 24_000, 48_000), 48_000);
-    step('bundles and speech');
-    srv = await startMarsServer();
-    step('server');
-    browser = await launchChromium(wav);
-    step('chromium');
-    page = await browser.newPage({ viewport: { width: 960, height: 540 } });
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    // software WebGL on two shared cores: half resolution, 10 frames a second (as tests/e2e/mars-mission.test.ts)
-    await page.goto(`${srv.url}/?fps=10&scale=2`);
-    step('page');
-    await page.check('input[name="mode"][value="push-to-talk"]');
-    await page.click('#board');
-    await page.waitForFunction(() => (window as any).__parley?.ready === true, undefined, { timeout: 20_000 }).catch(async (err) => {
-      const shownText = await page.evaluate(() => [document.getElementById('start-status')?.textContent, document.getElementById('start-error-text')?.textContent]);
-      throw new Error(`the game did not connect: ${err.message}; start screen says ${JSON.stringify(shownText)}; console: ${consoleLines.slice(-8).join(' | ')}`);
-    });
-    step('connected');
-    console.log('setup: %s', steps.join(', '));
+    const g = await openGamePage(['Doctor, Commander, listen to me please.', 'The reactor is failing and we need a plan now.']);
+    ({ srv, browser, page, pageErrors, consoleLines } = g);
+    console.log('setup: %s', g.steps.join(', '));
   }, 180_000);
 
   afterAll(async () => {
