@@ -20,12 +20,7 @@ export function pcm16ToFloat(bytes: Uint8Array, out = new Float32Array(bytes.byt
   return out;
 }
 
-/** Root-mean-square level of a block, 0..1 for full-scale input. */
-export function rms(samples: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < samples.length; i++) sum += samples[i] * samples[i];
-  return samples.length ? Math.sqrt(sum / samples.length) : 0;
-}
+export { rms } from '../../protocol/dsp/level.ts';
 
 /** dBFS of an RMS level, floored at −100 so silence stays a finite number. */
 export function toDbfs(level: number): number {

@@ -17,6 +17,7 @@
  * Plain TS, driven with explicit times so it can be tested in Node; the playback worklet owns one per NPC.
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
+import { rms } from '../../protocol/dsp/level.ts';
 
 export interface PlayoutBufferOptions {
   frameSamples?: number;
@@ -304,7 +305,7 @@ export class PlayoutBuffer {
     if (this.leftSeen < DRAIN_AFTER) return;
     const frame = this.frames.get(this.nextIndex);
     const excess = Math.floor(this.leftMin - ((this.startMarginMs() + 5) / 1000) * this.sampleRate);
-    if (!frame || excess <= 0 || rmsOf(frame) > SILENT_RMS) return;
+    if (!frame || excess <= 0 || rms(frame) > SILENT_RMS) return;
     const skip = Math.min(excess, this.frameSamples);
     this.stats.drained += skip;
     this.offset = skip;
@@ -396,10 +397,4 @@ export class PlayoutBuffer {
     for (const k of this.frames.keys()) if (k < m) m = k;
     return m;
   }
-}
-
-function rmsOf(x: Float32Array): number {
-  let e = 0;
-  for (let i = 0; i < x.length; i++) e += x[i]! * x[i]!;
-  return Math.sqrt(e / x.length);
 }

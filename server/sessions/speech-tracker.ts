@@ -5,6 +5,7 @@
  * while the NPC is hearing a player.
  */
 import type { NpcEvent } from '../../protocol/messages.ts';
+import { rms } from '../../protocol/dsp/level.ts';
 
 export interface TrackerOptions {
   /** output RMS above which a frame counts as speech */
@@ -15,11 +16,6 @@ export interface TrackerOptions {
   hearingRms?: number;
 }
 
-function rms(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s / x.length);
-}
 
 export class SpeechTracker {
   speaking = false;

@@ -11,15 +11,10 @@ import { SILENCE, type PlayerVoiceIntake } from './intake.ts';
 import type { NpcHearing } from '../scenes/npc-hearing.ts';
 import { playerGainFor } from '../scenes/interruption-ducking.ts';
 import type { Addressees } from '../scenes/addressee.ts';
+import { rms } from '../../protocol/dsp/level.ts';
 
 /** A player's voice, weighted, at or above this RMS in an NPC's ears counts as heard (it outranks NPC voices). */
 const PLAYER_HEARD_RMS = 0.01;
-
-function frameRms(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s / x.length);
-}
 
 /** What the stage needs of a player. */
 export interface HearingPlayer {
@@ -71,7 +66,7 @@ export class HearingStage {
         this.metrics.uplinkBufferWait.observe(wait.heldMs / 1000);
       }
       frames[i] = p.echoGate ? p.echoGate.filter(frame) : frame;
-      levels[i] = this.npcVoices ? frameRms(frames[i]!) : 0;
+      levels[i] = this.npcVoices ? rms(frames[i]!) : 0;
     });
     const best: { npc: string; w: number }[] = players.map(() => ({ npc: '', w: 0 }));
     for (const npc of streams) {
@@ -105,7 +100,7 @@ export class HearingStage {
         // players first: an NPC voice names the addressee only in a tick with no player heard
         if (!playerHeard && others) {
           others.frames.forEach((f, k) => {
-            const heard = others.weights[k]! * frameRms(f);
+            const heard = others.weights[k]! * rms(f);
             if (heard >= PLAYER_HEARD_RMS && heard > loudestRms) [loudest, loudestRms] = [others.ids[k]!, heard];
           });
         }

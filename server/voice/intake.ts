@@ -9,6 +9,10 @@ import { createDecoder, FrameSizeError, type FrameDecoder } from '../codec/index
 import type { Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
 import { UplinkJitterBuffer } from './uplink-jitter-buffer.ts';
+import { rms } from '../../protocol/dsp/level.ts';
+
+/** Below about -50 dBFS: no speech a hearing mix would use, so trimming it after a stall loses nothing. */
+const QUIET_RMS = 0.003;
 
 export type IntakeResult =
   | { ok: true; overflow: boolean }
@@ -27,7 +31,7 @@ export class PlayerVoiceIntake {
     opts: { primeFrames?: number | 'adaptive'; maxFrames?: number } = {},
   ) {
     this.decoder = createDecoder(codec);
-    this.buffer = new UplinkJitterBuffer(opts.primeFrames ?? 'adaptive', opts.maxFrames ?? 6, { conceal: concealFrame, isSilent: (f) => isQuiet(f as Float32Array) });
+    this.buffer = new UplinkJitterBuffer(opts.primeFrames ?? 'adaptive', opts.maxFrames ?? 6, { conceal: concealFrame, isSilent: (f) => rms(f as Float32Array) < QUIET_RMS });
   }
 
   push(msg: VoiceMsg, now = Date.now()): IntakeResult {
@@ -107,11 +111,4 @@ export function concealFrame(last: unknown, consecutive: number): Float32Array |
   const out = new Float32Array(last.length);
   for (let i = 0; i < out.length; i++) out[i] = last[i]! * 0.7 * (1 - i / out.length);
   return out;
-}
-
-/** Below about -50 dBFS: no speech a hearing mix would use, so dropping it to catch up loses nothing. */
-function isQuiet(pcm: Float32Array): boolean {
-  let e = 0;
-  for (let i = 0; i < pcm.length; i++) e += pcm[i]! * pcm[i]!;
-  return e / pcm.length < 0.003 * 0.003;
 }
