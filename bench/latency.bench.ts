@@ -36,6 +36,7 @@ import { matchMaker } from '@colyseus/core';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
+import { rms } from '../protocol/dsp/level.ts';
 import { Kind, PARLEY_CHANNEL } from '../protocol/messages.ts';
 import { decodeServer } from '../protocol/envelope.ts';
 import type { DuplexEngine, Persona } from '../server/engines/contract.ts';
@@ -213,7 +214,7 @@ async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: nu
     const heardAt = (i: number) => (played.startedAt.has(i) ? t0 + (played.startedAt.get(i)! / SR) * 1000 : NaN);
     const pipeFrames: number[] = [];
     for (const a of arrivals) {
-      if (rmsOf(a.samples) > 0.01) {
+      if (rms(a.samples) > 0.01) {
         const v = heardAt(a.i) - engineAt(a.i);
         if (v === v) pipeFrames.push(v);
       }
@@ -247,11 +248,6 @@ interface CaseTimes {
   stop: (number | null)[];
 }
 
-function rmsOf(x: Float32Array): number {
-  let e = 0;
-  for (let i = 0; i < x.length; i++) e += x[i]! * x[i]!;
-  return Math.sqrt(e / x.length);
-}
 
 /** The sample where the NPC's first loud run after `from` starts (walking back if it was already talking). */
 function onsetSample(npc: Float32Array, from: number): number | null {

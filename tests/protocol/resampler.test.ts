@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Resampler, resampleAligned } from '../../protocol/dsp/resampler.ts';
+import { rms } from '../support/audio.ts';
 
 /** `n` samples of a sine at `rate`. */
 function sine(freq: number, rate: number, n: number, amp = 0.5, phase = 0): Float32Array {
@@ -30,11 +31,6 @@ function sineSnr(y: Float32Array, freq: number, rate: number): number {
   return 10 * Math.log10(sig / err);
 }
 
-function rms(x: Float32Array): number {
-  let s = 0;
-  for (const v of x) s += v * v;
-  return Math.sqrt(s / x.length);
-}
 
 /**
  * Stream `x` through a resampler in chunks of varying size, as a live stream or an audio thread (128-sample

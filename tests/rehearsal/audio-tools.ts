@@ -7,11 +7,9 @@ import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 
 export const PLAYER_VOICE: VoiceProfile = { espeak: 'gmw/en-US+m3', pitch: 55, range: 60, rate: 175 };
 
-export function rms(x: Float32Array, from = 0, to = x.length): number {
-  let s = 0;
-  for (let i = from; i < to; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s / Math.max(1, to - from));
-}
+import { rms } from '../support/audio.ts';
+
+export { rms };
 
 /** Median fundamental of the voiced 40 ms windows (normalised autocorrelation, 60–450 Hz). */
 export function medianF0(x: Float32Array, sr = SAMPLE_RATE): number {
