@@ -43,7 +43,7 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
     page.evaluate(() => (window as any).__parley.readout());
   const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
   const pageNow = (): Promise<number> => page.evaluate(() => performance.now());
-  /** player frames the server did not hand the engine: late ticks (step skipped), concealed and dropped frames */
+  /** what may have cost the question frames: late ticks (their frames wait, queued), concealed and dropped frames */
   const lostFrames = async (): Promise<number> => {
     const m = await (await fetch(`${srv.url}/metrics`)).text();
     let n = 0;
@@ -92,10 +92,11 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
     expect(r.engine).toMatch(/not a language model/);
   });
 
-  // The server drops a player's frame whenever a tick finds the engine's previous step still running (a late
-  // tick): on this shared 2-core machine, with Chromium rendering beside the server, 20–70% of the question's ticks
-  // were late in some runs and the recogniser got a chopped question (measured with PARLEY_RECOGNIZER_DUMP: the
-  // plugin's uplink was whole; see docs/rehearsal-engine.md). So the question is asked again, as a player would, up
+  // The server used to drop a player's frame whenever a tick found the engine's previous step still running (a
+  // late tick): on this shared 2-core machine, with Chromium rendering beside the server, 20–70% of the question's
+  // ticks were late in some runs and the recogniser got a chopped question (measured with PARLEY_RECOGNIZER_DUMP:
+  // the plugin's uplink was whole; see docs/rehearsal-engine.md). Late ticks now leave the frames queued, but a
+  // starved machine can still conceal or trim some. So the question is asked again, as a player would, up
   // to four times; each ask logs the frames the server's own counters say it lost (late ticks, concealed and
   // dropped player frames). Not every miss is explained by them (one ask with none counted lost was not understood,
   // in ten runs): that cause is not found.
