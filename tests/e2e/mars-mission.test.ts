@@ -18,9 +18,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../plugin/support/chromium.ts';
 import type { MarsServer } from './support/mars-server.ts';
-import { openGamePage } from './support/game-page.ts';
+import { gameHook, openGamePage, waitFor as waitUntil } from './support/game-page.ts';
 import { sleep } from '../support/time.ts';
-import type { GameEvent, NpcReadout, TraceEntry } from '../../sample-game/test-hook.ts';
+import type { GameEvent, NpcReadout } from '../../sample-game/test-hook.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'tests/artifacts');
@@ -44,24 +44,13 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
   let pageErrors: string[] = [];
   let consoleLines: string[] = [];
 
-  const readout = (): Promise<Readout> => page.evaluate(() => (window as any).__parley.readout());
-  const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
-  const trace = (since = 0): Promise<TraceEntry[]> =>
-    page.evaluate((s) => (window as any).__parley.trace(s).filter((e: TraceEntry) => e.npc === 'alex'), since);
-  const pageNow = (): Promise<number> => page.evaluate(() => performance.now());
-
-  async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs: number): Promise<NonNullable<T>> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v) return v as NonNullable<T>;
-      if (Date.now() > until) {
-        const r = await readout().catch(() => null);
-        throw new Error(`timed out waiting for ${what}; page: ${JSON.stringify(r?.npcs?.alex ?? r)}; server log tail: ${srv.logs.slice(-5).join(' | ')}`);
-      }
-      await sleep(100);
-    }
-  }
+  const { readout, events, trace: traceOf, pageNow } = gameHook<Readout>(() => page);
+  const trace = (since = 0) => traceOf('alex', since);
+  const waitFor = <T>(what: string, probe: () => Promise<T>, timeoutMs: number) =>
+    waitUntil(what, probe, timeoutMs, async () => {
+      const r = await readout().catch(() => null);
+      return `page: ${JSON.stringify(r?.npcs?.alex ?? r)}; server log tail: ${srv.logs.slice(-5).join(' | ')}`;
+    });
 
   /**
    * Wait until Alex's speech that ended at stream frame `ended.i` has been played out (speech-ended comes with the

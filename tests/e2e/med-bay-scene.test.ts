@@ -20,9 +20,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../plugin/support/chromium.ts';
 import type { MarsServer } from './support/mars-server.ts';
-import { openGamePage } from './support/game-page.ts';
+import { gameHook, openGamePage, waitFor as waitUntil } from './support/game-page.ts';
 import { sleep } from '../support/time.ts';
-import type { GameEvent, NpcReadout, TraceEntry } from '../../sample-game/test-hook.ts';
+import type { GameEvent, NpcReadout } from '../../sample-game/test-hook.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'tests/artifacts');
@@ -50,30 +50,19 @@ describe.skipIf(!hasChromium)('the med-bay scene: Okafor and Vance talk to each 
   const shown = { talk: new Set<string>(), captions: new Set<string>() };
   let watching = false;
 
-  const readout = (): Promise<Readout> => page.evaluate(() => (window as any).__parley.readout());
-  const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
-  const trace = (npc: string, since = 0): Promise<TraceEntry[]> =>
-    page.evaluate(([n, s]) => (window as any).__parley.trace(s).filter((e: TraceEntry) => e.npc === n), [npc, since] as const);
-  const pageNow = (): Promise<number> => page.evaluate(() => performance.now());
+  const { readout, events, trace, pageNow } = gameHook<Readout>(() => page);
   const pairEvents = async (name: string, since: number) => (await events(since)).filter((e) => e.name === name && (PAIR as readonly string[]).includes(e.npc ?? ''));
 
-  async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs: number): Promise<NonNullable<T>> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v) return v as NonNullable<T>;
-      if (Date.now() > until) {
-        const r = await readout().catch(() => null);
-        const ev = await events(0).catch(() => []);
-        throw new Error(
-          `timed out waiting for ${what}; page: ${JSON.stringify({ talk: r?.talk, okafor: r?.npcs?.okafor?.status, vance: r?.npcs?.vance?.status })}; ` +
-            `events: ${JSON.stringify(ev.filter((e) => e.npc !== 'alex').slice(-12).map((e) => [Math.round(e.t), e.name, e.npc, e.detail]))}; ` +
-            `server log tail: ${srv.logs.slice(-5).join(' | ')}`,
-        );
-      }
-      await sleep(100);
-    }
-  }
+  const waitFor = <T>(what: string, probe: () => Promise<T>, timeoutMs: number) =>
+    waitUntil(what, probe, timeoutMs, async () => {
+      const r = await readout().catch(() => null);
+      const ev = await events(0).catch(() => []);
+      return (
+        `page: ${JSON.stringify({ talk: r?.talk, okafor: r?.npcs?.okafor?.status, vance: r?.npcs?.vance?.status })}; ` +
+        `events: ${JSON.stringify(ev.filter((e) => e.npc !== 'alex').slice(-12).map((e) => [Math.round(e.t), e.name, e.npc, e.detail]))}; ` +
+        `server log tail: ${srv.logs.slice(-5).join(' | ')}`
+      );
+    });
 
   /** Sample the HUD's Talking row and the captions while a test runs (they change faster than a test step). */
   async function watch() {

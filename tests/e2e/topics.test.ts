@@ -8,23 +8,15 @@
  * scene renders at 5 fps (the test looks at captions and events, not pixels: the cores go to the server).
  * Skips when /usr/bin/chromium is missing (CI: apt-get install -y chromium) or Flite is (apt-get install -y flite).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resampleAligned } from '../../protocol/dsp/resampler.ts';
-import { hasChromium, launchChromium } from '../plugin/support/chromium.ts';
-import { writeWav } from '../plugin/support/wav.ts';
+import { hasChromium } from '../plugin/support/chromium.ts';
 import { speak, SPEAKERS } from '../rehearsal/spoken-questions.ts';
 import { sleep } from '../support/time.ts';
-import { startMarsServer, type MarsServer } from './support/mars-server.ts';
-import type { GameEvent } from '../../sample-game/test-hook.ts';
+import type { MarsServer } from './support/mars-server.ts';
+import { gameHook, openGamePage, waitFor as waitUntil } from './support/game-page.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const hasFlite = (() => {
   try {
     execFileSync('flite', ['-lv']);
@@ -38,11 +30,8 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
   let srv: MarsServer;
   let browser: Browser;
   let page: Page;
-  const consoleLines: string[] = [];
-  const readout = (): Promise<{ caption: string; engine: string; mic: { dbfs: number }; npcs: Record<string, { status: string }> }> =>
-    page.evaluate(() => (window as any).__parley.readout());
-  const events = (since = 0): Promise<GameEvent[]> => page.evaluate((s) => (window as any).__parley.events(s), since);
-  const pageNow = (): Promise<number> => page.evaluate(() => performance.now());
+  let consoleLines: string[] = [];
+  const { readout, events, pageNow } = gameHook<{ caption: string; engine: string; mic: { dbfs: number }; npcs: Record<string, { status: string }> }>(() => page);
   /** what may have cost the question frames: late ticks (their frames wait, queued), concealed and dropped frames */
   const lostFrames = async (): Promise<number> => {
     const m = await (await fetch(`${srv.url}/metrics`)).text();
@@ -53,32 +42,14 @@ describe.skipIf(!hasChromium || !hasFlite)('asking Alex about the reactor in the
     return n;
   };
 
-  async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs: number): Promise<NonNullable<T>> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v) return v as NonNullable<T>;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; server log tail: ${srv.logs.slice(-5).join(' | ')}`);
-      await sleep(100);
-    }
-  }
+  const waitFor = <T>(what: string, probe: () => Promise<T>, timeoutMs: number) =>
+    waitUntil(what, probe, timeoutMs, async () => `server log tail: ${srv.logs.slice(-5).join(' | ')}`);
 
   beforeAll(async () => {
     const question = speak("alex what's going on with the reactor", SPEAKERS.find((s) => s.label === 'flite:slt')!);
     const track = new Float32Array(question.length + 4 * 24_000);
     track.set(question, 0);
-    await promisify(execFile)(process.execPath, ['esbuild.config.mjs'], { cwd: root });
-    const dir = await mkdtemp(path.join(tmpdir(), 'parley-e2e-topics-'));
-    const wav = path.join(dir, 'question.wav');
-    await writeWav(wav, resampleAligned(track, 24_000, 48_000), 48_000);
-    srv = await startMarsServer();
-    browser = await launchChromium(wav);
-    page = await browser.newPage({ viewport: { width: 640, height: 360 } });
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    await page.goto(`${srv.url}/?fps=5&scale=2`);
-    await page.check('input[name="mode"][value="push-to-talk"]');
-    await page.click('#board');
-    await page.waitForFunction(() => (window as any).__parley?.ready === true, undefined, { timeout: 20_000 });
+    ({ srv, browser, page, consoleLines } = await openGamePage(track, { fps: 5, viewport: { width: 640, height: 360 } }));
   }, 90_000);
 
   afterAll(async () => {
