@@ -11,6 +11,7 @@ import type { StepOutput } from '../engines/contract.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
 import type { Conductor, TickParticipant } from '../sessions/conductor.ts';
+import type { TickInfo } from '../sessions/tick-clock.ts';
 import { NpcStream, type VisemeTimelineLike } from '../sessions/npc-stream.ts';
 import { normalise } from '../voice/hearing.ts';
 import { HearingStage } from '../voice/hearing-stage.ts';
@@ -314,7 +315,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   // ── the tick (called by the conductor) ──────────────────────────────────────────────────────────────────
 
-  beginTick(_tick?: unknown, stepping = true) {
+  beginTick(_tick: TickInfo, stepping: boolean) {
     const now = Date.now();
     const dt = this.lastTickAt === 0 ? FRAME_MS : Math.min(1000, now - this.lastTickAt);
     this.lastTickAt = now;
