@@ -109,35 +109,38 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     expect(b.streamPosition - a.streamPosition).toBeGreaterThan(0.4 * 500 * 24);
   }, 40_000);
 
-  it('shows a caption with what Alex says, and writes a screenshot of the conversation', async () => {
+  it('shows a caption with what Alex says', async () => {
     const caption = await waitFor('a caption', async () => {
       const c = (await readout()).caption;
       return /^Alex: .*\b(Good|here|need|hands|reactor)\b/m.test(c) ? c : null;
     }, 6000);
     expect(await page.locator('.parley-caption-line', { hasText: 'Alex:' }).isVisible()).toBe(true);
     console.log('caption: %s', caption);
-    await mkdir(artifacts, { recursive: true });
-    await page.evaluate(() => (window as any).__parley.setRenderQuality(1, 10));
-    await sleep(300);
-    await waitFor('a caption on screen for the screenshot', async () => /^Alex: /m.test((await readout()).caption), 4000);
-    await page.screenshot({ path: path.join(artifacts, 'mars-mission-conversation.png') });
-    await page.evaluate(() => (window as any).__parley.setRenderQuality(2, 10));
   });
 
   it("moves Alex's viseme morph targets while the voice is heard, and rests them when it is silent", async () => {
     const ended = await waitFor('the greeting to end', async () => (await events(greetingAt)).find((e) => e.name === 'speech-ended' && e.npc === 'alex'), 12_000);
     await quietAfter(ended); // speech-ended comes with the stream's last frame; the buffer still plays it out
-    // one trace entry per rendered frame; the greeting is heard from its first to its last loud frame (the
-    // mouth follows the samples-played clock, a little behind the analyzer, which sees samples before output)
+    // One trace entry per rendered frame (about 10 a second here). The greeting is heard from its first to its
+    // last loud frame. The mouth follows the samples-played clock, which trails the analyzer's level (it sees
+    // samples before the output does) by up to a rendered frame, so a loud frame counts as lip-synced when the
+    // mouth is shaped in it or in the next one. This asks what a player sees (the mouth moves while the voice
+    // is audible), not how much of the window is speech: a starved page underruns and skips, leaving fewer
+    // loud frames, but the mouth must still move on the ones it has.
     const all = await trace(greetingAt);
     const loud = all.filter((e) => e.level > 0.01);
     expect(loud.length).toBeGreaterThan(5);
     const heard = all.filter((e) => e.t >= loud[0].t && e.t <= loud.at(-1)!.t + 300);
     const shaped = heard.filter((e) => e.mouth > 0.15);
     const shapes = new Set(shaped.map((e) => e.top));
-    console.log('lip-sync: %d frames while heard, %d with the mouth shaped, max %s, visemes %j', heard.length, shaped.length, Math.max(...heard.map((e) => e.mouth)).toFixed(2), [...shapes]);
+    const audible = heard.map((e, i) => ({ e, next: heard[i + 1] })).filter(({ e }) => e.level > 0.03);
+    const synced = audible.filter(({ e, next }) => Math.max(e.mouth, next?.mouth ?? 0) > 0.15);
+    const detail = JSON.stringify(heard.map((e) => [Math.round(e.t - greetingAt), +(e.pos / 1920).toFixed(1), +e.level.toFixed(3), +e.mouth.toFixed(2)]));
+    console.log('lip-sync: %d frames while heard, %d audible, %d of those with the mouth shaped, max %s, visemes %j', heard.length, audible.length, synced.length, Math.max(...heard.map((e) => e.mouth)).toFixed(2), [...shapes]);
+    console.log('lip-sync trace (ms, stream frame, level, mouth): %s', detail);
     expect(Math.max(...heard.map((e) => e.mouth))).toBeGreaterThan(0.4);
-    expect(shaped.length / heard.length).toBeGreaterThan(0.3);
+    expect(audible.length, detail).toBeGreaterThanOrEqual(5);
+    expect(synced.length / audible.length, detail).toBeGreaterThanOrEqual(0.6);
     expect(shapes.size).toBeGreaterThanOrEqual(3); // different mouth shapes, not one flapping jaw
     // silent: before the greeting, and once it has played out
     const before = (await trace(0)).filter((e) => e.t < greetingAt);
@@ -206,12 +209,19 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
     expect(r.latency.yields.length).toBeGreaterThan(0);
   }, 30_000);
 
-  it('when the player stops, Alex takes the turn back; the mouth moves again and rests after the line', async () => {
+  it('when the player stops, Alex takes the turn back; the mouth moves again and rests after the line; writes a screenshot of the conversation', async () => {
     const t0 = await pageNow();
     await sleep(500);
     await page.keyboard.up('KeyV');
     const line = await waitFor('Alex speaking again', async () => (await events(t0)).find((e) => e.name === 'speech-started' && e.npc === 'alex'), 10_000);
     await waitFor('the line in the captions', async () => /Alex: .*\b(Sorry|go ahead|see)\b/.test((await readout()).caption), 8000);
+    // The screenshot is taken here, not during the greeting: a full-resolution frame in software GL holds the
+    // page's main thread for seconds, starving the voice's playback (its clock crawls, then skips ahead), which
+    // would spoil the greeting's lip-sync check.
+    await mkdir(artifacts, { recursive: true });
+    await page.evaluate(() => (window as any).__parley.setRenderQuality(1, 10));
+    await page.screenshot({ path: path.join(artifacts, 'mars-mission-conversation.png') });
+    await page.evaluate(() => (window as any).__parley.setRenderQuality(2, 10));
     const ended = await waitFor('the line to end', async () => (await events(line.t)).find((e) => e.name === 'speech-ended' && e.npc === 'alex'), 12_000);
     await quietAfter(ended);
     const r = await waitFor('the mouth to rest', async () => {
