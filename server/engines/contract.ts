@@ -28,6 +28,11 @@ export interface StepInput {
   session: SessionId;
   /** 1920 float samples in [-1, 1], the NPC's hearing mix for this frame */
   input: Float32Array;
+  /**
+   * The scene gave the player turn this NPC heard to another NPC (server/scenes/floor.ts): an engine that can be
+   * told does not take that turn. The model engines cannot; the server lowers the player in their ears instead.
+   */
+  floorElsewhere?: boolean;
 }
 
 /** Things an engine knows about its own turn-taking; the server infers speech start/end from the audio. */

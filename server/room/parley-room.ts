@@ -25,9 +25,8 @@ import { LogLimiter } from '../guard/log-limiter.ts';
 import { distance } from '../voice/hearing.ts';
 import type { Vec3 } from '../../protocol/messages.ts';
 import { FRAME_MS } from '../../protocol/frame.ts';
-import { HeardRecord, type Heard } from '../scenes/heard-record.ts';
-import { NpcHearing } from '../scenes/npc-hearing.ts';
-import { Addressees } from '../scenes/addressee.ts';
+import type { Heard } from '../scenes/heard-record.ts';
+import { SceneStage, type HeardHandler } from '../scenes/scene-stage.ts';
 
 export interface RoomServices {
   conductor: Conductor;
@@ -92,13 +91,8 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   private lastTickAt = 0;
   private visibility = new Visibility();
   private ticks = 0;
-  /** what each player heard of each NPC (server/scenes/heard-record.ts) */
-  private heard!: HeardRecord;
-  /** NPCs hearing NPCs (server/scenes/npc-hearing.ts) */
-  readonly npcHearing = new NpcHearing();
-  /** whom each NPC heard last, for its synced `talkingTo` (server/scenes/addressee.ts) */
-  private addressees = new Addressees();
-  private heardHandlers = new Set<(npc: string, player: string, words: string[], info: Heard) => void>();
+  /** NPCs hearing NPCs, the floor, `talkingTo`, what each player heard (server/scenes/scene-stage.ts) */
+  private scene!: SceneStage;
 
   /** A room type bound to the server's services (engine conductor, sheets, metrics) and its NPC layout. */
   static withServices(services: RoomServices, config: ParleyRoomConfig): typeof ParleyRoom {
@@ -139,12 +133,11 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.services = services;
     this.log = (services.log ?? silentLogger).child({ room: this.roomId });
     this.hearing = new HearingStage(services.metrics);
-    this.hearing.npcVoices = this.npcHearing;
-    this.hearing.addressees = this.addressees;
-    // the rehearsal engine keeps interruption policies itself; for the model engines the server ducks the players
+    this.scene = new SceneStage({ leadFrames: services.conductor.engine.textLeadFrames, tell: (h) => this.told(h), log: this.log });
+    this.scene.attach(this.hearing);
+    // the rehearsal engine keeps interruption policies and the floor itself; for the model engines the server ducks the players
     this.hearing.duckForPolicies = services.conductor.engine.name !== 'rehearsal';
     this.voiceOut = new VoiceOut(services.metrics);
-    this.heard = new HeardRecord((h) => this.told(h), { leadFrames: services.conductor.engine.textLeadFrames });
     this.maxClients = config.maxPlayers ?? 32;
     this.seatReservationTimeout = SEAT_RESERVATION_S;
     this.countSeats();
@@ -232,7 +225,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       this.npcs.set(id, stream);
       stream.onPublished = () => {
         // the status patch goes out before the speech-started event reaches output(): name the addressee with it
-        if (state.status === 'speaking' && !state.talkingTo) state.talkingTo = this.addressees.of(id);
+        if (state.status === 'speaking' && !state.talkingTo) state.talkingTo = this.scene.addresseeOf(id);
         this.broadcastPatch();
       };
       if (retry) this.log.info({ npc: id }, `NPC '${id}' placed (its sheet is valid now)`);
@@ -263,8 +256,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   override onLeave(client: Client) {
     this.releaseSeat(client.sessionId);
-    this.heard.leave(client.sessionId);
-    this.addressees.forget(client.sessionId);
+    this.scene.leave(client.sessionId);
     const link = this.players.get(client.sessionId);
     link?.countDropped();
     if (link) this.visibility.leave(link);
@@ -308,7 +300,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
         return player.pose(msg);
       case Kind.Played:
         m.bytesReceived.inc({ stream: 'played' }, raw.byteLength);
-        if (this.npcs.has(msg.npc)) this.heard.played(client.sessionId, msg.npc, msg.i);
+        if (this.npcs.has(msg.npc)) this.scene.played(client.sessionId, msg.npc, msg.i);
         return;
     }
   }
@@ -327,15 +319,10 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
       p.countsForDemand = p.intake !== null && p.placed;
       p.voiced = p.voicing(now);
     }
-    this.addressees.beginTick();
-    if (stepping) {
-      // On a tick whose step is skipped, players' and NPCs' voices stay queued for the next one.
-      this.npcHearing.beginTick();
-      this.hearing.run(players, this.npcs.values());
-    }
-    this.heard.tick();
-    // a session that closed mid-speech sends no speech-ended: nobody is talked to by a silent NPC
-    for (const n of this.npcs.values()) if (n.state.talkingTo && n.state.status !== 'speaking') n.state.talkingTo = '';
+    this.scene.beginTick(stepping, this.npcs.values());
+    // On a tick whose step is skipped, players' and NPCs' voices stay queued for the next one.
+    if (stepping) this.hearing.run(players, this.npcs.values());
+    this.scene.afterHearing(stepping, this.npcs.values());
     if (this.ticks++ % 5 === 0) this.visibility.refresh();
   }
 
@@ -359,38 +346,20 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
   }
 
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]) {
-    this.npcHearing.spoke(stream, out.output, events);
-    this.noteAddressee(stream, events);
     const to = this.voiceOut.deliver(stream, frameIndex, out, events, this.players.values());
-    this.heard.frame(stream.id, frameIndex, out.text, events, to.map((p) => p.client.sessionId));
-  }
-
-  /** `talkingTo`: set when the NPC starts speaking (whom it heard last), cleared when it stops. */
-  private noteAddressee(stream: NpcStream, events: readonly NpcEvent[]) {
-    for (const e of events) {
-      const to = e.e === 'speech-started' ? this.addressees.of(stream.id) : e.e === 'speech-ended' ? '' : null;
-      if (to !== null && stream.state.talkingTo !== to) stream.state.talkingTo = to;
-    }
+    this.scene.output(stream, frameIndex, out.output, out.text, events, to.map((p) => p.client.sessionId));
   }
 
   /**
    * Game code: `handler(npcId, playerId, words, info)` once each time an NPC finishes speaking for a player (its
    * playback reached the end, or the cut when interrupted), with the words that player heard. Returns a remover.
    */
-  onHeard(handler: (npc: string, player: string, words: string[], info: Heard) => void): () => void {
-    this.heardHandlers.add(handler);
-    return () => this.heardHandlers.delete(handler);
+  onHeard(handler: HeardHandler): () => void {
+    return this.scene.onHeard(handler);
   }
 
-  /** One finished record: to the game's handlers, the server-wide hook and that player's client. */
+  /** One finished record, after the game's handlers: the server-wide hook and that player's client. */
   private told(h: Heard) {
-    for (const f of this.heardHandlers) {
-      try {
-        f(h.npc, h.player, h.words, h);
-      } catch (err) {
-        this.log.warn({ err, npc: h.npc }, 'an onHeard handler threw');
-      }
-    }
     try {
       this.services.onHeard?.(this, h);
     } catch (err) {

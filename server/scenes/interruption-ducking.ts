@@ -11,9 +11,15 @@ import type { NpcStream } from '../sessions/npc-stream.ts';
 
 export const HOLD_PLAYER_GAIN = 0.1;
 
-/** The gain on players' voices in this NPC's input this tick. */
+/**
+ * The gain on players' voices in this NPC's input this tick. The floor (server/scenes/floor.ts) uses the same
+ * lever: a silent NPC whose group's player turn went to another NPC hears the player at HOLD_PLAYER_GAIN, so it
+ * is less likely to answer too (the model still decides); while it speaks it hears the player in full, to yield.
+ */
 export function playerGainFor(npc: NpcStream): number {
   const policy = interruptionPolicyOf(npc.def.persona);
   const seat = npc.seat;
-  return (policy === 'hold' || policy === 'talk_over') && seat.kind === 'live' && seat.speaking ? HOLD_PLAYER_GAIN : 1;
+  const speaking = seat.kind === 'live' && seat.speaking;
+  if (speaking) return policy === 'hold' || policy === 'talk_over' ? HOLD_PLAYER_GAIN : 1;
+  return npc.floorElsewhere ? HOLD_PLAYER_GAIN : 1;
 }

@@ -149,7 +149,7 @@ export class Conductor {
     }
     this.inFlight = true;
     // Copies: the mixers reuse their buffers next tick, possibly while this step still runs.
-    const batch: StepInput[] = live.map((s) => ({ session: (s.seat as { session: number }).session, input: s.input.slice() }));
+    const batch: StepInput[] = live.map((s) => ({ session: (s.seat as { session: number }).session, input: s.input.slice(), ...(s.floorElsewhere ? { floorElsewhere: true } : {}) }));
     this.stepping = this.engine
       .step(batch)
       .then((outputs) => {

@@ -62,6 +62,8 @@ export class NpcStream {
   onPublished: (() => void) | null = null;
   /** metres above `position` where it hears (NpcPlacement.earHeight); the hearing stage measures from there */
   earHeight = 0;
+  /** this tick: the player turn it heard went to another NPC (server/scenes/floor.ts), passed to the engine */
+  floorElsewhere = false;
 
   constructor(
     readonly id: string,

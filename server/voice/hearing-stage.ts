@@ -11,6 +11,7 @@ import { SILENCE, type PlayerVoiceIntake } from './intake.ts';
 import type { NpcHearing } from '../scenes/npc-hearing.ts';
 import { playerGainFor } from '../scenes/interruption-ducking.ts';
 import type { Addressees } from '../scenes/addressee.ts';
+import type { SceneFloor } from '../scenes/floor.ts';
 import { rms } from '../../protocol/dsp/level.ts';
 
 /** A player's voice, weighted, at or above this RMS in an NPC's ears counts as heard (it outranks NPC voices). */
@@ -41,7 +42,12 @@ export class HearingStage {
   npcVoices: NpcHearing | null = null;
   /** who each NPC heard loudest lately, for `talkingTo` (server/scenes/addressee.ts); null: not tracked */
   addressees: Addressees | null = null;
-  /** model engines: players' voices quieter in a speaking hold / talk_over NPC's ears (server/scenes/interruption-ducking.ts) */
+  /** one addressee per player turn (server/scenes/floor.ts); null: every NPC answers what it hears */
+  floor: SceneFloor | null = null;
+  /**
+   * model engines: players' voices quieter in a speaking hold / talk_over NPC's ears, and in a silent NPC's whose
+   * floor is elsewhere (server/scenes/interruption-ducking.ts)
+   */
   duckForPolicies = false;
 
   constructor(private readonly metrics: ParleyMetrics) {}
@@ -66,7 +72,7 @@ export class HearingStage {
         this.metrics.uplinkBufferWait.observe(wait.heldMs / 1000);
       }
       frames[i] = p.echoGate ? p.echoGate.filter(frame) : frame;
-      levels[i] = this.npcVoices ? rms(frames[i]!) : 0;
+      levels[i] = this.npcVoices || this.floor ? rms(frames[i]!) : 0;
     });
     const best: { npc: string; w: number }[] = players.map(() => ({ npc: '', w: 0 }));
     for (const npc of streams) {
@@ -85,7 +91,10 @@ export class HearingStage {
         if (w > 0) {
           const heard = w * levels[i]!;
           playerHeard ||= heard >= PLAYER_HEARD_RMS;
-          if (heard >= PLAYER_HEARD_RMS && heard > loudestRms && p.state.id) [loudest, loudestRms] = [p.state.id, heard];
+          if (heard >= PLAYER_HEARD_RMS && p.state.id) {
+            this.floor?.heard(npc.id, p.state.id, heard);
+            if (heard > loudestRms) [loudest, loudestRms] = [p.state.id, heard];
+          }
           if (p.countsForDemand !== false) {
             nearest = Math.min(nearest, distance(npc.position, p.position));
             voiced ||= p.voiced === true;

@@ -7,8 +7,8 @@
  * (2 m apart; their sheets say they hear each other). Nobody presses V, so what happens is theirs alone: both
  * sessions open, both NPCs speak, alternating, each audible in the page with its mouth moving, captions show both,
  * and the synced `talkingTo` and the HUD's "Talking" row say who answers whom. Then the player holds V and talks into
- * the exchange: an NPC answers them (its talkingTo is this player, the HUD says "→ you"), and no NPC starts a turn
- * addressed to the other NPC meanwhile. A screenshot goes to tests/artifacts/.
+ * the exchange: the NPC that hears them best answers (its talkingTo is this player, the HUD says "→ you"), the
+ * other does not answer too, and no NPC starts a turn addressed to the other NPC meanwhile. A screenshot goes to tests/artifacts/.
  *
  * It reads the page through `window.__parley` (sample-game/test-hook.ts). Skips when /usr/bin/chromium is missing.
  * Run one browser test at a time on a small machine (each starts Chromium with software WebGL).
@@ -148,13 +148,15 @@ describe.skipIf(!hasChromium)('the med-bay scene: Okafor and Vance talk to each 
     await watcher;
   }, 120_000);
 
-  it('the player talks into the exchange: the NPCs give them the floor, and the one answering is talking to the player', async () => {
+  it('the player talks into the exchange: the NPCs give them the floor, and only the one who hears them best answers', async () => {
     const self = (await readout()).self;
     shown.talk.clear();
     const watcher = watch();
     const t1 = await pageNow();
     await page.keyboard.down('KeyV'); // push-to-talk: the WAV's speech goes to the server while V is held
-    await sleep(2500);
+    await sleep(1200);
+    const best = (await readout()).heardBy; // synced: the NPC that hears this player best
+    await sleep(1300);
     const tUp = await pageNow();
     await page.keyboard.up('KeyV');
     const answer = await waitFor('an NPC answering the player', async () => (await pairEvents('talking-to', t1)).find((e) => e.detail === self), 15_000);
@@ -167,6 +169,10 @@ describe.skipIf(!hasChromium)('the med-bay scene: Okafor and Vance talk to each 
     const to = (await pairEvents('talking-to', t1)).filter((e) => e.t <= answer.t + 3000);
     console.log('talking-to since V: %j', to.map((e) => [Math.round(e.t - t1), e.npc, e.detail === self ? 'player' : e.detail]));
     expect(to.filter((e) => (PAIR as readonly string[]).includes(e.detail ?? '')), JSON.stringify(to)).toEqual([]);
+    // one addressee per player turn (server/scenes/floor.ts): the NPC that hears the player best answers, and the
+    // other one does not answer them too
+    expect(answer.npc).toBe(best);
+    expect(to.filter((e) => e.detail === self && e.npc !== answer.npc), JSON.stringify(to)).toEqual([]);
     console.log('HUD talking rows seen: %j', [...shown.talk]);
     expect(pageErrors).toEqual([]);
     watching = false;

@@ -1,15 +1,18 @@
 /**
  * A scene of NPCs stepped engine-only, frame by frame on one timeline: each frame the hearing stage mixes what
- * every NPC hears (players, and other NPCs through server/scenes/npc-hearing.ts, as the room does), the engine
- * steps every session in one batch, and each NPC's output frame goes back to the NPC hearing. A scripted player
- * may stand near and speak. Shared by tests/scenes/group.test.ts and bench/turns-group.bench.ts.
+ * every NPC hears (players, and other NPCs through the room's scene stage, server/scenes/scene-stage.ts: NPC
+ * hearing and the floor), the engine steps every session in one batch with the floor's decisions, and each NPC's
+ * output frame goes back to the scene. A scripted player may stand near and speak. Shared by tests/scenes/group.test.ts and bench/turns-group.bench.ts.
  */
 import { FRAME_MS, FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { Vec3 } from '../../protocol/messages.ts';
 import type { Persona } from '../../server/engines/contract.ts';
 import type { RehearsalEngine, UtteranceRecord } from '../../server/engines/rehearsal/engine.ts';
 import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
-import { NpcHearing } from '../../server/scenes/npc-hearing.ts';
+import type { NpcHearing } from '../../server/scenes/npc-hearing.ts';
+import { SceneStage } from '../../server/scenes/scene-stage.ts';
+import type { SceneFloor } from '../../server/scenes/floor.ts';
+import { silentLogger } from '../../server/log.ts';
 import { HearingStage, type HearingPlayer } from '../../server/voice/hearing-stage.ts';
 import { testStream } from '../support/npc-stream.ts';
 
@@ -35,7 +38,13 @@ export interface SceneRun {
   utterances: (UtteranceRecord & { npc: string; end: number })[];
   frames: number;
   hearing: NpcHearing;
+  floor: SceneFloor;
+  /** the floor's addressee of the player's turn, each frame the player was heard ('' otherwise) */
+  addressee: string[];
 }
+
+/** the scripted player's session id */
+export const PLAYER = 'player';
 
 /** Run `frames` frames of a scene. `player(frame)` may bring a player in at any frame (null: none yet). */
 export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames: number, player?: (frame: number) => ScenePlayer | null): Promise<SceneRun> {
@@ -54,9 +63,10 @@ export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames
     s.opened(id);
     sessions.push(id);
   }
-  const hearing = new NpcHearing();
+  const scene = new SceneStage({ leadFrames: engine.textLeadFrames, tell: () => {}, log: silentLogger });
   const stage = new HearingStage(createParleyMetrics());
-  stage.npcVoices = hearing;
+  scene.attach(stage);
+  const addressee: string[] = [];
   for (let f = 0; f < frames; f++) {
     const p = player?.(f) ?? null;
     const players: HearingPlayer[] = p
@@ -64,16 +74,18 @@ export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames
           position: p.position,
           facing: p.facing,
           intake: { pop: () => slice(p.voice, f), buffer: { stats: { missing: 0 }, lastWait: null } } as unknown as HearingPlayer['intake'],
-          state: { heardBy: '' },
+          state: { heardBy: '', id: PLAYER },
         }]
       : [];
-    hearing.beginTick();
+    scene.beginTick(true, streams);
     stage.run(players, streams);
-    const outs = await engine.step(streams.map((s, i) => ({ session: sessions[i]!, input: s.input.slice() })));
+    scene.afterHearing(true, streams);
+    addressee.push(scene.floor.addresseeOf(PLAYER));
+    const outs = await engine.step(streams.map((s, i) => ({ session: sessions[i]!, input: s.input.slice(), floorElsewhere: s.floorElsewhere })));
     streams.forEach((s, i) => {
       const out = outs[i]!;
       const events = s.heard(out, s.input);
-      hearing.spoke(s, out.output, events);
+      scene.output(s, s.frameIndex, out.output, out.text, events, []);
       s.frameIndex++;
     });
   }
@@ -82,7 +94,7 @@ export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames
     .filter((u) => u.startFrame >= 0)
     .sort((a, b) => a.startFrame - b.startFrame);
   for (const id of sessions) await engine.close(id);
-  return { utterances, frames, hearing };
+  return { utterances, frames, hearing: scene.npcHearing, floor: scene.floor, addressee };
 }
 
 function slice(x: Float32Array, frame: number): Float32Array {

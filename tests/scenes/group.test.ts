@@ -78,5 +78,11 @@ describe('NPCs in conversation (rehearsal engine)', () => {
     const answer = run.utterances.find((u) => u.startFrame >= end && u.kind !== 'backchannel')!;
     expect(framesToMs(answer.startFrame - end)).toBeLessThanOrEqual(1000);
     expect(speaking(answer.startFrame + frames(1000)).map((u) => u.npc)).toEqual([answer.npc]);
+    // one addressee per player turn: the NPC the floor gave the turn to answers, and the other does not answer
+    // too, neither over the answer nor after it (5 s on)
+    const floorTo = run.addressee.slice(join, end + 1).filter(Boolean).at(-1);
+    expect(answer.npc).toBe(floorTo);
+    const others = run.utterances.filter((u) => u.npc !== answer.npc && u.kind !== 'backchannel' && u.startFrame >= free && u.startFrame < answer.end + frames(5000));
+    expect(others.map((u) => `${u.npc} ${u.kind} at ${framesToMs(u.startFrame - end)} ms`)).toEqual([]);
   });
 });

@@ -203,7 +203,7 @@ export class RehearsalEngine implements DuplexEngine {
 
   async step(batch: StepInput[]): Promise<StepOutput[]> {
     const outputs: StepOutput[] = new Array(batch.length);
-    const live: { idx: number; s: Session; frame: Float32Array }[] = [];
+    const live: { idx: number; s: Session; frame: Float32Array; elsewhere: boolean }[] = [];
     batch.forEach((item, idx) => {
       const s = this.sessions.get(item?.session);
       if (!s) {
@@ -215,7 +215,7 @@ export class RehearsalEngine implements DuplexEngine {
         outputs[idx] = { session: s.id, output: new Float32Array(FRAME_SAMPLES), error: engineError('rejected', frame) };
         return;
       }
-      live.push({ idx, s, frame });
+      live.push({ idx, s, frame, elsewhere: item.floorElsewhere === true });
     });
 
     const probs = await this.vad.process(
@@ -244,7 +244,7 @@ export class RehearsalEngine implements DuplexEngine {
       const c = s.current;
       const keeping = c !== null && (c.cutAt !== undefined || keepsFloor(s.policy, c.kind));
       if (keeping && s.detector.speechMs >= this.minSpeechMs) c.heardOver = true;
-      const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, turnEnd: s.turnEnd }, done);
+      const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, turnEnd: s.turnEnd }, done, live[i]!.elsewhere);
       if (c && s.policy === 'yield' && (d.pause || d.resume)) this.hesitate(s, c, d.pause === true);
       if (d.interrupt && c) {
         if (s.policy === 'finish_phrase' && c.playback && !c.playback.done) {

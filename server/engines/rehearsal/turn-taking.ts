@@ -19,6 +19,9 @@
  *             the player's
  *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
  *
+ *   floor elsewhere  in a group, the scene gave the player's turn to another NPC: it yields as ever but answers,
+ *             greets and backchannels nothing until the floor comes back.
+ *
  * The NPC never starts an utterance while one is playing, and speaks a line only after a player turn.
  */
 import { FRAME_MS } from '../../../protocol/frame.ts';
@@ -134,9 +137,11 @@ export class TurnTaking {
 
   /**
    * One frame. `playbackDone` says the NPC's current utterance has played out (or nothing is playing).
+   * `floorElsewhere`: the scene gave the player's turn to another NPC (server/scenes/floor.ts); the NPC still
+   * yields when talked over, but does not answer that turn, greet into it or backchannel.
    * Call after the VAD has heard this frame.
    */
-  step(h: Hearing, playbackDone: boolean): TurnDecision {
+  step(h: Hearing, playbackDone: boolean, floorElsewhere = false): TurnDecision {
     this.nowMs += FRAME_MS;
     if (this.activity !== 'silent' && playbackDone) this.activity = 'silent';
     const playerSpeaking = h.speechMs >= this.o.minSpeechMs;
@@ -167,10 +172,16 @@ export class TurnTaking {
 
     if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h)) {
       this.playerTurn = false;
+      if (floorElsewhere) {
+        // another NPC answers this turn: listen on (and an utterance the player cut off is not apologised for)
+        this.interrupted = false;
+        return {};
+      }
       const say: UtteranceKind = this.interrupted ? 'afterInterruption' : this.greeted ? 'line' : 'greeting';
       this.interrupted = false;
       return this.start(say);
     }
+    if (floorElsewhere) return {};
     if (!this.greeted && !this.playerTurn && h.silenceMs >= this.o.greetAfterMs) return this.start('greeting');
     if (
       this.playerTurn &&

@@ -158,7 +158,7 @@ export class WorkerPoolEngine implements DuplexEngine {
       if (!group) bySlot.set(s.slot, (group = { idx: [], inputs: [] }));
       group.idx.push(idx);
       // Copy: the input buffer is transferred to the worker.
-      group.inputs.push({ session: s.inner, input: new Float32Array(item.input) });
+      group.inputs.push({ session: s.inner, input: new Float32Array(item.input), ...(item.floorElsewhere ? { floorElsewhere: true } : {}) });
     });
     const skip = (idx: number[]) => {
       // a worker still busy with an earlier step: this tick its sessions get silence (not an error; it may recover)
