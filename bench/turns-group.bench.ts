@@ -7,7 +7,9 @@
  *           who yields, and when the turn budget (npc_turns 2 and 4) ends the exchange
  *   join    a player standing between them speaks into the running exchange at six different moments: time from
  *           their first word until no NPC speaks, NPC turns started over them, time from their last word until
- *           an NPC answers, and whether a single NPC holds the floor a second into the answer
+ *           an NPC answers, whether a single NPC holds the floor a second into the answer, and how many turns
+ *           the other NPC starts from the player's first word until 5 s after the answer (a second answer), with
+ *           the scene's floor (server/scenes/floor.ts) and without it (`_no_floor`, same run: the baseline)
  *
  * Both run twice: with the sheets as written (Vance `finish_phrase`), and with every policy `yield` (`_yield_`).
  *
@@ -72,6 +74,7 @@ async function measure(engine: RehearsalEngine, pair: (turns: number) => SceneNp
     const answerMs: number[] = [];
     let talkedOver = 0;
     let oneFloor = 0;
+    const second = { floor: 0, none: 0 };
     const joins = [8_000, 11_000, 14_000, 17_000, 20_000, 23_000];
     for (const at of joins) {
       const join = frames(at);
@@ -89,7 +92,13 @@ async function measure(engine: RehearsalEngine, pair: (turns: number) => SceneNp
         answerMs.push(framesToMs(answer.startFrame - end));
         if (speaking(answer.startFrame + frames(1000)).length === 1) oneFloor++;
       }
-      log(`${v || '_cast'} join at ${at / 1000} s: floor free after ${yieldMs.at(-1)} ms, answer ${answer ? `${answer.npc} after ${answerMs.at(-1)} ms` : 'none'}`);
+      const seconds = (r: typeof run, to: typeof answer) =>
+        to ? r.utterances.filter((u) => u.npc !== to.npc && u.kind !== 'backchannel' && u.startFrame > join + onset + frames(400) && u.startFrame < to.end + frames(5000)).length : 0;
+      second.floor += seconds(run, answer);
+      const bare = await runScene(engine, pair(4), frames(at + 16_000), () => ({ position: [-6, 1.7, 13.5], facing: [0, 0, -1], voice }), { floor: false });
+      const bareAnswer = bare.utterances.find((u) => u.startFrame >= end && u.kind !== 'backchannel');
+      second.none += seconds(bare, bareAnswer);
+      log(`${v || '_cast'} join at ${at / 1000} s: floor free after ${yieldMs.at(-1)} ms, answer ${answer ? `${answer.npc} after ${answerMs.at(-1)} ms` : 'none'}; second NPC's turns ${seconds(run, answer)} (without the floor ${seconds(bare, bareAnswer)})`);
     }
     figures[`group${v}_join_runs`] = joins.length;
     figures[`group${v}_join_floor_free_p50_ms`] = median(yieldMs);
@@ -99,6 +108,8 @@ async function measure(engine: RehearsalEngine, pair: (turns: number) => SceneNp
     figures[`group${v}_join_answer_p95_ms`] = p95(answerMs);
     figures[`group${v}_join_answered`] = answerMs.length;
     figures[`group${v}_join_one_npc_answering`] = oneFloor;
+    figures[`group${v}_join_second_npc_turns`] = second.floor;
+    figures[`group${v}_join_second_npc_turns_no_floor`] = second.none;
   }
   return figures;
 }

@@ -46,8 +46,11 @@ export interface SceneRun {
 /** the scripted player's session id */
 export const PLAYER = 'player';
 
-/** Run `frames` frames of a scene. `player(frame)` may bring a player in at any frame (null: none yet). */
-export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames: number, player?: (frame: number) => ScenePlayer | null): Promise<SceneRun> {
+/**
+ * Run `frames` frames of a scene. `player(frame)` may bring a player in at any frame (null: none yet).
+ * `floor: false` leaves the floor's decisions out of the steps (the baseline: every NPC answers what it hears).
+ */
+export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames: number, player?: (frame: number) => ScenePlayer | null, opts: { floor?: boolean } = {}): Promise<SceneRun> {
   const streams = npcs.map((n) => {
     const s = testStream(n.id, { position: n.position, facing: n.facing, persona: n.persona });
     s.earHeight = 1.6;
@@ -81,7 +84,7 @@ export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames
     stage.run(players, streams);
     scene.afterHearing(true, streams);
     addressee.push(scene.floor.addresseeOf(PLAYER));
-    const outs = await engine.step(streams.map((s, i) => ({ session: sessions[i]!, input: s.input.slice(), floorElsewhere: s.floorElsewhere })));
+    const outs = await engine.step(streams.map((s, i) => ({ session: sessions[i]!, input: s.input.slice(), floorElsewhere: opts.floor !== false && s.floorElsewhere })));
     streams.forEach((s, i) => {
       const out = outs[i]!;
       const events = s.heard(out, s.input);
