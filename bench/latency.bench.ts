@@ -35,6 +35,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { matchMaker } from '@colyseus/core';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { rms } from '../protocol/dsp/level.ts';
 import { Kind, PARLEY_CHANNEL } from '../protocol/messages.ts';
@@ -197,6 +199,11 @@ async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: nu
     await sleep(400);
     const endAt = performance.now();
     const played = playOut(arrivals, flushes, t0, endAt);
+    // PARLEY_LATENCY_DUMP=dir: each run's NPC frame arrivals (ms from t0, frame index, RMS) and flush times, to study the buffer offline
+    if (process.env.PARLEY_LATENCY_DUMP) {
+      const file = path.join(process.env.PARLEY_LATENCY_DUMP, `arrivals-${engine0.name}-j${jitterMs}-${Date.now()}.json`);
+      await writeFile(file, JSON.stringify({ arrivals: arrivals.map((a) => [+(a.at - t0).toFixed(2), a.i, +rms(a.samples).toFixed(4)]), flushes: flushes.map((f) => +(f - t0).toFixed(2)), endMs: endAt - t0 }));
+    }
     const pieces = texts.filter((t) => played.startedAt.has(t.i)).map((t) => ({ at: played.startedAt.get(t.i)!, piece: t.piece }));
     const playerTrack = new Float32Array(mine.length * FRAME_SAMPLES);
     mine.forEach((x, k) => playerTrack.set(x, k * FRAME_SAMPLES));

@@ -329,7 +329,8 @@ export class PlayoutBuffer {
     }
     this.playingState = false;
     this.dryAt = null;
-    this.delayCount = 0;
+    // The arrival-spread estimate stays: dropping speech does not change the network, and a margin measured
+    // from one or two frames after every barge-in ran dry on the next late one.
     this.fadeLeft = 0; // the worklet fades what it already had; nothing of the cut-off speech comes back
     return dropped;
   }

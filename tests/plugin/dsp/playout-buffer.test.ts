@@ -148,8 +148,26 @@ describe('PlayoutBuffer', () => {
     expect(play(jb, 20)).toEqual([0]);
     expect(jb.playing).toBe(false);
     expect(jb.push(0, frame(0), 300)).toBe('late');
-    jb.push(3, frame(3), 320);
+    jb.push(3, frame(3), 240);
     expect(play(jb, 20)).toEqual([4]);
+  });
+
+  it('a flush keeps the arrival-spread estimate: the answer after a barge-in starts with the margin the link needs', () => {
+    const jb = new PlayoutBuffer();
+    // 100 ms of jitter on the link (every third frame held 100 ms), then the NPC is cut off
+    for (let i = 0; i < 30; i++) {
+      jb.push(i, frame(i), i * 80 + (i % 3 === 0 ? 100 : 0));
+      play(jb, 80);
+    }
+    const before = jb.targetMs;
+    expect(before).toBeGreaterThanOrEqual(110);
+    jb.flush();
+    expect(jb.targetMs).toBe(before);
+    // the stream goes on (the server sends every frame): the next frame alone is less than the margin, so it
+    // waits instead of starting at once and running dry on the next late one
+    jb.push(30, frame(30), 30 * 80);
+    expect(play(jb, 20)).toEqual([0]);
+    expect(jb.playing).toBe(false);
   });
 
   it('adapts the target to arrival jitter, within 60–200 ms', () => {
