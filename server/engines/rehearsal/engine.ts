@@ -246,6 +246,8 @@ export class RehearsalEngine implements DuplexEngine {
       if (keeping && s.detector.speechMs >= this.minSpeechMs) c.heardOver = true;
       const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, turnEnd: s.turnEnd }, done, live[i]!.elsewhere);
       if (c && s.policy === 'yield' && (d.pause || d.resume)) this.hesitate(s, c, d.pause === true);
+      // a turn that cut the NPC off is answered with the after-interruption line: its words are not needed
+      if (d.interrupt) s.understanding?.listener.drop();
       if (d.interrupt && c) {
         if (s.policy === 'finish_phrase' && c.playback && !c.playback.done) {
           c.cutAt = c.record.startFrame + phraseEndFrame(c.record.words.map((w) => ({ piece: w.piece, onsetFrame: w.onsetFrame })), c.playback.position, c.playback.layout.frames);

@@ -13,10 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import createModule, { type Decoder, type SoundSwallowerModule } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 import { silentLogger, type Logger } from '../../log.ts';
+import { DecoderPool, type PooledDecoder } from './decoder-pool.ts';
 import { cleanHypothesis, type CompiledTopics } from './topic-matcher.ts';
 
 export const RECOGNISER_RATE = 16_000;
+/** the engine's frames (the hearing mix) */
+const INPUT_RATE = SAMPLE_RATE;
 /** longer than any end-of-turn wait: a decode still open after this much quiet belonged to no turn */
 const DISCARD_AFTER_QUIET_MS = 4000;
 /**
@@ -24,6 +28,8 @@ const DISCARD_AFTER_QUIET_MS = 4000;
  * for the end of the turn (up to 1.6 s with the prosody hold) is not decoded; speech after it is, from its start.
  */
 const TRAILING_SILENCE_MS = 400;
+/** a turn that has waited this long for a decoder of its grammar may take one from another grammar */
+const MOVE_AFTER_FRAMES = 6;
 /** what the idle pump decodes at a time: 20 ms of audio (2–3 ms of CPU), so a step arriving meanwhile waits little */
 const IDLE_SLICE = 320;
 
@@ -37,6 +43,12 @@ export interface RecognizerOptions {
   wordPenalty?: number;
   /** audio kept from before the VAD confirmed speech, fed first (the VAD confirms quiet or soft onsets late; 1 s covers them) */
   preRollMs?: number;
+  /**
+   * Quiet kept before the speech onset found in the pre-roll (the rest of the pre-roll is not decoded). Decoding
+   * quiet costs about twice what speech does (every grammar path stays open), and a turn's pre-roll was mostly
+   * quiet. The onset search errs long: a pre-roll with no clear quiet is decoded whole.
+   */
+  preRollQuietMs?: number;
   /** longest stretch of a turn decoded; a monologue beyond it is not decoded further (CPU stays bounded) */
   maxTurnMs?: number;
   /**
@@ -46,9 +58,10 @@ export interface RecognizerOptions {
    */
   model?: 'auto' | 'bundled' | string;
   /**
-   * Decoders per worker, all started with the engine (each about 23 MB; starting one blocks its thread for
-   * 0.4 s or more, so none is started while sessions step). At most this many players are decoded at once; a
-   * turn that finds none free waits for one, and is "not understood" if none frees before it ends.
+   * Decoders per worker, all started with the engine (each about 25 MB; starting one blocks its thread for
+   * 0.35 s or more, so none is started while sessions step). Each stays on one sheet's grammar (DecoderPool);
+   * a sheet's sessions share its decoders, one turn at a time each. Default 6: one for each of the cast's four
+   * sheets and two that go where turns overlap.
    */
   decoders?: number;
   /** PocketSphinx frame downsampling: 2 scores every other 10 ms frame (about half the CPU) */
@@ -66,7 +79,7 @@ export interface RecognizerOptions {
 /** Debian's `pocketsphinx-en-us` package: the same US English model family, with a 6.8 kHz (wideband) front end. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 
-const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, maxTurnMs: 10_000, model: 'auto', decoders: 3, downsample: 1, maxBacklogMs: 1200, decoderConfig: {} };
+const DEFAULTS: Required<RecognizerOptions> = { garbage: true, wordPenalty: 0.05, preRollMs: 1000, preRollQuietMs: 600, maxTurnMs: 10_000, model: 'auto', decoders: 6, downsample: 1, maxBacklogMs: 1200, decoderConfig: {} };
 
 /** The decoding grammar: the sheet's topic grammar, plus the garbage path. */
 export function decodingGrammar(topics: CompiledTopics, garbage: boolean): string {
@@ -74,12 +87,6 @@ export function decodingGrammar(topics: CompiledTopics, garbage: boolean): strin
   return topics.jsgf
     .replace('public <ask> = ', 'public <heard> = <ask> | <garbage>;\n<ask> = ')
     .concat(`<garbage> = (${PHONE_WORDS.map(([w]) => w).join(' | ')})+;\n`);
-}
-
-interface PooledDecoder {
-  decoder: Decoder;
-  grammar?: string;
-  busy: boolean;
 }
 
 let modulePromise: Promise<SoundSwallowerModule> | undefined;
@@ -125,12 +132,12 @@ function modelDir(choice: string): string | undefined {
 }
 
 /**
- * One per engine (worker thread). Its decoders (about 23 MB and 0.4 s to start each) are all started with it and
- * shared by every session: a player's turn takes a free one (switching its grammar takes a few ms) and gives it
- * back when the turn ends.
+ * One per engine (worker thread). Its decoders (about 25 MB and 0.35 s to start each) are all started with it
+ * and shared by every session through a DecoderPool: each decoder stays on the grammar of one sheet, and a
+ * player's turn takes a free decoder of its sheet's grammar and gives it back once the player has gone quiet.
  */
 export class TopicRecognizer {
-  private readonly pool: PooledDecoder[] = [];
+  private pool = new DecoderPool<Decoder>([]);
   readonly options: Required<RecognizerOptions>;
 
   private constructor(
@@ -145,7 +152,9 @@ export class TopicRecognizer {
     const r = new TopicRecognizer(await loadModule(), options, log);
     const n = r.options.decoders;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`recognition.decoders must be a whole number from 1 to 64, got ${n}`);
-    for (let i = 0; i < n; i++) r.pool.push({ decoder: await r.newDecoder(), busy: false });
+    const decoders: Decoder[] = [];
+    for (let i = 0; i < n; i++) decoders.push(await r.newDecoder());
+    r.pool = new DecoderPool(decoders, log);
     return r;
   }
 
@@ -162,29 +171,26 @@ export class TopicRecognizer {
     return d;
   }
 
-  /** At session open: check the grammar compiles, and leave it on an idle decoder not yet holding one. */
+  /** At session open: a decoder takes the grammar now (and checks it compiles), so no turn waits for that. */
   async prepare(grammar: string): Promise<void> {
-    if (this.pool.some((p) => p.grammar === grammar)) return;
-    const idle = this.pool.find((p) => !p.busy && p.grammar === undefined) ?? this.pool.find((p) => !p.busy);
-    if (idle) this.setGrammar(idle, grammar);
+    this.pool.pin(grammar);
   }
 
-  private setGrammar(p: PooledDecoder, grammar: string) {
-    p.decoder.set_grammar(grammar);
-    p.grammar = grammar;
+  /**
+   * A free decoder holding `grammar`, or undefined (ask again later). Only the idle pump passes `mayPin`: a
+   * grammar is never set inside a step.
+   */
+  acquire(grammar: string, mayPin: boolean, mayMove = false): PooledDecoder<Decoder> | undefined {
+    return this.pool.acquire(grammar, { mayPin, mayMove });
   }
 
-  /** A free decoder set to `grammar` now, or undefined when all are busy (ask again next frame). */
-  acquire(grammar: string): PooledDecoder | undefined {
-    const p = this.pool.find((x) => !x.busy && x.grammar === grammar) ?? this.pool.find((x) => !x.busy);
-    if (!p) return undefined;
-    if (p.grammar !== grammar) this.setGrammar(p, grammar);
-    p.busy = true;
-    return p;
+  release(p: PooledDecoder<Decoder>) {
+    this.pool.release(p);
   }
 
-  release(p: PooledDecoder) {
-    p.busy = false;
+  /** A decoder that failed is not reused. */
+  discard(p: PooledDecoder<Decoder>) {
+    this.pool.discard(p);
   }
 
   /** Turns with audio waiting to be decoded, served round robin a slice at a time between steps. */
@@ -218,29 +224,35 @@ export class TopicRecognizer {
     setImmediate(this.pump);
   };
 
-  /** A decoder that failed is not reused. */
-  discard(p: PooledDecoder) {
-    const i = this.pool.indexOf(p);
-    if (i >= 0) this.pool.splice(i, 1);
-    try {
-      p.decoder.delete();
-    } catch {
-      // already unusable
-    }
-  }
-
   /** `startSpeechMs`: speech the VAD must hear before a turn is decoded (turn-taking's minSpeechMs) */
   listen(topics: CompiledTopics, startSpeechMs = 96): TurnListener {
-    return new TurnListener(this, decodingGrammar(topics, this.options.garbage), this.log, startSpeechMs);
+    const grammar = decodingGrammar(topics, this.options.garbage);
+    this.pool.use(grammar);
+    return new TurnListener(this, grammar, this.log, startSpeechMs);
+  }
+
+  /** A listener closed: its grammar has one session fewer. */
+  unlisten(l: TurnListener) {
+    this.forget(l);
+    this.pool.unuse(l.grammar);
   }
 
   get decoders(): number {
-    return this.pool.length;
+    return this.pool.size;
+  }
+
+  /** Decoders pinned to `grammar` (for tests). */
+  pinnedTo(grammar: string): number {
+    return this.pool.pinnedTo(grammar);
+  }
+
+  /** Grammar changes on decoders already pinned to another grammar, since the start. */
+  get switches(): number {
+    return this.pool.switches;
   }
 
   dispose() {
-    for (const p of this.pool) p.decoder.delete();
-    this.pool.length = 0;
+    this.pool.dispose();
   }
 }
 
@@ -257,6 +269,31 @@ function levelGain(x: Float32Array): number {
   return loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;
 }
 
+/**
+ * Where to start decoding a pre-roll (16 kHz): `quietMs` before the first 10 ms of it that is louder than both
+ * −30 dB under its loudest 20 ms and four times its quietest tenth (its noise floor), so a soft onset is kept;
+ * from its start when no part of it stands out so.
+ */
+export function speechOnset(x: Float32Array, quietMs: number): number {
+  const block = 160;
+  const n = Math.floor(x.length / block);
+  if (n === 0) return 0;
+  const levels = new Float64Array(n);
+  for (let b = 0; b < n; b++) {
+    let e = 0;
+    for (let j = b * block; j < (b + 1) * block; j++) e += x[j]! * x[j]!;
+    levels[b] = Math.sqrt(e / block);
+  }
+  let loudest = 0;
+  for (let b = 0; b + 1 < n; b++) loudest = Math.max(loudest, Math.sqrt((levels[b]! ** 2 + levels[b + 1]! ** 2) / 2));
+  const floor = [...levels].sort((a, b) => a - b)[Math.floor(n / 10)]!;
+  const threshold = Math.max(loudest * 0.03, floor * 4);
+  let onset = 0;
+  while (onset < n && levels[onset]! <= threshold) onset++;
+  if (onset === n) return 0; // no onset to be found (a steady level): all of it
+  return Math.max(0, (onset - Math.round(quietMs / 10)) * block);
+}
+
 /** A copy at `gain`: the resampler's output is a view it reuses, and the backlog keeps samples across frames. */
 function scaled(x: Float32Array, gain: number): Float32Array {
   return gain === 1 ? x.slice() : x.map((v) => v * gain);
@@ -269,19 +306,33 @@ export interface PlayerSpeech {
 }
 
 /**
- * One session's ears: resamples the hearing mix to 16 kHz, keeps a short pre-roll, and from the moment the VAD
- * confirms speech feeds the decoder frame by frame until the engine asks for the turn's words.
+ * One session's ears: keeps a short pre-roll of the hearing mix, and from the moment the VAD confirms speech
+ * resamples the turn to 16 kHz and queues it for the decoder (the recogniser's idle pump decodes it) until the
+ * engine asks for the turn's words. Outside turns it only copies the frame into the pre-roll (resampled when a
+ * turn starts): resampling every frame of every session cost about as much as the rest of the engine.
  */
 export class TurnListener {
-  // 16 zero crossings: the acoustic model hears up to 6.8 kHz, so a shorter filter loses nothing it uses
-  private readonly resampler = new Resampler(24_000, RECOGNISER_RATE, { zeroCrossings: 16 });
+  /** the hearing mix (24 kHz), the last preRollMs of it */
   private readonly preRoll: Float32Array;
   private preRollHeld = 0;
-  private decoder: ReturnType<TopicRecognizer['acquire']>;
-  /** audio of this turn not yet decoded (while waiting for a decoder) */
+  /** this turn's 24 → 16 kHz resampler, made when the turn starts */
+  private resampler: Resampler | undefined;
+  /** the last frame at 16 kHz, kept while the quiet is skipped: a resumed turn is decoded from it */
+  private skippedFrame: Float32Array | undefined;
+  private decoder: PooledDecoder<Decoder> | undefined;
+  /** audio of this turn not yet decoded */
   private backlog: Float32Array[] = [];
+  /** all of this turn's audio as queued, to decode again if the player speaks after an early close */
+  private turnAudio: Float32Array[] = [];
+  /** the words of this turn when its utterance closed early (the player went quiet, all of it decoded) */
+  private closedWords: string[] | undefined;
+  /** times this turn was decoded again from its start (speech after an early close) */
+  private redecodes = 0;
+  /** frames this turn has waited for a decoder */
+  private waitedFrames = 0;
+  /** the turn's words will not be used (the player cut the NPC off): nothing more of it is decoded */
+  private dropped = false;
   private active = false;
-  private fedSamples = 0;
   /** samples of this turn queued for decoding so far (capped by maxTurnMs) */
   private queuedSamples = 0;
   private failed = false;
@@ -303,42 +354,99 @@ export class TurnListener {
     private readonly log: Logger,
     private readonly startSpeechMs = 96,
   ) {
-    this.preRoll = new Float32Array(Math.round((recognizer.options.preRollMs / 1000) * RECOGNISER_RATE));
+    // one frame more than the pre-roll: the resampler's filter starts on it, so the pre-roll it gives is exactly the
+    // one a resampler running all along would have given
+    this.preRoll = new Float32Array(Math.round((recognizer.options.preRollMs / 1000) * INPUT_RATE) + FRAME_SAMPLES);
   }
 
-  /** Once per frame, after the VAD heard it. */
+  /** Once per frame (24 kHz), after the VAD heard it. */
   push(frame: Float32Array, heard: PlayerSpeech) {
-    const x = this.resampler.process(frame);
-    this.keep(x);
-    if (!this.active && heard.speechMs >= this.startSpeechMs && !this.failed) {
-      this.active = true;
-      this.skipping = false;
-      this.fedSamples = 0;
-      // the pre-roll already holds this frame (kept above): start from it alone
-      const pre = this.preRoll.slice(this.preRoll.length - this.preRollHeld);
-      this.gain = levelGain(pre);
-      this.backlog = [scaled(pre, this.gain)];
-      this.queuedSamples = pre.length;
-    } else if (this.active && this.queuedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) {
-      if (heard.silenceMs > TRAILING_SILENCE_MS) {
-        this.skipping = true;
-      } else {
-        // speech again after a skipped quiet: from the frame before, which holds its onset the VAD confirmed late
-        const y = this.skipping ? this.preRoll.subarray(this.preRoll.length - Math.min(this.preRollHeld, 2 * x.length)) : x;
-        this.skipping = false;
-        this.backlog.push(scaled(y, this.gain));
-        this.queuedSamples += y.length;
+    this.keep(frame);
+    if (!this.active) {
+      if (heard.speechMs >= this.startSpeechMs && !this.failed) this.start();
+    } else if (!this.dropped) {
+      const x = this.resampler!.process(frame);
+      if (this.queuedSamples < (this.recognizer.options.maxTurnMs / 1000) * RECOGNISER_RATE) {
+        if (heard.silenceMs > TRAILING_SILENCE_MS) {
+          this.skipping = true;
+          this.skippedFrame = x.slice();
+        } else {
+          // speech again after a skipped quiet: from the frame before, which holds its onset the VAD confirmed late
+          let y = x;
+          if (this.skipping && this.skippedFrame) {
+            y = new Float32Array(this.skippedFrame.length + x.length);
+            y.set(this.skippedFrame);
+            y.set(x, this.skippedFrame.length);
+          }
+          if (this.skipping) this.reopen();
+          this.skipping = false;
+          this.skippedFrame = undefined;
+          const chunk = scaled(y, this.gain);
+          this.backlog.push(chunk);
+          this.turnAudio.push(chunk);
+          this.queuedSamples += y.length;
+        }
       }
     }
     // speech that never became a turn (a listener's "mm-hm" over the NPC): forget it after a long quiet
     if (this.active && heard.silenceMs >= DISCARD_AFTER_QUIET_MS) this.finish();
-    if (!this.active) return;
+    if (!this.active || this.dropped) return;
+    if (!this.decoder && this.backlog.length) this.waitedFrames++;
     // Decoding happens between steps (TopicRecognizer's idle pump), so a step never carries it and the room's
     // tick never waits for it. Only a backlog past the cap is decoded here, two frames a step (a thread stepped
     // back to back, as tests and benches do, has little idle time).
     const over = this.pending() - this.recognizer.options.maxBacklogMs * (RECOGNISER_RATE / 1000);
-    if (over > 0) this.inStepSamples += this.feed(Math.min(over, 2560));
-    if (this.backlog.length) this.recognizer.wake(this);
+    if (over > 0) this.inStepSamples += this.feed(Math.min(over, 2560), false);
+    // the pump also closes the utterance once the player has gone quiet and all of it is decoded
+    if (this.backlog.length || (this.skipping && this.decoder)) this.recognizer.wake(this);
+  }
+
+  /** The turn starts: its pre-roll (which already holds this frame) is resampled and queued first. */
+  private start() {
+    this.active = true;
+    this.skipping = false;
+    this.closedWords = undefined;
+    this.redecodes = 0;
+    this.waitedFrames = 0;
+    this.dropped = false;
+    // 16 zero crossings: the acoustic model hears up to 6.8 kHz, so a shorter filter loses nothing it uses
+    this.resampler = new Resampler(INPUT_RATE, RECOGNISER_RATE, { zeroCrossings: 16 });
+    const out = this.resampler.process(this.preRoll.subarray(this.preRoll.length - this.preRollHeld));
+    const whole = out.subarray(Math.max(0, out.length - Math.round((this.recognizer.options.preRollMs / 1000) * RECOGNISER_RATE)));
+    const pre = whole.subarray(speechOnset(whole, this.recognizer.options.preRollQuietMs));
+    this.gain = levelGain(pre);
+    const chunk = scaled(pre, this.gain);
+    this.backlog = [chunk];
+    this.turnAudio = [chunk];
+    this.queuedSamples = pre.length;
+  }
+
+  /** Speech after the utterance closed early: the turn goes on, so all of it is decoded again, from its start. */
+  private reopen() {
+    if (this.closedWords === undefined) return;
+    this.closedWords = undefined;
+    this.redecodes++;
+    this.backlog = [...this.turnAudio];
+  }
+
+  /**
+   * This turn's words will not be used: the player cut the NPC off, and a turn that did is answered with the
+   * after-interruption line whatever was said. Its decoding stops now and its decoder is free for other turns;
+   * `finish` then returns no words.
+   */
+  drop() {
+    if (!this.active || this.dropped) return;
+    this.dropped = true;
+    this.recognizer.forget(this);
+    this.backlog = [];
+    this.turnAudio = [];
+    this.closedWords = undefined;
+    if (this.decoder) {
+      const p = this.decoder;
+      this.guard(() => p.decoder.stop());
+      if (!this.failed) this.recognizer.release(p);
+      this.decoder = undefined;
+    }
   }
 
   /** samples of this turn queued and not yet decoded */
@@ -351,8 +459,28 @@ export class TurnListener {
   /** The idle pump: decode one slice (IDLE_SLICE) of this turn. Returns whether more is waiting. */
   idleSlice(): boolean {
     if (!this.active || this.failed) return false;
-    this.feed(IDLE_SLICE);
+    this.feed(IDLE_SLICE, true);
+    // the player has gone quiet and everything is decoded: close the utterance, so the decoder serves another turn
+    if (this.decoder && this.skipping && this.backlog.length === 0) {
+      this.closedWords = this.endUtterance();
+      return false;
+    }
     return this.active && this.backlog.length > 0 && this.decoder !== undefined;
+  }
+
+  /** Ends the utterance on the decoder this turn holds and gives the decoder back; the words heard. */
+  private endUtterance(): string[] {
+    const p = this.decoder!;
+    let words: string[] = [];
+    const t0 = performance.now();
+    this.guard(() => {
+      p.decoder.stop();
+      words = cleanHypothesis(p.decoder.get_text());
+    });
+    this.decodeMs += performance.now() - t0;
+    if (!this.failed) this.recognizer.release(p);
+    this.decoder = undefined;
+    return words;
   }
 
   private keep(x: Float32Array) {
@@ -368,9 +496,10 @@ export class TurnListener {
   }
 
   /** Decode what is waiting, at most `limit` samples; returns how many it decoded. */
-  private feed(limit: number): number {
+  private feed(limit: number, mayPin: boolean): number {
     if (!this.decoder) {
-      this.decoder = this.recognizer.acquire(this.grammar);
+      if (this.backlog.length === 0) return 0;
+      this.decoder = this.recognizer.acquire(this.grammar, mayPin, this.waitedFrames >= MOVE_AFTER_FRAMES);
       if (!this.decoder) return 0;
       this.guard(() => this.decoder!.decoder.start());
       if (!this.decoder) return 0;
@@ -384,7 +513,6 @@ export class TurnListener {
       if (take.length) this.guard(() => this.decoder?.decoder.process_audio(take));
       done += take.length;
       if (this.dumpDir && take.length) this.dumped.push(take.slice());
-      this.fedSamples += take.length;
       budget -= take.length;
       if (take.length === chunk.length) this.backlog.shift();
       else this.backlog[0] = chunk.subarray(take.length);
@@ -400,36 +528,45 @@ export class TurnListener {
   finish(): string[] {
     this.recognizer.forget(this);
     if (!this.active) return [];
+    if (this.dropped) {
+      this.active = false;
+      this.dropped = false;
+      this.log.debug({ dropped: true, turnMs: Math.round(this.queuedSamples / (RECOGNISER_RATE / 1000)) }, 'turn decoded');
+      return [];
+    }
     const undecoded = this.pending();
-    // What the idle pump has not decoded yet: normally under a frame. More than maxBacklogMs means the thread had
-    // no idle time; decoding it here could hold the step past its deadline (the worker would be replaced, every
-    // session on it lost), so the turn is not understood instead.
-    const gaveUp = undecoded > this.recognizer.options.maxBacklogMs * (RECOGNISER_RATE / 1000);
-    if (this.decoder && !gaveUp) this.inStepSamples += this.feed(Infinity);
+    const closedEarly = this.closedWords !== undefined;
+    // What the idle pump has not decoded yet: normally nothing (or under a frame). More than maxBacklogMs means
+    // the thread had no idle time; decoding it here could hold the step past its deadline (the worker would be
+    // replaced, every session on it lost), so the turn is not understood instead.
+    const gaveUp = !closedEarly && undecoded > this.recognizer.options.maxBacklogMs * (RECOGNISER_RATE / 1000);
+    if (!closedEarly && !gaveUp) this.inStepSamples += this.feed(Infinity, false);
+    let words: string[] = this.closedWords ?? [];
+    const decoded = closedEarly || (this.decoder !== undefined && !gaveUp);
+    if (this.decoder) {
+      if (gaveUp) {
+        const p = this.decoder;
+        this.guard(() => p.decoder.stop());
+        if (!this.failed) this.recognizer.release(p);
+        this.decoder = undefined;
+      } else words = this.endUtterance();
+    }
     this.active = false;
     this.backlog = [];
-    const p = this.decoder;
-    this.decoder = undefined;
+    this.turnAudio = [];
+    this.closedWords = undefined;
+    this.resampler = undefined;
+    this.skippedFrame = undefined;
     // how the turn was decoded, for benches: on a thread with idle time, none of it inside steps
     const inStepMs = Math.round(this.inStepSamples / (RECOGNISER_RATE / 1000));
     this.inStepSamples = 0;
-    this.log.debug({ decoded: p !== undefined && !gaveUp, gaveUp, turnMs: Math.round(this.queuedSamples / (RECOGNISER_RATE / 1000)), inStepMs, undecodedAtEndMs: Math.round(undecoded / (RECOGNISER_RATE / 1000)) }, 'turn decoded');
-    if (!p) return [];
-    if (gaveUp) {
-      this.guard(() => p.decoder.stop());
-      if (!this.failed) this.recognizer.release(p);
-      return [];
-    }
-    let words: string[] = [];
-    const t0 = performance.now();
-    this.guard(() => {
-      p.decoder.stop();
-      words = cleanHypothesis(p.decoder.get_text());
-    });
-    this.decodeMs += performance.now() - t0;
-    if (!this.failed) this.recognizer.release(p);
-    if (this.dumpDir) this.dump(words);
-    return words;
+    this.log.debug(
+      { decoded, gaveUp, closedEarly, redecodes: this.redecodes, waitedMs: this.waitedFrames * 80, turnMs: Math.round(this.queuedSamples / (RECOGNISER_RATE / 1000)), inStepMs, undecodedAtEndMs: Math.round(undecoded / (RECOGNISER_RATE / 1000)) },
+      'turn decoded',
+    );
+    if (this.dumpDir && decoded) this.dump(words);
+    this.dumped = [];
+    return decoded ? words : [];
   }
 
   /** A decoder failure costs this session its understanding (it says "didn't catch that"), nothing more. */
@@ -474,17 +611,19 @@ export class TurnListener {
   }
 
   close() {
-    this.recognizer.forget(this);
+    this.recognizer.unlisten(this);
     this.active = false;
     this.backlog = [];
+    this.turnAudio = [];
     if (this.decoder) {
+      const p = this.decoder;
+      this.decoder = undefined;
       try {
-        this.decoder.decoder.stop();
+        p.decoder.stop();
       } catch {
         // an utterance that never started has nothing to stop
       }
-      this.recognizer.release(this.decoder);
-      this.decoder = undefined;
+      this.recognizer.release(p);
     }
   }
 }
