@@ -279,6 +279,20 @@ export default async function topicsBench(): Promise<Record<string, number>> {
   const sample = inTopic.filter((_, i) => i % 3 === 0);
   const withR = trials.filter((t, i) => t.expected && i % 3 === 0).map((t) => t.endOfTurnMs).filter((x): x is number => x !== undefined);
   const without = (await ask({ recognition: false }, sample)).map((t) => t.endOfTurnMs).filter((x): x is number => x !== undefined);
+  const understanding = {
+    topics_accuracy_in_topic: right / inT.length,
+    topics_in_topic_questions_count: inT.length,
+    topics_wrong_topic_count: wrongTopic,
+    topics_rejection_out_of_topic: rejected / outT.length,
+    topics_out_of_topic_items_count: outT.length,
+    topics_end_of_turn_p50_ms: percentile(withR, 50),
+    topics_end_of_turn_p95_ms: percentile(withR, 95),
+    topics_end_of_turn_p50_ms_without_recognition: percentile(without, 50),
+    topics_end_of_turn_p95_ms_without_recognition: percentile(without, 95),
+    topics_end_of_turn_p50_delta_ms: percentile(withR, 50) - percentile(without, 50),
+  };
+  // TOPICS_BENCH_ONLY=accuracy: what the recogniser understands and when it answers, without the CPU and pool parts
+  if (process.env.TOPICS_BENCH_ONLY === 'accuracy') return understanding;
 
   log('CPU per session-frame (24 Alex sessions, one thread)…');
   const traffic: Float32Array[] = [];
@@ -291,16 +305,7 @@ export default async function topicsBench(): Promise<Record<string, number>> {
   const rt = await sustained(traffic);
 
   return {
-    topics_accuracy_in_topic: right / inT.length,
-    topics_in_topic_questions_count: inT.length,
-    topics_wrong_topic_count: wrongTopic,
-    topics_rejection_out_of_topic: rejected / outT.length,
-    topics_out_of_topic_items_count: outT.length,
-    topics_end_of_turn_p50_ms: percentile(withR, 50),
-    topics_end_of_turn_p95_ms: percentile(withR, 95),
-    topics_end_of_turn_p50_ms_without_recognition: percentile(without, 50),
-    topics_end_of_turn_p95_ms_without_recognition: percentile(without, 95),
-    topics_end_of_turn_p50_delta_ms: percentile(withR, 50) - percentile(without, 50),
+    ...understanding,
     topics_cpu_ms_per_session_frame: cpuWith.cpuMs,
     topics_cpu_ms_per_session_frame_without_recognition: cpuWithout.cpuMs,
     topics_step_ms_24_sessions_one_thread: cpuWith.stepMs,
