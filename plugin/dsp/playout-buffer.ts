@@ -2,8 +2,9 @@
  * Per-NPC playout buffer for 80 ms frames that arrive with network jitter, keyed by the frame index on the
  * NPC's voice stream. It holds back playback until a target depth is buffered, adapts that target (60–200 ms by
  * default) to the arrival jitter it measures, conceals short gaps with silence so the play position stays on the
- * server's frame-index scale, skips long gaps (a new talk spurt), drops frames that pile up past the target
- * (overrun) and empties at once on `flush()` (the NPC was interrupted).
+ * server's frame-index scale, skips long gaps (a new talk spurt), drops silent frames that pile up past the target
+ * (overrun; speech only far past it, so a stalled page or connection catching up costs delay, not words) and
+ * empties at once on `flush()` (the NPC was interrupted).
  *
  * Read with the clock (`read(out, nowMs)`, as the playback worklet does), it keeps the delay NetEQ-like: one frame
  * plus the jitter. It starts playing once the audio buffered, plus the time since the last frame arrived, covers
@@ -27,8 +28,12 @@ export interface PlayoutBufferOptions {
   maxTargetMs?: number;
   /** missing frames inside a talk spurt that are played as silence; a longer gap is skipped */
   maxGapFrames?: number;
-  /** frames buffered beyond target + one frame + this margin are dropped, oldest first, down to target + one frame */
+  /** frames buffered beyond target + one frame + this margin are dropped, oldest first, down to target + one frame,
+   * while the oldest is silent */
   overrunMarginMs?: number;
+  /** speech is dropped for overrun only beyond target + one frame + this much (default 1500 ms): the words of a
+   * burst after a stall play late (the delay drains in the next silence) rather than being lost */
+  overrunSpeechMs?: number;
   /** arrivals the jitter estimate looks back over */
   windowFrames?: number;
   /** a frame this many frames behind the play position means the stream restarted: start over */
@@ -69,6 +74,7 @@ export class PlayoutBuffer {
   readonly maxTargetMs: number;
   private readonly maxGapFrames: number;
   private readonly overrunMarginMs: number;
+  private readonly overrunSpeechMs: number;
   private readonly restartFrames: number;
 
   private readonly frames = new Map<number, Float32Array>();
@@ -124,6 +130,7 @@ export class PlayoutBuffer {
     }
     this.maxGapFrames = options.maxGapFrames ?? 3;
     this.overrunMarginMs = options.overrunMarginMs ?? 160;
+    this.overrunSpeechMs = Math.max(this.overrunMarginMs, options.overrunSpeechMs ?? 1500);
     this.restartFrames = options.restartFrames ?? 50;
     this.delays = new Float64Array(options.windowFrames ?? 50);
     this.target = this.minTargetMs;
@@ -375,8 +382,11 @@ export class PlayoutBuffer {
     const goal = ((this.target + this.frameMs) / 1000) * this.sampleRate;
     const limit = goal + (this.overrunMarginMs / 1000) * this.sampleRate;
     if (this.bufferedSamples() <= limit) return;
+    // Past the ceiling for speech the backlog is hopeless (a page stalled for seconds): back to the target at once.
+    const hopeless = this.bufferedSamples() > goal + (this.overrunSpeechMs / 1000) * this.sampleRate;
     while (this.frames.size > 1 && this.bufferedSamples() > goal) {
       const oldest = this.minBufferedIndex();
+      if (!hopeless && rms(this.frames.get(oldest)!) > SILENT_RMS) break; // words wait for the next silence to drain
       this.frames.delete(oldest);
       this.stats.overrunDropped++;
       const next = this.minBufferedIndex();

@@ -126,17 +126,34 @@ describe('PlayoutBuffer', () => {
     expect(jb.stats.duplicate).toBe(1);
   });
 
-  it('overrun: a burst far past the target drops the oldest frames back to the target', () => {
+  it('overrun: a burst of speech after a stall is kept and plays in order (late, not lost); silence piled up is dropped', () => {
     const jb = new PlayoutBuffer();
     jb.push(0, frame(0), 0);
     play(jb, 20);
-    // ten frames arrive at once (a stalled connection catching up)
+    // ten frames of speech arrive at once (a stalled page or connection catching up): 800 ms, under the 1.5 s ceiling
     for (let i = 1; i <= 10; i++) jb.push(i, frame(i), 100);
-    expect(jb.stats.overrunDropped).toBeGreaterThan(0);
-    expect(jb.bufferedMs).toBeLessThanOrEqual(jb.targetMs + 80 + 160);
-    // what remains plays in order, ending with the newest frame
+    expect(jb.stats.overrunDropped).toBe(0);
     const seen = play(jb, 2000).filter((v) => v > 0);
-    expect(seen.at(-1)).toBe(11);
+    expect([...new Set(seen)]).toEqual(Array.from({ length: 11 }, (_, i) => i + 1)); // every frame, in order
+
+    const quiet = new PlayoutBuffer();
+    quiet.push(0, new Float32Array(FS), 0);
+    play(quiet, 20);
+    for (let i = 1; i <= 10; i++) quiet.push(i, new Float32Array(FS), 100);
+    expect(quiet.stats.overrunDropped).toBeGreaterThan(0);
+    expect(quiet.bufferedMs).toBeLessThanOrEqual(quiet.targetMs + 80 + 160);
+  });
+
+  it('overrun: speech past the ceiling (a page stalled for seconds) is dropped, oldest first, back to the target', () => {
+    const jb = new PlayoutBuffer({ overrunSpeechMs: 1000 });
+    jb.push(0, frame(0), 0);
+    play(jb, 20);
+    for (let i = 1; i <= 20; i++) jb.push(i, frame(i), 100); // 1.6 s at once
+    expect(jb.stats.overrunDropped).toBeGreaterThan(0);
+    expect(jb.bufferedMs).toBeLessThanOrEqual(jb.targetMs + 80 + 1000);
+    // what remains plays in order, ending with the newest frame
+    const seen = play(jb, 3000).filter((v) => v > 0);
+    expect(seen.at(-1)).toBe(21);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
   });
 
