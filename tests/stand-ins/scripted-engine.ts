@@ -5,7 +5,8 @@
  * voice, separated by silent gaps — and emits one '▁word' text piece at the frame where the word's audio starts
  * minus the declared text lead. It stops within one frame when it hears the user (input RMS over a threshold)
  * and reports 'interrupted'. It greets when a session opens and says its line again after the user stops.
- * 'echo' mode: the output frame is the input frame, so tests can observe exactly what the NPC heard.
+ * 'echo' mode: the output frame is the input frame, so tests can observe exactly what the NPC heard; a step the
+ * scene marked `floorElsewhere` (server/scenes/floor.ts) says so in its text piece ('▁floor-elsewhere').
  * Faults on request: a persona id that fails every step, or one that hangs the worker.
  */
 import { engineError, type DuplexEngine, type Persona, type SessionId, type StepInput, type StepOutput } from '../../server/engines/contract.ts';
@@ -92,7 +93,7 @@ export class ScriptedEngine implements DuplexEngine {
     return batch.map((b) => this.stepOne(b));
   }
 
-  private stepOne({ session, input }: StepInput): StepOutput {
+  private stepOne({ session, input, floorElsewhere }: StepInput): StepOutput {
     const s = this.sessions.get(session);
     if (!s) return { session, output: new Float32Array(FRAME_SAMPLES), error: engineError('rejected', `unknown session ${session}`) };
     if (this.opts.failFirst && s.persona.id === this.opts.failFirst.personaId && this.transientFailures < this.opts.failFirst.steps) {
@@ -102,7 +103,7 @@ export class ScriptedEngine implements DuplexEngine {
     if (s.persona.id === this.opts.failPersonaId) return { session, output: new Float32Array(FRAME_SAMPLES), error: engineError('failed', `stand-in fault for ${s.persona.id}`) };
     if (s.persona.id === this.opts.hangPersonaId) for (;;);
     s.steps++;
-    if (this.mode === 'echo') return { session, output: new Float32Array(input) };
+    if (this.mode === 'echo') return { session, output: new Float32Array(input), ...(floorElsewhere ? { text: '▁floor-elsewhere' } : {}) };
 
     const output = new Float32Array(FRAME_SAMPLES);
     const events: StepOutput['events'] = [];

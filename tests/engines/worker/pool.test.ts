@@ -30,6 +30,9 @@ describe('WorkerPoolEngine', () => {
     expect(oa!.output[100]).toBeCloseTo(0.25);
     expect(ob!.output[100]).toBeCloseTo(-0.5);
     expect(inA[0]).toBeCloseTo(0.25); // the caller's buffer is not taken away
+    // the scene's floor decision crosses to the worker with its input
+    const [fa, fb] = await pool.step([{ session: a, input: inA, floorElsewhere: true }, { session: b, input: inB }]);
+    expect([fa!.text, fb!.text]).toEqual(['▁floor-elsewhere', undefined]);
   });
 
   it('reports open progress', async () => {
