@@ -171,7 +171,7 @@ export class TopicRecognizer {
     return d;
   }
 
-  /** At session open: a decoder takes the grammar now (and checks it compiles), so no turn waits for that. */
+  /** At session open (after `listen`): a decoder holds the grammar (`listen` pinned it), so no turn waits for that. */
   async prepare(grammar: string): Promise<void> {
     this.pool.pin(grammar);
   }
@@ -224,10 +224,17 @@ export class TopicRecognizer {
     setImmediate(this.pump);
   };
 
-  /** `startSpeechMs`: speech the VAD must hear before a turn is decoded (turn-taking's minSpeechMs) */
+  /** `startSpeechMs`: speech the VAD must hear before a turn is decoded (turn-taking's minSpeechMs). Throws when the grammar does not compile. */
   listen(topics: CompiledTopics, startSpeechMs = 96): TurnListener {
     const grammar = decodingGrammar(topics, this.options.garbage);
     this.pool.use(grammar);
+    try {
+      // at session open: a decoder takes the grammar now (and checks it compiles)
+      this.pool.pin(grammar);
+    } catch (err) {
+      this.pool.unuse(grammar);
+      throw err;
+    }
     return new TurnListener(this, grammar, this.log, startSpeechMs);
   }
 
