@@ -211,10 +211,18 @@ export class TopicRecognizer {
 
   /**
    * One slice per macrotask: the thread's messages (the next step) are handled between slices, so a step waits at
-   * most one slice behind the decoding.
+   * most one slice behind the decoding. Round robin, but turns whose player is quiet first.
    */
   private readonly pump = () => {
-    const l = this.waiting.values().next().value;
+    // a turn whose player has gone quiet may end any frame now: its decoding goes first
+    let l: TurnListener | undefined;
+    for (const w of this.waiting) {
+      l ??= w;
+      if (w.quiet) {
+        l = w;
+        break;
+      }
+    }
     if (!l) {
       this.pumping = false;
       return;
@@ -347,6 +355,8 @@ export class TurnListener {
   private gain = 1;
   /** CPU ms spent decoding (for benches) */
   decodeMs = 0;
+  /** the player was quiet in the last frame: the turn may end soon (the idle pump serves such turns first) */
+  quiet = false;
   /** in a quiet past TRAILING_SILENCE_MS: not queued */
   private skipping = false;
   /** audio of this turn decoded inside steps (past the cap, or left at its end), in samples */
@@ -369,6 +379,7 @@ export class TurnListener {
   /** Once per frame (24 kHz), after the VAD heard it. */
   push(frame: Float32Array, heard: PlayerSpeech) {
     this.keep(frame);
+    this.quiet = heard.silenceMs > 0;
     if (!this.active) {
       if (heard.speechMs >= this.startSpeechMs && !this.failed) this.start();
     } else if (!this.dropped) {
