@@ -92,6 +92,34 @@ describe('rehearsal engine: topics', () => {
     expect(withR!.framesAfterQuestion).toBeLessThanOrEqual(without!.framesAfterQuestion!);
   }, 120_000);
 
+  it('a question that cuts the answer off gets the after-interruption line (its words are not decoded), and asked again, its answer', async () => {
+    const id = await engine.open(alex);
+    await engine.ready(id);
+    const c = new Conversation(engine, id);
+    const spoken = () => engine.groundTruth(id).filter((r) => r.kind !== 'backchannel' && r.startFrame >= 0);
+    for (let k = 0; k < 150 && spoken().length === 0; k++) await c.silence(80); // the greeting starts …
+    for (let k = 0; k < 150 && c.frame <= spoken().at(-1)!.startFrame + spoken().at(-1)!.frames + 3; k++) await c.silence(80); // … and ends
+    await c.say(speak("what's going on with the reactor", slt));
+    for (let k = 0; k < 40 && !spoken().some((r) => r.topic === 'reactor'); k++) await c.silence(80);
+    await c.silence(600); // into the answer
+    const coolant = speak('how much coolant do we have left', slt);
+    const cutFrom = c.frame;
+    await c.say(coolant);
+    await c.silence(2400);
+    const after = engine.groundTruth(id).find((r) => r.kind !== 'backchannel' && r.startFrame >= cutFrom);
+    expect(c.framesWithEvent('interrupted').length).toBeGreaterThan(0);
+    expect(after?.kind).toBe('afterInterruption');
+    expect(after?.text).toBe(alex.rehearsal!.afterInterruption);
+    expect(after?.heard).toBe('');
+    for (let k = 0; k < 150 && c.frame <= after!.startFrame + after!.frames + 3; k++) await c.silence(80);
+    const askedFrom = c.frame;
+    await c.say(coolant);
+    await c.silence(2400);
+    const answer = engine.groundTruth(id).find((r) => r.kind !== 'backchannel' && r.startFrame >= askedFrom);
+    expect(answer?.topic).toBe('coolant');
+    await engine.close(id);
+  }, 120_000);
+
   it('keeps the old label and behaviour with recognition off', () => {
     expect(plain.label).toMatch(/does not understand speech/);
   });
