@@ -381,6 +381,7 @@ async function rehearsal(figures: Record<string, number>) {
     });
     say(`engine-only: answer ${pct(ea, 50).toFixed(0)}/${pct(ea, 95).toFixed(0)} ms, stop ${pct(es, 50).toFixed(0)}/${pct(es, 95).toFixed(0)} ms (p50/p95)`);
     say(`engine-only stops by case (ms): ${eng.stop.map((x) => (x == null ? '-' : x.toFixed(0))).join(' ')}`);
+    say(`engine-only answers by case (ms): ${eng.answer.map((x) => (x == null ? "-" : x.toFixed(0))).join(" ")}`);
   } finally {
     await engine.dispose?.();
   }
