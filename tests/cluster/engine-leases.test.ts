@@ -27,6 +27,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/**
+ * Health timing that a loaded machine keeps (the stand-in answers on this process's event loop, which the whole
+ * parallel suite shares): this file is about leases, not about telling a dead server quickly.
+ */
+const TIMING = { healthIntervalMs: 150, healthTimeoutMs: 3000, failuresToDown: 3, backoffBaseMs: 150, backoffMaxMs: 1000 };
+
 function leases(holder: string) {
   const c = new Redis(redis.url);
   clients.push(c);
@@ -35,8 +41,8 @@ function leases(holder: string) {
 
 describe('personaplex-server engines sharing a server through Redis leases', () => {
   it("a seat leased by another process is 'busy' and never gets a socket; it is free once released", async () => {
-    const a = await startEngine([{ url: srv.url, capacity: 1 }], { leases: leases('a') });
-    const b = await startEngine([{ url: srv.url, capacity: 1 }], { leases: leases('b') });
+    const a = await startEngine([{ url: srv.url, capacity: 1 }], { timing: TIMING, leases: leases('a') });
+    const b = await startEngine([{ url: srv.url, capacity: 1 }], { timing: TIMING, leases: leases('b') });
     try {
       const id = await a.open(persona());
       expect(srv.stats.connections).toBe(1);
