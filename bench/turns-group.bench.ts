@@ -13,7 +13,13 @@
  *
  * Both run twice: with the sheets as written (Vance `finish_phrase`), and with every policy `yield` (`_yield_`).
  *
- * `npx tsx bench/run.ts turns-group`. Figures are engine-only (the frame timeline), not end to end.
+ *   server  the cast's sheets as written, through a real Parley server (rehearsal engine in worker threads, one
+ *           player a Colyseus client on loopback; bench/support/group-through-server.ts): the player is silent
+ *           for a while, then speaks into the exchange, three times (joining 12, 16 and 20 s in). End to end on
+ *           the player's clock, from NPC voice frames as they arrive (not the plugin's playout). PARLEY_GROUP_SERVER=0
+ *           skips it.
+ *
+ * `npx tsx bench/run.ts turns-group`. Figures are engine-only (the frame timeline) except `group_server_*`.
  */
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { RehearsalEngine } from '../server/engines/rehearsal/engine.ts';
@@ -21,6 +27,8 @@ import { compileSheetFile } from '../server/sheets/compile.ts';
 import { estimateCounter } from '../server/persona/tokens.ts';
 import { playerSpeech } from '../tests/rehearsal/audio-tools.ts';
 import { exchangeFigures, framesToMs, median, runScene, type SceneNpc } from '../tests/scenes/group-scene.ts';
+import { startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
+import { runGroupThroughServer, type GroupNpc } from './support/group-through-server.ts';
 
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
 const frames = (ms: number) => Math.round(ms / 80);
@@ -51,7 +59,66 @@ export default async function turnsGroupBench(): Promise<Record<string, number>>
   } finally {
     await engine.dispose();
   }
+  if (process.env.PARLEY_GROUP_SERVER !== '0') Object.assign(figures, await throughServer());
   return figures;
+}
+
+/** The cast's sheets as written, through the server; see the header. */
+async function throughServer(): Promise<Record<string, number>> {
+  const def = (id: string) => {
+    const r = compileSheetFile(new URL(`../character-sheets/${id}.yaml`, import.meta.url).pathname, { counter: estimateCounter });
+    if (!r.sheet) throw new Error(`${id}.yaml: ${r.issues.map((i) => i.message).join('; ')}`);
+    const c = r.sheet;
+    return { name: c.name, role: c.role, ...c.hearing, persona: c.persona, hearsNpcs: c.conversation.hearsNpcs, npcTurns: c.conversation.npcTurns };
+  };
+  const npcs: GroupNpc[] = [
+    { id: 'okafor', def: def('okafor'), position: [-7, 0, 12], facing: [1, 0, 0] },
+    { id: 'vance', def: def('vance'), position: [-5, 0, 12], facing: [-1, 0, 0] },
+  ];
+  const speech = await playerSpeech(['Doctor, I need help.', 'I think I was exposed near the reactor.'], { gapMs: 300 });
+  const floorFree: number[] = [];
+  const answer: number[] = [];
+  const gaps: number[] = [];
+  let second = 0;
+  let overPlayer = 0;
+  let exchanges = 0;
+  for (const aloneMs of [12_000, 16_000, 20_000]) {
+    // a fresh engine per run: stopping a server disposes its engine
+    const engine = await startRehearsalEngine();
+    try {
+      const run = await runGroupThroughServer(engine, npcs, { position: [-6, 1.7, 13.5], facing: [0, 0, -1] }, speech, aloneMs, 8000);
+      const u = run.utterances;
+      const before = u.filter((x) => x.start < run.spoke.start);
+      // NPC-to-NPC turn changes before the player speaks: gap from one NPC's end to the other's start
+      for (let k = 1; k < before.length; k++) if (before[k]!.npc !== before[k - 1]!.npc && before[k]!.start >= before[k - 1]!.end) gaps.push(before[k]!.start - before[k - 1]!.end);
+      if (new Set(before.map((x) => x.npc)).size === 2) exchanges++;
+      // from the player's first word until no NPC is speaking
+      const speaking = u.filter((x) => x.start < run.spoke.start && x.end > run.spoke.start);
+      floorFree.push(Math.max(0, ...speaking.map((x) => x.end - run.spoke.start)));
+      overPlayer += u.filter((x) => x.start > run.spoke.start + 400 && x.start < run.spoke.end).length;
+      const a = u.find((x) => x.start >= run.spoke.end);
+      if (a) {
+        answer.push(a.start - run.spoke.end);
+        second += u.filter((x) => x.npc !== a.npc && x.start > run.spoke.start + 400 && x.start < a.end + 5000).length;
+      }
+      log(`server, join at ${aloneMs / 1000} s: ${u.map((x) => `${x.npc}@${Math.round(x.start)}-${Math.round(x.end)}`).join(' ')}; player ${Math.round(run.spoke.start)}-${Math.round(run.spoke.end)} ms`);
+    } finally {
+      await engine.dispose();
+    }
+  }
+  return {
+    group_server_runs: 3,
+    group_server_runs_with_an_exchange: exchanges,
+    group_server_gap_p50_ms: median(gaps),
+    group_server_gap_max_ms: max(gaps),
+    group_server_floor_free_p50_ms: median(floorFree),
+    group_server_floor_free_max_ms: max(floorFree),
+    group_server_npc_turns_over_player: overPlayer,
+    group_server_answer_p50_ms: median(answer),
+    group_server_answer_max_ms: max(answer),
+    group_server_answered: answer.length,
+    group_server_second_npc_turns: second,
+  };
 }
 
 async function measure(engine: RehearsalEngine, pair: (turns: number) => SceneNpc[], v: string): Promise<Record<string, number>> {
