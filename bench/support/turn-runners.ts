@@ -157,7 +157,10 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
   const heard = new HeardTrack();
   const mine = new PlayerTrack();
   const placed = new Map<number, number>(); // NPC frame index → where it was heard
-  let consumed = 0;
+  // The timeline starts now: frames that came during the warm-up (the greeting, and the silence after it) are not
+  // part of it. Laid down from sample 0 they pushed every later frame 15 s late, and the NPC's answers then
+  // overlapped the player's next turns.
+  let consumed = player.framesFrom(npc).length;
   // Player sample s happens at t0 + s / 24 ms; frame n is sent when it has been "captured", at t0 + 80 (n + 1).
   const t0 = Date.now() + 200;
   let tail = TAIL_FRAMES;
