@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import createModule, { type Decoder, type SoundSwallowerModule } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
+import { rms } from '../../../protocol/dsp/level.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 import { DecoderPool, type PooledDecoder } from './decoder-pool.ts';
@@ -275,13 +276,15 @@ export class TopicRecognizer {
 const TARGET_RMS = 0.05;
 function levelGain(x: Float32Array): number {
   // the loudest 20 ms of the onset stands for the speech level (the rest of the pre-roll may be silence)
-  let loudest = 0;
-  for (let i = 0; i + 320 <= x.length; i += 160) {
-    let e = 0;
-    for (let j = i; j < i + 320; j++) e += x[j]! * x[j]!;
-    loudest = Math.max(loudest, Math.sqrt(e / 320));
-  }
+  const loudest = loudest20ms(x);
   return loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;
+}
+
+/** RMS of the loudest 20 ms (16 kHz) of `x`, over windows 10 ms apart. */
+function loudest20ms(x: Float32Array): number {
+  let loudest = 0;
+  for (let i = 0; i + 320 <= x.length; i += 160) loudest = Math.max(loudest, rms(x.subarray(i, i + 320)));
+  return loudest;
 }
 
 /**
@@ -294,13 +297,8 @@ export function speechOnset(x: Float32Array, quietMs: number): number {
   const n = Math.floor(x.length / block);
   if (n === 0) return 0;
   const levels = new Float64Array(n);
-  for (let b = 0; b < n; b++) {
-    let e = 0;
-    for (let j = b * block; j < (b + 1) * block; j++) e += x[j]! * x[j]!;
-    levels[b] = Math.sqrt(e / block);
-  }
-  let loudest = 0;
-  for (let b = 0; b + 1 < n; b++) loudest = Math.max(loudest, Math.sqrt((levels[b]! ** 2 + levels[b + 1]! ** 2) / 2));
+  for (let b = 0; b < n; b++) levels[b] = rms(x.subarray(b * block, (b + 1) * block));
+  const loudest = loudest20ms(x.subarray(0, n * block));
   const floor = [...levels].sort((a, b) => a - b)[Math.floor(n / 10)]!;
   const threshold = Math.max(loudest * 0.03, floor * 4);
   let onset = 0;
@@ -459,12 +457,7 @@ export class TurnListener {
     this.backlog = [];
     this.turnAudio = [];
     this.closedWords = undefined;
-    if (this.decoder) {
-      const p = this.decoder;
-      this.guard(() => p.decoder.stop());
-      if (!this.failed) this.recognizer.release(p);
-      this.decoder = undefined;
-    }
+    if (this.decoder) this.endUtterance(false);
   }
 
   /** samples of this turn queued and not yet decoded */
@@ -486,16 +479,19 @@ export class TurnListener {
     return this.active && this.backlog.length > 0 && this.decoder !== undefined;
   }
 
-  /** Ends the utterance on the decoder this turn holds and gives the decoder back; the words heard. */
-  private endUtterance(): string[] {
+  /**
+   * Ends the utterance on the decoder this turn holds and gives the decoder back; the words heard, or none
+   * without `read` (a turn whose words will not be used).
+   */
+  private endUtterance(read = true): string[] {
     const p = this.decoder!;
     let words: string[] = [];
     const t0 = performance.now();
     this.guard(() => {
       p.decoder.stop();
-      words = cleanHypothesis(p.decoder.get_text());
+      if (read) words = cleanHypothesis(p.decoder.get_text());
     });
-    this.decodeMs += performance.now() - t0;
+    if (read) this.decodeMs += performance.now() - t0;
     if (!this.failed) this.recognizer.release(p);
     this.decoder = undefined;
     return words;
@@ -562,12 +558,8 @@ export class TurnListener {
     let words: string[] = this.closedWords ?? [];
     const decoded = closedEarly || (this.decoder !== undefined && !gaveUp);
     if (this.decoder) {
-      if (gaveUp) {
-        const p = this.decoder;
-        this.guard(() => p.decoder.stop());
-        if (!this.failed) this.recognizer.release(p);
-        this.decoder = undefined;
-      } else words = this.endUtterance();
+      if (gaveUp) this.endUtterance(false);
+      else words = this.endUtterance();
     }
     this.active = false;
     this.backlog = [];
