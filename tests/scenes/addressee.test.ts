@@ -9,6 +9,7 @@ import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
 import { HearingStage, type HearingPlayer } from '../../server/voice/hearing-stage.ts';
 import { tone } from '../support/audio.ts';
 import { testStream } from '../support/npc-stream.ts';
+import { stubIntake } from '../support/intake.ts';
 
 const VOICE = tone(FRAME_SAMPLES, 400, 0.2);
 const FAINT = tone(FRAME_SAMPLES, 400, 0.004);
@@ -28,7 +29,7 @@ function scene() {
   const player = (id: string, frame: Float32Array | null): HearingPlayer => ({
     position: [1, 1.6, 1],
     facing: [-1, 0, 0],
-    intake: frame ? ({ pop: () => frame, buffer: { stats: { missing: 0 }, lastWait: null } } as unknown as HearingPlayer['intake']) : null,
+    intake: frame ? stubIntake(() => frame) : null,
     state: { heardBy: '', id },
   });
   /** one tick: players' frames heard, then each NPC speaks its frame */

@@ -10,6 +10,7 @@ import { TurnTaking, type Hearing } from '../../server/engines/rehearsal/turn-ta
 import { amplitude, tone } from '../support/audio.ts';
 import { testStream } from '../support/npc-stream.ts';
 import { run, talk } from '../rehearsal/turn-script.ts';
+import { stubIntake } from '../support/intake.ts';
 
 const group = (live = { a: true, b: true }): FloorNpc[] => [
   { id: 'a', hearsNpcs: true, live: live.a },
@@ -128,7 +129,7 @@ describe('the floor in the hearing stage and the rehearsal turn-taking', () => {
     const player: HearingPlayer = {
       position: [0, 0, 1.5], // in front of a, off to b's side and further
       facing: [0, 0, -1],
-      intake: { pop: () => voice, buffer: { stats: { missing: 0 }, lastWait: null } } as unknown as HearingPlayer['intake'],
+      intake: stubIntake(() => voice),
       state: { heardBy: '', id: 'p1' },
     };
     floor.beginTick([a, b].map((n) => ({ id: n.id, hearsNpcs: true, live: true })));
@@ -148,7 +149,7 @@ describe('the floor in the hearing stage and the rehearsal turn-taking', () => {
       const stage = new HearingStage(createParleyMetrics());
       stage.duckForPolicies = true;
       const voice = tone(FRAME_SAMPLES, 300, 0.2);
-      stage.run([{ position: [0, 0, 1], facing: [0, 0, -1], intake: { pop: () => voice, buffer: { stats: { missing: 0 }, lastWait: null } } as unknown as HearingPlayer['intake'], state: { heardBy: '' } }], [n]);
+      stage.run([{ position: [0, 0, 1], facing: [0, 0, -1], intake: stubIntake(() => voice), state: { heardBy: '' } }], [n]);
       return amplitude(n.input, 300);
     };
     expect(level(false) / level(true)).toBeCloseTo(HOLD_PLAYER_GAIN, 3);

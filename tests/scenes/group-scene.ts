@@ -15,6 +15,7 @@ import type { SceneFloor } from '../../server/scenes/floor.ts';
 import { silentLogger } from '../../server/log.ts';
 import { HearingStage, type HearingPlayer } from '../../server/voice/hearing-stage.ts';
 import { testStream } from '../support/npc-stream.ts';
+import { stubIntake } from '../support/intake.ts';
 
 export interface SceneNpc {
   id: string;
@@ -76,7 +77,7 @@ export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames
       ? [{
           position: p.position,
           facing: p.facing,
-          intake: { pop: () => slice(p.voice, f), buffer: { stats: { missing: 0 }, lastWait: null } } as unknown as HearingPlayer['intake'],
+          intake: stubIntake(() => slice(p.voice, f)),
           state: { heardBy: '', id: PLAYER },
         }]
       : [];

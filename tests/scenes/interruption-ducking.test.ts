@@ -9,6 +9,7 @@ import { hearingWeight } from '../../server/voice/hearing.ts';
 import { HearingStage, type HearingPlayer } from '../../server/voice/hearing-stage.ts';
 import { amplitude, tone } from '../support/audio.ts';
 import { testStream } from '../support/npc-stream.ts';
+import { stubIntake } from '../support/intake.ts';
 
 function heardLevel(policy: InterruptionPolicy | undefined, speaking: boolean, duck: boolean): number {
   const npc = testStream('n', { persona: { id: 'n', name: 'n', textPrompt: 'You are n.', voice: { kind: 'builtin', id: 'NATF0' }, ...(policy ? { whenInterrupted: policy } : {}) } });
@@ -22,7 +23,7 @@ function heardLevel(policy: InterruptionPolicy | undefined, speaking: boolean, d
   const player: HearingPlayer = {
     position: [0, 0, 2],
     facing: [0, 0, -1],
-    intake: { pop: () => voice, buffer: { stats: { missing: 0 }, lastWait: null } } as unknown as HearingPlayer['intake'],
+    intake: stubIntake(() => voice),
     state: { heardBy: '' },
   };
   stage.run([player], [npc]);

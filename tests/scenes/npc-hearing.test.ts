@@ -13,6 +13,7 @@ import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
 import type { NpcStream } from '../../server/sessions/npc-stream.ts';
 import { amplitude, rms, tone } from '../support/audio.ts';
 import { testStream } from '../support/npc-stream.ts';
+import { stubIntake } from '../support/intake.ts';
 
 const A_TONE = tone(FRAME_SAMPLES, 400, 0.2);
 const silence = new Float32Array(FRAME_SAMPLES);
@@ -40,7 +41,7 @@ function scene() {
   const talking = (frame: Float32Array | null, position: [number, number, number] = [0, 1.6, 1]): HearingPlayer => ({
     position,
     facing: [0, 0, -1],
-    intake: frame ? ({ pop: () => frame, buffer: { stats: { missing: 0 }, lastWait: null } } as unknown as HearingPlayer['intake']) : null,
+    intake: frame ? stubIntake(() => frame) : null,
     state: { heardBy: '' },
   });
   return { a, b, c, npcs, tick, talking, setPlayers: (p: HearingPlayer[]) => (players = p) };
