@@ -32,11 +32,12 @@ import { runGroupThroughServer, type GroupNpc } from './support/group-through-se
 
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
 const frames = (ms: number) => Math.round(ms / 80);
-const persona = (id: string) => {
+const sheet = (id: string) => {
   const r = compileSheetFile(new URL(`../character-sheets/${id}.yaml`, import.meta.url).pathname, { counter: estimateCounter });
   if (!r.sheet) throw new Error(`${id}.yaml: ${r.issues.map((i) => i.message).join('; ')}`);
-  return r.sheet.persona;
+  return r.sheet;
 };
+const persona = (id: string) => sheet(id).persona;
 const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
 const p95 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.95 * xs.length))]! : NaN);
 
@@ -66,9 +67,7 @@ export default async function turnsGroupBench(): Promise<Record<string, number>>
 /** The cast's sheets as written, through the server; see the header. */
 async function throughServer(): Promise<Record<string, number>> {
   const def = (id: string) => {
-    const r = compileSheetFile(new URL(`../character-sheets/${id}.yaml`, import.meta.url).pathname, { counter: estimateCounter });
-    if (!r.sheet) throw new Error(`${id}.yaml: ${r.issues.map((i) => i.message).join('; ')}`);
-    const c = r.sheet;
+    const c = sheet(id);
     return { name: c.name, role: c.role, ...c.hearing, persona: c.persona, hearsNpcs: c.conversation.hearsNpcs, npcTurns: c.conversation.npcTurns };
   };
   const npcs: GroupNpc[] = [

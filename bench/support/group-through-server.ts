@@ -57,14 +57,13 @@ export async function runGroupThroughServer(
     const speakAt = aloneMs;
     let sentAt = -1;
     const frames = Math.ceil(speech.samples.length / FRAME_SAMPLES);
-    p.streamVoice((n) => {
+    p.streamVoice(() => {
       const now = Date.now() - t0;
       if (now < speakAt) return new Float32Array(FRAME_SAMPLES);
       if (sentAt < 0) sentAt = now;
       const k = Math.round((now - sentAt) / 80);
       const out = new Float32Array(FRAME_SAMPLES);
       if (k < frames) out.set(speech.samples.subarray(k * FRAME_SAMPLES, Math.min(speech.samples.length, (k + 1) * FRAME_SAMPLES)));
-      void n;
       return out;
     });
     await sleep(aloneMs + (frames * 80) + afterMs);
