@@ -32,7 +32,8 @@ import {
   TEXT_PAD,
   USER_STREAM,
 } from './constants.ts';
-import { detectKvLayout, graphFile, loadGraphs, type Geometry, type LoadedGraphs, type Provider } from './graphs.ts';
+import { detectKvLayout, graphFile, loadGraphs, sessionOptions, type Geometry, type KvType, type LoadedGraphs, type Provider } from './graphs.ts';
+import { DeviceTopK } from './device-top-k.ts';
 import { LmRing, allProvided, type Forced, type RingState } from './lm-ring.ts';
 import { DEFAULT_MIMI_WINDOW, DecoderWindow, EncoderWindow, decodeLatest, encodeClip, encodeLatest } from './mimi-stream.ts';
 import { Rng, sampleTopK, type SamplingParams } from './sampling.ts';
@@ -88,6 +89,16 @@ export interface PersonaPlexOnnxOptions {
   skipProvidedSubsteps?: boolean;
   intraOpNumThreads?: number;
   prefetch?: boolean;
+  /**
+   * Where top-k selection runs. 'device': an ONNX TopK post-graph on the LM's provider (device-top-k.ts), so only
+   * B × k values and ids per run come back and the host does the temperature softmax and one seeded draw per
+   * row; 'host': the JS sampler over every logit (top-k.ts). Same tokens either way. 'auto' (default): 'device'
+   * on WebGPU, where the logits then stay on the GPU; 'host' elsewhere (on the CPU, ORT's TopK is slower than
+   * the host sampler; on CUDA the binding brings every output to the host anyway).
+   */
+  selection?: 'auto' | 'host' | 'device';
+  /** replaces the TopK post-graph (tests and the host bench only: a stand-in with the same I/O) */
+  topKGraph?: (k: number, dtype: KvType) => Uint8Array;
   /** 'auto' reads the temporal graph (GroupQueryAttention → 'gqa') */
   kvLayout?: 'auto' | 'gqa' | 'concat';
   log?: Logger;
@@ -185,6 +196,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       deviceId: opts.deviceId,
       intraOpNumThreads: opts.intraOpNumThreads,
       prefetch: opts.prefetch,
+      // The logits stay on a WebGPU device for the device-side top-k, unless a trace must read them.
+      gpuLogits: !opts.onTrace && opts.selection !== 'host',
       onProgress: opts.onLoadProgress,
       log,
       prepare: async (name, file) => {
@@ -206,6 +219,21 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       );
       const engine = new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
       engine.positionLimit = rope?.positions ?? Infinity;
+      const selection = opts.selection ?? 'auto';
+      if (selection === 'device' || (selection === 'auto' && graphs.provider === 'webgpu')) {
+        const so = sessionOptions(graphs.provider, opts);
+        const g = graphs.geometry;
+        const kOf = (p: { temperature: number; topK: number }, V: number) => (p.temperature <= 0 ? 1 : p.topK > 0 && p.topK < V ? p.topK : V);
+        const kt = kOf(engine.textSampling, g.textVocab);
+        const ka = kOf(engine.audioSampling, g.audioVocab);
+        const text = await DeviceTopK.open(kt, g.textLogitsType, so, opts.topKGraph?.(kt, g.textLogitsType));
+        const audio = await DeviceTopK.open(ka, g.audioLogitsType, so, opts.topKGraph?.(ka, g.audioLogitsType)).catch(async (err) => {
+          await text.release();
+          throw err;
+        });
+        engine.selectors = { text, audio };
+      }
+      log.info({ selection: engine.selectors ? 'device' : 'host' }, 'top-k selection');
       return engine;
     } catch (err) {
       await graphs.dispose();
@@ -219,6 +247,14 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
 
   get provider(): Provider {
     return this.graphs.provider;
+  }
+
+  /** top-k post-graphs on the provider, when selection runs there */
+  private selectors: { text: DeviceTopK; audio: DeviceTopK } | undefined;
+
+  /** where top-k selection runs ('device': TopK post-graphs on the provider) */
+  get selection(): 'host' | 'device' {
+    return this.selectors ? 'device' : 'host';
   }
 
   /** positions the temporal graph can take (its rotary tables' rows; Infinity when it computes RoPE) */
@@ -479,13 +515,17 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       const t = await sess.temporal.run(feeds);
       this.batch.advance(this.present.map((n) => t[n]!));
       for (const it of active) it.s.tpos++;
-      // fp32 or fp16 bits: the sampler reads either without a conversion pass.
-      const textLogits = t.text_logits!.data as LogitRow;
       const V = g.textVocab;
 
       // 4. Text sampling, then the depformer codebook by codebook.
+      const sel = this.selectors;
+      const textSel = sel ? await sel.text.run(t.text_logits!) : undefined;
+      if (t.text_logits!.location === 'gpu-buffer') t.text_logits!.dispose();
+      // fp32 or fp16 bits: the host sampler reads either without a conversion pass (not read on the device path).
+      const textLogits = textSel && !this.opts.onTrace ? undefined : (t.text_logits!.data as LogitRow);
       for (let b = 0; b < B; b++) {
-        const sampled = sampleTopK(textLogits, b * V, V, this.textSampling, active[b]!.s.rng);
+        const rng = active[b]!.s.rng;
+        const sampled = textSel ? sel!.text.draw(textSel, b, this.textSampling.temperature, rng) : sampleTopK(textLogits!, b * V, V, this.textSampling, rng);
         const p = prepared[b]!;
         buf.textSampled[b] = sampled;
         buf.textNext[b] = p.provided[0] ? p.target[0]! : sampled;
@@ -503,7 +543,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       const wave = await decodeLatest(sess.mimi_decoder, active.map((it) => it.s.dec));
       if (this.opts.onTrace) {
         const asFloat = (l: LogitRow) => (l instanceof Uint16Array ? halfArrayToFloat(l) : l);
-        const text32 = asFloat(textLogits);
+        const text32 = asFloat(textLogits!);
         const dep32 = depLogits!.map(asFloat);
         this.opts.onTrace(
           active.map((it, b) => ({
@@ -547,10 +587,14 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     for (let cb = 0; cb < steps; cb++) {
       feeds.substep_index = buf.substep[cb]!;
       const r = await this.graphs.sessions.depformer.run(feeds);
-      const logits = r.logits!.data as LogitRow;
-      trace?.push(logits);
+      const sel = this.selectors;
+      const picked = sel ? await sel.audio.run(r.logits!) : undefined;
+      if (r.logits!.location === 'gpu-buffer') r.logits!.dispose();
+      const logits = picked && !trace ? undefined : (r.logits!.data as LogitRow);
+      trace?.push(logits!);
       for (let b = 0; b < B; b++) {
-        const tok = sampleTopK(logits, b * g.audioVocab, g.audioVocab, this.audioSampling, active[b]!.s.rng);
+        const rng = active[b]!.s.rng;
+        const tok = picked ? sel!.audio.draw(picked, b, this.audioSampling.temperature, rng) : sampleTopK(logits!, b * g.audioVocab, g.audioVocab, this.audioSampling, rng);
         buf.audio[b]![cb] = tok;
         const p = prepared[b]!;
         buf.prev[b] = BigInt(p.provided[1 + cb] ? p.target[1 + cb]! : tok);
@@ -598,6 +642,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     this.batch.clear();
     this.snapshots.clear();
     await this.releaseDownload().catch(() => undefined);
+    if (this.selectors) await Promise.all([this.selectors.text.release(), this.selectors.audio.release()]).catch(() => undefined);
     await this.graphs.dispose();
   }
 }

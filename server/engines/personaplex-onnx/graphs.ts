@@ -23,6 +23,11 @@ export interface LoadOptions {
   prefetch?: boolean;
   onProgress?: (p: { phase: string; fraction: number; detail?: string }) => void;
   log?: Logger;
+  /**
+   * On WebGPU, also keep the LM's logits (temporal `text_logits`, depformer `logits`) on the device as
+   * gpu-buffer outputs, for the device-side top-k (device-top-k.ts). Default false.
+   */
+  gpuLogits?: boolean;
   /** may replace a graph's file before it is opened (the engine extends the temporal rotary tables) */
   prepare?: (name: GraphName, file: string) => Promise<string>;
 }
@@ -44,6 +49,9 @@ export interface Geometry {
   depKvType: KvType;
   hiddenType: KvType;
   audioVocab: number;
+  /** dtypes of the temporal `text_logits` and the depformer `logits` */
+  textLogitsType: KvType;
+  audioLogitsType: KvType;
 }
 
 export interface LoadedGraphs {
@@ -97,7 +105,7 @@ async function prefetch(files: string[], onProgress: LoadOptions['onProgress']) 
   }
 }
 
-function sessionOptions(provider: Provider, opts: LoadOptions, gpuOutputs?: string[]): ort.InferenceSession.SessionOptions {
+export function sessionOptions(provider: Provider, opts: Pick<LoadOptions, 'deviceId' | 'intraOpNumThreads'>, gpuOutputs?: string[]): ort.InferenceSession.SessionOptions {
   const ep: ort.InferenceSession.ExecutionProviderConfig =
     provider === 'cuda' || provider === 'tensorrt' ? ({ name: provider, deviceId: opts.deviceId ?? 0 } as never) : provider;
   const so: ort.InferenceSession.SessionOptions = {
@@ -132,7 +140,8 @@ export async function loadGraphs(opts: LoadOptions): Promise<LoadedGraphs> {
         opts.onProgress?.({ phase: 'opening graphs', fraction: i / GRAPH_NAMES.length, detail: `${name} on ${provider}` });
         // The KV (temporal across ticks, depformer across substeps) stays on the GPU between runs where the
         // binding allows it (WebGPU only): no host copy of present.* per run.
-        const gpuOutputs = (name === 'temporal' || name === 'depformer') && provider === 'webgpu' ? await presentNames(files[name]) : undefined;
+        let gpuOutputs = (name === 'temporal' || name === 'depformer') && provider === 'webgpu' ? await presentNames(files[name]) : undefined;
+        if (gpuOutputs && opts.gpuLogits) gpuOutputs = [...gpuOutputs, name === 'temporal' ? 'text_logits' : 'logits'];
         sessions[name] = await ort.InferenceSession.create(files[name], sessionOptions(provider, opts, gpuOutputs));
       }
     } catch (err) {
@@ -302,6 +311,8 @@ export function validate(s: Record<GraphName, ort.InferenceSession>): Geometry {
     depKvType: dk0.type as KvType,
     hiddenType: hidden.type as KvType,
     audioVocab,
+    textLogitsType: logits.type as KvType,
+    audioLogitsType: dLogits.type as KvType,
   };
 }
 

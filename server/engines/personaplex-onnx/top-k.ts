@@ -31,6 +31,7 @@ export class TopKSampler {
   private all = new Float64Array(0);
   private ids = new Int32Array(0);
   private w = new Float64Array(0);
+  private vals = new Float64Array(0);
   private readonly half = halfTable();
   private readonly f32 = new Float32Array(1);
   private readonly u32 = new Uint32Array(this.f32.buffer);
@@ -40,6 +41,7 @@ export class TopKSampler {
     this.keys = new Float64Array(k);
     this.ids = new Int32Array(k);
     this.w = new Float64Array(k);
+    this.vals = new Float64Array(k);
   }
 
   private key(v: number, id: number): number {
@@ -81,29 +83,12 @@ export class TopKSampler {
       // Ascending keys: the best candidate is last.
       for (let j = 0; j < keys.length; j++) ids[j] = ID_BITS - 1 - (keys[keys.length - 1 - j]! % ID_BITS);
     }
-    // Best first: weights summed in that order, exactly as the original sampler did. Equal values are adjacent
-    // and have equal weights, so Math.exp runs once per distinct survivor value.
+    // Best first, as the survivors' values: the draw below is shared with the device-selection path
+    // (device-top-k.ts), which receives exactly these values from ONNX TopK.
     const n = Math.min(k, size);
-    const w = this.w;
-    const max = t ? t[logits[offset + ids[0]!]!]! : logits[offset + ids[0]!]!;
-    let total = 0;
-    let prevV = NaN;
-    let prevW = 0;
-    for (let i = 0; i < n; i++) {
-      const v = t ? t[logits[offset + ids[i]!]!]! : logits[offset + ids[i]!]!;
-      if (v !== prevV) {
-        prevV = v;
-        prevW = Math.exp((v - max) / p.temperature);
-      }
-      w[i] = prevW;
-      total += prevW;
-    }
-    let u = rng.next() * total;
-    for (let i = 0; i < n; i++) {
-      u -= w[i]!;
-      if (u < 0) return ids[i]!;
-    }
-    return ids[n - 1]!;
+    const vals = this.vals;
+    for (let i = 0; i < n; i++) vals[i] = t ? t[logits[offset + ids[i]!]!]! : logits[offset + ids[i]!]!;
+    return ids[drawSorted(vals, n, p.temperature, rng, this.w)]!;
   }
 
   /** four interleaved 256-bin histograms: neighbouring values often share a bin, and one counter would serialise */
@@ -315,6 +300,34 @@ export class TopKSampler {
     }
     return filled;
   }
+}
+
+/**
+ * The temperature softmax and one draw over survivors given best first (`vals[0]` the largest; ties in id
+ * order): returns the chosen position. Weights are summed in that order, exactly as the original sampler did;
+ * equal values are adjacent and have equal weights, so Math.exp runs once per distinct value. `w` is scratch
+ * of at least n entries.
+ */
+export function drawSorted(vals: Float64Array, n: number, temperature: number, rng: Uniform, w: Float64Array): number {
+  const max = vals[0]!;
+  let total = 0;
+  let prevV = NaN;
+  let prevW = 0;
+  for (let i = 0; i < n; i++) {
+    const v = vals[i]!;
+    if (v !== prevV) {
+      prevV = v;
+      prevW = Math.exp((v - max) / temperature);
+    }
+    w[i] = prevW;
+    total += prevW;
+  }
+  let u = rng.next() * total;
+  for (let i = 0; i < n; i++) {
+    u -= w[i]!;
+    if (u < 0) return i;
+  }
+  return n - 1;
 }
 
 /** Min-heap of keys: the root is the worst candidate. */
