@@ -35,7 +35,7 @@ import {
 import { detectKvLayout, graphFile, loadGraphs, sessionOptions, type Geometry, type KvType, type LoadedGraphs, type Provider } from './graphs.ts';
 import { DeviceTopK } from './device-top-k.ts';
 import { LmRing, allProvided, type Forced, type RingState } from './lm-ring.ts';
-import { DEFAULT_MIMI_WINDOW, DecoderWindow, EncoderWindow, decodeLatest, encodeClip, encodeLatest } from './mimi-stream.ts';
+import { DEFAULT_MIMI_WINDOW, DecoderWindow, EncoderWindow, MimiBatch, encodeClip } from './mimi-stream.ts';
 import { Rng, sampleTopK, type SamplingParams } from './sampling.ts';
 import { TemporalBatch, alloc, emptyKv, hostDownload, kvNames, type CompactKv, type Download, type KvArray } from './temporal-kv.ts';
 import { Tokenizer } from '../../persona/tokenizer.ts';
@@ -48,7 +48,7 @@ import { extendRopeTables, type RopeExtension } from './rope-tables.ts';
 /** 1 hour of frames at 12.5 Hz */
 const DEFAULT_MAX_POSITIONS = 45_000;
 import { halfArrayToFloat } from './half.ts';
-import { StepBuffers } from './step-buffers.ts';
+import { StepBuffers, TickScratch, setInt64 } from './step-buffers.ts';
 import { PrefillPacer, type PacerOptions } from './prefill-pacer.ts';
 import type { LogitRow } from './top-k.ts';
 
@@ -142,6 +142,8 @@ interface Session {
   dec: DecoderWindow;
   /** set once the session cannot go on (context full) */
   failed?: EngineError;
+  /** the engine tick that last stepped it (a session may appear once per batch) */
+  steppedAt: number;
 }
 
 export class PersonaPlexOnnxEngine implements DuplexEngine {
@@ -164,6 +166,13 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   private readonly depPast: string[];
   private readonly depPresent: string[];
   private buffers: StepBuffers | undefined;
+  private mimi: MimiBatch | undefined;
+  /** per-tick scratch (the sessions stepped, their inputs, places and windows), reused */
+  private readonly act = new TickScratch<Session>();
+  private tick = 0;
+  /** run feeds, rewritten in place every tick */
+  private readonly temporalFeeds: Record<string, ort.Tensor> = {};
+  private readonly depFeeds: Record<string, ort.Tensor> = {};
   /** paces prompt prefill around the ticks of sessions already stepping */
   readonly pacer: PrefillPacer;
 
@@ -324,6 +333,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       kv: snap.kv,
       enc: new EncoderWindow(this.window),
       dec: new DecoderWindow(this.window),
+      steppedAt: 0,
     });
     return id;
   }
@@ -438,26 +448,31 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   }
 
   private async stepBatch(batch: StepInput[]): Promise<StepOutput[]> {
+    // The returned array and its result objects are handed out; everything else below is reused scratch.
     const out: StepOutput[] = new Array(batch.length);
-    const live: { idx: number; s: Session; input: Float32Array }[] = [];
-    const seen = new Set<SessionId>();
-    batch.forEach((item, idx) => {
+    const tick = ++this.tick;
+    const act = this.act;
+    act.reserve(batch.length);
+    let n = 0;
+    for (let idx = 0; idx < batch.length; idx++) {
+      const item = batch[idx]!;
       const s = this.sessions.get(item.session);
-      const silent = () => new Float32Array(FRAME_SAMPLES);
-      if (!s) out[idx] = { session: item.session, output: silent(), error: engineError('rejected', `unknown session ${item.session}`) };
-      else if (seen.has(s.id)) out[idx] = { session: item.session, output: silent(), error: engineError('rejected', 'session stepped twice in one batch') };
-      else if (s.failed) out[idx] = { session: item.session, output: silent(), error: s.failed };
+      if (!s) out[idx] = rejected(item.session, engineError('rejected', `unknown session ${item.session}`));
+      else if (s.steppedAt === tick) out[idx] = rejected(item.session, engineError('rejected', 'session stepped twice in one batch'));
+      else if (s.failed) out[idx] = rejected(item.session, s.failed);
       else if (!(item.input instanceof Float32Array) || item.input.length !== FRAME_SAMPLES) {
-        out[idx] = { session: item.session, output: silent(), error: engineError('rejected', `input frame must be ${FRAME_SAMPLES} float samples`) };
+        out[idx] = rejected(item.session, engineError('rejected', `input frame must be ${FRAME_SAMPLES} float samples`));
       } else {
-        seen.add(s.id);
-        live.push({ idx, s, input: item.input });
+        s.steppedAt = tick;
+        act.sessions[n] = s;
+        act.inputs[n] = item.input;
+        act.idx[n] = idx;
+        n++;
       }
-    });
-    if (live.length === 0) return out;
+    }
+    if (n === 0) return out;
     try {
-      const results = await this.stepLive(live.map((l) => ({ s: l.s, input: l.input })));
-      live.forEach((l, j) => (out[l.idx] = { session: batch[l.idx]!.session, ...results[j]! }));
+      await this.stepLive(n, batch, out);
     } catch (err) {
       // A failed run leaves the batch tensors in an unknown state: drop them with the sessions they held.
       const failure = engineError('failed', `personaplex-onnx step failed: ${(err as Error).message}`);
@@ -466,138 +481,160 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         if (s && !s.kv) s.failed = failure;
       }
       this.batch.clear();
-      live.forEach((l) => (out[l.idx] = { session: batch[l.idx]!.session, output: new Float32Array(FRAME_SAMPLES), error: failure }));
+      for (let j = 0; j < n; j++) out[act.idx[j]!] = rejected(batch[act.idx[j]!]!.session, failure);
+    } finally {
+      act.release(n);
     }
     return out;
   }
 
-  private async stepLive(items: { s: Session; input: Float32Array }[]): Promise<Omit<StepOutput, 'session'>[]> {
+  /** Steps act.sessions[0 .. n) and writes each one's result into `out` at its place in the batch. */
+  private async stepLive(n: number, batch: StepInput[], out: StepOutput[]): Promise<void> {
     const g = this.graphs.geometry;
     const sess = this.graphs.sessions;
-    // Sessions that reached the end of a context that cannot slide (GQA layout) stop here.
-    if (this.layout === 'gqa') {
+    const act = this.act;
+    // Sessions that reached the end of a context that cannot slide (GQA layout) or the position limit stop here;
+    // the others are compacted to the front of the scratch arrays, in order.
+    let B = 0;
+    for (let j = 0; j < n; j++) {
+      const s = act.sessions[j]!;
       // GroupQueryAttention's local_window_size W covers W frames including the current one (checked on the CPU
       // provider); the reference covers context - 1. They agree up to position context - 2.
-      for (const it of items) if (it.s.tpos >= this.contextFrames - 1) it.s.failed = engineError('failed', `context full (${this.contextFrames - 1} frames); reopen the session`);
+      if (this.layout === 'gqa' && s.tpos >= this.contextFrames - 1) s.failed = engineError('failed', `context full (${this.contextFrames - 1} frames); reopen the session`);
+      if (!s.failed && s.tpos >= this.positionLimit) s.failed = engineError('failed', `position limit (${this.positionLimit} frames, maxPositions); reopen the session`);
+      if (s.failed) {
+        out[act.idx[j]!] = rejected(batch[act.idx[j]!]!.session, s.failed);
+        continue;
+      }
+      act.sessions[B] = s;
+      act.inputs[B] = act.inputs[j]!;
+      act.idx[B] = act.idx[j]!;
+      B++;
     }
-    for (const it of items) {
-      if (!it.s.failed && it.s.tpos >= this.positionLimit) it.s.failed = engineError('failed', `position limit (${this.positionLimit} frames, maxPositions); reopen the session`);
+    if (B === 0) return;
+    const active = act.sessions;
+    if (!this.buffers || this.buffers.capacity < B) this.buffers = new StepBuffers(g, Math.max(B, this.capacity));
+    if (!this.mimi || this.mimi.capacity < B) this.mimi = new MimiBatch(Math.max(B, this.capacity), this.window);
+    const buf = this.buffers;
+    const bt = buf.forBatch(B);
+
+    // 1. Mimi encoder: the user's frame → 8 codes per session.
+    for (let b = 0; b < B; b++) {
+      const s = active[b]!;
+      s.enc.push(act.inputs[b]!);
+      act.enc[b] = s.enc;
+      act.dec[b] = s.dec;
     }
-    const active = items.filter((it) => !it.s.failed);
-    const results = new Map<Session, Omit<StepOutput, 'session'>>();
-    for (const it of items) if (it.s.failed) results.set(it.s, { output: new Float32Array(FRAME_SAMPLES), error: it.s.failed });
+    await this.mimi.encode(sess.mimi_encoder, act.enc, B, buf.userCodes);
 
-    if (active.length) {
-      const B = active.length;
-      if (!this.buffers || this.buffers.capacity < B) this.buffers = new StepBuffers(g, Math.max(B, this.capacity));
-      const buf = this.buffers;
-      const bt = buf.forBatch(B);
-
-      // 1. Mimi encoder: the user's frame → 8 codes per session.
-      active.forEach((it) => it.s.enc.push(it.input));
-      const userCodes = await encodeLatest(sess.mimi_encoder, active.map((it) => it.s.enc));
-
-      // 2. The ring gives each session's temporal input column (into the row's fixed arrays).
-      for (let b = 0; b < B; b++) {
-        const p = active[b]!.s.ring.prepare({ user: userCodes[b]! }, buf.prepared[b]);
-        if (!p) throw new Error('internal: a live session had no input column (prompt phase missing)');
-        const input = p.input;
-        for (let k = 0; k < NUM_STREAMS; k++) buf.frame[b * NUM_STREAMS + k] = BigInt(input[k]!);
-        buf.positions[b] = BigInt(active[b]!.s.tpos);
-      }
-      const prepared = buf.prepared;
-
-      // 3. Temporal, batched.
-      await this.syncBatch(active.map((it) => it.s));
-      const feeds: Record<string, ort.Tensor> = { input_frame: bt.frame, attention_mask: this.batch.mask() };
-      if (g.hasPositionIds) feeds.position_ids = bt.positions;
-      for (let i = 0; i < this.past.length; i++) feeds[this.past[i]!] = this.batch.tensors[i]!;
-      const t = await sess.temporal.run(feeds);
-      this.batch.advance(this.present.map((n) => t[n]!));
-      for (const it of active) it.s.tpos++;
-      const V = g.textVocab;
-
-      // 4. Text sampling, then the depformer codebook by codebook.
-      const sel = this.selectors;
-      const textSel = sel ? await sel.text.run(t.text_logits!) : undefined;
-      if (t.text_logits!.location === 'gpu-buffer') t.text_logits!.dispose();
-      // fp32 or fp16 bits: the host sampler reads either without a conversion pass (not read on the device path).
-      const textLogits = textSel && !this.opts.onTrace ? undefined : (t.text_logits!.data as LogitRow);
-      for (let b = 0; b < B; b++) {
-        const rng = active[b]!.s.rng;
-        const sampled = textSel ? sel!.text.draw(textSel, b, this.textSampling.temperature, rng) : sampleTopK(textLogits!, b * V, V, this.textSampling, rng);
-        const p = prepared[b]!;
-        buf.textSampled[b] = sampled;
-        buf.textNext[b] = p.provided[0] ? p.target[0]! : sampled;
-      }
-      const depLogits: LogitRow[] | undefined = this.opts.onTrace ? [] : undefined;
-      await this.depformer(t.hidden!, B, active, depLogits);
-
-      // 5. Commit to the rings; decode the agent codebooks of the finished frame.
-      const finished: (Int32Array | null)[] = [];
-      for (let b = 0; b < B; b++) {
-        const f = active[b]!.s.ring.commit(buf.textSampled[b]!, buf.audio[b]!, buf.finished[b]);
-        finished.push(f);
-        active[b]!.s.dec.push(f ? f.subarray(1, 1 + MIMI_CODEBOOKS) : SILENCE_TOKENS);
-      }
-      const wave = await decodeLatest(sess.mimi_decoder, active.map((it) => it.s.dec));
-      if (this.opts.onTrace) {
-        const asFloat = (l: LogitRow) => (l instanceof Uint16Array ? halfArrayToFloat(l) : l);
-        const text32 = asFloat(textLogits!);
-        const dep32 = depLogits!.map(asFloat);
-        this.opts.onTrace(
-          active.map((it, b) => ({
-            session: it.s.id,
-            textLogits: text32.subarray(b * V, (b + 1) * V),
-            audioLogits: dep32.map((l) => l.subarray(b * g.audioVocab, (b + 1) * g.audioVocab)),
-            text: buf.textSampled[b]!,
-            audio: buf.audio[b]!.slice(),
-            finished: finished[b] ? finished[b]!.slice() : null,
-          })),
-        );
-      }
-      active.forEach((it, b) => {
-        const tok = finished[b]?.[0];
-        // As the reference server: every text token but EPAD (0) and PAD (3) goes out as its piece, BOS/EOS
-        // included; protocol/pieces.ts keeps control and byte-fallback pieces out of captions and visemes.
-        const piece = tok !== undefined && tok !== 0 && tok !== 3 && tok < V ? this.tokenizer.piece(tok) : undefined;
-        results.set(it.s, piece ? { output: wave[b]!, text: piece } : { output: wave[b]! });
-      });
+    // 2. The ring gives each session's temporal input column (into the row's fixed arrays).
+    for (let b = 0; b < B; b++) {
+      const s = active[b]!;
+      const p = s.ring.prepare(buf.forced[b], buf.prepared[b]);
+      if (!p) throw new Error('internal: a live session had no input column (prompt phase missing)');
+      const input = p.input;
+      for (let k = 0; k < NUM_STREAMS; k++) setInt64(buf.frame32, b * NUM_STREAMS + k, input[k]!);
+      setInt64(buf.positions32, b, s.tpos);
     }
-    return items.map((it) => results.get(it.s)!);
+    const prepared = buf.prepared;
+
+    // 3. Temporal, batched.
+    await this.syncBatch(active, B);
+    const feeds = this.temporalFeeds;
+    feeds.input_frame = bt.frame;
+    feeds.attention_mask = this.batch.mask();
+    if (g.hasPositionIds) feeds.position_ids = bt.positions;
+    for (let i = 0; i < this.past.length; i++) feeds[this.past[i]!] = this.batch.tensors[i]!;
+    const t = await sess.temporal.run(feeds);
+    this.batch.advanceFrom(t, this.present);
+    for (let b = 0; b < B; b++) active[b]!.tpos++;
+    const V = g.textVocab;
+
+    // 4. Text sampling, then the depformer codebook by codebook.
+    const sel = this.selectors;
+    const textSel = sel ? await sel.text.run(t.text_logits!) : undefined;
+    if (t.text_logits!.location === 'gpu-buffer') t.text_logits!.dispose();
+    // fp32 or fp16 bits: the host sampler reads either without a conversion pass (not read on the device path).
+    const textLogits = textSel && !this.opts.onTrace ? undefined : (t.text_logits!.data as LogitRow);
+    for (let b = 0; b < B; b++) {
+      const rng = active[b]!.rng;
+      const sampled = textSel ? sel!.text.draw(textSel, b, this.textSampling.temperature, rng) : sampleTopK(textLogits!, b * V, V, this.textSampling, rng);
+      const p = prepared[b]!;
+      buf.textSampled[b] = sampled;
+      buf.textNext[b] = p.provided[0] ? p.target[0]! : sampled;
+    }
+    const depLogits: LogitRow[] | undefined = this.opts.onTrace ? [] : undefined;
+    await this.depformer(t.hidden!, B, depLogits);
+
+    // 5. Commit to the rings; decode the agent codebooks of the finished frame.
+    const finished = buf.finishedOut;
+    for (let b = 0; b < B; b++) {
+      const s = active[b]!;
+      const f = s.ring.commit(buf.textSampled[b]!, buf.audio[b]!, buf.finished[b]);
+      finished[b] = f;
+      if (f) s.dec.push(f, 1);
+      else s.dec.push(SILENCE_TOKENS);
+    }
+    const wave = act.wave;
+    await this.mimi.decode(sess.mimi_decoder, act.dec, B, wave);
+    if (this.opts.onTrace) {
+      const asFloat = (l: LogitRow) => (l instanceof Uint16Array ? halfArrayToFloat(l) : l);
+      const text32 = asFloat(textLogits!);
+      const dep32 = depLogits!.map(asFloat);
+      this.opts.onTrace(
+        active.slice(0, B).map((s, b) => ({
+          session: s.id,
+          textLogits: text32.subarray(b * V, (b + 1) * V),
+          audioLogits: dep32.map((l) => l.subarray(b * g.audioVocab, (b + 1) * g.audioVocab)),
+          text: buf.textSampled[b]!,
+          audio: buf.audio[b]!.slice(),
+          finished: finished[b] ? finished[b]!.slice() : null,
+        })),
+      );
+    }
+    for (let b = 0; b < B; b++) {
+      const tok = finished[b]?.[0];
+      // As the reference server: every text token but EPAD (0) and PAD (3) goes out as its piece, BOS/EOS
+      // included; protocol/pieces.ts keeps control and byte-fallback pieces out of captions and visemes.
+      const piece = tok !== undefined && tok !== 0 && tok !== 3 && tok < V ? this.tokenizer.piece(tok) : undefined;
+      const idx = act.idx[b]!;
+      out[idx] = piece ? { session: batch[idx]!.session, output: wave[b]!, text: piece } : { session: batch[idx]!.session, output: wave[b]! };
+    }
   }
 
-  /** The depformer substeps for all rows at once; each row's 16 sampled audio tokens land in buffers.audio. */
-  private async depformer(hidden: ort.Tensor, B: number, active: { s: Session }[], trace?: LogitRow[]): Promise<void> {
+  /** The depformer substeps for rows 0 .. B of act.sessions; each row's 16 sampled audio tokens land in buffers.audio. */
+  private async depformer(hidden: ort.Tensor, B: number, trace?: LogitRow[]): Promise<void> {
     const g = this.graphs.geometry;
     const buf = this.buffers!;
+    const active = this.act.sessions;
     const bt = buf.forBatch(B);
     const prepared = buf.prepared;
     let userProvided = true;
     for (let b = 0; b < B; b++) {
       buf.audio[b]!.fill(AUDIO_START);
-      buf.prev[b] = BigInt(buf.textNext[b]!);
+      setInt64(buf.prev32, b, buf.textNext[b]!);
       const pr = prepared[b]!.provided;
       for (let k = USER_STREAM; k < NUM_STREAMS; k++) if (!pr[k]) userProvided = false;
     }
     const steps = this.opts.skipProvidedSubsteps !== false && userProvided ? MIMI_CODEBOOKS : DEP_Q;
-    const hiddenIn = hidden.dims[1] === 1 ? hidden : sliceLast(hidden);
-    const feeds: Record<string, ort.Tensor> = { hidden: hiddenIn, prev_token: bt.prev };
+    const feeds = this.depFeeds;
+    feeds.hidden = hidden.dims[1] === 1 ? hidden : sliceLast(hidden);
+    feeds.prev_token = bt.prev;
     for (let i = 0; i < this.depPast.length; i++) feeds[this.depPast[i]!] = bt.depPast[i]!;
+    const sel = this.selectors;
     for (let cb = 0; cb < steps; cb++) {
       feeds.substep_index = buf.substep[cb]!;
       const r = await this.graphs.sessions.depformer.run(feeds);
-      const sel = this.selectors;
       const picked = sel ? await sel.audio.run(r.logits!) : undefined;
       if (r.logits!.location === 'gpu-buffer') r.logits!.dispose();
       const logits = picked && !trace ? undefined : (r.logits!.data as LogitRow);
       trace?.push(logits!);
       for (let b = 0; b < B; b++) {
-        const rng = active[b]!.s.rng;
+        const rng = active[b]!.rng;
         const tok = picked ? sel!.audio.draw(picked, b, this.audioSampling.temperature, rng) : sampleTopK(logits!, b * g.audioVocab, g.audioVocab, this.audioSampling, rng);
         buf.audio[b]![cb] = tok;
         const p = prepared[b]!;
-        buf.prev[b] = BigInt(p.provided[1 + cb] ? p.target[1 + cb]! : tok);
+        setInt64(buf.prev32, b, p.provided[1 + cb] ? p.target[1 + cb]! : tok);
       }
       for (let i = 0; i < this.depPast.length; i++) {
         // WebGPU keeps present.* on the device: free the previous substep's once this run has read them.
@@ -607,22 +644,31 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       }
     }
     for (const name of this.depPast) if (feeds[name]!.location === 'gpu-buffer') feeds[name]!.dispose();
+    feeds.hidden = undefined as never; // drop references to this tick's outputs
+    for (const name of this.depPast) feeds[name] = undefined as never;
   }
 
-  /** Makes the temporal batch hold exactly these sessions, in this order. */
-  private async syncBatch(sessions: Session[]) {
-    const keys = sessions.map((s) => s.id);
+  /** Makes the temporal batch hold exactly sessions[0 .. B), in this order. */
+  private async syncBatch(sessions: readonly Session[], B: number) {
     const compact = this.layout === 'concat' && this.batch.rows.length > 0 && this.batch.waste > this.batch.rows.length * 256;
-    if (this.batch.sameRows(keys) && !compact) return;
+    if (!compact && this.batch.rows.length === B) {
+      let same = true;
+      for (let b = 0; b < B && same; b++) same = this.batch.rows[b] === sessions[b]!.id;
+      if (same) return;
+    }
     // Take the rows' caches out of the batch (one download per tensor, not per row), then rebuild it from
     // the compact caches. Rows of closed sessions are dropped.
+    const rows = sessions.slice(0, B);
     const held = this.batch.rows.map((key) => this.sessions.get(key)).map((s) => (s && !s.kv ? s : undefined));
     if (held.some(Boolean)) {
       const caches = await this.batch.extractAll(this.download, held.map(Boolean));
       held.forEach((s, row) => s && (s.kv = caches[row]!));
     }
-    this.batch.build(keys, sessions.map((s) => s.kv!));
-    for (const s of sessions) s.kv = null;
+    this.batch.build(
+      rows.map((s) => s.id),
+      rows.map((s) => s.kv!),
+    );
+    for (const s of rows) s.kv = null;
   }
 
   async close(session: SessionId): Promise<void> {
@@ -645,6 +691,11 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     if (this.selectors) await Promise.all([this.selectors.text.release(), this.selectors.audio.release()]).catch(() => undefined);
     await this.graphs.dispose();
   }
+}
+
+/** A session's result when it is not stepped: a silent frame and the reason. */
+function rejected(session: SessionId, error: EngineError): StepOutput {
+  return { session, output: new Float32Array(FRAME_SAMPLES), error };
 }
 
 function voiceKey(p: Persona): string {

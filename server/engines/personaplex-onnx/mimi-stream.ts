@@ -30,17 +30,18 @@ export class EncoderWindow {
 }
 
 export class DecoderWindow {
-  /** [8][frames] codebook-major, as the graph reads it */
-  readonly codes: BigInt64Array;
+  /** [8][frames] codebook-major, as the graph reads it (int32 here; widened to int64 into the batch input) */
+  readonly codes: Int32Array;
   constructor(readonly frames: number) {
-    this.codes = new BigInt64Array(MIMI_CODEBOOKS * frames);
-    for (let q = 0; q < MIMI_CODEBOOKS; q++) this.codes.fill(BigInt(SILENCE_TOKENS[q]!), q * frames, (q + 1) * frames);
+    this.codes = new Int32Array(MIMI_CODEBOOKS * frames);
+    for (let q = 0; q < MIMI_CODEBOOKS; q++) this.codes.fill(SILENCE_TOKENS[q]!, q * frames, (q + 1) * frames);
   }
-  push(agent: ArrayLike<number>) {
+  /** Appends the 8 agent codes agent[from .. from + 8) as the newest frame. */
+  push(agent: ArrayLike<number>, from = 0) {
     const W = this.frames;
     for (let q = 0; q < MIMI_CODEBOOKS; q++) {
       this.codes.copyWithin(q * W, q * W + 1, (q + 1) * W);
-      this.codes[(q + 1) * W - 1] = BigInt(agent[q]!);
+      this.codes[(q + 1) * W - 1] = agent[from + q]!;
     }
   }
   clone() {
@@ -50,35 +51,86 @@ export class DecoderWindow {
   }
 }
 
-/** Encodes the newest frame of each window: returns B rows of 8 codes. */
-export async function encodeLatest(session: ort.InferenceSession, windows: EncoderWindow[]): Promise<Int32Array[]> {
-  if (windows.length === 0) return [];
-  const W = windows[0]!.frames;
-  const n = W * FRAME_SAMPLES;
-  const wave = new Float32Array(windows.length * n);
-  windows.forEach((w, b) => wave.set(w.buf, b * n));
-  const r = await session.run({ waveform: new ort.Tensor('float32', wave, [windows.length, 1, n]) });
-  const codes = r.codes!;
-  const Tf = codes.dims[2]!;
-  const data = codes.data as BigInt64Array;
-  return windows.map((_, b) => {
-    const row = new Int32Array(MIMI_CODEBOOKS);
-    for (let q = 0; q < MIMI_CODEBOOKS; q++) row[q] = Number(data[(b * MIMI_CODEBOOKS + q) * Tf + Tf - 1]!);
-    return row;
-  });
+/**
+ * The batched Mimi inputs of the step path, sized once for a capacity and reused every tick: the stacked
+ * encoder windows and decoder codes, and one input tensor per batch size over a view of them. What stays new
+ * per tick is ORT's (its output buffers and their Tensor objects) and the decoded frames handed to the room.
+ */
+export class MimiBatch {
+  private readonly wave: Float32Array;
+  /** int64 codes written through an int32 view (low word, high word 0): no BigInt per value */
+  private readonly codes: BigInt64Array;
+  private readonly codes32: Int32Array;
+  private readonly waveTensors = new Map<number, ort.Tensor>();
+  private readonly codeTensors = new Map<number, ort.Tensor>();
+  private readonly encFeeds: Record<string, ort.Tensor> = {};
+  private readonly decFeeds: Record<string, ort.Tensor> = {};
+
+  constructor(
+    readonly capacity: number,
+    readonly window: number,
+  ) {
+    this.wave = new Float32Array(capacity * window * FRAME_SAMPLES);
+    this.codes = new BigInt64Array(capacity * MIMI_CODEBOOKS * window);
+    this.codes32 = new Int32Array(this.codes.buffer);
+  }
+
+  /** Encodes the newest frame of windows[0 .. B): row b's 8 codes into `into[b]`. */
+  async encode(session: ort.InferenceSession, windows: readonly EncoderWindow[], B: number, into: readonly Int32Array[]): Promise<void> {
+    if (B === 0) return;
+    const n = this.window * FRAME_SAMPLES;
+    for (let b = 0; b < B; b++) this.wave.set(windows[b]!.buf, b * n);
+    let input = this.waveTensors.get(B);
+    if (!input) this.waveTensors.set(B, (input = new ort.Tensor('float32', this.wave.subarray(0, B * n), [B, 1, n])));
+    this.encFeeds.waveform = input;
+    const r = await session.run(this.encFeeds);
+    const codes = r.codes!;
+    const Tf = codes.dims[2]!;
+    const data = codes.data as BigInt64Array;
+    // Codes are 0..2047: the low word of each little-endian int64 is the value (one view per run, no BigInts).
+    const low = new Int32Array(data.buffer, data.byteOffset, 2 * data.length);
+    for (let b = 0; b < B; b++) {
+      const row = into[b]!;
+      for (let q = 0; q < MIMI_CODEBOOKS; q++) row[q] = low[2 * ((b * MIMI_CODEBOOKS + q) * Tf + Tf - 1)]!;
+    }
+  }
+
+  /** Decodes the newest frame of windows[0 .. B): a new 1920-sample frame per row into `into[b]` (handed out). */
+  async decode(session: ort.InferenceSession, windows: readonly DecoderWindow[], B: number, into: Float32Array[]): Promise<void> {
+    if (B === 0) return;
+    const W = this.window;
+    const per = MIMI_CODEBOOKS * W;
+    for (let b = 0; b < B; b++) {
+      const src = windows[b]!.codes;
+      const dst = 2 * b * per;
+      for (let i = 0; i < per; i++) {
+        this.codes32[dst + 2 * i] = src[i]!;
+        this.codes32[dst + 2 * i + 1] = 0;
+      }
+    }
+    let input = this.codeTensors.get(B);
+    if (!input) this.codeTensors.set(B, (input = new ort.Tensor('int64', this.codes.subarray(0, B * per), [B, MIMI_CODEBOOKS, W])));
+    this.decFeeds.codes = input;
+    const r = await session.run(this.decFeeds);
+    const wave = r.waveform!;
+    const T = wave.dims[2]!;
+    const data = wave.data as Float32Array;
+    for (let b = 0; b < B; b++) into[b] = data.slice(b * T + T - FRAME_SAMPLES, b * T + T);
+  }
 }
 
-/** Decodes the newest frame of each window: returns B frames of 1920 samples. */
+/** Encodes the newest frame of each window: returns B rows of 8 codes (one-off use; the step path uses MimiBatch). */
+export async function encodeLatest(session: ort.InferenceSession, windows: EncoderWindow[]): Promise<Int32Array[]> {
+  const rows = windows.map(() => new Int32Array(MIMI_CODEBOOKS));
+  if (windows.length) await new MimiBatch(windows.length, windows[0]!.frames).encode(session, windows, windows.length, rows);
+  return rows;
+}
+
+/** Decodes the newest frame of each window: returns B frames of 1920 samples (one-off use; see MimiBatch). */
 export async function decodeLatest(session: ort.InferenceSession, windows: DecoderWindow[]): Promise<Float32Array[]> {
-  if (windows.length === 0) return [];
-  const W = windows[0]!.frames;
-  const codes = new BigInt64Array(windows.length * MIMI_CODEBOOKS * W);
-  windows.forEach((w, b) => codes.set(w.codes, b * MIMI_CODEBOOKS * W));
-  const r = await session.run({ codes: new ort.Tensor('int64', codes, [windows.length, MIMI_CODEBOOKS, W]) });
-  const wave = r.waveform!;
-  const T = wave.dims[2]!;
-  const data = wave.data as Float32Array;
-  return windows.map((_, b) => new Float32Array(data.subarray(b * T + T - FRAME_SAMPLES, b * T + T)));
+  const out: Float32Array[] = new Array(windows.length);
+  if (windows.length) await new MimiBatch(windows.length, windows[0]!.frames).decode(session, windows, windows.length, out);
+  return out;
 }
 
 /**

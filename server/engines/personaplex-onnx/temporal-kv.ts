@@ -142,6 +142,22 @@ export class TemporalBatch {
   advance(presents: ort.Tensor[]) {
     for (const t of this.tensors) if (!presents.includes(t)) disposeIfGpu(t);
     this.tensors = presents;
+    this.grow();
+  }
+
+  /** `advance` from a run's outputs by name, replacing the tensors in place (no array per step). */
+  advanceFrom(outputs: Record<string, ort.Tensor>, names: readonly string[]) {
+    if (this.tensors.length !== names.length) this.tensors = new Array<ort.Tensor>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const next = outputs[names[i]!]!;
+      const old = this.tensors[i];
+      if (old && old !== next) disposeIfGpu(old);
+      this.tensors[i] = next;
+    }
+    this.grow();
+  }
+
+  private grow() {
     const P = this.P;
     for (let b = 0; b < this.rows.length; b++) {
       if (this.layout === 'concat') {
@@ -167,7 +183,9 @@ export class TemporalBatch {
 
   /** Slots that hold nothing for some row (padding or forgotten entries). */
   get waste(): number {
-    return this.rows.length * this.P - this.lens.reduce((a, b) => a + b, 0);
+    let held = 0;
+    for (let b = 0; b < this.lens.length; b++) held += this.lens[b]!;
+    return this.rows.length * this.P - held;
   }
 
   /**

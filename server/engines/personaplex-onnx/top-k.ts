@@ -36,9 +36,10 @@ export class TopKSampler {
   private readonly f32 = new Float32Array(1);
   private readonly u32 = new Uint32Array(this.f32.buffer);
 
+  private keysLarge = new Float64Array(0);
+
   private reserve(k: number) {
-    if (this.keys.length >= k) return;
-    this.keys = new Float64Array(k);
+    if (this.ids.length >= k) return;
     this.ids = new Int32Array(k);
     this.w = new Float64Array(k);
     this.vals = new Float64Array(k);
@@ -70,15 +71,21 @@ export class TopKSampler {
       let keys: Float64Array;
       if (k * 16 >= size) {
         // A large share survives: key every value and partition the best k to the end.
-        if (this.all.length < size) this.all = new Float64Array(size);
-        const all = this.all.subarray(0, size);
+        if (this.all.length !== size) this.all = new Float64Array(size);
+        const all = this.all;
         for (let i = 0; i < size; i++) all[i] = this.key(logits instanceof Uint16Array ? this.half[logits[offset + i]!]! : logits[offset + i]!, i);
         selectLargest(all, k);
-        keys = all.subarray(size - k).sort();
+        if (this.keysLarge.length !== k) this.keysLarge = new Float64Array(k);
+        keys = this.keysLarge;
+        for (let j = 0; j < k; j++) keys[j] = all[size - k + j]!;
+        keys.sort();
       } else {
         // Few survive (text: 25 of 32000): a k-entry heap rejects almost every value with one comparison.
-        const filled = logits instanceof Uint16Array ? this.selectHalf(logits, offset, size, k) : this.selectFloat(logits, offset, size, k);
-        keys = this.keys.subarray(0, filled).sort();
+        // k ≤ size here, so the heap fills: it is exactly k long (one array per k, no view per call).
+        if (this.keys.length !== k) this.keys = new Float64Array(k);
+        if (logits instanceof Uint16Array) this.selectHalf(logits, offset, size, k);
+        else this.selectFloat(logits, offset, size, k);
+        keys = this.keys.sort();
       }
       // Ascending keys: the best candidate is last.
       for (let j = 0; j < keys.length; j++) ids[j] = ID_BITS - 1 - (keys[keys.length - 1 - j]! % ID_BITS);
