@@ -29,7 +29,7 @@
  * a burst starts and "stop" the echo's end after the burst ends.
  *
  * Env: PARLEY_LATENCY_CASES (interruption cases, default 12), PARLEY_LATENCY_JITTER (default 0,20,60; none: engine-only),
- * PARLEY_LATENCY_ENGINES (default rehearsal,personaplex-server).
+ * PARLEY_LATENCY_ENGINES (default rehearsal,personaplex-server), PARLEY_LATENCY_TURNS (JSON rehearsal turn-taking options to try).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { matchMaker } from '@colyseus/core';
@@ -43,6 +43,7 @@ import { Kind, PARLEY_CHANNEL } from '../protocol/messages.ts';
 import { decodeServer } from '../protocol/envelope.ts';
 import type { DuplexEngine, Persona } from '../server/engines/contract.ts';
 import { startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
+import type { TurnTakingOptions } from '../server/engines/rehearsal/turn-taking.ts';
 import { PersonaPlexServerEngine } from '../server/engines/personaplex-server/engine.ts';
 import { createDecoder } from '../server/codec/index.ts';
 import { TestPlayer } from '../tests/support/test-player.ts';
@@ -62,6 +63,9 @@ const CASES = Number(process.env.PARLEY_LATENCY_CASES ?? 12);
 /** 'none': engine-only figures alone */
 const JITTERS = (process.env.PARLEY_LATENCY_JITTER ?? '0,20,60').split(',').filter((j) => j !== 'none').map(Number);
 const ENGINES = (process.env.PARLEY_LATENCY_ENGINES ?? 'rehearsal,personaplex-server').split(',');
+/** PARLEY_LATENCY_TURNS='{"bargeInMs":64}': rehearsal turn-taking options to try (experiments; default: the engine's own) */
+const TURNS = process.env.PARLEY_LATENCY_TURNS ? (JSON.parse(process.env.PARLEY_LATENCY_TURNS) as TurnTakingOptions) : undefined;
+const startRehearsal = () => startRehearsalEngine({ engine: { quiet: true, ...(TURNS ? { turnTaking: TURNS } : {}) } });
 
 // ---- statistics ---------------------------------------------------------------------------------------------
 
@@ -214,6 +218,7 @@ async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: nu
       tick_and_step: histMeanMs(running, 'parley_tick_duration_seconds'),
       downlink_net: mean(link.delays.down),
       playout_wait: mean(played.waits),
+      playout_wait_p95: pct(played.waits, 95),
     };
     // The pipeline's share per NPC frame: heard at − 80·(player frame it was made from) on the player's clock.
     const seqs = [...w.inputSeq.values()].sort((a, b) => b.length - a.length)[0] ?? [];
@@ -349,6 +354,7 @@ function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, r
     [`${prefix}.cases`]: Math.min(pa.length, ps.length),
     [`${prefix}.underruns_per_min`]: p.underruns / p.minutes,
     [`${prefix}.lost_concealed_per_min`]: p.lost / p.minutes,
+    [`${prefix}.late_in_silence_per_min`]: p.lateInSilence / p.minutes,
     [`${prefix}.playout_target_ms_p50`]: pct(p.targets, 50),
     ...Object.fromEntries(Object.entries(run.stages).map(([k, v]) => [`${prefix}.stage_${k}_ms`, v])),
   };
@@ -365,7 +371,7 @@ function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, r
 }
 
 async function rehearsal(figures: Record<string, number>) {
-  const engine = await startRehearsalEngine({ engine: { quiet: true } });
+  const engine = await startRehearsal();
   let eng: CaseTimes;
   try {
     say(`rehearsal, engine-only: ${CASES} interruption cases`);
@@ -388,7 +394,7 @@ async function rehearsal(figures: Record<string, number>) {
   for (const j of JITTERS) {
     say(`rehearsal, end to end, jitter ${j} ms${j ? ', 1% loss' : ''} (real time, about ${Math.round(CASES * 8)} s)`);
     // a fresh engine per server: a server's shutdown disposes of its engine
-    const run = await runEndToEnd(await startRehearsalEngine({ engine: { quiet: true } }), TURNS_NPC, j, script);
+    const run = await runEndToEnd(await startRehearsal(), TURNS_NPC, j, script);
     report(`latency.rehearsal.j${j}`, `jitter ${j} ms`, caseTimes(run.rec), eng, run, figures);
   }
 }

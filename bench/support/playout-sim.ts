@@ -23,7 +23,10 @@ export interface PlayedOut {
   startedAt: Map<number, number>;
   /** ms each played frame waited between arrival and its first sample playing */
   waits: number[];
+  /** playback ran dry mid-sound for a late frame: an audible gap */
   underruns: number;
+  /** playback ran dry in silence for a late frame: inaudible, resumed at once */
+  lateInSilence: number;
   /** frames that never came while playback waited for them (dropped by the link): concealed, not underruns */
   lost: number;
   concealed: number;
@@ -74,5 +77,5 @@ export function playOut(arrivals: Arrival[], flushes: number[], t0: number, endA
       }
     }
   }
-  return { track, startedAt, waits, underruns: jb.stats.underruns, lost: jb.stats.lost, concealed: jb.stats.concealed, minutes: (endAt - t0) / 60_000, targets };
+  return { track, startedAt, waits, underruns: jb.stats.underruns, lateInSilence: jb.stats.lateInSilence, lost: jb.stats.lost, concealed: jb.stats.concealed, minutes: (endAt - t0) / 60_000, targets };
 }

@@ -38,12 +38,16 @@ export interface PlayoutBufferOptions {
   windowFrames?: number;
   /** a frame this many frames behind the play position means the stream restarted: start over */
   restartFrames?: number;
+  /** ms kept beyond the measured arrival spread (the jitter allowance = spread + this + an underrun's bump) */
+  safetyMs?: number;
 }
 
 /** RMS below which a frame counts as silent (the NPC listening): skipping part of it is inaudible. */
 const SILENT_RMS = 0.002;
 /** arrivals the audio left over is watched across before a built-up delay is drained */
 const DRAIN_AFTER = 12;
+/** audio kept above the start margin when draining (ms): render-quantum rounding, not jitter */
+const DRAIN_SLACK_MS = 2;
 const TAIL = 240; // 10 ms at 24 kHz: what an underrun fades out
 const FADE = 720; // over 30 ms
 
@@ -54,8 +58,10 @@ export interface PlayoutStats {
   duplicate: number;
   concealed: number;
   skipped: number;
-  /** playback ran dry waiting for a frame that then arrived (late): what the jitter margin failed to cover */
+  /** playback ran dry mid-sound waiting for a frame that then arrived (late): an audible gap the margin failed to cover */
   underruns: number;
+  /** playback ran dry in silence (the NPC listening) for a frame that then arrived: inaudible; it resumes at once */
+  lateInSilence: number;
   /** playback ran dry at a frame that never came (a later one came first): lost, concealed, not an underrun */
   lost: number;
   overrunDropped: number;
@@ -76,6 +82,7 @@ export class PlayoutBuffer {
   private readonly overrunMarginMs: number;
   private readonly overrunSpeechMs: number;
   private readonly restartFrames: number;
+  private readonly safetyMs: number;
 
   private readonly frames = new Map<number, Float32Array>();
   private playingState = false;
@@ -86,6 +93,10 @@ export class PlayoutBuffer {
   private runStartIndex = -1;
   /** the index playback ran dry at, to tell a late frame (underrun) from a new talk spurt */
   private dryAt: number | null = null;
+  /** what played last before running dry was silent: a late frame there is not heard as a gap */
+  private drySilent = false;
+  /** the late frame ended a silent dry spell: play it at once, nothing needs covering */
+  private resumeNow = false;
 
   private readonly delays: Float64Array;
   private delayCount = 0;
@@ -113,6 +124,7 @@ export class PlayoutBuffer {
     concealed: 0,
     skipped: 0,
     underruns: 0,
+    lateInSilence: 0,
     lost: 0,
     overrunDropped: 0,
     flushed: 0,
@@ -132,6 +144,7 @@ export class PlayoutBuffer {
     this.overrunMarginMs = options.overrunMarginMs ?? 160;
     this.overrunSpeechMs = Math.max(this.overrunMarginMs, options.overrunSpeechMs ?? 1500);
     this.restartFrames = options.restartFrames ?? 50;
+    this.safetyMs = options.safetyMs ?? 4;
     this.delays = new Float64Array(options.windowFrames ?? 50);
     this.target = this.minTargetMs;
   }
@@ -194,7 +207,12 @@ export class PlayoutBuffer {
       // Playback ran dry waiting for `dryAt`. If that very frame turns up, it was late: an underrun, and the
       // margin grows. If a later frame of the spurt comes first, `dryAt` was lost (the voice channel delivers in
       // order): concealed, and no reason to add delay for everyone after it.
-      if (index === this.dryAt) {
+      if (index === this.dryAt && this.drySilent) {
+        // Ran dry while playing silence: nothing was cut off and nothing is heard late but silence, so no margin
+        // is added (the arrival-spread estimate already has this frame's lateness) and playback goes on at once.
+        this.stats.lateInSilence++;
+        this.resumeNow = true;
+      } else if (index === this.dryAt) {
         this.stats.underruns++;
         this.bumpMs += 20;
       } else if (index > this.dryAt && index <= this.dryAt + this.maxGapFrames) {
@@ -235,7 +253,8 @@ export class PlayoutBuffer {
           enough = this.bufferedSamples() >= (this.target / 1000) * this.sampleRate;
         }
         const streamPaused = nowMs - this.lastArrivalMs >= this.target; // false for NaN
-        if (!enough && !streamPaused) break;
+        if (!enough && !streamPaused && !this.resumeNow) break;
+        this.resumeNow = false;
         // (Re)start at the oldest buffered frame; the position jumps with it, so it stays on the index scale.
         const first = this.minBufferedIndex();
         if (this.nextIndex >= 0 && first > this.nextIndex) this.stats.skipped += first - this.nextIndex;
@@ -257,6 +276,7 @@ export class PlayoutBuffer {
           // Ran dry at a frame boundary: wait for more, keeping the position where it is.
           this.playingState = false;
           this.dryAt = this.nextIndex;
+          this.drySilent = rms(this.tail) <= SILENT_RMS;
           if (this.clocked) this.fadeLeft = FADE;
           break;
         }
@@ -311,7 +331,7 @@ export class PlayoutBuffer {
   private drain(): void {
     if (this.leftSeen < DRAIN_AFTER) return;
     const frame = this.frames.get(this.nextIndex);
-    const excess = Math.floor(this.leftMin - ((this.startMarginMs() + 5) / 1000) * this.sampleRate);
+    const excess = Math.floor(this.leftMin - ((this.startMarginMs() + DRAIN_SLACK_MS) / 1000) * this.sampleRate);
     if (!frame || excess <= 0 || rms(frame) > SILENT_RMS) return;
     const skip = Math.min(excess, this.frameSamples);
     this.stats.drained += skip;
@@ -336,6 +356,7 @@ export class PlayoutBuffer {
     }
     this.playingState = false;
     this.dryAt = null;
+    this.resumeNow = false;
     // The arrival-spread estimate stays: dropping speech does not change the network, and a margin measured
     // from one or two frames after every barge-in ran dry on the next late one.
     this.fadeLeft = 0; // the worklet fades what it already had; nothing of the cut-off speech comes back
@@ -350,6 +371,7 @@ export class PlayoutBuffer {
     this.runStartIndex = -1;
     this.offset = 0;
     this.dryAt = null;
+    this.resumeNow = false;
     this.delayCount = 0;
     this.lastPushed = -1;
   }
@@ -373,7 +395,7 @@ export class PlayoutBuffer {
       if (d > hi) hi = d;
     }
     const spread = this.delayCount > 1 ? hi - lo : 0;
-    this.allowance = spread + 10 + this.bumpMs;
+    this.allowance = spread + this.safetyMs + this.bumpMs;
     this.target = Math.min(this.maxTargetMs, Math.max(this.minTargetMs, this.allowance));
   }
 

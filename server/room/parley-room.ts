@@ -294,7 +294,9 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
         return player.hello(msg, this.services.conductor.engine);
       case Kind.Voice:
         m.bytesReceived.inc({ stream: 'voice' }, raw.byteLength);
-        return player.voice(msg);
+        player.voice(msg);
+        // the tick may run now rather than at its deadline if this was the last frame it waited for
+        return this.services.conductor.frameArrived();
       case Kind.Pose:
         m.bytesReceived.inc({ stream: 'pose' }, raw.byteLength);
         return player.pose(msg);
@@ -307,7 +309,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   // ── the tick (called by the conductor) ──────────────────────────────────────────────────────────────────
 
-  beginTick(_tick: TickInfo, stepping: boolean) {
+  beginTick(tick: TickInfo, stepping: boolean) {
     const now = Date.now();
     const dt = this.lastTickAt === 0 ? FRAME_MS : Math.min(1000, now - this.lastTickAt);
     this.lastTickAt = now;
@@ -321,7 +323,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     }
     this.scene.beginTick(stepping, this.npcs.values());
     // On a tick whose step is skipped, players' and NPCs' voices stay queued for the next one.
-    if (stepping) this.hearing.run(players, this.npcs.values());
+    if (stepping) this.hearing.run(players, this.npcs.values(), Math.max(0, -tick.lateMs));
     this.scene.afterHearing(stepping, this.npcs.values());
     if (this.ticks++ % 5 === 0) this.visibility.refresh();
   }
@@ -343,6 +345,10 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
 
   phaseShifted(ms: number) {
     this.hearing.phaseShifted(ms);
+  }
+
+  readyForTick() {
+    return this.hearing.readyForTick();
   }
 
   output(stream: NpcStream, frameIndex: number, out: StepOutput, events: NpcEvent[]) {

@@ -29,11 +29,20 @@ export interface TickParticipant {
   phaseWishMs?(): number | null;
   /** the tick grid moved this much earlier */
   phaseShifted?(ms: number): void;
+  /** whether every player frame this room's next tick would take is already in (absent: nothing to wait for) */
+  readyForTick?(): boolean;
 }
 
 /** The most the grid moves per tick, ms: earlier slowly (a frame could arrive later than seen so far), later fast. */
 const PHASE_EARLIER_PER_TICK = 2;
 const PHASE_LATER_PER_TICK = 8;
+
+/**
+ * How long before its deadline a tick may run once every frame it waits for is in. The grid sits a safety margin
+ * after the players' usual arrivals (followPhase); firing on the last arrival takes that margin, and the arrival
+ * spread under it, out of every frame's wait. It bounds how much uplink jitter reaches the downlink's timing.
+ */
+const EARLY_FIRE_MS = 20;
 
 /** The clock and timers the conductor runs on: real ones in the server, a FakeClock in tests. */
 export interface TimeSource {
@@ -100,6 +109,16 @@ export class Conductor {
     await this.stepping;
     for (const s of p.streams()) await this.closeSession(s);
     if (this.participants.size === 0) this.clock.stop();
+  }
+
+  /**
+   * A player's voice frame arrived. If the next tick is due within EARLY_FIRE_MS, the previous step is done and
+   * every room has the frames that tick would take, run it now: one batched step per tick still, on the same grid.
+   */
+  frameArrived() {
+    if (this.inFlight || this.closed || this.clock.msToNext() > EARLY_FIRE_MS) return;
+    for (const p of this.participants) if (p.readyForTick && !p.readyForTick()) return;
+    this.clock.fireNow();
   }
 
   /** Every stream of every room, and (refreshed with it) which room each belongs to. */

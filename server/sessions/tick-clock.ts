@@ -65,6 +65,32 @@ export class TickClock {
     this.schedule();
   }
 
+  /** ms until the next deadline (negative when it is overdue); Infinity when stopped. */
+  msToNext(): number {
+    if (this.timer === null) return Infinity;
+    return this.startedAt + this.index * this.periodMs - this.now();
+  }
+
+  /**
+   * Run the next tick now, ahead of its deadline (its `lateMs` is then negative), and keep the grid: the tick after
+   * it is due on its own deadline. Used when everything the tick waits for is already in.
+   */
+  fireNow() {
+    if (this.timer === null) return;
+    this.timers.clear(this.timer);
+    const due = this.startedAt + this.index * this.periodMs;
+    const now = this.now();
+    if (now >= due) {
+      // overdue anyway: the timer's own path (it also skips missed deadlines)
+      this.schedule();
+      return;
+    }
+    const tick = { index: this.index, lateMs: now - due, deadline: due };
+    this.index++;
+    this.schedule();
+    this.onTick(tick);
+  }
+
   stop() {
     if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;

@@ -52,7 +52,8 @@ export class HearingStage {
 
   constructor(private readonly metrics: ParleyMetrics) {}
 
-  run(players: readonly HearingPlayer[], streamsIn: Iterable<NpcStream>) {
+  /** `earlyMs`: the tick fired this long before its deadline (conductor.ts, every frame it waits for was in). */
+  run(players: readonly HearingPlayer[], streamsIn: Iterable<NpcStream>, earlyMs = 0) {
     const streams = [...streamsIn];
     const levels = this.levels;
     levels.length = players.length;
@@ -63,7 +64,7 @@ export class HearingStage {
     players.forEach((p, i) => {
       const missing = p.intake?.buffer.stats.missing ?? 0;
       const trimmed = p.intake?.buffer.stats.trimmed ?? 0;
-      const frame = p.intake?.pop() ?? SILENCE;
+      const frame = p.intake?.pop(earlyMs) ?? SILENCE;
       if (p.intake && p.intake.buffer.stats.missing > missing) this.metrics.framesMissing.inc();
       if (p.intake && p.intake.buffer.stats.trimmed > trimmed) this.metrics.framesDropped.inc({ stream: 'player_voice', reason: 'trimmed' });
       const wait = p.intake?.buffer.lastWait;
@@ -135,6 +136,13 @@ export class HearingStage {
       if (w !== null && (wish === null || w < wish)) wish = w;
     }
     return wish;
+  }
+
+  /** Whether every player still sending has its frame for the coming tick in (players not sending are not waited on). */
+  readyForTick(): boolean {
+    const now = performance.now();
+    for (const p of this.players) if (p.intake?.buffer.readyForTick(now) === false) return false;
+    return true;
   }
 
   /** The tick grid moved `ms` earlier. */

@@ -62,8 +62,9 @@ export class PlayerVoiceIntake {
     return now - this.windowStart >= 1000 ? this.windowCount / ((now - this.windowStart) / 1000) : Math.max(this.lastRate, this.windowCount);
   }
 
-  pop(): Float32Array | null {
-    return this.buffer.pop();
+  /** This tick's frame; `earlyMs`: how long before its deadline the tick fired (uplink-jitter-buffer.ts). */
+  pop(earlyMs = 0): Float32Array | null {
+    return this.buffer.pop(performance.now(), earlyMs);
   }
 }
 

@@ -123,11 +123,14 @@ export class UplinkJitterBuffer<T> {
     return null;
   }
 
-  /** The frame for this tick, or null (silence). */
-  pop(now = performance.now()): T | null {
+  /**
+   * The frame for this tick, or null (silence). `earlyMs`: the tick fired this long before its deadline (all the
+   * frames it waited for were in); slack is measured against the deadline, so the grid's phase is unchanged by it.
+   */
+  pop(now = performance.now(), earlyMs = 0): T | null {
     this.lastWait = null;
     for (const f of this.frames) if (f.firstTick !== f.firstTick) f.firstTick = now;
-    if (this.adaptive) return this.popAdaptive(now);
+    if (this.adaptive) return this.popAdaptive(now, now + Math.max(0, earlyMs));
     if (!this.primed) {
       if (this.frames.length < (this.primeFrames as number)) return null;
       this.primed = true;
@@ -141,7 +144,7 @@ export class UplinkJitterBuffer<T> {
     return this.played(f, now);
   }
 
-  private popAdaptive(now: number): T | null {
+  private popAdaptive(now: number, deadline: number): T | null {
     if (this.expected < 0) {
       if (this.frames.length === 0) return null;
       this.expected = this.frames[0]!.seq;
@@ -161,7 +164,7 @@ export class UplinkJitterBuffer<T> {
       this.frames.shift();
       this.expected = head.seq + 1;
       this.concealedRun = 0;
-      this.observeSlack(now - head.arrived);
+      this.observeSlack(deadline - head.arrived);
       const v = this.played(head, now);
       this.lastPlayed = v;
       return v;
@@ -169,7 +172,7 @@ export class UplinkJitterBuffer<T> {
     if (head) return null; // holding one frame more for a wider jitter
     // Nothing here: the frame is lost or late. Conceal it and move on; waiting would delay everything after it.
     this.stats.missing++;
-    this.concealedAt.set(this.expected, now);
+    this.concealedAt.set(this.expected, deadline);
     if (this.concealedAt.size > 16) this.concealedAt.delete(this.concealedAt.keys().next().value!);
     this.lastSeq = this.expected;
     this.expected++;
@@ -231,6 +234,17 @@ export class UplinkJitterBuffer<T> {
       if (v > max) max = v;
     }
     return { min, max };
+  }
+
+  /**
+   * Adaptive: whether the frame the coming tick takes is already here. null when the tick does not wait on this
+   * player (fixed mode, or not sending: not started, or idle).
+   */
+  readyForTick(now = performance.now()): boolean | null {
+    if (!this.adaptive) return null;
+    if (this.expected < 0) return this.frames.length > 0 ? true : null;
+    if (this.frames.length === 0 && now - this.lastArrival >= this.idleMs) return null;
+    return this.frames.length > this.extra;
   }
 
   /**

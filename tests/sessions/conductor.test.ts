@@ -269,3 +269,41 @@ describe('conductor tick phase, bounded', () => {
     expect(shifts.reduce((a, b) => a + b, 0)).toBe(-80);
   });
 });
+
+describe('conductor early tick', () => {
+  it("runs the tick on the last frame it waits for, at most 20 ms before its deadline, still one step per tick", async () => {
+    const t = setup(1, ['alex']);
+    t.near.alex = 1;
+    await t.run(400); // the session opens and steps on the grid
+    let ready = false;
+    t.room.readyForTick = () => ready;
+    const ticks: { deadline: number; lateMs: number }[] = [];
+    const begin = t.room.beginTick;
+    t.room.beginTick = (tick, stepping) => {
+      ticks.push({ deadline: tick.deadline, lateMs: tick.lateMs });
+      begin(tick, stepping);
+    };
+    const steps = t.engine.steps;
+    expect(t.clock.now()).toBe(1400); // the grid started at 1000: the tick at 1400 has run
+    const next = 1480;
+    // a frame comes 30 ms before the deadline: too early to run the tick; one 15 ms before, with the room ready: now
+    t.clock.advance(next - 30 - t.clock.now());
+    ready = true;
+    t.conductor.frameArrived();
+    expect(ticks).toHaveLength(0);
+    t.clock.advance(15);
+    ready = false;
+    t.conductor.frameArrived(); // a room still waits for a frame: not yet
+    expect(ticks).toHaveLength(0);
+    ready = true;
+    t.conductor.frameArrived();
+    expect(ticks).toEqual([{ deadline: next, lateMs: -15 }]);
+    await new Promise((r) => setImmediate(r));
+    expect(t.engine.steps).toBe(steps + 1);
+    t.conductor.frameArrived(); // the next deadline is 95 ms away: nothing
+    t.clock.advance(95);
+    await new Promise((r) => setImmediate(r));
+    expect(ticks.map((k) => k.deadline)).toEqual([next, next + 80]);
+    expect(t.engine.steps).toBe(steps + 2);
+  });
+});

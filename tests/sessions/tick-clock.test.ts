@@ -55,4 +55,34 @@ describe('tick clock', () => {
     clock.stop();
     expect(fired).toEqual([0, 80, 130, 210, 295]);
   });
+
+  it('fireNow runs the next tick ahead of its deadline (lateMs negative) and keeps the grid for the ones after', () => {
+    let now = 0;
+    let pending: { fn: () => void; at: number } | null = null;
+    const fired: { deadline: number; lateMs: number }[] = [];
+    const clock = new TickClock(80, (tick) => fired.push({ deadline: tick.deadline, lateMs: tick.lateMs }), () => now, {
+      set: (fn, ms) => (pending = { fn, at: now + ms }),
+      clear: () => (pending = null),
+    });
+    const run = () => {
+      const p = pending!;
+      now = p.at;
+      pending = null;
+      p.fn();
+    };
+    clock.start();
+    run(); // 0
+    now = 68;
+    expect(clock.msToNext()).toBe(12);
+    clock.fireNow(); // 12 ms early
+    expect(pending!.at).toBe(160); // the next deadline is on the grid
+    run();
+    clock.stop();
+    expect(fired).toEqual([
+      { deadline: 0, lateMs: 0 },
+      { deadline: 80, lateMs: -12 },
+      { deadline: 160, lateMs: 0 },
+    ]);
+    expect(clock.msToNext()).toBe(Infinity);
+  });
 });

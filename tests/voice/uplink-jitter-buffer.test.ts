@@ -144,6 +144,22 @@ describe('uplink jitter buffer, adaptive', () => {
     expect(jb.depth).toBeLessThanOrEqual(1);
   });
 
+  it("says whether the coming tick's frame is in, and measures slack against the deadline when the tick runs early", () => {
+    const jb = new UplinkJitterBuffer<number>();
+    expect(jb.readyForTick(0)).toBeNull(); // not sending: the tick does not wait on this player
+    drive(jb, 12, { phase: 70 }); // frames arrive 10 ms before each tick
+    expect(jb.readyForTick(12 * 80 + 65)).toBe(false); // frame 12 is due and not here yet
+    jb.push(12, 12, 12 * 80 + 70);
+    expect(jb.readyForTick(12 * 80 + 70)).toBe(true);
+    // the tick runs at the arrival, 10 ms before its deadline: the grid's slack (10 ms) is what is measured
+    expect(jb.pop(12 * 80 + 70, 10)).toBe(12);
+    expect(jb.lastWait).toEqual({ tickMs: 0, heldMs: 0 });
+    expect(jb.phaseWishMs()).toBeCloseTo(4, 6);
+    // stopped sending: after the idle time the player is not waited on
+    expect(jb.readyForTick(13 * 80 + 70)).toBe(false);
+    expect(jb.readyForTick(12 * 80 + 70 + 240)).toBeNull();
+  });
+
   it('starts afresh when the player stops sending, without counting the silence as missing frames', () => {
     const jb = new UplinkJitterBuffer<number>();
     drive(jb, 5);
