@@ -153,6 +153,16 @@ describe('parity with the reference LMGen (3000-frame context)', () => {
     expectParity(r, [n, n, n, n]);
     console.log(`[parity] batch 4: max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);
   }, 120_000);
+
+  it('batch 2 with the selection on the provider (ONNX TopK post-graph, issue 17) gives the same tokens', async () => {
+    const n = 80;
+    const plan = [
+      { run: 'A' as const, joinAt: 0, frames: n },
+      { run: 'B' as const, joinAt: 9, frames: n },
+    ];
+    const r = await compareRuns(ref.trace, ref.dir, plan, { selection: 'device' });
+    expectParity(r, [n, n]);
+  }, 120_000);
 });
 
 describe('parity over 10× a 64-frame context (sliding window and positions)', () => {
