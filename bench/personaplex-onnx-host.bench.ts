@@ -9,12 +9,18 @@
  * tick over the 8 substeps) in and out of ORT on every run, which is the provider path's cost, not the
  * host's: on WebGPU both stay on the device. bench/personaplex-onnx-kv.bench.ts measures that traffic.
  *
- * Per batch size: wall ms per tick (mean, p50), CPU ms per tick (this process, all threads; ORT runs with one
- * intra-op thread), bytes allocated per tick (JS heap from V8's sampling heap profiler with collected objects
- * included; ORT's output buffers, summed from every run's outputs; other ArrayBuffers from memory deltas),
- * and the GC share of the measured time. Baseline: the old code path's logit handling and sampling (old
- * halfToFloat + sorted-insertion top-k, kept in tests/personaplex-onnx/old-host-path.ts) against the new, on
- * the same logits, in the same run.
+ * Variants, measured side by side size by size: 'host' (the JS sampler over every logit, the CPU path),
+ * 'device' (top-k on the provider: after each LM run a stand-in for the device's TopK, standInTopKGraph, returns
+ * B × k values and ids with trivial compute, and the host only draws; the LM stand-ins still produce the full
+ * logits on the CPU, which a GPU would keep on the device), and, when PARLEY_HOST_BASELINE names a tree holding
+ * an older engine (docs/personaplex-onnx.md §5.1), 'baseline'.
+ *
+ * Per batch size, timing phase: wall ms per tick (mean, p50), CPU ms per tick (this process, all threads; ORT
+ * runs with one intra-op thread), ms inside ORT's native runs (so the CPU outside them is the engine's and the
+ * GC's), the GC share. Allocation phase (as many ticks again): JS heap bytes per tick from V8's sampling heap
+ * profiler (collected objects included), split between the engine, ORT's JS and this bench; ORT's output
+ * buffers (logits and KV apart); other ArrayBuffers from memory deltas, beside the output frames handed out.
+ * Also ORT's fixed cost per trivial run, and the old logit path against the new sampler on the same logits.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
