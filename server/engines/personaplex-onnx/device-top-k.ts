@@ -9,22 +9,10 @@
  * On the CPU provider ORT's TopK costs more than the host sampler (about 25 ms per tick at 32 sessions, measured),
  * so the engine uses this path only on a GPU provider unless told otherwise (`selection`).
  */
-import { create, toBinary } from '@bufbuild/protobuf';
-import {
-  AttributeProtoSchema,
-  AttributeProto_AttributeType,
-  GraphProtoSchema,
-  ModelProtoSchema,
-  NodeProtoSchema,
-  TensorProtoSchema,
-  TensorProto_DataType,
-  TypeProtoSchema,
-  ValueInfoProtoSchema,
-  type ValueInfoProto,
-} from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import type { KvType } from './graphs.ts';
 import { halfTable } from './half.ts';
+import { OnnxType, int64s, model, node, valueInfo } from './post-graphs.ts';
 import { drawSorted, type Uniform } from './top-k.ts';
 
 /** The post-graph's I/O: `logits [batch, seq, vocab]` → `values [batch, seq, k]`, `indices` int32 of the same shape. */
@@ -32,48 +20,15 @@ export const TOPK_INPUT = 'logits';
 export const TOPK_VALUES = 'values';
 export const TOPK_INDICES = 'indices';
 
-function valueInfo(name: string, elemType: number, shape: (number | string)[]): ValueInfoProto {
-  return create(ValueInfoProtoSchema, {
-    name,
-    type: create(TypeProtoSchema, {
-      value: {
-        case: 'tensorType',
-        value: {
-          elemType,
-          shape: { dim: shape.map((d) => (typeof d === 'number' ? { value: { case: 'dimValue', value: BigInt(d) } } : { value: { case: 'dimParam', value: d } })) },
-        } as never,
-      },
-    }),
-  });
-}
-
 /** ONNX TopK over the last axis; the ids are cast to int32 on the device (half the bytes, no BigInt on the host). */
 export function topKGraph(dtype: KvType, k: number): Uint8Array {
-  const elem = dtype === 'float16' ? TensorProto_DataType.FLOAT16 : TensorProto_DataType.FLOAT;
-  const kData = BigInt64Array.of(BigInt(k));
-  const node = (opType: string, input: string[], output: string[], attribute: { name: string; i: number }[] = []) =>
-    create(NodeProtoSchema, {
-      opType,
-      input,
-      output,
-      name: `${opType}_${output[0]}`,
-      attribute: attribute.map((a) => create(AttributeProtoSchema, { name: a.name, type: AttributeProto_AttributeType.INT, i: BigInt(a.i) })),
-    });
-  const graph = create(GraphProtoSchema, {
-    name: 'parley_top_k',
-    node: [
-      node('TopK', [TOPK_INPUT, 'k'], [TOPK_VALUES, 'ids64'], [
-        { name: 'axis', i: -1 },
-        { name: 'largest', i: 1 },
-        { name: 'sorted', i: 1 },
-      ]),
-      node('Cast', ['ids64'], [TOPK_INDICES], [{ name: 'to', i: TensorProto_DataType.INT32 }]),
-    ],
-    initializer: [create(TensorProtoSchema, { name: 'k', dims: [1n], dataType: TensorProto_DataType.INT64, rawData: new Uint8Array(kData.buffer) })],
+  const elem = dtype === 'float16' ? OnnxType.FLOAT16 : OnnxType.FLOAT;
+  return model('parley_top_k', {
+    node: [node('TopK', [TOPK_INPUT, 'k'], [TOPK_VALUES, 'ids64'], { axis: -1, largest: 1, sorted: 1 }), node('Cast', ['ids64'], [TOPK_INDICES], { to: OnnxType.INT32 })],
+    initializer: [int64s('k', [k])],
     input: [valueInfo(TOPK_INPUT, elem, ['batch', 'seq', 'vocab'])],
-    output: [valueInfo(TOPK_VALUES, elem, ['batch', 'seq', k]), valueInfo(TOPK_INDICES, TensorProto_DataType.INT32, ['batch', 'seq', k])],
+    output: [valueInfo(TOPK_VALUES, elem, ['batch', 'seq', k]), valueInfo(TOPK_INDICES, OnnxType.INT32, ['batch', 'seq', k])],
   });
-  return toBinary(ModelProtoSchema, create(ModelProtoSchema, { irVersion: 8n, producerName: 'parley', opsetImport: [{ domain: '', version: 17n } as never], graph }));
 }
 
 /** What one row needs from a selection run: its k best values (best first) and their ids. */
@@ -95,6 +50,8 @@ export class DeviceTopK {
   private readonly w: Float64Array;
   private readonly half = halfTable();
   private readonly feeds: Record<string, ort.Tensor> = {};
+  /** the last run's selection, rewritten by each run (valid until the next) */
+  private readonly selected: Selected = { values: new Float32Array(0), ids: new Int32Array(0), k: 0 };
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -110,14 +67,21 @@ export class DeviceTopK {
     return new DeviceTopK(session, k);
   }
 
-  /** Selects the top k of every row of `logits` ([B, 1, vocab]); the caller frees a gpu-buffer input afterwards. */
+  /**
+   * Selects the top k of every row of `logits` ([B, 1, vocab]); the caller frees a gpu-buffer input afterwards. The
+   * result object is reused by the next run.
+   */
   async run(logits: ort.Tensor): Promise<Selected> {
     this.feeds[TOPK_INPUT] = logits;
     const r = await this.session.run(this.feeds);
     this.feeds[TOPK_INPUT] = undefined as never;
     const values = r[TOPK_VALUES]!;
     if (values.dims[values.dims.length - 1] !== this.k) throw new Error(`top-k post-graph returned ${values.dims.join('×')}, expected k = ${this.k} on the last axis`);
-    return { values: values.data as Float32Array | Uint16Array, ids: r[TOPK_INDICES]!.data as Int32Array, k: this.k };
+    const sel = this.selected;
+    sel.values = values.data as Float32Array | Uint16Array;
+    sel.ids = r[TOPK_INDICES]!.data as Int32Array;
+    sel.k = this.k;
+    return sel;
   }
 
   /** Temperature softmax over row `row`'s k values and one draw; greedy (the first id) at temperature ≤ 0. */

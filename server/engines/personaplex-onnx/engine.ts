@@ -35,7 +35,7 @@ import {
 import { detectKvLayout, graphFile, loadGraphs, sessionOptions, type Geometry, type KvType, type LoadedGraphs, type Provider } from './graphs.ts';
 import { DeviceTopK } from './device-top-k.ts';
 import { LmRing, allProvided, type Forced, type RingState } from './lm-ring.ts';
-import { DEFAULT_MIMI_WINDOW, DecoderWindow, EncoderWindow, MimiBatch, encodeClip } from './mimi-stream.ts';
+import { DEFAULT_MIMI_WINDOW, DecoderWindow, EncoderWindow, MimiBatch, encodeClip, lastFrameGraph } from './mimi-stream.ts';
 import { Rng, sampleTopK, type SamplingParams } from './sampling.ts';
 import { TemporalBatch, alloc, emptyKv, hostDownload, kvNames, type CompactKv, type Download, type KvArray } from './temporal-kv.ts';
 import { Tokenizer } from '../../persona/tokenizer.ts';
@@ -97,6 +97,11 @@ export interface PersonaPlexOnnxOptions {
    * the host sampler; on CUDA the binding brings every output to the host anyway).
    */
   selection?: 'auto' | 'host' | 'device';
+  /**
+   * Cut the Mimi decoder's newest frame on the provider (mimi-stream.ts `lastFrameGraph`) instead of bringing its
+   * whole window to the host. Default: on WebGPU, where the window then stays on the device.
+   */
+  mimiTailOnDevice?: boolean;
   /** replaces the TopK post-graph (tests and the host bench only: a stand-in with the same I/O) */
   topKGraph?: (k: number, dtype: KvType) => Uint8Array;
   /** 'auto' reads the temporal graph (GroupQueryAttention → 'gqa') */
@@ -207,6 +212,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       prefetch: opts.prefetch,
       // The logits stay on a WebGPU device for the device-side top-k, unless a trace must read them.
       gpuLogits: !opts.onTrace && opts.selection !== 'host',
+      gpuStepOutputs: opts.mimiTailOnDevice !== false,
       onProgress: opts.onLoadProgress,
       log,
       prepare: async (name, file) => {
@@ -242,7 +248,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         });
         engine.selectors = { text, audio };
       }
-      log.info({ selection: engine.selectors ? 'device' : 'host' }, 'top-k selection');
+      if (opts.mimiTailOnDevice ?? graphs.provider === 'webgpu') engine.mimiTail = await ort.InferenceSession.create(lastFrameGraph(), sessionOptions(graphs.provider, opts));
+      log.info({ selection: engine.selectors ? 'device' : 'host', mimiTail: engine.mimiTail ? 'device' : 'host' }, 'post-processing of the step outputs');
       return engine;
     } catch (err) {
       await graphs.dispose();
@@ -260,6 +267,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
 
   /** top-k post-graphs on the provider, when selection runs there */
   private selectors: { text: DeviceTopK; audio: DeviceTopK } | undefined;
+  /** lastFrameGraph's session, when the Mimi decoder's newest frame is cut on the provider */
+  private mimiTail: ort.InferenceSession | undefined;
 
   /** where top-k selection runs ('device': TopK post-graphs on the provider) */
   get selection(): 'host' | 'device' {
@@ -514,7 +523,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     if (B === 0) return;
     const active = act.sessions;
     if (!this.buffers || this.buffers.capacity < B) this.buffers = new StepBuffers(g, Math.max(B, this.capacity));
-    if (!this.mimi || this.mimi.capacity < B) this.mimi = new MimiBatch(Math.max(B, this.capacity), this.window);
+    if (!this.mimi || this.mimi.capacity < B) this.mimi = new MimiBatch(Math.max(B, this.capacity), this.window, this.mimiTail);
     const buf = this.buffers;
     const bt = buf.forBatch(B);
 
@@ -644,6 +653,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       }
     }
     for (const name of this.depPast) if (feeds[name]!.location === 'gpu-buffer') feeds[name]!.dispose();
+    if (hidden.location === 'gpu-buffer') hidden.dispose(); // WebGPU: the temporal hidden never left the device
     feeds.hidden = undefined as never; // drop references to this tick's outputs
     for (const name of this.depPast) feeds[name] = undefined as never;
   }
@@ -689,6 +699,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     this.snapshots.clear();
     await this.releaseDownload().catch(() => undefined);
     if (this.selectors) await Promise.all([this.selectors.text.release(), this.selectors.audio.release()]).catch(() => undefined);
+    await this.mimiTail?.release().catch(() => undefined);
     await this.graphs.dispose();
   }
 }

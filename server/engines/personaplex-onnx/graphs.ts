@@ -28,6 +28,12 @@ export interface LoadOptions {
    * gpu-buffer outputs, for the device-side top-k (device-top-k.ts). Default false.
    */
   gpuLogits?: boolean;
+  /**
+   * On WebGPU, also keep the outputs the step post-processes on the device: the temporal `hidden` (it only feeds
+   * the depformer) and the Mimi decoder's `waveform` (its last frame is cut there; mimi-stream.ts). The engine
+   * sets it; one-off users (the verify CLI) read those outputs and leave it off.
+   */
+  gpuStepOutputs?: boolean;
   /** may replace a graph's file before it is opened (the engine extends the temporal rotary tables) */
   prepare?: (name: GraphName, file: string) => Promise<string>;
 }
@@ -142,6 +148,8 @@ export async function loadGraphs(opts: LoadOptions): Promise<LoadedGraphs> {
         // binding allows it (WebGPU only): no host copy of present.* per run.
         let gpuOutputs = (name === 'temporal' || name === 'depformer') && provider === 'webgpu' ? await presentNames(files[name]) : undefined;
         if (gpuOutputs && opts.gpuLogits) gpuOutputs = [...gpuOutputs, name === 'temporal' ? 'text_logits' : 'logits'];
+        if (gpuOutputs && opts.gpuStepOutputs && name === 'temporal') gpuOutputs = [...gpuOutputs, 'hidden'];
+        if (provider === 'webgpu' && opts.gpuStepOutputs && name === 'mimi_decoder') gpuOutputs = ['waveform'];
         sessions[name] = await ort.InferenceSession.create(files[name], sessionOptions(provider, opts, gpuOutputs));
       }
     } catch (err) {

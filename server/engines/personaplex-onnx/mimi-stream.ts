@@ -10,6 +10,7 @@
 import * as ort from 'onnxruntime-node';
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
 import { MIMI_CODEBOOKS, SILENCE_TOKENS } from './constants.ts';
+import { OnnxType, int64s, model, node, valueInfo } from './post-graphs.ts';
 
 export const DEFAULT_MIMI_WINDOW = 8;
 
@@ -56,6 +57,20 @@ export class DecoderWindow {
  * encoder windows and decoder codes, and one input tensor per batch size over a view of them. What stays new
  * per tick is ORT's (its output buffers and their Tensor objects) and the decoded frames handed to the room.
  */
+/**
+ * The decoder's newest frame, cut on the provider: `waveform [B, 1, T]` → `frame [B, 1, 1920]`. On WebGPU the
+ * decoder's output stays on the device and only this comes back: 7.5 KiB per session per tick instead of the
+ * whole window (8 frames, 60 KiB).
+ */
+export function lastFrameGraph(): Uint8Array {
+  return model('parley_mimi_last_frame', {
+    node: [node('Slice', ['waveform', 'starts', 'ends', 'axes'], ['frame'])],
+    initializer: [int64s('starts', [-FRAME_SAMPLES]), int64s('ends', [2 ** 53]), int64s('axes', [2])],
+    input: [valueInfo('waveform', OnnxType.FLOAT, ['batch', 1, 'num_samples'])],
+    output: [valueInfo('frame', OnnxType.FLOAT, ['batch', 1, FRAME_SAMPLES])],
+  });
+}
+
 export class MimiBatch {
   private readonly wave: Float32Array;
   /** int64 codes written through an int32 view (low word, high word 0): no BigInt per value */
@@ -65,10 +80,13 @@ export class MimiBatch {
   private readonly codeTensors = new Map<number, ort.Tensor>();
   private readonly encFeeds: Record<string, ort.Tensor> = {};
   private readonly decFeeds: Record<string, ort.Tensor> = {};
+  private readonly tailFeeds: Record<string, ort.Tensor> = {};
 
   constructor(
     readonly capacity: number,
     readonly window: number,
+    /** lastFrameGraph's session on the decoder's provider, when the decoder's output stays there */
+    private readonly tail?: ort.InferenceSession,
   ) {
     this.wave = new Float32Array(capacity * window * FRAME_SAMPLES);
     this.codes = new BigInt64Array(capacity * MIMI_CODEBOOKS * window);
@@ -112,7 +130,13 @@ export class MimiBatch {
     if (!input) this.codeTensors.set(B, (input = new ort.Tensor('int64', this.codes.subarray(0, B * per), [B, MIMI_CODEBOOKS, W])));
     this.decFeeds.codes = input;
     const r = await session.run(this.decFeeds);
-    const wave = r.waveform!;
+    let wave = r.waveform!;
+    if (this.tail) {
+      this.tailFeeds.waveform = wave;
+      wave = (await this.tail.run(this.tailFeeds)).frame!;
+      if (this.tailFeeds.waveform.location === 'gpu-buffer') this.tailFeeds.waveform.dispose();
+      this.tailFeeds.waveform = undefined as never;
+    }
     const T = wave.dims[2]!;
     const data = wave.data as Float32Array;
     for (let b = 0; b < B; b++) into[b] = data.slice(b * T + T - FRAME_SAMPLES, b * T + T);
