@@ -12,7 +12,8 @@
  *                          room by the test-only hook (tests/echo/support/browser-echo.ts)
  *   echo_*_ms_per_frame    canceller cost per 80 ms frame: capture worklet (client) and server gate (per player)
  *   echo_selftalk_*        closed loop (tests/echo/support/loop.ts): minutes of NPC speech into the speakers, no
- *                          player at all, through the real rehearsal engine: false barge-ins and self-answers,
+ *                          player at all, through the real rehearsal engine: false barge-ins, false pauses (the
+ *                          default hesitation taking its own voice for a player, then carrying on) and self-answers,
  *                          before (no echo handling) and after (client canceller + server gate, each alone too);
  *                          and the NPC's own level in its hearing mix (dBFS, frames while its echo arrives)
  *   echo_doubletalk_*      the player cutting in over the NPC: engine-timeline stop latency, with echo handling
@@ -176,10 +177,11 @@ async function loops() {
   ];
   for (const c of cases) {
     const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate });
-    say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (95th percentile of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
+    say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.falsePauses} false pauses (it carried on), ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (95th percentile of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
     figures[`echo_selftalk_${c.name}_npc_speech_s`] = r.npcSpeechS;
     figures[`echo_selftalk_${c.name}_false_bargeins_count`] = r.falseBargeIns;
     figures[`echo_selftalk_${c.name}_self_answers_count`] = r.selfAnswers;
+    figures[`echo_selftalk_${c.name}_false_pauses_count`] = r.falsePauses;
     figures[`echo_selftalk_${c.name}_heard_dbfs`] = r.heardDbfs;
     figures[`echo_selftalk_${c.name}_heard_p95_dbfs`] = r.heardP95Dbfs;
   }

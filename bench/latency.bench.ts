@@ -95,7 +95,7 @@ const QUESTIONS = [
 const INTERRUPTIONS = ['Wait, stop, I have a question.', 'Hold on a second, that is not what I asked.', 'Sorry to interrupt, but listen to me.', 'No, no, wait, go back.'];
 
 /** One player, CASES times: ask, let the answer run 0.7–1.5 s, talk over it, wait for quiet. */
-async function script(): Promise<PlayerScript> {
+export async function script(): Promise<PlayerScript> {
   const speakers = TUNING_SPEAKERS.slice(0, 3);
   const p = new PlayerScript(speakers[0]!, 'tuning');
   p.quiet(1200, 2500); // the greeting
@@ -288,7 +288,7 @@ const BLOCK = 480;
  * start of its run of speech if it was already talking); barge-in stop = from the start of the talk-over to the
  * start of the NPC's first 200 ms of quiet after it (null when the NPC was not talking when the player cut in).
  */
-function caseTimes(rec: Recording): CaseTimes {
+export function caseTimes(rec: Recording): CaseTimes {
   const loud = loudBlocks(rec.npc);
   const ms = (blocks: number) => ((blocks * BLOCK) / SR) * 1000;
   const answer: (number | null)[] = [];
@@ -368,6 +368,8 @@ function report(prefix: string, label: string, e2e: CaseTimes, eng: CaseTimes, r
       `lost up/down ${run.link.dropped.up}/${run.link.dropped.down}`,
   );
   say(`  stages (mean ms): framing 80 | ${Object.entries(run.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' | ')}`);
+  const byCase = (xs: (number | null)[]) => xs.map((x) => (x == null ? '-' : x.toFixed(0))).join(' ');
+  say(`  by case (ms): stop ${byCase(e2e.stop)} | answer ${byCase(e2e.answer)} | answer pipeline share ${byCase(run.pipeAnswer)}`);
 }
 
 async function rehearsal(figures: Record<string, number>) {

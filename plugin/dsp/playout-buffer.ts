@@ -8,10 +8,12 @@
  *
  * Read with the clock (`read(out, nowMs)`, as the playback worklet does), it keeps the delay NetEQ-like: one frame
  * plus the jitter. It starts playing once the audio buffered, plus the time since the last frame arrived, covers
- * a frame and the jitter allowance (the measured arrival spread + 10 ms, raised after an underrun), not whole
+ * a frame and the jitter allowance (the measured arrival spread + 4 ms, raised after an underrun), not whole
  * frames later; when the audio left at each arrival has stayed above that allowance for a second, it skips that
  * much of a silent frame (the NPC is listening), so a delay that built up (an underrun, a burst) drains without a
- * sound; and when it runs dry mid-speech it fades the last 10 ms out over 30 ms instead of cutting to silence.
+ * sound; when speech arrives with only silence queued ahead of it (an answer starting), it skips that silence down
+ * to the allowance at once; running dry in silence is inaudible, so it resumes at once without adding margin; and
+ * when it runs dry mid-speech it fades the last 10 ms out over 30 ms instead of cutting to silence.
  * None of this moves the play position off the frame-index scale: skipped samples are skipped positions.
  *
  * The play position is always `frame index × frameSamples + offset within it`: the lip-sync clock.
@@ -226,9 +228,40 @@ export class PlayoutBuffer {
     }
     this.observeArrival(index, nowMs);
     this.lastArrivalMs = nowMs;
+    if (this.clocked && this.playingState && rms(samples) > SILENT_RMS) this.catchUpAtOnset(index);
     this.frames.set(index, samples);
     this.trimOverrun();
     return result;
+  }
+
+  /**
+   * Speech arrives while only silence is queued ahead of it (the NPC starts to answer): skip the silence beyond the
+   * start margin now rather than over the next seconds of drain, so the answer is heard as soon as the jitter
+   * allows. Inaudible (silence), and skipped samples are skipped positions, so the clock stays exact.
+   */
+  private catchUpAtOnset(index: number): void {
+    for (const k of this.frames.keys()) if (k > index) return; // not the newest frame: a reordered arrival
+    let silent = 0;
+    for (let k = this.nextIndex; k < index; k++) {
+      const f = this.frames.get(k);
+      if (!f || rms(k === this.nextIndex ? f.subarray(this.offset) : f) > SILENT_RMS) return; // a gap, or sound: leave it
+      silent += k === this.nextIndex ? this.frameSamples - this.offset : this.frameSamples;
+    }
+    let skip = Math.min(silent, Math.floor(silent - (this.startMarginMs() / 1000) * this.sampleRate));
+    if (skip <= 0) return;
+    this.stats.drained += skip;
+    while (skip > 0) {
+      const n = Math.min(this.frameSamples - this.offset, skip);
+      this.offset += n;
+      skip -= n;
+      if (this.offset === this.frameSamples) {
+        this.frames.delete(this.nextIndex);
+        this.nextIndex++;
+        this.offset = 0;
+      }
+    }
+    this.leftMin = Infinity;
+    this.leftSeen = 0;
   }
 
   /**

@@ -20,7 +20,7 @@ describe('an NPC on loudspeakers, nobody talking', () => {
     const room = { delayMs: 150, rt60: 0.5, gainDb: 0 };
     const before = await selfTalk(engine, 25, { path: room, clientAec: false, serverGate: false });
     const after = await selfTalk(engine, 25, { path: room, clientAec: true, serverGate: true });
-    console.log(`self-talk: before ${before.falseBargeIns} false barge-ins, ${before.heardDbfs.toFixed(1)} dBFS; after ${after.falseBargeIns}, ${after.heardDbfs.toFixed(1)} dBFS`);
+    console.log(`self-talk: before ${before.falseBargeIns} false barge-ins, ${before.falsePauses} false pauses, ${before.heardDbfs.toFixed(1)} dBFS; after ${after.falseBargeIns}, ${after.falsePauses}, ${after.heardDbfs.toFixed(1)} dBFS`);
     expect(before.falseBargeIns).toBeGreaterThanOrEqual(5);
     expect(before.heardDbfs).toBeGreaterThan(-30);
     expect(after.falseBargeIns).toBeLessThanOrEqual(Math.floor(before.falseBargeIns / 5));

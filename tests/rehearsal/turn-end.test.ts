@@ -8,8 +8,9 @@ import { TurnTaking, type Hearing } from '../../server/engines/rehearsal/turn-ta
 import { run, talk } from './turn-script.ts';
 
 // These cases pin the listener-friendly barge-in (640 ms: a "yeah" over the NPC does not stop it, as
-// Full-Duplex-Bench v1.5 prefers); the engine's default yields much faster (see LISTENER_BARGE_IN.bargeInMs).
-const LISTENER_BARGE_IN = { bargeInMs: 640 } as const;
+// Full-Duplex-Bench v1.5 prefers), without the default hesitation (turn-taking.test.ts has it); the engine's
+// default yields much faster (see LISTENER_BARGE_IN.bargeInMs).
+const LISTENER_BARGE_IN = { bargeInMs: 640, hesitateMs: 0 } as const;
 
 
 const quiet = (frames: number, turnEnd?: number): Hearing[] =>

@@ -3,23 +3,26 @@ import { TurnTaking, type Hearing } from '../../server/engines/rehearsal/turn-ta
 import { run, talk } from './turn-script.ts';
 
 
+/** These cases are about other decisions: without the default hesitation (its own cases are below). */
+const STEADY = { hesitateMs: 0 } as const;
+
 /** Hearing for `ms` of silence after `already` ms of it, or of speech. */
 const quiet = (frames: number, from = 0): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: 0, silenceMs: from + (i + 1) * 80 }));
 
 describe('TurnTaking', () => {
   it('greets once after a quiet start, then waits for the player', () => {
-    const log = run(new TurnTaking({ greetAfterMs: 480 }), quiet(100));
+    const log = run(new TurnTaking({ ...STEADY, greetAfterMs: 480 }), quiet(100));
     expect(log).toEqual([{ frame: 5, d: { say: 'greeting' } }]);
   });
 
   it('answers after endOfTurnMs of quiet following player speech', () => {
-    const log = run(new TurnTaking({ endOfTurnMs: 500 }), [...quiet(20), ...talk(20), ...quiet(20)]);
+    const log = run(new TurnTaking({ ...STEADY, endOfTurnMs: 500 }), [...quiet(20), ...talk(20), ...quiet(20)]);
     expect(log.map((l) => l.d.say)).toEqual(['greeting', 'line']);
     expect(log[1]!.frame).toBe(40 + 6); // the 7th quiet frame: 560 ms ≥ 500
   });
 
   it('yields to sustained speech while talking, then says its after-interruption line', () => {
-    const t = new TurnTaking({ bargeInMs: 96, endOfTurnMs: 500 });
+    const t = new TurnTaking({ ...STEADY, bargeInMs: 96, endOfTurnMs: 500 });
     const log = run(t, [...quiet(7), ...talk(10), ...quiet(10)], 50);
     expect(log[0]!.d).toEqual({ say: 'greeting' });
     expect(log[1]).toEqual({ frame: 8, d: { interrupt: true } }); // second talking frame: 160 ms ≥ 96
@@ -28,24 +31,24 @@ describe('TurnTaking', () => {
 
   it('ignores speech shorter than bargeInMs while talking, and does not count it as a turn', () => {
     const blip: Hearing[] = [{ speechMs: 64, silenceMs: 0 }];
-    const log = run(new TurnTaking({ bargeInMs: 96 }), [...quiet(6), ...quiet(3), ...blip, ...quiet(40)], 8);
+    const log = run(new TurnTaking({ ...STEADY, bargeInMs: 96 }), [...quiet(6), ...quiet(3), ...blip, ...quiet(40)], 8);
     expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }]);
   });
 
   it('backchannels at a pause in a long turn, at most once per gap, and never before greeting', () => {
-    const t = new TurnTaking({ backchannelAfterMs: 2000, backchannelPauseMs: 160, backchannelGapMs: 3000, endOfTurnMs: 500 });
+    const t = new TurnTaking({ ...STEADY, backchannelAfterMs: 2000, backchannelPauseMs: 160, backchannelGapMs: 3000, endOfTurnMs: 500 });
     const pause = quiet(3); // 240 ms: a backchannel pause, not an end of turn
     const script = [...quiet(7), ...talk(30), ...pause, ...talk(10), ...pause, ...talk(30), ...pause, ...talk(5), ...quiet(10)];
     const log = run(t, script, 3);
     expect(log.map((l) => l.d.say)).toEqual(['greeting', 'backchannel', 'backchannel', 'line']);
     // Not at the second pause: only 1 s after the first backchannel.
     expect(log[2]!.frame).toBeGreaterThan(7 + 30 + 3 + 10 + 3 + 30);
-    const early = run(new TurnTaking({ backchannelAfterMs: 2000, greetAfterMs: 10_000 }), [...talk(30), ...pause, ...talk(10)]);
+    const early = run(new TurnTaking({ ...STEADY, backchannelAfterMs: 2000, greetAfterMs: 10_000 }), [...talk(30), ...pause, ...talk(10)]);
     expect(early).toEqual([]);
   });
 
   it('never starts an utterance while one plays', () => {
-    const t = new TurnTaking({ endOfTurnMs: 160, bargeInMs: 10_000 });
+    const t = new TurnTaking({ ...STEADY, endOfTurnMs: 160, bargeInMs: 10_000 });
     const log = run(t, [...quiet(7), ...talk(5), ...quiet(3), ...talk(5), ...quiet(40)], 30);
     for (let i = 1; i < log.length; i++) expect(log[i]!.frame - log[i - 1]!.frame).toBeGreaterThanOrEqual(30);
   });
@@ -74,9 +77,29 @@ describe('TurnTaking', () => {
       expect(log.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'resume', 'pause', 'interrupt', 'say']);
     });
 
-    it('is off by default: the same "yeah" gives no pause', () => {
-      const log = run(new TurnTaking({ bargeInMs: 640 }), [...quiet(7), ...talk(3), ...quiet(60)], 20);
-      expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }]);
+    it('is on by default, at the first window of speech, and hesitateMs 0 turns it off: the same "yeah" gives no pause', () => {
+      const on = run(new TurnTaking({ bargeInMs: 640 }), [...quiet(7), ...talk(3), ...quiet(60)], 20);
+      expect(on.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'resume']);
+      expect(on[1]!.frame).toBe(7);
+      const off = run(new TurnTaking({ bargeInMs: 640, hesitateMs: 0 }), [...quiet(7), ...talk(3), ...quiet(60)], 20);
+      expect(off.map((l) => l.d)).toEqual([{ say: 'greeting' }]);
+    });
+
+    it("pauses on the VAD's first unsure windows of a word (onsetMs) before they count as speech", () => {
+      // Silero's first windows of "no" at 0.3–0.5: not speech yet, but the NPC falls quiet in that frame
+      const starting: Hearing[] = [{ speechMs: 0, silenceMs: 800, onsetMs: 32 }, { speechMs: 0, silenceMs: 880, onsetMs: 96 }];
+      const log = run(new TurnTaking({ bargeInMs: 96 }), [...quiet(7), ...quiet(2), ...starting, ...talk(3), ...quiet(20)], 30);
+      expect(log.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'interrupt', 'say']);
+      expect(log[1]!.frame).toBe(9); // the frame the word began in
+      expect(log[2]!.frame).toBe(12); // 96 ms of speech: barge-in as before
+    });
+
+    it('an unsure onset that no speech follows costs a pause of resumeAfterMs, counted from the pause, not the line', () => {
+      // the silence began long before the blip: the line must not come straight back on the next frame
+      const blip: Hearing[] = [{ speechMs: 0, silenceMs: 800, onsetMs: 32 }];
+      const log = run(new TurnTaking({ resumeAfterMs: 280 }), [...quiet(7), ...quiet(2), ...blip, ...quiet(20, 880)], 30);
+      expect(log.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'resume']);
+      expect(log[2]!.frame - log[1]!.frame).toBe(4); // 320 ms ≥ 280 after the pause
     });
   });
 

@@ -59,6 +59,8 @@ export interface UtteranceRecord {
   frames: number;
   /** session frame where it was cut off by the player, if it was */
   interruptedAt?: number;
+  /** times it paused for the player's voice and then carried on (hesitation that was not a barge-in) */
+  resumed?: number;
   words: (ScheduledWord & { absoluteFrame: number; absoluteOnsetFrame: number })[];
   /** sessions with topics: the words recognised in the player's turn this answers, and the topic they matched */
   heard?: string;
@@ -244,7 +246,7 @@ export class RehearsalEngine implements DuplexEngine {
       const c = s.current;
       const keeping = c !== null && (c.cutAt !== undefined || keepsFloor(s.policy, c.kind));
       if (keeping && s.detector.speechMs >= this.minSpeechMs) c.heardOver = true;
-      const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, turnEnd: s.turnEnd }, done, live[i]!.elsewhere);
+      const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, onsetMs: s.detector.onsetMs, turnEnd: s.turnEnd }, done, live[i]!.elsewhere);
       if (c && s.policy === 'yield' && (d.pause || d.resume)) this.hesitate(s, c, d.pause === true);
       // a turn that cut the NPC off is answered with the after-interruption line: its words are not needed
       if (d.interrupt) s.understanding?.listener.drop();
@@ -355,6 +357,7 @@ export class RehearsalEngine implements DuplexEngine {
       return;
     }
     c.paused = undefined;
+    c.record.resumed = (c.record.resumed ?? 0) + 1;
     const p = c.playback;
     if (!p) return;
     p.resume();

@@ -11,10 +11,12 @@
  *             → stop now, report 'interrupted'. Shorter sounds ("yeah", "okay") are a listener's backchannel:
  *             the NPC carries on. In an answer's first earlyWindowMs, earlyBargeInMs is enough: the player
  *             went on after a pause the NPC took for the end of the turn, and it backs off at once.
- *   hesitate  (hesitateMs > 0) the player's first hesitateMs over the NPC make it pause at once, as a person
- *             does when talked over; it stops for good (barge-in) if they keep on to bargeInMs, and picks up
- *             from the word it paused in when they fall quiet for resumeAfterMs first (it was a "yeah"). So
- *             the stop a player hears is fast while a listener's backchannel does not end the line.
+ *   hesitate  (hesitateMs > 0) the player's first hesitateMs over the NPC (speech, or the VAD's first unsure
+ *             windows of a word starting: Hearing.onsetMs) make it pause at once, as a person does when talked
+ *             over; it stops for good (barge-in) if they keep on to bargeInMs, and picks up from the word it
+ *             paused in once they have been quiet for resumeAfterMs and it has held at least that long (a cough,
+ *             a click, a short sound). So the stop a player hears comes at the first sign of speech, and what
+ *             turns out not to be a barge-in costs a short pause, not the line.
  *   backchannel  a long player turn pauses briefly, sounding unfinished → a short acknowledgement, the turn stays
  *             the player's
  *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
@@ -42,7 +44,8 @@ export interface TurnTakingOptions {
   /** in the first earlyWindowMs of an utterance, this much speech is enough: both started at once, the NPC backs off */
   earlyBargeInMs?: number;
   earlyWindowMs?: number;
-  /** player speech over a talking NPC that makes it pause until it knows which it was (0: no pausing) */
+  /** player speech (or likely speech starting) over a talking NPC that makes it pause until it knows which it
+   * was (0: no pausing) */
   hesitateMs?: number;
   /** quiet after which a paused NPC carries on (the speech over it was shorter than a barge-in) */
   resumeAfterMs?: number;
@@ -68,7 +71,10 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   bargeInGapMs: 320,
   earlyBargeInMs: 160,
   earlyWindowMs: 700,
-  hesitateMs: 0,
+  // One VAD window: the NPC falls quiet at the first sign of the player's voice, in the frame it starts in when
+  // Silero's first windows of the word reach 0.3. Barge-in still takes bargeInMs of speech; anything shorter is
+  // a pause of resumeAfterMs and the line goes on from the word it paused in.
+  hesitateMs: 32,
   // Longer than the comma pauses inside an interruption ("wait, wait, stop": 140–200 ms of quiet to the VAD), so
   // the line does not come back for a word between them. Prosody did not tell a "yeah." from a "wait," here
   // reliably enough to resume sooner.
@@ -86,6 +92,8 @@ export interface Hearing {
   speechMs: number;
   /** ms the player has been quiet (0 while speaking) */
   silenceMs: number;
+  /** ms of the VAD's current run of windows that may be speech starting (vad.ts onsetMs; absent: not measured) */
+  onsetMs?: number;
   /**
    * During a silence: how likely the speech before it ended the player's turn, 0–1 (prosody.ts). Absent when
    * not measured: the silence then counts as an end of turn after endOfTurnMs, as if it had sounded finished.
@@ -121,8 +129,9 @@ export class TurnTaking {
   /** player speech heard over the current utterance, in runs already ended, and the run going on */
   private overHeldMs = 0;
   private overRunMs = 0;
-  /** the current utterance is paused (hesitating) */
+  /** the current utterance is paused (hesitating), since pausedAtMs */
   private paused = false;
+  private pausedAtMs = 0;
 
   constructor(options: TurnTakingOptions = {}) {
     this.o = { ...DEFAULT_TURN_TAKING, ...options };
@@ -155,11 +164,15 @@ export class TurnTaking {
         this.openTurn(h);
         return { interrupt: true };
       }
-      if (this.o.hesitateMs > 0 && !this.paused && h.speechMs > 0 && over >= this.o.hesitateMs) {
+      const starting = (h.speechMs > 0 && over >= this.o.hesitateMs) || (h.onsetMs ?? 0) >= this.o.hesitateMs;
+      if (this.o.hesitateMs > 0 && !this.paused && starting) {
         this.paused = true;
+        this.pausedAtMs = this.nowMs;
         return { pause: true };
       }
-      if (this.paused && h.silenceMs >= this.o.resumeAfterMs) {
+      // Quiet for resumeAfterMs, counted from the pause at the earliest: a silence that began before an unsure
+      // onset (no speech followed) must not bring the line straight back.
+      if (this.paused && h.silenceMs >= this.o.resumeAfterMs && this.nowMs - this.pausedAtMs >= this.o.resumeAfterMs && !(h.onsetMs ?? 0)) {
         this.paused = false;
         return { resume: true };
       }

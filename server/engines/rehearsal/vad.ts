@@ -125,6 +125,9 @@ export interface SpeechDetectorOptions {
   positiveThreshold?: number;
   /** probability below which a window is silence (Silero's usual 0.35); between the two nothing changes */
   negativeThreshold?: number;
+  /** probability at or above which a window may be speech starting (`onsetMs`): Silero's first windows of a
+   * word often sit at 0.3–0.5 before it is sure */
+  onsetThreshold?: number;
 }
 
 /**
@@ -135,8 +138,12 @@ export interface SpeechDetectorOptions {
 export class SpeechDetector {
   private readonly pos: number;
   private readonly neg: number;
+  private readonly onset: number;
   /** ms of speech in the current run (0 when quiet) */
   speechMs = 0;
+  /** ms of the current run of windows at or above the onset threshold (0 when the last one was below): speech
+   * may be starting, before the run counts as speech */
+  onsetMs = 0;
   /** ms since the current silence began (0 while speaking) */
   silenceMs = 0;
   private quiet = true;
@@ -144,7 +151,9 @@ export class SpeechDetector {
   constructor(opts: SpeechDetectorOptions = {}) {
     this.pos = opts.positiveThreshold ?? 0.5;
     this.neg = opts.negativeThreshold ?? 0.35;
+    this.onset = opts.onsetThreshold ?? 0.3;
     if (!(this.neg <= this.pos)) throw new Error('VAD negative threshold must not exceed the positive one');
+    if (!(this.onset <= this.pos)) throw new Error('VAD onset threshold must not exceed the positive one');
   }
 
   /** Longest duration tracked: counters stop here so hours of silence do not grow them. */
@@ -152,6 +161,7 @@ export class SpeechDetector {
 
   update(probs: number[]) {
     for (const p of probs) {
+      this.onsetMs = p >= this.onset ? Math.min(SpeechDetector.CAP_MS, this.onsetMs + VAD_WINDOW_MS) : 0;
       if (p >= this.pos) {
         this.quiet = false;
         this.silenceMs = 0;

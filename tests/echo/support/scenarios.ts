@@ -28,6 +28,8 @@ export interface SelfTalkResult {
   falseBargeIns: number;
   /** utterances the NPC started in answer to a "player turn" that was its own voice */
   selfAnswers: number;
+  /** times it paused for "a player" (its own voice) and carried on: a hesitation, not a barge-in, still a hiccup */
+  falsePauses: number;
   /** level of the NPC's own voice in its hearing mix while its echo arrives: over all such frames, and the loudest 5 % */
   heardDbfs: number;
   heardP95Dbfs: number;
@@ -41,6 +43,7 @@ export async function selfTalk(engine: RehearsalEngine, seconds: number, loop: O
   let speechFrames = 0;
   let falseBargeIns = 0;
   let selfAnswers = 0;
+  let falsePauses = 0;
   const levels: number[] = [];
   let sum = 0;
   let l: EchoLoop | null = null; // one player, one room, one canceller and gate across the NPC's sessions
@@ -68,6 +71,7 @@ export async function selfTalk(engine: RehearsalEngine, seconds: number, loop: O
       if (spoke && quiet > 1000 / frameMs + echoLag) break;
     }
     selfAnswers += engine.groundTruth(id).filter((r) => r.kind !== 'greeting' && r.startFrame >= 0).length;
+    falsePauses += engine.groundTruth(id).reduce((n, r) => n + (r.resumed ?? 0), 0);
     await engine.close(id);
   }
   l?.dispose();
@@ -75,6 +79,7 @@ export async function selfTalk(engine: RehearsalEngine, seconds: number, loop: O
     npcSpeechS: (speechFrames * frameMs) / 1000,
     falseBargeIns,
     selfAnswers,
+    falsePauses,
     heardDbfs: dbfs(sum / Math.max(1, levels.length)),
     heardP95Dbfs: percentile(levels, 95),
   };

@@ -314,6 +314,23 @@ describe('PlayoutBuffer read with the clock (as the playback worklet reads it)',
     expect(jb.position).toBe(first.advanced + rest.advanced + jb.stats.drained);
   });
 
+  it('when speech comes after silence, skips the queued silence beyond the margin at once: the answer is not held back', () => {
+    // a short spread window so the burst below is forgotten before the speech comes (and before any drain)
+    const jb = new PlayoutBuffer({ windowFrames: 4 });
+    const silent = (i: number, at: number) => ({ i, at, x: new Float32Array(FS) });
+    // a burst of three silent frames (a stall catching up) leaves two frames of extra silence queued; then a
+    // steady stream, and the NPC starts to answer at frame 7
+    const arrivals = [0, 1, 2].map((i) => silent(i, 0)).concat([3, 4, 5, 6].map((i) => silent(i, (i - 2) * 80)));
+    const speech = [{ i: 7, at: 400 }, { i: 8, at: 480 }];
+    const { startedAt } = run(jb, [...arrivals, ...speech], 800);
+    // without the catch-up the answer would wait behind 160 ms of silence; now only the start margin
+    expect(startedAt.get(7)! - 400).toBeLessThan(15);
+    expect(jb.stats.drained).toBeGreaterThan(FS); // more than a frame of silence skipped
+    expect(jb.stats.underruns).toBe(0);
+    // nothing audible was skipped: both speech frames played whole, in order
+    expect(startedAt.get(8)! - startedAt.get(7)!).toBeCloseTo(80, 0);
+  });
+
   it('does not drain speech', () => {
     const jb = new PlayoutBuffer();
     const arrivals = [...Array.from({ length: 5 }, (_, i) => ({ i, at: 0 })), ...Array.from({ length: 40 }, (_, k) => ({ i: k + 5, at: (k + 1) * 80 }))];
