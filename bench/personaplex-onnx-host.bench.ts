@@ -28,6 +28,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { PersonaPlexOnnxEngine, type PersonaPlexOnnxOptions } from '../server/engines/personaplex-onnx/engine.ts';
 import { Rng } from '../server/engines/personaplex-onnx/sampling.ts';
@@ -203,7 +205,9 @@ export async function hostRig(dtype: 'float16' | 'float32', variant: Variant, ca
       // One batch array per frame, made before timing (the server's own step input is not the engine's cost).
       const batches = frames.map((input) => ids.map((session) => ({ session, input })));
       for (let w = 0; w < 5; w++) await engine.step(batches[w % 4]!);
-      // Phase 1, timing: nothing attached but the setImmediate timer around ORT's native runs.
+      // Phase 1, timing: nothing attached but the setImmediate timer around ORT's native runs. A full GC first, so
+      // the garbage of the variant measured before this one is not collected during these ticks.
+      fullGc();
       const wall: number[] = [];
       native.ms = 0;
       timeImmediates(true);
@@ -241,6 +245,7 @@ export async function hostRig(dtype: 'float16' | 'float32', variant: Variant, ca
         }
         return r;
       };
+      fullGc();
       const inspector = new Session();
       inspector.connect();
       await inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
@@ -298,23 +303,37 @@ export async function hostRig(dtype: 'float16' | 'float32', variant: Variant, ca
   };
 }
 
+/** A full collection, between variants (V8's gc, reached without starting node with --expose-gc). */
+const fullGc: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+})();
+
 function fail(msg: string): never {
   throw new Error(msg);
 }
 
 /**
  * Ticks at each batch size for each variant, the variants alternating size by size (so a change in the
- * machine's load hits them alike).
+ * machine's load hits them alike). Each measurement has its engine to itself: one engine lives at a time, so
+ * one variant's heap and garbage do not weigh on another's ticks.
  */
 export async function measureHost(dtype: 'float16' | 'float32', sessions: number[], ticks: number, variants: Variant[] = ['host']): Promise<HostTick[]> {
   const gc = gcRecorder();
-  const rigs = await Promise.all(variants.map((v) => hostRig(dtype, v, Math.max(...sessions))));
   const out: HostTick[] = [];
   try {
-    for (const n of sessions) for (const rig of rigs) out.push(await rig.measure(n, ticks, gc));
+    for (const n of sessions) {
+      for (const v of variants) {
+        const rig = await hostRig(dtype, v, n);
+        try {
+          out.push(await rig.measure(n, ticks, gc));
+        } finally {
+          await rig.dispose();
+        }
+      }
+    }
   } finally {
     gc.stop();
-    for (const rig of rigs) await rig.dispose();
   }
   return out;
 }
