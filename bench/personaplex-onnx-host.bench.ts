@@ -70,6 +70,8 @@ export interface HostTick {
   /** of which the output frames handed to the room (B × 1,920 floats, new by design: they are transferred) */
   handed_out_bytes: number;
   gc_share: number;
+  /** GC pause ms per tick (main thread) */
+  gc_ms: number;
 }
 
 const TEXT = { temperature: DEFAULT_SAMPLING.textTemperature, topK: DEFAULT_SAMPLING.textTopK };
@@ -288,10 +290,11 @@ export async function hostRig(dtype: 'float16' | 'float32', variant: Variant, ca
         buffer_bytes: clean.length ? [...clean].sort((a, b) => a - b)[Math.floor(clean.length / 2)]! : NaN,
         handed_out_bytes: n * FRAME_SAMPLES * 4,
         gc_share: g.time / (t1 - t0),
+        gc_ms: g.time / ticks,
       };
       const kib = (x: number) => (x / 1024).toFixed(0);
       process.stderr.write(
-        `  ${dtype} ${variant.padEnd(8)} ${String(n).padStart(2)} sessions: cpu ${row.cpu_ms.toFixed(2)} ms/tick, wall ${row.wall_ms.toFixed(2)} (p50 ${row.p50_ms.toFixed(2)}) of which in ${row.runs.toFixed(0)} ORT runs (native) ${row.ort_native_ms.toFixed(2)}, so outside ORT: cpu ≈ ${(row.cpu_ms - row.ort_native_ms).toFixed(2)}, wall ${(row.wall_ms - row.ort_native_ms).toFixed(2)}; ` +
+        `  ${dtype} ${variant.padEnd(8)} ${String(n).padStart(2)} sessions: cpu ${row.cpu_ms.toFixed(2)} ms/tick, wall ${row.wall_ms.toFixed(2)} (p50 ${row.p50_ms.toFixed(2)}) of which in ${row.runs.toFixed(0)} ORT runs (native) ${row.ort_native_ms.toFixed(2)}, so outside ORT: cpu ≈ ${(row.cpu_ms - row.ort_native_ms).toFixed(2)}, wall ${(row.wall_ms - row.ort_native_ms).toFixed(2)} (${(row.wall_ms - row.ort_native_ms - row.gc_ms).toFixed(2)} without GC pauses); ` +
           `JS heap ${kib(row.heap_bytes)} KiB (engine ${(row.heap_engine_bytes / 1024).toFixed(1)}, ORT's JS ${kib(row.heap_ort_bytes)}, bench ${kib(row.heap_bench_bytes)}), ORT outputs ${kib(row.ort_output_bytes)} KiB (logits ${kib(row.ort_logits_bytes)}, KV ${kib(row.ort_kv_bytes)}), other buffers ${kib(row.buffer_bytes)} KiB (frames handed out ${kib(row.handed_out_bytes)}); GC ${(100 * row.gc_share).toFixed(1)}%\n`,
       );
       return row;
@@ -428,6 +431,7 @@ export default async function bench(): Promise<Record<string, number>> {
       out[`${k}_ort_output_kib`] = Number((row.ort_output_bytes / 1024).toFixed(1));
       if (Number.isFinite(row.buffer_bytes)) out[`${k}_other_buffers_kib`] = Number((row.buffer_bytes / 1024).toFixed(1));
       out[`${k}_gc_pct`] = Number((100 * row.gc_share).toFixed(2));
+      out[`${k}_wall_outside_ort_and_gc_ms`] = Number((row.wall_ms - row.ort_native_ms - row.gc_ms).toFixed(2));
     }
     if (dtype === 'float16') {
       const floor = await ortRunFloor();

@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import type { KvType } from './graphs.ts';
 import { halfTable } from './half.ts';
 import { OnnxType, int64s, model, node, valueInfo } from './post-graphs.ts';
-import { drawSorted, type Uniform } from './top-k.ts';
+import { drawSorted, drawSortedHalf, type Uniform } from './top-k.ts';
 
 /** The post-graph's I/O: `logits [batch, seq, vocab]` → `values [batch, seq, k]`, `indices` int32 of the same shape. */
 export const TOPK_INPUT = 'logits';
@@ -89,12 +89,10 @@ export class DeviceTopK {
     const k = sel.k;
     const at = row * k;
     if (temperature <= 0 || k === 1) return sel.ids[at]!;
-    const vals = this.vals;
     const v = sel.values;
-    if (v instanceof Uint16Array) {
-      const t = this.half;
-      for (let i = 0; i < k; i++) vals[i] = t[v[at + i]!]!;
-    } else for (let i = 0; i < k; i++) vals[i] = v[at + i]!;
+    if (v instanceof Uint16Array) return sel.ids[at + drawSortedHalf(v, at, k, this.half, temperature, rng, this.w)]!;
+    const vals = this.vals;
+    for (let i = 0; i < k; i++) vals[i] = v[at + i]!;
     return sel.ids[at + drawSorted(vals, k, temperature, rng, this.w)]!;
   }
 

@@ -337,6 +337,33 @@ export function drawSorted(vals: Float64Array, n: number, temperature: number, r
   return n - 1;
 }
 
+/**
+ * drawSorted over fp16 bits `bits[at .. at + n)` read through the half table, without converting them first (the
+ * device-side selection's values). Same arithmetic, so the same draw: equal bits are equal values, and the two
+ * zeros, which differ in bits, give the same weight.
+ */
+export function drawSortedHalf(bits: Uint16Array, at: number, n: number, table: Float32Array, temperature: number, rng: Uniform, w: Float64Array): number {
+  const max = table[bits[at]!]!;
+  let total = 0;
+  let prevH = -1;
+  let prevW = 0;
+  for (let i = 0; i < n; i++) {
+    const h = bits[at + i]!;
+    if (h !== prevH) {
+      prevH = h;
+      prevW = Math.exp((table[h]! - max) / temperature);
+    }
+    w[i] = prevW;
+    total += prevW;
+  }
+  let u = rng.next() * total;
+  for (let i = 0; i < n; i++) {
+    u -= w[i]!;
+    if (u < 0) return i;
+  }
+  return n - 1;
+}
+
 /** Min-heap of keys: the root is the worst candidate. */
 function siftUp(h: Float64Array, j: number) {
   const x = h[j]!;
