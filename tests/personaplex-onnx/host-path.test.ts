@@ -231,3 +231,34 @@ describe('persona snapshots ahead of time (issue 17)', () => {
     await e.dispose();
   });
 });
+
+describe('fixed step buffers (issue 17)', () => {
+  it('a steady batch feeds every run the same input tensors over the same buffers, tick after tick', async () => {
+    const e = await PersonaPlexOnnxEngine.create({ modelDir: bundle.dir, intraOpNumThreads: 1, capacity: 4 });
+    const ids = [await e.open(persona({ seed: 3 })), await e.open(persona({ seed: 4 }))];
+    const seen = new Map<string, ort.Tensor[]>();
+    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
+    const original = proto.run;
+    proto.run = function (this: unknown, ...args: unknown[]) {
+      for (const [name, t] of Object.entries(args[0] as Record<string, ort.Tensor>)) {
+        if (name === 'input_frame' || name === 'position_ids' || name === 'prev_token' || name === 'waveform' || name === 'codes') seen.set(name, [...(seen.get(name) ?? []), t]);
+      }
+      return original.apply(this, args);
+    };
+    try {
+      for (let i = 0; i < 4; i++) {
+        const out = await e.step(ids.map((session, j) => ({ session, input: userFrame(i, j) })));
+        expect(out.every((o) => !o.error)).toBe(true);
+      }
+    } finally {
+      proto.run = original;
+      await e.dispose();
+    }
+    expect([...seen.keys()].sort()).toEqual(['codes', 'input_frame', 'position_ids', 'prev_token', 'waveform']);
+    for (const [name, tensors] of seen) {
+      expect(tensors.length, name).toBeGreaterThanOrEqual(4);
+      // one tensor object per input (prev_token is rewritten in place between the depformer's substeps)
+      expect(new Set(tensors).size, name).toBe(1);
+    }
+  }, 30_000);
+});
