@@ -222,6 +222,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         return rope.file;
       },
     });
+    let engine: PersonaPlexOnnxEngine | undefined;
     try {
       const tokenizer = await Tokenizer.load(opts.tokenizer ?? path.join(opts.modelDir, 'tokenizer_spm_32k_3.model'));
       const layout = !opts.kvLayout || opts.kvLayout === 'auto' ? await detectKvLayout(opts.modelDir) : opts.kvLayout;
@@ -232,7 +233,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         { modelDir: opts.modelDir, provider: graphs.provider, temporal: `${graphs.geometry.temporalLayers}×${graphs.geometry.temporalHeads}×${graphs.geometry.temporalHeadDim} ${graphs.geometry.temporalKvType}`, kvLayout: layout },
         'model loaded',
       );
-      const engine = new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
+      engine = new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
       engine.positionLimit = rope?.positions ?? Infinity;
       const selection = opts.selection ?? 'auto';
       if (selection === 'device' || (selection === 'auto' && graphs.provider === 'webgpu')) {
@@ -242,17 +243,17 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         const kt = kOf(engine.textSampling, g.textVocab);
         const ka = kOf(engine.audioSampling, g.audioVocab);
         const text = await DeviceTopK.open(kt, g.textLogitsType, so, opts.topKGraph?.(kt, g.textLogitsType));
-        const audio = await DeviceTopK.open(ka, g.audioLogitsType, so, opts.topKGraph?.(ka, g.audioLogitsType)).catch(async (err) => {
-          await text.release();
-          throw err;
-        });
-        engine.selectors = { text, audio };
+        engine.selectors = { text, audio: text }; // held at once, so a failure opening the next is cleaned up
+        engine.selectors.audio = await DeviceTopK.open(ka, g.audioLogitsType, so, opts.topKGraph?.(ka, g.audioLogitsType));
+        engine.selectionMode = 'device';
       }
       if (opts.mimiTailOnDevice ?? graphs.provider === 'webgpu') engine.mimiTail = await ort.InferenceSession.create(lastFrameGraph(), sessionOptions(graphs.provider, opts));
-      log.info({ selection: engine.selectors ? 'device' : 'host', mimiTail: engine.mimiTail ? 'device' : 'host' }, 'post-processing of the step outputs');
+      log.info({ selection: engine.selection, mimiTail: engine.mimiTail ? 'device' : 'host' }, 'post-processing of the step outputs');
       return engine;
     } catch (err) {
-      await graphs.dispose();
+      // the engine, once made, releases the post-graphs it opened as well as the graphs
+      if (engine) await engine.dispose().catch(() => undefined);
+      else await graphs.dispose();
       throw err;
     }
   }
@@ -272,8 +273,10 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
 
   /** where top-k selection runs ('device': TopK post-graphs on the provider) */
   get selection(): 'host' | 'device' {
-    return this.selectors ? 'device' : 'host';
+    return this.selectionMode;
   }
+
+  private selectionMode: 'host' | 'device' = 'host';
 
   /** positions the temporal graph can take (its rotary tables' rows; Infinity when it computes RoPE) */
   positionLimit = Infinity;
@@ -698,7 +701,11 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     this.batch.clear();
     this.snapshots.clear();
     await this.releaseDownload().catch(() => undefined);
-    if (this.selectors) await Promise.all([this.selectors.text.release(), this.selectors.audio.release()]).catch(() => undefined);
+    if (this.selectors) {
+      const { text, audio } = this.selectors;
+      this.selectors = undefined;
+      await Promise.all([text.release(), audio !== text ? audio.release() : undefined]).catch(() => undefined);
+    }
     await this.mimiTail?.release().catch(() => undefined);
     await this.graphs.dispose();
   }
