@@ -93,8 +93,9 @@ export interface PersonaPlexOnnxOptions {
    * Where top-k selection runs. 'device': an ONNX TopK post-graph on the LM's provider (device-top-k.ts), so only
    * B × k values and ids per run come back and the host does the temperature softmax and one seeded draw per
    * row; 'host': the JS sampler over every logit (top-k.ts). Same tokens either way. 'auto' (default): 'device'
-   * on WebGPU, where the logits then stay on the GPU; 'host' elsewhere (on the CPU, ORT's TopK is slower than
-   * the host sampler; on CUDA the binding brings every output to the host anyway).
+   * on a GPU provider (on WebGPU the logits then never leave the GPU; on CUDA the binding brings them to the host
+   * and the post-graph takes them back, a few MB per tick over PCIe against several ms of JS sampling), 'host'
+   * on the CPU, where ORT's TopK is slower than the host sampler.
    */
   selection?: 'auto' | 'host' | 'device';
   /**
@@ -236,7 +237,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       engine = new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
       engine.positionLimit = rope?.positions ?? Infinity;
       const selection = opts.selection ?? 'auto';
-      if (selection === 'device' || (selection === 'auto' && graphs.provider === 'webgpu')) {
+      if (selection === 'device' || (selection === 'auto' && graphs.provider !== 'cpu')) {
         const so = sessionOptions(graphs.provider, opts);
         const g = graphs.geometry;
         const kOf = (p: { temperature: number; topK: number }, V: number) => (p.temperature <= 0 ? 1 : p.topK > 0 && p.topK < V ? p.topK : V);
