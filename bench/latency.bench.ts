@@ -129,6 +129,8 @@ interface EndToEnd {
  */
 function watched(engine: DuplexEngine, seqNow: () => number | null) {
   const inputSeq = new Map<number, (number | null)[]>();
+  /** with PARLEY_LATENCY_DUMP: each session's hearing input, frame by frame, as the engine got it */
+  const inputs = new Map<number, Float32Array[]>();
   const proxy = new Proxy(engine, {
     get(target, prop) {
       if (prop === 'step') {
@@ -138,6 +140,11 @@ function watched(engine: DuplexEngine, seqNow: () => number | null) {
             const list = inputSeq.get(b.session as number) ?? [];
             list.push(seq);
             inputSeq.set(b.session as number, list);
+            if (process.env.PARLEY_LATENCY_DUMP) {
+              const xs = inputs.get(b.session as number) ?? [];
+              xs.push(b.input.slice());
+              inputs.set(b.session as number, xs);
+            }
           }
           return target.step(batch);
         };
@@ -146,7 +153,7 @@ function watched(engine: DuplexEngine, seqNow: () => number | null) {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  return { engine: proxy, inputSeq };
+  return { engine: proxy, inputSeq, inputs };
 }
 
 async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: number, make: () => Promise<PlayerScript>): Promise<EndToEnd> {
@@ -207,6 +214,11 @@ async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: nu
     if (process.env.PARLEY_LATENCY_DUMP) {
       const file = path.join(process.env.PARLEY_LATENCY_DUMP, `arrivals-${engine0.name}-j${jitterMs}-${Date.now()}.json`);
       await writeFile(file, JSON.stringify({ arrivals: arrivals.map((a) => [+(a.at - t0).toFixed(2), a.i, +rms(a.samples).toFixed(4)]), flushes: flushes.map((f) => +(f - t0).toFixed(2)), endMs: endAt - t0 }));
+      // the engine's hearing input (the longest session), float32 frames back to back, and the player's own track
+      const heardIn = [...w.inputs.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+      const flat = new Float32Array(heardIn.length * FRAME_SAMPLES);
+      heardIn.forEach((x, k) => flat.set(x, k * FRAME_SAMPLES));
+      await writeFile(file.replace(/\.json$/, '.input.f32'), new Uint8Array(flat.buffer));
     }
     const pieces = texts.filter((t) => played.startedAt.has(t.i)).map((t) => ({ at: played.startedAt.get(t.i)!, piece: t.piece }));
     const playerTrack = new Float32Array(mine.length * FRAME_SAMPLES);

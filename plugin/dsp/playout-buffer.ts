@@ -40,6 +40,8 @@ export interface PlayoutBufferOptions {
   windowFrames?: number;
   /** a frame this many frames behind the play position means the stream restarted: start over */
   restartFrames?: number;
+  /** ms added to the margin by an audible underrun (decaying by 0.25 ms per arrival) */
+  underrunBumpMs?: number;
   /** ms kept beyond the measured arrival spread (the jitter allowance = spread + this + an underrun's bump) */
   safetyMs?: number;
 }
@@ -85,6 +87,7 @@ export class PlayoutBuffer {
   private readonly overrunSpeechMs: number;
   private readonly restartFrames: number;
   private readonly safetyMs: number;
+  private readonly underrunBumpMs: number;
 
   private readonly frames = new Map<number, Float32Array>();
   private playingState = false;
@@ -147,6 +150,7 @@ export class PlayoutBuffer {
     this.overrunSpeechMs = Math.max(this.overrunMarginMs, options.overrunSpeechMs ?? 1500);
     this.restartFrames = options.restartFrames ?? 50;
     this.safetyMs = options.safetyMs ?? 4;
+    this.underrunBumpMs = options.underrunBumpMs ?? 10;
     this.delays = new Float64Array(options.windowFrames ?? 50);
     this.target = this.minTargetMs;
   }
@@ -216,7 +220,7 @@ export class PlayoutBuffer {
         this.resumeNow = true;
       } else if (index === this.dryAt) {
         this.stats.underruns++;
-        this.bumpMs += 20;
+        this.bumpMs += this.underrunBumpMs;
       } else if (index > this.dryAt && index <= this.dryAt + this.maxGapFrames) {
         this.stats.lost += index - this.dryAt;
       }

@@ -61,6 +61,8 @@ export interface UtteranceRecord {
   interruptedAt?: number;
   /** times it paused for the player's voice and then carried on (hesitation that was not a barge-in) */
   resumed?: number;
+  /** session frame of its latest pause for the player's voice (the audible stop when a barge-in follows) */
+  pausedAt?: number;
   words: (ScheduledWord & { absoluteFrame: number; absoluteOnsetFrame: number })[];
   /** sessions with topics: the words recognised in the player's turn this answers, and the topic they matched */
   heard?: string;
@@ -354,6 +356,7 @@ export class RehearsalEngine implements DuplexEngine {
   private hesitate(s: Session, c: Current, pause: boolean) {
     if (pause) {
       c.paused = 'now';
+      c.record.pausedAt = s.frame;
       return;
     }
     c.paused = undefined;

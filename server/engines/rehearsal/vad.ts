@@ -120,6 +120,9 @@ export class SileroVad {
   }
 }
 
+/** windows `onsetMs` looks back over: about 100 ms */
+const ONSET_WINDOWS = 3;
+
 export interface SpeechDetectorOptions {
   /** probability at or above which a window is speech (Silero's usual 0.5) */
   positiveThreshold?: number;
@@ -141,9 +144,11 @@ export class SpeechDetector {
   private readonly onset: number;
   /** ms of speech in the current run (0 when quiet) */
   speechMs = 0;
-  /** ms of the current run of windows at or above the onset threshold (0 when the last one was below): speech
-   * may be starting, before the run counts as speech */
+  /** ms of windows at or above the onset threshold among the last ONSET_WINDOWS: speech may be starting, before
+   * it counts as speech (one unsure window between two low ones still counts: Silero's first windows wobble) */
   onsetMs = 0;
+  private readonly recent = new Float32Array(ONSET_WINDOWS);
+  private recentHead = 0;
   /** ms since the current silence began (0 while speaking) */
   silenceMs = 0;
   private quiet = true;
@@ -161,7 +166,11 @@ export class SpeechDetector {
 
   update(probs: number[]) {
     for (const p of probs) {
-      this.onsetMs = p >= this.onset ? Math.min(SpeechDetector.CAP_MS, this.onsetMs + VAD_WINDOW_MS) : 0;
+      this.recent[this.recentHead] = p;
+      this.recentHead = (this.recentHead + 1) % ONSET_WINDOWS;
+      let n = 0;
+      for (const q of this.recent) if (q >= this.onset) n++;
+      this.onsetMs = n * VAD_WINDOW_MS;
       if (p >= this.pos) {
         this.quiet = false;
         this.silenceMs = 0;

@@ -90,7 +90,8 @@ function rotate<T>(xs: readonly T[], by: number): T[] {
 }
 
 export interface DoubleTalkResult {
-  /** ms from the player's first sample entering the NPC's hearing to the start of the frame where it yields */
+  /** ms from the player's first sample entering the NPC's hearing to the start of the frame where it falls quiet
+   * for good: the pause that the barge-in then confirms (hesitation), or the barge-in's own frame */
   latenciesMs: number[];
   /** trials where the NPC never yielded */
   missed: number;
@@ -113,6 +114,7 @@ export async function doubleTalk(engine: RehearsalEngine, trials: number, loop: 
     await engine.ready(id);
     if (l) (l.session = id), (l.player = undefined);
     else l = new EchoLoop(engine, id, loop);
+    const base = l.frame; // this session's frame 0 on the loop's timeline
     // wait for the greeting to start, with a silent player
     let start = -1;
     for (let f = 0; f < 200 && start < 0; f++) if (meanSquare((await l.step()).out) > 1e-5) start = l.frame - 1;
@@ -135,6 +137,10 @@ export async function doubleTalk(engine: RehearsalEngine, trials: number, loop: 
       const fr = await l.step();
       if (fr.events.includes('interrupted') && f * FRAME_SAMPLES >= onsetOnEngine - FRAME_SAMPLES) stopped = f;
     }
+    // With hesitation the NPC fell quiet at its last pause, which the barge-in confirmed: that is what the player hears.
+    const cutOff = engine.groundTruth(id).find((r) => r.interruptedAt === stopped - base);
+    const paused = cutOff?.pausedAt === undefined ? undefined : cutOff.pausedAt + base;
+    if (paused !== undefined && paused <= stopped && paused * FRAME_SAMPLES >= onsetOnEngine - FRAME_SAMPLES) stopped = paused;
     if (stopped < 0) missed++;
     else latenciesMs.push(((stopped * FRAME_SAMPLES - onsetOnEngine) / SAMPLE_RATE) * 1000);
     await engine.close(id);
