@@ -8,7 +8,8 @@
  *
  * Read with the clock (`read(out, nowMs)`, as the playback worklet does), it keeps the delay NetEQ-like: one frame
  * plus the jitter. It starts playing once the audio buffered, plus the time since the last frame arrived, covers
- * a frame and the jitter allowance (the measured arrival spread + 4 ms, raised after an underrun), not whole
+ * a frame and the jitter allowance (how much later than an earlier frame of the last 50 any frame came, + 4 ms,
+ * raised after an underrun), not whole
  * frames later; when the audio left at each arrival has stayed above that allowance for a second, it skips that
  * much of a silent frame (the NPC is listening), so a delay that built up (an underrun, a burst) drains without a
  * sound; when speech arrives with only silence queued ahead of it (an answer starting), it skips that silence down
@@ -424,14 +425,16 @@ export class PlayoutBuffer {
     this.delayCount = Math.min(this.delayCount + 1, this.delays.length);
     this.bumpMs = Math.max(0, this.bumpMs - 0.25);
 
+    // The spread is how much later than an earlier arrival of the window a frame came (oldest to newest): what
+    // the margin must cover. Frames coming steadily earlier (the server moving its tick onto the player's frames)
+    // only add audio ahead of the play position, so unlike max − min it does not count them as jitter.
     let lo = Infinity;
-    let hi = -Infinity;
-    for (let k = 0; k < this.delayCount; k++) {
-      const d = this.delays[(this.delayHead - 1 - k + this.delays.length) % this.delays.length];
+    let spread = 0;
+    for (let k = this.delayCount - 1; k >= 0; k--) {
+      const d = this.delays[(this.delayHead - 1 - k + this.delays.length) % this.delays.length]!;
+      if (d - lo > spread) spread = d - lo;
       if (d < lo) lo = d;
-      if (d > hi) hi = d;
     }
-    const spread = this.delayCount > 1 ? hi - lo : 0;
     this.allowance = spread + this.safetyMs + this.bumpMs;
     this.target = Math.min(this.maxTargetMs, Math.max(this.minTargetMs, this.allowance));
   }

@@ -209,6 +209,19 @@ describe('PlayoutBuffer', () => {
     expect(jb.playing).toBe(false);
   });
 
+  it('frames coming steadily earlier (the server moving its tick onto the player) are not jitter; later ones are', () => {
+    const earlier = new PlayoutBuffer();
+    const later = new PlayoutBuffer();
+    for (let i = 0; i < 50; i++) {
+      earlier.push(i, frame(i), i * 80 + 100 - 2 * i); // 2 ms earlier each frame: 98 ms over the window
+      later.push(i, frame(i), i * 80 + 2 * i); // 2 ms later each frame
+      play(earlier, 80);
+      play(later, 80);
+    }
+    expect(earlier.targetMs).toBe(60); // nothing came late: the floor
+    expect(later.targetMs).toBeGreaterThan(98); // each frame later than every one before it: 98 ms to cover
+  });
+
   it('adapts the target to arrival jitter, within 60–200 ms', () => {
     const steady = new PlayoutBuffer();
     for (let i = 0; i < 50; i++) {
