@@ -18,17 +18,20 @@
  *                          and the NPC's own level in its hearing mix (dBFS, frames while its echo arrives)
  *   echo_doubletalk_*      the player cutting in over the NPC: engine-timeline stop latency, with echo handling
  *                          on a loud room, against the same engine with no echo at all (headphones)
+ *   echo_lever_*           PARLEY_ECHO_LEVERS=1 only: the path matrix again with one canceller setting changed at a
+ *                          time (speex block, filter tail, step-size tracking speed), each with its double-talk
+ *                          cost: the player's level through the canceller while talking over the NPC, 1.5–9 s in
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EchoCanceller } from '../plugin/aec/echo-canceller.ts';
+import { EchoCanceller, type EchoCancellerOptions } from '../plugin/aec/echo-canceller.ts';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
 import { EchoPath, type EchoPathSpec } from '../tests/echo/support/room.ts';
 import { hasChromium } from '../tests/plugin/support/chromium.ts';
 import { doubleTalk, percentile, RehearsalEngine, selfTalk } from '../tests/echo/support/scenarios.ts';
-import { erleOf, erleOfFrames, npcSpeech } from '../tests/echo/support/signals.ts';
+import { db, erleOf, erleOfFrames, npcSpeech, playerSpeech } from '../tests/echo/support/signals.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (s: string) => process.stderr.write(`  ${s}\n`);
@@ -36,9 +39,9 @@ const wasm = readFileSync(path.join(root, 'plugin/aec/speexdsp-aec.wasm'));
 const SELF_TALK_S = Number(process.env.PARLEY_ECHO_SELFTALK_S ?? 300);
 const DOUBLE_TALK_TRIALS = Number(process.env.PARLEY_ECHO_DOUBLETALK_TRIALS ?? 20);
 
-function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; spec: EchoPathSpec }) {
+function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; spec: EchoPathSpec }, options: EchoCancellerOptions = {}, near?: Float32Array) {
   const room = new EchoPath(spec);
-  const aec = new EchoCanceller(wasm);
+  const aec = new EchoCanceller(wasm, options);
   const n = Math.floor(far.length / FRAME_SAMPLES) * FRAME_SAMPLES;
   const echo = new Float32Array(n);
   const out = new Float32Array(n);
@@ -47,14 +50,16 @@ function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; s
     const x = far.subarray(at, at + FRAME_SAMPLES);
     const e = room.process(x);
     echo.set(e, at);
+    const mic = e.slice();
+    if (near) for (let i = 0; i < mic.length; i++) mic[i]! += near[at + i] ?? 0;
     aec.pushReference(x);
-    out.set(aec.process(e.slice()), at);
+    out.set(aec.process(mic), at);
   }
   aec.dispose();
   return { echo, out };
 }
 
-export async function matrix(far: Float32Array) {
+export async function matrix(far: Float32Array, options: EchoCancellerOptions = {}, quiet = false) {
   const steady: number[] = [];
   const late: number[] = [];
   const converged: number[] = [];
@@ -63,7 +68,7 @@ export async function matrix(far: Float32Array) {
     for (const rt60 of [0.2, 0.5, 0.8]) {
       const row: string[] = [];
       for (const gainDb of [-20, -6, 0]) {
-        const { echo, out } = cancel(far, { delayMs, rt60, gainDb, seed: delayMs + gainDb });
+        const { echo, out } = cancel(far, { delayMs, rt60, gainDb, seed: delayMs + gainDb }, undefined, options);
         const r = erleOf(echo, out, far);
         const after6 = erleOf(echo, out, far, { settledFrom: 6 }).steadyDb;
         steady.push(r.steadyDb);
@@ -72,20 +77,22 @@ export async function matrix(far: Float32Array) {
         else converged.push(r.convergedS);
         row.push(`${gainDb} dB: ${r.steadyDb.toFixed(1)} dB (from 6 s ${after6.toFixed(1)}), 25 dB from ${Number.isNaN(r.convergedS) ? 'never' : `${r.convergedS.toFixed(1)} s`}`);
       }
-      say(`delay ${delayMs} ms, RT60 ${rt60} s → ${row.join(' | ')}`);
+      if (!quiet) say(`delay ${delayMs} ms, RT60 ${rt60} s → ${row.join(' | ')}`);
     }
   }
-  const clip = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: 0, clipping: true });
+  const clip = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: 0, clipping: true }, undefined, options);
   const clipR = erleOf(clip.echo, clip.out, far);
-  say(`clipping loudspeaker (60 ms, RT60 0.4 s, 0 dB): ${clipR.steadyDb.toFixed(1)} dB`);
+  if (!quiet) say(`clipping loudspeaker (60 ms, RT60 0.4 s, 0 dB): ${clipR.steadyDb.toFixed(1)} dB`);
   // the player turns their head / the NPC walks: another delay, room response and level at 8 s
-  const moved = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: -6 }, { s: 8, spec: { delayMs: 180, rt60: 0.6, gainDb: -3, seed: 9 } });
+  const moved = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: -6 }, { s: 8, spec: { delayMs: 180, rt60: 0.6, gainDb: -3, seed: 9 } }, options);
   const movedR = erleOf(moved.echo, moved.out, far, { settledFrom: 10 });
   const after = movedR.windows.filter((w) => w.at >= 8);
   const back = after.findIndex((w, i) => after.slice(i).every((x) => x.db >= 25));
   const reconverge = back < 0 ? NaN : after[back]!.at - 8;
-  say(`path change at 8 s: ERLE from 10 s ${movedR.steadyDb.toFixed(1)} dB, back at 25 dB ${Number.isNaN(reconverge) ? 'never' : `${reconverge.toFixed(1)} s`} after`);
-  say(`  windows after the change: ${after.map((w) => w.db.toFixed(0)).join(' ')}`);
+  if (!quiet) {
+    say(`path change at 8 s: ERLE from 10 s ${movedR.steadyDb.toFixed(1)} dB, back at 25 dB ${Number.isNaN(reconverge) ? 'never' : `${reconverge.toFixed(1)} s`} after`);
+    say(`  windows after the change: ${after.map((w) => w.db.toFixed(0)).join(' ')}`);
+  }
   return {
     echo_erle_from6s_db_worst: Math.min(...late),
     echo_erle_from6s_db_median: percentile(late, 50),
@@ -97,10 +104,56 @@ export async function matrix(far: Float32Array) {
     echo_converge_25db_s_median: percentile(converged, 50),
     echo_converge_25db_s_worst: converged.length ? Math.max(...converged) : NaN,
     echo_converge_25db_never_count: never,
+    echo_converge_within_2s_count: converged.filter((s) => s <= 2).length,
     echo_erle_clipping_db: clipR.steadyDb,
     echo_erle_path_change_db: movedR.steadyDb,
     echo_path_change_reconverge_s: reconverge,
   };
+}
+
+/**
+ * Canceller settings that could converge faster, one at a time, on the whole matrix; and what each does to the
+ * player talking over the NPC (120 ms, RT60 0.5 s, −20/−6/0 dB; the player 1.5, 3, 5 and 9 s in): the player's
+ * level out of the canceller against their own, over their first 500 ms and over the whole line (worst case).
+ */
+async function levers(far: Float32Array) {
+  const figures: Record<string, number> = {};
+  const cuts: Float32Array[] = [];
+  for (const leadMs of [1500, 3000, 5000, 9000]) cuts.push((await playerSpeech(['Wait, stop, I have a question about the valves.'], { leadMs })).samples);
+  const power = (x: Float32Array, a: number, b: number) => {
+    let t = 0;
+    for (let i = a; i < b; i++) t += x[i]! ** 2;
+    return t;
+  };
+  const settings: [string, EchoCancellerOptions][] = [
+    ['default', {}],
+    ['block20ms', { blockMs: 20 }],
+    ['block10ms', { blockMs: 10 }],
+    ['tail320ms', { tailMs: 320 }],
+    ['speed2', { speed: 2 }],
+    ['speed4', { speed: 4 }],
+  ];
+  for (const [name, options] of settings) {
+    const m = await matrix(far, options, true);
+    let onset = 0;
+    let whole = 0;
+    for (const [k, near] of cuts.entries()) {
+      const s = [1500, 3000, 5000, 9000][k]! * 24;
+      for (const gainDb of [-20, -6, 0]) {
+        const { out } = cancel(far, { delayMs: 120, rt60: 0.5, gainDb }, undefined, options, near);
+        const e = Math.min(out.length, near.length);
+        onset = Math.min(onset, db(power(out, s, s + 12_000), power(near, s, s + 12_000)));
+        whole = Math.min(whole, db(power(out, s, e), power(near, s, e)));
+      }
+    }
+    say(`lever ${name}: 25 dB within 2 s in ${m.echo_converge_within_2s_count}/27 rooms, median ${m.echo_converge_25db_s_median} s, never ${m.echo_converge_25db_never_count}; from 2 s ≥ 25 dB in ${m.echo_erle_cases_at_25db_count}, from 6 s in ${m.echo_erle_from6s_cases_at_25db_count} (worst ${m.echo_erle_from6s_db_worst.toFixed(1)} dB); clipping ${m.echo_erle_clipping_db.toFixed(1)} dB; player over the NPC: onset ${onset.toFixed(1)} dB, whole line ${whole.toFixed(1)} dB (worst)`);
+    figures[`echo_lever_${name}_within_2s_count`] = m.echo_converge_within_2s_count;
+    figures[`echo_lever_${name}_converge_s_median`] = m.echo_converge_25db_s_median;
+    figures[`echo_lever_${name}_from6s_at_25db_count`] = m.echo_erle_from6s_cases_at_25db_count;
+    figures[`echo_lever_${name}_player_onset_db_worst`] = onset;
+    figures[`echo_lever_${name}_player_line_db_worst`] = whole;
+  }
+  return figures;
 }
 
 /** CPU time (user + system of this process, so another process's load does not count) per 80 ms frame. */
@@ -199,6 +252,7 @@ async function loops() {
 
 export default async function echoBench(): Promise<Record<string, number>> {
   const far = await npcSpeech(14);
+  if (process.env.PARLEY_ECHO_LEVERS === '1') return levers(far);
   const figures: Record<string, number> = { ...(await matrix(far)), ...cost(far) };
   Object.assign(figures, await worklet(far.subarray(0, 24_000 * 8)));
   Object.assign(figures, await chromium());

@@ -30,6 +30,8 @@ export interface EchoCancellerOptions {
    */
   learnS?: number;
   learnDb?: number;
+  /** speex's step-size statistics tracking this many times faster than its defaults (SpeexAec.setSpeed; 1) */
+  speed?: number;
 }
 
 export interface EchoCancellerStats {
@@ -80,6 +82,7 @@ export class EchoCanceller {
       filterLength: this.filterLength,
       suppressDb: options.suppressDb ?? -40,
       suppressActiveDb: options.suppressActiveDb ?? -15,
+      speed: options.speed,
     });
     this.estimator = new DelayEstimator({ sampleRate: this.rate, maxDelayMs });
     this.ring = new Float32Array(1 << Math.ceil(Math.log2(ms(maxDelayMs) + this.filterLength + 8 * this.block)));

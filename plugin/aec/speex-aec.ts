@@ -43,6 +43,8 @@ export interface SpeexAecOptions {
   suppressActiveDb?: number;
   /** speex's noise suppression, dB (negative; default −1, next to none: the browser's own runs before us) */
   noiseSuppressDb?: number;
+  /** how many times faster than speex's defaults its step-size statistics track (1–4; see setSpeed) */
+  speed?: number;
 }
 
 export type SpeexWasm = WebAssembly.Module | BufferSource;
@@ -78,7 +80,7 @@ export class SpeexAec {
     this.ref = ex.malloc(frameSize * 2);
     this.out = ex.malloc(frameSize * 2);
     this.arg = ex.malloc(4);
-    this.ctlEcho(SPEEX_ECHO_SET_SAMPLING_RATE, sampleRate);
+    this.setSpeed(options.speed ?? 1);
     // speex applies residual echo suppression through its denoiser's gains, so the denoiser stays on, held to
     // a token attenuation of noise.
     this.ctlPre(PRE_SET_DENOISE, 1);
@@ -100,6 +102,19 @@ export class SpeexAec {
   private ctlPre(req: number, v: number): void {
     new Int32Array(this.ex.memory.buffer, this.arg, 1)[0] = v;
     this.ex.speex_preprocess_ctl(this.pre, req, this.arg);
+  }
+
+  /**
+   * speex derives the time constants of its step-size control (the leakage estimate that sets how fast the
+   * filter adapts, the far-end spectrum's smoothing) from frame size ÷ sampling rate: each is about 2 s of
+   * audio whatever the frame. Telling it a rate `speed` times lower makes them track `speed` times faster;
+   * nothing else depends on the rate except its DC notch, which stays near 70 Hz down to 12 kHz (2×) and is
+   * several hundred Hz wide below that. Measured (docs/plugin.md, Echo): faster tracking converges no sooner
+   * to 25 dB on speech and takes 3–8 dB off a player talking over the NPC, so the default stays 1.
+   */
+  setSpeed(speed: number): void {
+    if (!(speed >= 1 && speed <= 4)) throw new Error(`SpeexAec: speed ${speed} must lie in 1..4`);
+    this.ctlEcho(SPEEX_ECHO_SET_SAMPLING_RATE, Math.round(this.options.sampleRate / speed));
   }
 
   /**
