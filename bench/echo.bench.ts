@@ -127,6 +127,7 @@ async function levers(far: Float32Array) {
   };
   const settings: [string, EchoCancellerOptions][] = [
     ['default', {}],
+    ['block80ms', { blockMs: 80 }],
     ['block20ms', { blockMs: 20 }],
     ['block10ms', { blockMs: 10 }],
     ['tail320ms', { tailMs: 320 }],

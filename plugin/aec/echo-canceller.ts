@@ -169,8 +169,8 @@ export class EchoCanceller {
       this.pendingCount = 0;
       return;
     }
-    // Agreement needed before moving: brief for the first placement, ~0.5 s once the filter has learnt a path.
-    if (++this.pendingCount < (this.stats.replaced === 0 ? 5 : 25)) return;
+    // Agreement needed before moving: 0.2 s for the first placement, 1 s once the filter has learnt a path.
+    if (++this.pendingCount * this.block < (this.stats.replaced === 0 ? 0.2 : 1) * this.rate) return;
     this.offset = want;
     this.stats.offsetMs = (want / this.rate) * 1000;
     this.stats.replaced++;
@@ -183,7 +183,7 @@ export class EchoCanceller {
     let pm = 0;
     let po = 0;
     for (let i = 0; i < mic.length; i++) (pm += mic[i]! * mic[i]!), (po += out[i]! * out[i]!);
-    const a = 0.05; // ~0.4 s of far-end activity
+    const a = (0.05 * this.block) / (0.04 * this.rate); // ~0.8 s of far-end activity
     this.micPow += a * (pm - this.micPow);
     this.outPow += a * (po - this.outPow);
     this.stats.erleDb = 10 * Math.log10((this.micPow + 1e-12) / (this.outPow + 1e-12));
