@@ -8,7 +8,7 @@
  *
  * Read with the clock (`read(out, nowMs)`, as the playback worklet does), it keeps the delay NetEQ-like: one frame
  * plus the jitter. It starts playing once the audio buffered, plus the time since the last frame arrived, covers
- * a frame and the jitter allowance (how much later than an earlier frame of the last 25 any frame came, + 4 ms,
+ * a frame and the jitter allowance (how much later than an earlier frame of the last 50 any frame came, + 4 ms,
  * raised after an underrun), not whole
  * frames later; when the audio left at each arrival has stayed above that allowance for a second, it skips that
  * much of a silent frame (the NPC is listening), so a delay that built up (an underrun, a burst) drains without a
@@ -152,9 +152,7 @@ export class PlayoutBuffer {
     this.restartFrames = options.restartFrames ?? 50;
     this.safetyMs = options.safetyMs ?? 4;
     this.underrunBumpMs = options.underrunBumpMs ?? 10;
-    // 2 s: a one-off late frame (a GC pause, a busy tick) raises the margin for two seconds, not four; measured on
-    // fourteen recorded bench runs, answers start 1–9 ms sooner (p50–p95) for at most one more underrun in ten minutes
-    this.delays = new Float64Array(options.windowFrames ?? 25);
+    this.delays = new Float64Array(options.windowFrames ?? 50);
     this.target = this.minTargetMs;
   }
 

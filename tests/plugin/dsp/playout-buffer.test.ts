@@ -213,13 +213,13 @@ describe('PlayoutBuffer', () => {
     const earlier = new PlayoutBuffer();
     const later = new PlayoutBuffer();
     for (let i = 0; i < 50; i++) {
-      earlier.push(i, frame(i), i * 80 + 200 - 4 * i); // 4 ms earlier each frame: 96 ms over the 25-frame window
-      later.push(i, frame(i), i * 80 + 4 * i); // 4 ms later each frame
+      earlier.push(i, frame(i), i * 80 + 100 - 2 * i); // 2 ms earlier each frame: 98 ms over the window
+      later.push(i, frame(i), i * 80 + 2 * i); // 2 ms later each frame
       play(earlier, 80);
       play(later, 80);
     }
     expect(earlier.targetMs).toBe(60); // nothing came late: the floor
-    expect(later.targetMs).toBeGreaterThan(96); // each frame later than every one before it: 96 ms to cover
+    expect(later.targetMs).toBeGreaterThan(98); // each frame later than every one before it: 98 ms to cover
   });
 
   it('adapts the target to arrival jitter, within 60–200 ms', () => {
