@@ -11,6 +11,7 @@
  *   echo_chromium_*        the built plugin in headless Chromium, the page's own output fed back through the
  *                          room by the test-only hook (tests/echo/support/browser-echo.ts)
  *   echo_*_ms_per_frame    canceller cost per 80 ms frame: capture worklet (client) and server gate (per player)
+ *   echo_aec_added_latency_ms  how late the canceller's output is against the mic (client and gate alike)
  *   echo_selftalk_*        closed loop (tests/echo/support/loop.ts): minutes of NPC speech into the speakers, no
  *                          player at all, through the real rehearsal engine: false barge-ins, false pauses (the
  *                          default hesitation taking its own voice for a player, then carrying on) and self-answers,
@@ -28,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { EchoCanceller, type EchoCancellerOptions } from '../plugin/aec/echo-canceller.ts';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
-import { EchoPath, type EchoPathSpec } from '../tests/echo/support/room.ts';
+import { EchoPath, seeded, type EchoPathSpec } from '../tests/echo/support/room.ts';
 import { hasChromium } from '../tests/plugin/support/chromium.ts';
 import { doubleTalk, percentile, RehearsalEngine, selfTalk } from '../tests/echo/support/scenarios.ts';
 import { db, erleOf, erleOfFrames, npcSpeech, playerSpeech } from '../tests/echo/support/signals.ts';
@@ -133,6 +134,9 @@ async function levers(far: Float32Array) {
     ['tail320ms', { tailMs: 320 }],
     ['speed2', { speed: 2 }],
     ['speed4', { speed: 4 }],
+    ['suppress2', { suppressPasses: 2 }],
+    ['suppress3', { suppressPasses: 3 }],
+    ['block20ms_suppress2', { blockMs: 20, suppressPasses: 2 }],
   ];
   for (const [name, options] of settings) {
     const m = await matrix(far, options, true);
@@ -148,6 +152,9 @@ async function levers(far: Float32Array) {
       }
     }
     say(`lever ${name}: 25 dB within 2 s in ${m.echo_converge_within_2s_count}/27 rooms, median ${m.echo_converge_25db_s_median} s, never ${m.echo_converge_25db_never_count}; from 2 s ≥ 25 dB in ${m.echo_erle_cases_at_25db_count}, from 6 s in ${m.echo_erle_from6s_cases_at_25db_count} (worst ${m.echo_erle_from6s_db_worst.toFixed(1)} dB); clipping ${m.echo_erle_clipping_db.toFixed(1)} dB; player over the NPC: onset ${onset.toFixed(1)} dB, whole line ${whole.toFixed(1)} dB (worst)`);
+    const lag = addedLatencyMs(options);
+    say(`  ${name} delays the uplink by ${lag.toFixed(1)} ms`);
+    figures[`echo_lever_${name}_added_latency_ms`] = lag;
     figures[`echo_lever_${name}_within_2s_count`] = m.echo_converge_within_2s_count;
     figures[`echo_lever_${name}_converge_s_median`] = m.echo_converge_25db_s_median;
     figures[`echo_lever_${name}_from6s_at_25db_count`] = m.echo_erle_from6s_cases_at_25db_count;
@@ -155,6 +162,32 @@ async function levers(far: Float32Array) {
     figures[`echo_lever_${name}_player_line_db_worst`] = whole;
   }
   return figures;
+}
+
+/**
+ * How late the canceller's output is against its input: noise bursts into the mic with nothing playing, the lag
+ * of the best cross-correlation. speex's residual suppressor (overlap-add) delays by one block per pass.
+ */
+export function addedLatencyMs(options: EchoCancellerOptions = {}): number {
+  const aec = new EchoCanceller(wasm, options);
+  const random = seeded(7);
+  const n = FRAME_SAMPLES * 40;
+  const mic = new Float32Array(n);
+  for (let i = FRAME_SAMPLES * 10; i < n; i++) mic[i] = 0.2 * (random() - 0.5);
+  const out = new Float32Array(n);
+  for (let at = 0; at < n; at += FRAME_SAMPLES) {
+    aec.pushReference(new Float32Array(FRAME_SAMPLES));
+    out.set(aec.process(mic.slice(at, at + FRAME_SAMPLES)), at);
+  }
+  aec.dispose();
+  let best = -Infinity;
+  let lag = 0;
+  for (let l = 0; l < 2 * FRAME_SAMPLES; l++) {
+    let c = 0;
+    for (let i = FRAME_SAMPLES * 20; i < n; i++) c += mic[i - l]! * out[i]!;
+    if (c > best) (best = c), (lag = l);
+  }
+  return (lag / 24_000) * 1000;
 }
 
 /** CPU time (user + system of this process, so another process's load does not count) per 80 ms frame. */
@@ -185,8 +218,9 @@ export function cost(far: Float32Array) {
   });
   aec.dispose();
   gate.dispose();
-  say(`CPU per 80 ms frame: client canceller ${client.toFixed(2)} ms, server gate ${server.toFixed(2)} ms (per player hearing an NPC)`);
-  return { echo_capture_aec_ms_per_frame: client, echo_server_gate_ms_per_player_frame: server };
+  const lag = addedLatencyMs();
+  say(`CPU per 80 ms frame: client canceller ${client.toFixed(2)} ms, server gate ${server.toFixed(2)} ms (per player hearing an NPC); the canceller's output is ${lag.toFixed(1)} ms late (speex's residual suppressor)`);
+  return { echo_capture_aec_ms_per_frame: client, echo_server_gate_ms_per_player_frame: server, echo_aec_added_latency_ms: lag };
 }
 
 async function worklet(far: Float32Array) {

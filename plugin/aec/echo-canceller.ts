@@ -30,6 +30,8 @@ export interface EchoCancellerOptions {
    */
   learnS?: number;
   learnDb?: number;
+  /** residual echo suppression passes (SpeexAec; 1: each pass delays the output by one block) */
+  suppressPasses?: number;
   /** speex's step-size statistics tracking this many times faster than its defaults (SpeexAec.setSpeed; 1) */
   speed?: number;
 }
@@ -83,6 +85,7 @@ export class EchoCanceller {
       suppressDb: options.suppressDb ?? -40,
       suppressActiveDb: options.suppressActiveDb ?? -15,
       speed: options.speed,
+      suppressPasses: options.suppressPasses,
     });
     this.estimator = new DelayEstimator({ sampleRate: this.rate, maxDelayMs });
     this.ring = new Float32Array(1 << Math.ceil(Math.log2(ms(maxDelayMs) + this.filterLength + 8 * this.block)));

@@ -88,6 +88,7 @@ describe('echo canceller on a simulated room', () => {
     aec.dispose();
     expect(() => new SpeexAec(wasm, { sampleRate: 24000, frameSize: 0, filterLength: 10 })).toThrow(/frameSize/);
     expect(() => new SpeexAec(wasm, { sampleRate: 24000, frameSize: 480, filterLength: 4800, speed: 8 })).toThrow(/speed 8/);
+    expect(() => new SpeexAec(wasm, { sampleRate: 24000, frameSize: 480, filterLength: 4800, suppressPasses: 0 })).toThrow(/suppressPasses/);
     const s = new SpeexAec(wasm, { sampleRate: 24000, frameSize: 480, filterLength: 4800 });
     expect(() => s.process(new Float32Array(10), new Float32Array(480), new Float32Array(480))).toThrow(/480 samples/);
     // NaN from a broken source is not a crash
