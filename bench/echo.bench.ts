@@ -39,6 +39,8 @@ const say = (s: string) => process.stderr.write(`  ${s}\n`);
 const wasm = readFileSync(path.join(root, 'plugin/aec/speexdsp-aec.wasm'));
 const SELF_TALK_S = Number(process.env.PARLEY_ECHO_SELFTALK_S ?? 300);
 const DOUBLE_TALK_TRIALS = Number(process.env.PARLEY_ECHO_DOUBLETALK_TRIALS ?? 20);
+/** the client canceller's residual suppression passes in the closed-loop runs (PARLEY_ECHO_SUPPRESS_PASSES; 1) */
+const LOOP_AEC = { suppressPasses: Number(process.env.PARLEY_ECHO_SUPPRESS_PASSES ?? 1) };
 
 function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; spec: EchoPathSpec }, options: EchoCancellerOptions = {}, near?: Float32Array) {
   const room = new EchoPath(spec);
@@ -264,7 +266,7 @@ async function loops() {
     { name: 'gate_only', clientAec: false, serverGate: true, seconds: Math.min(120, SELF_TALK_S) },
   ];
   for (const c of cases) {
-    const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate });
+    const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, aec: LOOP_AEC, serverGate: c.serverGate });
     say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.falsePauses} false pauses (it carried on), ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (95th percentile of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
     figures[`echo_selftalk_${c.name}_npc_speech_s`] = r.npcSpeechS;
     figures[`echo_selftalk_${c.name}_false_bargeins_count`] = r.falseBargeIns;
@@ -273,7 +275,7 @@ async function loops() {
     figures[`echo_selftalk_${c.name}_heard_dbfs`] = r.heardDbfs;
     figures[`echo_selftalk_${c.name}_heard_p95_dbfs`] = r.heardP95Dbfs;
   }
-  const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: true });
+  const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, aec: LOOP_AEC, serverGate: true });
   const headphones = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: { ...loud, gainDb: -120 }, clientAec: false, serverGate: false });
   for (const [name, r] of [['aec', withEcho], ['headphones', headphones]] as const) {
     say(`double talk ${name}: stop after ${r.latenciesMs.map((v) => v.toFixed(0)).join(' ')} ms; missed ${r.missed}`);

@@ -10,7 +10,7 @@
  * are the real ones. Latencies are in whole frames (playout and uplink), the room adds its own delay and tail.
  */
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
-import { EchoCanceller } from '../../../plugin/aec/echo-canceller.ts';
+import { EchoCanceller, type EchoCancellerOptions } from '../../../plugin/aec/echo-canceller.ts';
 import type { Persona, SessionId } from '../../../server/engines/contract.ts';
 import { RehearsalEngine } from '../../../server/engines/rehearsal/engine.ts';
 import { PlayerEchoGate, speexModule, type EchoGateOptions } from '../../../server/voice/echo-gate.ts';
@@ -20,6 +20,8 @@ export interface LoopOptions {
   path: EchoPathSpec;
   /** the plugin's canceller on the client */
   clientAec: boolean;
+  /** its settings (defaults otherwise) */
+  aec?: EchoCancellerOptions;
   /** the server's echo gate */
   serverGate: boolean;
   /** its settings (defaults otherwise) */
@@ -64,7 +66,7 @@ export class EchoLoop {
     this.room = new EchoPath(o.path);
     this.player = o.player;
     const wasm = speexModule();
-    this.aec = o.clientAec ? new EchoCanceller(wasm) : null;
+    this.aec = o.clientAec ? new EchoCanceller(wasm, o.aec) : null;
     this.gate = o.serverGate ? new PlayerEchoGate(wasm, o.gate) : null;
     for (let i = 0; i < (o.playoutFrames ?? 3); i++) this.playQ.push(new Float32Array(FRAME_SAMPLES));
     for (let i = 0; i < (o.uplinkFrames ?? 3); i++) this.upQ.push(new Float32Array(FRAME_SAMPLES));
