@@ -159,7 +159,8 @@ describe('the floor in the hearing stage and the rehearsal turn-taking', () => {
     const quiet = (frames: number): Hearing[] => Array.from({ length: frames }, (_, i) => ({ speechMs: 0, silenceMs: (i + 1) * 80 }));
     const script = [...quiet(7), ...talk(10), ...quiet(20)];
     const free = run(new TurnTaking({ bargeInMs: 96, endOfTurnMs: 500 }), script, 50);
-    expect(free.map((l) => l.d)).toEqual([{ say: 'greeting' }, { interrupt: true }, { say: 'afterInterruption' }]);
+    // (the default hesitation: quiet at the first frame of speech, then the barge-in)
+    expect(free.map((l) => l.d)).toEqual([{ say: 'greeting' }, { pause: true }, { interrupt: true }, { say: 'afterInterruption' }]);
     // the floor goes elsewhere once the player speaks (frame 7 on)
     const t = new TurnTaking({ bargeInMs: 96, endOfTurnMs: 500 });
     const log: { frame: number; d: object }[] = [];
@@ -169,7 +170,7 @@ describe('the floor in the hearing stage and the rehearsal turn-taking', () => {
       playing = d.say ? 50 : playing - 1;
       if (Object.keys(d).length) log.push({ frame, d });
     });
-    expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }, { interrupt: true }]);
+    expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }, { pause: true }, { interrupt: true }]);
     // silent from the start with the floor elsewhere: a long turn gets no backchannel, no greeting, no answer
     const quietly = new TurnTaking({ backchannelAfterMs: 800, backchannelPauseMs: 160, greetAfterMs: 400 });
     const said = [...talk(30), ...quiet(3), ...talk(10), ...quiet(30)].map((h) => quietly.step(h, true, true)).filter((d) => Object.keys(d).length);
