@@ -1,5 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { TickClock } from '../../server/sessions/tick-clock.ts';
+import { TickClock, type TickInfo } from '../../server/sessions/tick-clock.ts';
+
+/** A clock on a hand-driven timer: `run()` fires the pending timer at its due time. */
+function manual(onTick: (tick: TickInfo) => void) {
+  const t = { now: 0, pending: null as { fn: () => void; at: number } | null };
+  const clock = new TickClock(80, onTick, () => t.now, {
+    set: (fn, ms) => (t.pending = { fn, at: t.now + ms }),
+    clear: () => (t.pending = null),
+  });
+  const run = () => {
+    const p = t.pending!;
+    t.now = p.at;
+    t.pending = null;
+    p.fn();
+  };
+  return { t, clock, run };
+}
 
 describe('tick clock', () => {
   it('keeps absolute deadlines: a stall skips the missed ticks instead of drifting or bursting', () => {
@@ -30,24 +46,13 @@ describe('tick clock', () => {
   });
 
   it('shift moves the whole grid from the next deadline on, earlier or later, and re-arms the timer', () => {
-    let now = 0;
-    let pending: { fn: () => void; at: number } | null = null;
     const fired: number[] = [];
-    const clock = new TickClock(80, (tick) => fired.push(tick.deadline), () => now, {
-      set: (fn, ms) => (pending = { fn, at: now + ms }),
-      clear: () => (pending = null),
-    });
-    const run = () => {
-      const p = pending!;
-      now = p.at;
-      pending = null;
-      p.fn();
-    };
+    const { t, clock, run } = manual((tick) => fired.push(tick.deadline));
     clock.start();
     run(); // 0
     run(); // 80
     clock.shift(30); // 30 ms earlier
-    expect(pending!.at).toBe(130);
+    expect(t.pending!.at).toBe(130);
     run();
     run();
     clock.shift(-5); // 5 ms later
@@ -57,25 +62,14 @@ describe('tick clock', () => {
   });
 
   it('fireNow runs the next tick ahead of its deadline (lateMs negative) and keeps the grid for the ones after', () => {
-    let now = 0;
-    let pending: { fn: () => void; at: number } | null = null;
     const fired: { deadline: number; lateMs: number }[] = [];
-    const clock = new TickClock(80, (tick) => fired.push({ deadline: tick.deadline, lateMs: tick.lateMs }), () => now, {
-      set: (fn, ms) => (pending = { fn, at: now + ms }),
-      clear: () => (pending = null),
-    });
-    const run = () => {
-      const p = pending!;
-      now = p.at;
-      pending = null;
-      p.fn();
-    };
+    const { t, clock, run } = manual((tick) => fired.push({ deadline: tick.deadline, lateMs: tick.lateMs }));
     clock.start();
     run(); // 0
-    now = 68;
+    t.now = 68;
     expect(clock.msToNext()).toBe(12);
     clock.fireNow(); // 12 ms early
-    expect(pending!.at).toBe(160); // the next deadline is on the grid
+    expect(t.pending!.at).toBe(160); // the next deadline is on the grid
     run();
     clock.stop();
     expect(fired).toEqual([

@@ -329,12 +329,7 @@ export function drawSorted(vals: Float64Array, n: number, temperature: number, r
     w[i] = prevW;
     total += prevW;
   }
-  let u = rng.next() * total;
-  for (let i = 0; i < n; i++) {
-    u -= w[i]!;
-    if (u < 0) return i;
-  }
-  return n - 1;
+  return drawFromWeights(w, n, total, rng);
 }
 
 /**
@@ -356,12 +351,7 @@ export function drawSortedHalf(bits: Uint16Array, at: number, n: number, table: 
     w[i] = prevW;
     total += prevW;
   }
-  let u = rng.next() * total;
-  for (let i = 0; i < n; i++) {
-    u -= w[i]!;
-    if (u < 0) return i;
-  }
-  return n - 1;
+  return drawFromWeights(w, n, total, rng);
 }
 
 /** Min-heap of keys: the root is the worst candidate. */
@@ -435,4 +425,14 @@ const NEAR_RANGE = 4096;
 function halfKey(h: number): number {
   const s = h >> 15;
   return ((h ^ -s) + s) + (0x8000 << s);
+}
+
+/** One seeded draw from the first `n` weights (summing to `total`): the index where the cumulative sum passes u. */
+function drawFromWeights(w: Float64Array, n: number, total: number, rng: Uniform): number {
+  let u = rng.next() * total;
+  for (let i = 0; i < n; i++) {
+    u -= w[i]!;
+    if (u < 0) return i;
+  }
+  return n - 1;
 }
