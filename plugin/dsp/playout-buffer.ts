@@ -252,7 +252,7 @@ export class PlayoutBuffer {
       if (!f || rms(k === this.nextIndex ? f.subarray(this.offset) : f) > SILENT_RMS) return; // a gap, or sound: leave it
       silent += k === this.nextIndex ? this.frameSamples - this.offset : this.frameSamples;
     }
-    let skip = Math.min(silent, Math.floor(silent - (this.startMarginMs() / 1000) * this.sampleRate));
+    let skip = Math.floor(silent - (this.startMarginMs() / 1000) * this.sampleRate); // keep the margin's worth
     if (skip <= 0) return;
     this.stats.drained += skip;
     while (skip > 0) {

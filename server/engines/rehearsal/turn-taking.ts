@@ -92,7 +92,7 @@ export interface Hearing {
   speechMs: number;
   /** ms the player has been quiet (0 while speaking) */
   silenceMs: number;
-  /** ms of the VAD's current run of windows that may be speech starting (vad.ts onsetMs; absent: not measured) */
+  /** ms of the VAD's last ~100 ms of windows that may be speech starting (vad.ts onsetMs; absent: not measured) */
   onsetMs?: number;
   /**
    * During a silence: how likely the speech before it ended the player's turn, 0–1 (prosody.ts). Absent when
