@@ -13,7 +13,7 @@
  * frames later; when the audio left at each arrival has stayed above that allowance for a second, it skips that
  * much of a silent frame (the NPC is listening), so a delay that built up (an underrun, a burst) drains without a
  * sound; when speech arrives with only silence queued ahead of it (an answer starting), it skips that silence down
- * to the allowance at once; running dry in silence is inaudible, so it resumes at once without adding margin; and
+ * to the allowance at once; running dry in silence is inaudible, so it adds no bump to the margin; and
  * when it runs dry mid-speech it fades the last 10 ms out over 30 ms instead of cutting to silence.
  * None of this moves the play position off the frame-index scale: skipped samples are skipped positions.
  *
@@ -65,7 +65,7 @@ export interface PlayoutStats {
   skipped: number;
   /** playback ran dry mid-sound waiting for a frame that then arrived (late): an audible gap the margin failed to cover */
   underruns: number;
-  /** playback ran dry in silence (the NPC listening) for a frame that then arrived: inaudible; it resumes at once */
+  /** playback ran dry in silence (the NPC listening) for a frame that then arrived: inaudible; no margin bump */
   lateInSilence: number;
   /** playback ran dry at a frame that never came (a later one came first): lost, concealed, not an underrun */
   lost: number;
@@ -101,8 +101,6 @@ export class PlayoutBuffer {
   private dryAt: number | null = null;
   /** what played last before running dry was silent: a late frame there is not heard as a gap */
   private drySilent = false;
-  /** the late frame ended a silent dry spell: play it at once, nothing needs covering */
-  private resumeNow = false;
 
   private readonly delays: Float64Array;
   private delayCount = 0;
@@ -215,10 +213,9 @@ export class PlayoutBuffer {
       // margin grows. If a later frame of the spurt comes first, `dryAt` was lost (the voice channel delivers in
       // order): concealed, and no reason to add delay for everyone after it.
       if (index === this.dryAt && this.drySilent) {
-        // Ran dry while playing silence: nothing was cut off and nothing is heard late but silence, so no margin
-        // is added (the arrival-spread estimate already has this frame's lateness) and playback goes on at once.
+        // Ran dry while playing silence: nothing was cut off, so no bump (the lateness estimate already holds this
+        // frame's lateness, and the restart keeps that margin for the speech that may follow).
         this.stats.lateInSilence++;
-        this.resumeNow = true;
       } else if (index === this.dryAt) {
         this.stats.underruns++;
         this.bumpMs += this.underrunBumpMs;
@@ -291,8 +288,7 @@ export class PlayoutBuffer {
           enough = this.bufferedSamples() >= (this.target / 1000) * this.sampleRate;
         }
         const streamPaused = nowMs - this.lastArrivalMs >= this.target; // false for NaN
-        if (!enough && !streamPaused && !this.resumeNow) break;
-        this.resumeNow = false;
+        if (!enough && !streamPaused) break;
         // (Re)start at the oldest buffered frame; the position jumps with it, so it stays on the index scale.
         const first = this.minBufferedIndex();
         if (this.nextIndex >= 0 && first > this.nextIndex) this.stats.skipped += first - this.nextIndex;
@@ -394,7 +390,6 @@ export class PlayoutBuffer {
     }
     this.playingState = false;
     this.dryAt = null;
-    this.resumeNow = false;
     // The arrival-spread estimate stays: dropping speech does not change the network, and a margin measured
     // from one or two frames after every barge-in ran dry on the next late one.
     this.fadeLeft = 0; // the worklet fades what it already had; nothing of the cut-off speech comes back
@@ -409,7 +404,6 @@ export class PlayoutBuffer {
     this.runStartIndex = -1;
     this.offset = 0;
     this.dryAt = null;
-    this.resumeNow = false;
     this.delayCount = 0;
     this.lastPushed = -1;
   }

@@ -192,7 +192,7 @@ describe.skipIf(!hasChromium)('the Mars-mission sample game in headless Chromium
       cut: cut.i,
       heardAtCut: cut.pos === undefined ? null : Math.floor(cut.pos / 1920),
       before: before.map((e) => [Math.round(e.t - cut.t), Math.floor(e.pos / 1920), +e.level.toFixed(3)]),
-      after: after.map((e) => [Math.round(e.t - cut.t), Math.floor(e.pos / 1920), +e.level.toFixed(3)]),
+      after: after.map((e) => [Math.round(e.t - cut.t), Math.floor(e.pos / 1920), +e.level.toFixed(3), +e.mouth.toFixed(2)]),
     });
     console.log('around the cut (ms from the event, stream frame, level): %s', detail);
     // Flushed: the speech buffered beyond the audio output (frames between the playhead, plus what the output
