@@ -43,10 +43,14 @@ import { wrapWithSystemTags } from '../../persona/prompt.ts';
 import { readVoiceFrames, readWavPrompt, writeVoiceFrames, type VoiceFrames } from './voices.ts';
 import { convertPtInThread } from './voice-thread.ts';
 import { webgpuDownload } from './gpu-download.ts';
-import { extendRopeTables, type RopeExtension } from './rope-tables.ts';
+import { extendRopeTables, keepLast, probeRopeLayout, rebaseKeys, rebaseRotation, type RopeExtension, type RopeLayout } from './rope-tables.ts';
 
-/** 1 hour of frames at 12.5 Hz */
-const DEFAULT_MAX_POSITIONS = 45_000;
+/**
+ * Frames of slack for re-basing (at most the context): a GQA build's cache grows this far past the window before
+ * the frames that left it are dropped; a concat build re-bases a session at its next batch rebuild once its
+ * position is this close to the end of the rotary table. Rebuilds cost a host copy of the batch KV.
+ */
+const REBASE_SLACK = 512;
 import { halfArrayToFloat } from './half.ts';
 import { StepBuffers, TickScratch, setInt64 } from './step-buffers.ts';
 import { PrefillPacer, type PacerOptions } from './prefill-pacer.ts';
@@ -68,11 +72,11 @@ export interface PersonaPlexOnnxOptions {
   /** temporal context in frames (default 3000 = 240 s) */
   contextFrames?: number;
   /**
-   * Positions a session may reach (default 45,000 = 1 hour at 12.5 Hz, prompt included). The reference has no
-   * limit; a mobius export's rotary tables hold 8000 rows, so they are extended to this many at load
-   * (rope-tables.ts). A session that reaches it ends with an error and the room reopens it.
+   * Rows of rotary table to keep positions under. Conversations have no time limit: a session is re-based
+   * (rope-tables.ts) before its position reaches the table's end. Tables shorter than this, or than the context
+   * plus twice the re-basing slack, are extended at load. Default: the export's table (8000 rows in mobius').
    */
-  maxPositions?: number;
+  ropeRows?: number;
   /** frames of left context the rolling Mimi encoder/decoder re-run (default 8) */
   mimiWindowFrames?: number;
   /** prompt frames per temporal prefill run at most (default 256); fewer while other sessions step */
@@ -140,8 +144,10 @@ interface Session {
   persona: Persona;
   rng: Rng;
   ring: LmRing;
-  /** frames the temporal transformer has seen (its position) */
+  /** frames the temporal transformer has seen */
   tpos: number;
+  /** the absolute frame at position 0 of the graph: it feeds position tpos - base (re-basing raises it) */
+  base: number;
   /** own cache while outside the temporal batch */
   kv: CompactKv | null;
   enc: EncoderWindow;
@@ -218,8 +224,12 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       log,
       prepare: async (name, file) => {
         if (name !== 'temporal') return file;
-        rope = await extendRopeTables(file, opts.maxPositions ?? DEFAULT_MAX_POSITIONS);
+        const ctx = opts.contextFrames ?? DEFAULT_CONTEXT_FRAMES;
+        // GroupQueryAttention covers local_window_size frames including the current one; the reference covers
+        // context - 1 (tests/personaplex-onnx/reference/window.test.ts), so the window is set to that.
+        rope = await extendRopeTables(file, Math.max(opts.ropeRows ?? 0, ctx + 2 * Math.min(REBASE_SLACK, ctx)), ctx - 1);
         if (rope.original !== null && rope.positions !== rope.original) log.info({ from: rope.original, to: rope.positions }, 'rotary tables extended');
+        if (rope.gqaWindow && rope.gqaWindow.from !== rope.gqaWindow.to) log.info({ from: rope.gqaWindow.from, to: rope.gqaWindow.to }, 'GroupQueryAttention local_window_size set to the reference window');
         return rope.file;
       },
     });
@@ -236,6 +246,13 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       );
       engine = new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
       engine.positionLimit = rope?.positions ?? Infinity;
+      if (rope?.freq) {
+        const probe = await probeRopeLayout(graphs.sessions.temporal, graphs.geometry, rope.freq);
+        engine.ropeLayout = probe.layout;
+        engine.ropeFreq = rope.freq;
+        if (probe.layout) log.info({ layout: probe.layout }, 'cached keys are rotated: sessions are re-based, no time limit');
+        else log.warn({ error: probe.error }, 'cached keys do not follow the rotary tables: sessions cannot be re-based and end at the table end');
+      }
       const selection = opts.selection ?? 'auto';
       if (selection === 'device' || (selection === 'auto' && graphs.provider !== 'cpu')) {
         const so = sessionOptions(graphs.provider, opts);
@@ -281,6 +298,47 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
 
   /** positions the temporal graph can take (its rotary tables' rows; Infinity when it computes RoPE) */
   positionLimit = Infinity;
+  /** how the export's cached keys are rotated (probed at load), or null when sessions cannot be re-based */
+  ropeLayout: RopeLayout | null = null;
+  private ropeFreq: Float64Array | undefined;
+  /** re-basings done (tests and metrics) */
+  rebases = 0;
+
+  private get slack() {
+    return Math.min(REBASE_SLACK, this.contextFrames);
+  }
+
+  /**
+   * Whether a session must be re-based before its next step ('now': its next position would leave the table, or
+   * a GQA cache reached the window plus the slack), or may be at a batch rebuild that happens anyway ('soon').
+   */
+  private rebaseDue(s: Session, when: 'now' | 'soon'): boolean {
+    if (!this.ropeLayout) return false;
+    const pos = s.tpos - s.base;
+    const keep = this.contextFrames - 2;
+    if (this.layout === 'gqa') return when === 'now' ? pos >= Math.min(this.positionLimit, keep + this.slack) : pos > keep;
+    return pos >= this.positionLimit - (when === 'now' ? 0 : this.slack);
+  }
+
+  /**
+   * Re-bases a session's compact cache: keeps the frames still in the window (the reference attends to context - 1
+   * frames, the current one included: context - 2 past ones), rotates their keys back so that the oldest sits at
+   * position 0, and raises the session's base by the same shift. Returns a new cache (snapshots share the old).
+   */
+  private rebase(s: Session, kv: CompactKv): CompactKv {
+    const g = this.graphs.geometry;
+    const pos = s.tpos - s.base;
+    const keep = Math.min(kv.len, this.contextFrames - 2);
+    const shift = pos - keep;
+    if (shift <= 0) return kv;
+    const rot = rebaseRotation(this.ropeFreq!, pos - keep, keep, shift);
+    const H = g.temporalHeads;
+    const D = g.temporalHeadDim;
+    const data = kv.data.map((t, i) => (i % 2 === 0 ? rebaseKeys(t, H, kv.len, D, rot, this.ropeLayout!) : keepLast(t, H, kv.len, D, keep)));
+    s.base += shift;
+    this.rebases++;
+    return { len: keep, data };
+  }
 
   private get contextFrames() {
     return this.opts.contextFrames ?? DEFAULT_CONTEXT_FRAMES;
@@ -343,6 +401,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       rng: new Rng(persona.seed ?? randomInt(0, 2 ** 31)),
       ring: LmRing.from(snap.ring),
       tpos: snap.tpos,
+      base: 0,
       kv: snap.kv,
       enc: new EncoderWindow(this.window),
       dec: new DecoderWindow(this.window),
@@ -506,15 +565,18 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
     const g = this.graphs.geometry;
     const sess = this.graphs.sessions;
     const act = this.act;
-    // Sessions that reached the end of a context that cannot slide (GQA layout) or the position limit stop here;
+    // Sessions are re-based as they go (syncBatch), so none ends. Only an export whose cached keys cannot be
+    // re-based (ropeLayout null) still stops a session at the end of its rotary table, or of a GQA build's window;
     // the others are compacted to the front of the scratch arrays, in order.
     let B = 0;
     for (let j = 0; j < n; j++) {
       const s = act.sessions[j]!;
-      // GroupQueryAttention's local_window_size W covers W frames including the current one (checked on the CPU
-      // provider); the reference covers context - 1. They agree up to position context - 2.
-      if (this.layout === 'gqa' && s.tpos >= this.contextFrames - 1) s.failed = engineError('failed', `context full (${this.contextFrames - 1} frames); reopen the session`);
-      if (!s.failed && s.tpos >= this.positionLimit) s.failed = engineError('failed', `position limit (${this.positionLimit} frames, maxPositions); reopen the session`);
+      if (!this.ropeLayout) {
+        // GroupQueryAttention covers local_window_size frames including the current one (set to context - 1 at
+        // load); without re-basing its cache, the positions past the window would need an ever-growing cache.
+        if (this.layout === 'gqa' && s.tpos >= this.contextFrames - 1) s.failed = engineError('failed', `context full (${this.contextFrames - 1} frames; this export's keys cannot be re-based); reopen the session`);
+        if (!s.failed && s.tpos - s.base >= this.positionLimit) s.failed = engineError('failed', `position limit (${this.positionLimit} frames, the rotary table; this export's keys cannot be re-based); reopen the session`);
+      }
       if (s.failed) {
         out[act.idx[j]!] = rejected(batch[act.idx[j]!]!.session, s.failed);
         continue;
@@ -547,12 +609,12 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       if (!p) throw new Error('internal: a live session had no input column (prompt phase missing)');
       const input = p.input;
       for (let k = 0; k < NUM_STREAMS; k++) setInt64(buf.frame32, b * NUM_STREAMS + k, input[k]!);
-      setInt64(buf.positions32, b, s.tpos);
     }
     const prepared = buf.prepared;
 
-    // 3. Temporal, batched.
+    // 3. Temporal, batched (positions after syncBatch: it may re-base a session).
     await this.syncBatch(active, B);
+    for (let b = 0; b < B; b++) setInt64(buf.positions32, b, active[b]!.tpos - active[b]!.base);
     const feeds = this.temporalFeeds;
     feeds.input_frame = bt.frame;
     feeds.attention_mask = this.batch.mask();
@@ -664,7 +726,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
 
   /** Makes the temporal batch hold exactly sessions[0 .. B), in this order. */
   private async syncBatch(sessions: readonly Session[], B: number) {
-    const compact = this.layout === 'concat' && this.batch.rows.length > 0 && this.batch.waste > this.batch.rows.length * 256;
+    let compact = this.layout === 'concat' && this.batch.rows.length > 0 && this.batch.waste > this.batch.rows.length * 256;
+    for (let b = 0; b < B && !compact; b++) compact = this.rebaseDue(sessions[b]!, 'now');
     if (!compact && this.batch.rows.length === B) {
       let same = true;
       for (let b = 0; b < B && same; b++) same = this.batch.rows[b] === sessions[b]!.id;
@@ -678,6 +741,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       const caches = await this.batch.extractAll(this.download, held.map(Boolean));
       held.forEach((s, row) => s && (s.kv = caches[row]!));
     }
+    // The rebuild copies every cache on the host anyway: re-base whoever is due soon in the same pass.
+    for (const s of rows) if (this.rebaseDue(s, 'soon')) s.kv = this.rebase(s, s.kv!);
     this.batch.build(
       rows.map((s) => s.id),
       rows.map((s) => s.kv!),

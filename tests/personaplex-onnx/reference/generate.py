@@ -307,6 +307,154 @@ def export(lm, spec, out_dir, table_rows=None):
     strip(f, spec, os.path.join(out_dir, "depformer.skel.onnx"))
 
 
+def export_gqa(lm, spec, out_dir, table_rows, window):
+    """The temporal step as a mobius GroupQueryAttention build (CUDA fp16 builds use it; here in fp32 for the CPU
+    provider): no position_ids (GroupQueryAttention takes each row's position from its cache length, seqlens_k =
+    sum(attention_mask) - 1), RoPE inside the op (do_rotary, half-split: the q/k rows are permuted from the
+    reference's interleaved pairs as mobius' weight loader does), cos/sin tables of `table_rows` rows, and
+    local_window_size = the context, as mobius passes it. Same weights as the concat export (same hash names)."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto as T
+
+    tr = lm.transformer
+    nl = len(tr.layers)
+    nh = tr.layers[0].self_attn.num_heads
+    C = lm.dim
+    hd = C // nh
+    nodes, inits = [], []
+    counter = [0]
+
+    def name(base):
+        counter[0] += 1
+        return f"{base}_{counter[0]}"
+
+    def op(kind, ins, domain=None, **attrs):
+        out = name(kind)
+        nodes.append(helper.make_node(kind, ins, [out], domain=domain, **attrs) if domain else helper.make_node(kind, ins, [out], **attrs))
+        return out
+
+    def const(cname, arr):
+        inits.append(numpy_helper.from_array(np.asarray(arr), cname))
+        return cname
+
+    params = dict(lm.named_parameters())
+
+    def weight(pname):
+        if pname not in [i.name for i in inits]:
+            inits.append(numpy_helper.from_array(params[pname].detach().numpy().astype(np.float32), pname))
+        return pname
+
+    def rms(x, alpha_name, eps):
+        var = op("Add", [op("ReduceMean", [op("Mul", [x, x])], axes=[2], keepdims=1), const(name("eps"), np.array(eps, np.float32))])
+        return op("Mul", [x, op("Mul", [weight(alpha_name), op("Reciprocal", [op("Sqrt", [var])])])])
+
+    def linear(x, w):
+        return op("MatMul", [x, op("Transpose", [w], perm=[1, 0])])
+
+    zero = const("zero_i64", np.array(0, np.int64))
+    x = op("Gather", [weight("text_emb.weight"), op("Max", [op("Gather", ["input_frame", const("ch0", np.array(0, np.int64))], axis=1), zero])])
+    for cb in range(lm.n_q):
+        ids = op("Max", [op("Gather", ["input_frame", const(f"ch{cb + 1}", np.array(cb + 1, np.int64))], axis=1), zero])
+        x = op("Add", [x, op("Gather", [weight(f"emb.{cb}.weight"), ids])])
+    one = const("one_i64", np.array([1], np.int64))
+    seqlens = op("Cast", [op("Sub", [op("ReduceSum", ["attention_mask", one], keepdims=0), const("one_s", np.array(1, np.int64))])], to=T.INT32)
+    total = op("Cast", [op("Gather", [op("Shape", ["attention_mask"]), const("ax1", np.array(1, np.int64))])], to=T.INT32)
+    ang = rope_freqs(hd, tr.rope.max_period) * torch.arange(table_rows, dtype=torch.float32).view(-1, 1)
+    cos_t = const("model.rotary_emb.cos_cache", torch.cos(ang).numpy())
+    sin_t = const("model.rotary_emb.sin_cache", torch.sin(ang).numpy())
+    # interleaved pair (2i, 2i+1) of each head -> (i, i + hd/2), for q and k; v unchanged
+    head = np.concatenate([np.arange(0, hd, 2), np.arange(1, hd, 2)])
+    qk = np.concatenate([h * hd + head for h in range(nh)])
+    perm = const("qkv_perm", np.concatenate([qk, C + qk, 2 * C + np.arange(C)]).astype(np.int64))
+    outputs = []
+    for i, layer in enumerate(tr.layers):
+        att = layer.self_attn
+        h = rms(x, f"transformer.layers.{i}.norm1.alpha", layer.norm1.eps)
+        w = op("Gather", [weight(f"transformer.layers.{i}.self_attn.in_proj_weight"), perm], axis=0)
+        qkv = linear(h, w)
+        q, k, v = (op("Slice", [qkv, const(name("s"), np.array([j * C], np.int64)), const(name("e"), np.array([(j + 1) * C], np.int64)), const(name("a"), np.array([2], np.int64))]) for j in range(3))
+        pk, pv = f"past_key_values.{i}.key", f"past_key_values.{i}.value"
+        node = helper.make_node("GroupQueryAttention", [q, k, v, pk, pv, seqlens, total, cos_t, sin_t], [f"att_{i}", f"present.{i}.key", f"present.{i}.value"],
+                                domain="com.microsoft", num_heads=nh, kv_num_heads=nh, scale=1.0 / math.sqrt(hd), do_rotary=1,
+                                rotary_interleaved=0, local_window_size=window)
+        nodes.append(node)
+        x = op("Add", [x, linear(f"att_{i}", weight(f"transformer.layers.{i}.self_attn.out_proj.weight"))])
+        h2 = rms(x, f"transformer.layers.{i}.norm2.alpha", layer.norm2.eps)
+        g = linear(h2, weight(f"transformer.layers.{i}.gating.linear_in.weight"))
+        F_ = layer.gating.linear_in.weight.shape[0] // 2
+        g0 = op("Slice", [g, const(name("s"), np.array([0], np.int64)), const(name("e"), np.array([F_], np.int64)), const(name("a"), np.array([2], np.int64))])
+        g1 = op("Slice", [g, const(name("s"), np.array([F_], np.int64)), const(name("e"), np.array([2 * F_], np.int64)), const(name("a"), np.array([2], np.int64))])
+        act = op("Mul", [op("Mul", [g0, op("Sigmoid", [g0])]), g1])
+        x = op("Add", [x, linear(act, weight(f"transformer.layers.{i}.gating.linear_out.weight"))])
+        outputs += [f"present.{i}.key", f"present.{i}.value"]
+    hidden = rms(x, "out_norm.alpha", lm.out_norm.eps)
+    nodes.append(helper.make_node("Identity", [hidden], ["hidden"]))
+    nodes.append(helper.make_node("Identity", [linear(hidden, weight("text_linear.weight"))], ["text_logits"]))
+    io = helper.make_tensor_value_info
+    ins = [io("input_frame", T.INT64, ["batch", 17, "sequence_len"]), io("attention_mask", T.INT64, ["batch", "total_len"])]
+    ins += [io(f"past_key_values.{i}.{kv}", T.FLOAT, ["batch", nh, "past_sequence_len", hd]) for i in range(nl) for kv in ("key", "value")]
+    outs = [io("hidden", T.FLOAT, ["batch", "sequence_len", C]), io("text_logits", T.FLOAT, ["batch", "sequence_len", lm.text_linear.weight.shape[0]])]
+    outs += [io(n, T.FLOAT, ["batch", nh, "total_len", hd]) for n in outputs]
+    g = helper.make_graph(nodes, "moshi_temporal_gqa", ins, outs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)], producer_name="parley reference")
+    m.ir_version = 8
+    f = os.path.join(out_dir, "temporal-gqa.onnx")
+    onnx.save(m, f)
+    strip(f, spec, os.path.join(out_dir, "temporal-gqa.skel.onnx"))
+
+
+def fp16_variant(src, dst, half_inputs):
+    """An fp16 build of a skeleton graph as the engine sees a mobius fp16 export: past_key_values.* (and the
+    depformer's hidden) come in as float16, every float output (hidden, logits, present.*) goes out as float16, and
+    every float intermediate is rounded to float16 after the op that makes it (a Cast pair), as a GPU's fp16
+    kernels store their outputs (accumulating inside in fp32). onnxruntime's CPU provider has no fp16 kernels for
+    most of these ops, so the arithmetic inside each op stays float32: this emulates fp16 storage, not fp16
+    arithmetic. The weights are fp16 values (the config's `fp16` flag rounds the hashed weights in the
+    reference and in bundle.ts alike)."""
+    import onnx
+    from onnx import helper, TensorProto as T
+
+    m = onnx.load(src)
+    g = m.graph
+    inferred = onnx.shape_inference.infer_shapes(m)
+    floats = {vi.name for vi in inferred.graph.value_info if vi.type.tensor_type.elem_type == T.FLOAT}
+    outs = {o.name for o in g.output if o.type.tensor_type.elem_type == T.FLOAT}
+    inits = {i.name for i in g.initializer}
+
+    def rename_uses(old, new, nodes):
+        for n in nodes:
+            for k, x in enumerate(n.input):
+                if x == old:
+                    n.input[k] = new
+
+    nodes = list(g.node)
+    head = []
+    for inp in g.input:
+        if inp.name in half_inputs:
+            inp.type.tensor_type.elem_type = T.FLOAT16
+            rename_uses(inp.name, inp.name + "/f32", nodes)
+            head.append(helper.make_node("Cast", [inp.name], [inp.name + "/f32"], to=T.FLOAT))
+    body = []
+    for n in nodes:
+        body.append(n)
+        for k, x in enumerate(n.output):
+            if x in outs:
+                n.output[k] = x + "/f32"
+                rename_uses(x, x + "/f32", nodes)
+                body.append(helper.make_node("Cast", [x + "/f32"], [x], to=T.FLOAT16))
+            elif x in floats and x not in inits:
+                n.output[k] = x + "/raw"
+                body.append(helper.make_node("Cast", [x + "/raw"], [x + "/h"], to=T.FLOAT16))
+                body.append(helper.make_node("Cast", [x + "/h"], [x], to=T.FLOAT))
+    for o in g.output:
+        if o.name in outs:
+            o.type.tensor_type.elem_type = T.FLOAT16
+    del g.node[:]
+    g.node.extend(head + body)
+    del g.value_info[:]
+    onnx.save(m, dst)
+
+
 def strip(path, spec, skel_path):
     """Removes the weight bytes (checked equal to the hash first); keeps graph and small constants."""
     import onnx
@@ -574,7 +722,7 @@ def main():
     ap.add_argument("--live", type=int, default=240)
     ap.add_argument("--pyloudnorm", default=None, help="folder holding the pyloudnorm package (needs python3-scipy)")
     ap.add_argument("--configs", default=None, help="comma list of model configs to write (default all)")
-    ap.add_argument("--only", default=None, help="'loudness' or 'golden' writes only that fixture")
+    ap.add_argument("--only", default=None, help="'loudness', 'golden' or 'gqa' writes only that fixture")
     a = ap.parse_args()
     install_shims(a.personaplex, a.einops)
     os.makedirs(a.out, exist_ok=True)
@@ -606,6 +754,10 @@ def main():
         os.makedirs(d, exist_ok=True)
         lm, kwargs = build_lm(cfg["context"])
         spec = fill_weights(lm, out_scale=4.0)
+        if cfg.get("table_rows"):
+            export_gqa(lm, spec, d, cfg["table_rows"], cfg["context"])
+        if a.only == "gqa":
+            continue
         export(lm, spec, d, cfg.get("table_rows"))
         lm.eval()  # torch.onnx.export restores the wrapper's (training) mode on everything below it
         if cname == "ctx3000":

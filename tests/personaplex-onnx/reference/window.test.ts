@@ -1,8 +1,9 @@
 /**
  * The GQA layout's window. The reference attends to context - 1 frames (parity.test.ts proves it for the concat
  * layout). mobius' GQA exports pass local_window_size=3000 to GroupQueryAttention; this checks how many frames
- * that covers in the onnxruntime the engine runs, and that the engine stops a GQA session where the two would
- * part.
+ * that covers in the onnxruntime the engine runs, runs a GroupQueryAttention build of the reference model
+ * (generate.py `export_gqa`) against NVIDIA's LMGen over 10× a 64-frame window with re-basing, and checks that an
+ * export whose keys cannot be re-based still stops a GQA session where the window and the reference would part.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
@@ -10,6 +11,9 @@ import * as ort from 'onnxruntime-node';
 import { PersonaPlexOnnxEngine } from '../../../server/engines/personaplex-onnx/engine.ts';
 import { persona, tempBundle, userFrame } from '../helpers.ts';
 import { FIXTURES } from './bundle.ts';
+import { bundleFor, compareRuns, expectParity, removeBundles } from './compare.ts';
+
+afterAll(removeBundles);
 
 /** Frames one query attends to when P past entries precede it, with local_window_size 8. */
 async function attended(s: ort.InferenceSession, P: number): Promise<number> {
@@ -47,7 +51,55 @@ describe('GroupQueryAttention local_window_size (CPU provider)', () => {
   });
 });
 
-describe('engine, GQA layout', () => {
+describe('a GroupQueryAttention build of the reference model against LMGen (context 64)', () => {
+  let ref: Awaited<ReturnType<typeof bundleFor>>;
+  beforeAll(async () => {
+    ref = await bundleFor('ctx64', { temporal: 'gqa' });
+  });
+
+  it('640 live frames (10× the window): alone and joined mid-stream, re-based as it goes', async () => {
+    const n = ref.trace.runs.A.frames.length;
+    expect(n).toBeGreaterThanOrEqual(640);
+    const r = await compareRuns(
+      ref.trace,
+      ref.dir,
+      [
+        { run: 'A', joinAt: 0, frames: n },
+        { run: 'B', joinAt: 150, frames: n - 150 },
+      ],
+      { contextFrames: 64 },
+    );
+    expectParity(r, [n, n - 150]);
+    // the cache grows to the window plus the slack (64 frames here), then drops what left the window
+    expect(r[0]!.rebases).toBeGreaterThanOrEqual(9);
+    console.log(`[window] GQA build, context 64 over ${n} frames: ${r[0]!.rebases} re-basings, max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);
+  }, 180_000);
+
+  it('batch 4 with sessions joining mid-stream, all 16 depformer substeps', async () => {
+    const n = 200;
+    const plan = [
+      { run: 'A' as const, joinAt: 0, frames: n },
+      { run: 'B' as const, joinAt: 17, frames: n },
+      { run: 'A' as const, joinAt: 40, frames: n }, // from the persona snapshot
+      { run: 'B' as const, joinAt: 63, frames: n },
+    ];
+    const r = await compareRuns(ref.trace, ref.dir, plan, { contextFrames: 64, skipProvidedSubsteps: false });
+    expectParity(r, [n, n, n, n]);
+  }, 180_000);
+
+  it('the engine finds the half-split layout and sets local_window_size to the reference window', async () => {
+    const e = await PersonaPlexOnnxEngine.create({ modelDir: ref.dir, intraOpNumThreads: 1, contextFrames: 64 });
+    try {
+      expect(e.layout).toBe('gqa');
+      expect(e.ropeLayout).toBe('halves');
+      expect(e.positionLimit).toBe(256);
+    } finally {
+      await e.dispose();
+    }
+  });
+});
+
+describe('engine, GQA layout, keys that cannot be re-based', () => {
   let bundle: Awaited<ReturnType<typeof tempBundle>>;
   beforeAll(async () => {
     bundle = await tempBundle();
@@ -57,7 +109,8 @@ describe('engine, GQA layout', () => {
   });
 
   it('ends a session before the position where local_window_size and the reference part (context - 1)', async () => {
-    // The tiny bundle is a concat export; forcing the GQA layout only exercises the engine's bookkeeping.
+    // The tiny bundle is a concat export that computes RoPE from position_ids (no tables, so no re-basing); forcing
+    // the GQA layout only exercises the engine's bookkeeping for such an export.
     const contextFrames = 60;
     const e = await PersonaPlexOnnxEngine.create({ modelDir: bundle.dir, intraOpNumThreads: 1, kvLayout: 'gqa', contextFrames });
     try {
