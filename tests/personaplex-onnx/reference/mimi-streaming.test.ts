@@ -17,10 +17,12 @@ import { FIXTURES } from './bundle.ts';
 const DIR = path.join(FIXTURES, 'mimi-streaming');
 const FRAME = 1920;
 /**
- * Decoded audio against the reference's: torch and onnxruntime differ by float rounding (the torch graph
- * before export gave 135 dB); the reference audio is stored as float16, which alone caps the SNR near 70 dB.
+ * Decoded audio against the reference's. torch and onnxruntime differ only by float rounding (measured: 133 dB
+ * for A; the functional graph in torch before export: 135 dB). Signal A's reference audio is float32; B's is
+ * float16, which alone caps the SNR near 73 dB (measured 73.5). A context of 250 steps instead of the
+ * reference's 249 gives 89 dB on A.
  */
-const MIN_SNR_DB = 60;
+const MIN_SNR_DB = { a: 110, b: 70 };
 
 interface SignalRef {
   seconds: number;
@@ -64,6 +66,7 @@ function snrDb(ref: Float32Array, x: Float32Array): number {
 
 async function readAudio(name: string): Promise<Float32Array> {
   const buf = await readFile(path.join(DIR, name));
+  if (name.endsWith('.f32')) return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   return halfArrayToFloat(new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2));
 }
 
@@ -79,7 +82,7 @@ beforeAll(async () => {
   dec = await ort.InferenceSession.create(path.join(DIR, 'mimi_decoder', 'model.onnx'));
   for (const k of ['a', 'b'] as const) {
     input[k] = signal(ref.signals[k].seconds, ref.signals[k].seed);
-    audio[k] = await readAudio(`audio-${k}.f16`);
+    audio[k] = await readAudio(k === 'a' ? 'audio-a.f32' : 'audio-b.f16');
   }
 });
 
@@ -148,7 +151,7 @@ describe('streaming Mimi against the reference (mimi_streaming_fixtures.py)', ()
     expect(specs.map((s) => s.name)).toContain('step');
     expect(specs.some((s) => s.name.endsWith('self_attn.key') && s.dims[1] === 249)).toBe(true);
     expect(streamingSpecs(dec)!.length).toBeGreaterThan(4);
-    const whole = await ort.InferenceSession.create(path.join(DIR, 'whole', 'mimi_encoder.onnx'));
+    const whole = await ort.InferenceSession.create(path.join(FIXTURES, 'mimi_encoder.onnx'));
     expect(streamingSpecs(whole)).toBeNull();
   });
 
@@ -157,8 +160,7 @@ describe('streaming Mimi against the reference (mimi_streaming_fixtures.py)', ()
     const l = lane('a', (t) => (t < a.codes.length ? t : undefined));
     await runLanes([l], a.codes.length, (_, f) => ({ pcm: frameOf(input.a, f), codes: a.codes[f]! }));
     expect(l.codes.map((c) => Array.from(c))).toEqual(a.codes);
-    const snr = snrDb(audio.a, concat(l.out));
-    expect(snr).toBeGreaterThan(MIN_SNR_DB);
+    expect(snrDb(audio.a, concat(l.out))).toBeGreaterThan(MIN_SNR_DB.a);
   });
 
   it('batch of 2–3: a session joining at tick 40, pausing 5 ticks, leaving; a fork of a session at tick 80', async () => {
@@ -184,9 +186,9 @@ describe('streaming Mimi against the reference (mimi_streaming_fixtures.py)', ()
     expect(A.codes.map((c) => Array.from(c))).toEqual(a.codes);
     expect(B.codes.map((c) => Array.from(c))).toEqual(b.codes);
     expect(F.codes.slice(80).map((c) => Array.from(c))).toEqual(a.codes.slice(80));
-    expect(snrDb(audio.a, concat(A.out))).toBeGreaterThan(MIN_SNR_DB);
-    expect(snrDb(audio.b, concat(B.out))).toBeGreaterThan(MIN_SNR_DB);
-    expect(snrDb(audio.a.subarray(80 * FRAME), concat(F.out, 80))).toBeGreaterThan(MIN_SNR_DB);
+    expect(snrDb(audio.a, concat(A.out))).toBeGreaterThan(MIN_SNR_DB.a);
+    expect(snrDb(audio.b, concat(B.out))).toBeGreaterThan(MIN_SNR_DB.b);
+    expect(snrDb(audio.a.subarray(80 * FRAME), concat(F.out, 80))).toBeGreaterThan(MIN_SNR_DB.a);
   });
 
   it('encodes a voice-prompt clip as the reference streams it (last partial frame zero-padded)', async () => {

@@ -6,12 +6,12 @@ still 250 steps), random weights with LayerScale 1 so that the transformers matt
 calibration signal (mimi_windowed.py's `calibrate_codebooks`). Writes to fixtures/mimi-streaming/:
 
   mimi_encoder/model.onnx, mimi_decoder/model.onnx  the streaming graphs (export/mimi_streaming.py)
-  whole/mimi_encoder.onnx, whole/mimi_decoder.onnx   the same Mimi's whole-utterance graphs on a fixed window of
-                                                     8 frames (the windowed fallback's input; bench only)
+  whole/mimi_encoder.onnx, whole/mimi_decoder.onnx   with --full only: the same Mimi's whole-utterance graphs on
+                                                     a fixed window of 8 frames (what the windowed fallback re-runs)
   reference.json   the reference's streaming codes (`mimi.streaming(1)`, one frame per call) of two signals
                    and of a voice-prompt clip (its last partial frame zero-padded, as `_iterate_audio(pad=True)`),
                    and how the signals are made
-  audio-a.f16, audio-b.f16  the reference's streaming decode of those codes (float16, little-endian)
+  audio-a.f32, audio-b.f16  the reference's streaming decode of those codes (float32 / float16, little-endian)
 
 Signal A has 150 frames (300 transformer steps, past the 250-step context), B 100 frames.
 With --full, the same files for Mimi at its real sizes (random weights, about 330 MB; for the bench, not
@@ -157,7 +157,9 @@ def main():
                 mine_audio = torch.cat([dec(codes[..., i:i + 1]) for i in range(codes.shape[-1])], dim=-1)
                 entry["functional_decoder_snr_db"] = snr_db(audio, mine_audio)
                 entry["audio_rms"] = float(audio.pow(2).mean().sqrt())
-                audio[0, 0].numpy().astype("<f2").tofile(os.path.join(a.out, f"audio-{key}.f16"))
+                # A in float32 (the decoder's check needs more than float16's ~73 dB), B in float16.
+                kind = "f32" if key == "a" else "f16"
+                audio[0, 0].numpy().astype("<f4" if kind == "f32" else "<f2").tofile(os.path.join(a.out, f"audio-{key}.{kind}"))
             ref["signals"][key] = entry
             print(key, {k: v for k, v in entry.items() if k != "codes"}, flush=True)
 
@@ -165,6 +167,8 @@ def main():
         paths = ms.export(mimi, a.out)
         print("exported", paths, f"{time.perf_counter() - t0:.1f} s", flush=True)
 
+        if not a.full:
+            return write_reference(a.out, ref)
         # The same Mimi's whole-utterance graphs on a fixed 8-frame window (what the windowed fallback re-runs).
         whole = os.path.join(a.out, "whole")
         os.makedirs(whole, exist_ok=True)
@@ -175,7 +179,11 @@ def main():
             torch.onnx.export(WholeDecoder(mimi), (torch.zeros(1, 8, WINDOW, dtype=torch.long),), os.path.join(whole, "mimi_decoder.onnx"),
                               input_names=["codes"], output_names=["waveform"],
                               dynamic_axes={"codes": {0: "batch"}, "waveform": {0: "batch"}}, opset_version=17)
-    with open(os.path.join(a.out, "reference.json"), "w") as f:
+    write_reference(a.out, ref)
+
+
+def write_reference(out, ref):
+    with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(ref, f, separators=(",", ":"))
 
 
