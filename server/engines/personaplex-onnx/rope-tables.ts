@@ -25,7 +25,7 @@ import { AttributeProto_AttributeType, ModelProtoSchema, TensorProto_DataType, t
 import * as ort from 'onnxruntime-node';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { halfToFloat } from './half.ts';
+import { halfTable, halfToFloat } from './half.ts';
 
 export interface RopeExtension {
   /** the graph file to load */
@@ -40,38 +40,62 @@ export interface RopeExtension {
   gqaWindow: { from: number; to: number } | null;
 }
 
-/** Largest difference allowed between a shipped row and its recomputation (float32 cos/sin, about 1 ulp). */
-const FORMULA_TOL = 1e-6;
+/**
+ * Largest difference allowed between a shipped row and its recomputation: about 1 ulp of float32 cos/sin, or of
+ * float16 for the fp16 tables of a GroupQueryAttention fp16 build (their query type).
+ */
+const FORMULA_TOL = { float32: 1e-6, float16: 1e-3 };
 
 const isTable = (t: TensorProto, kind: 'cos' | 'sin') => new RegExp(`(^|[./_])${kind}_cache$`).test(t.name) && t.dims.length === 2;
 
 async function tensorFloats(t: TensorProto, dir: string): Promise<Float32Array> {
-  if (t.dataType !== TensorProto_DataType.FLOAT) throw new Error(`rotary table ${t.name} is not float32`);
+  const half = t.dataType === TensorProto_DataType.FLOAT16;
+  if (t.dataType !== TensorProto_DataType.FLOAT && !half) throw new Error(`rotary table ${t.name} is neither float32 nor float16`);
   const n = t.dims.reduce((a, b) => a * Number(b), 1);
-  // copy into a fresh buffer: rawData may be a view into the whole file (a Node Buffer slice shares memory)
-  if (t.rawData.length) return new Float32Array(Uint8Array.from(t.rawData).buffer, 0, n);
-  if (t.floatData.length) return Float32Array.from(t.floatData);
-  const ext = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
-  if (!ext.location) throw new Error(`rotary table ${t.name} has no data`);
-  const fh = await open(path.join(dir, ext.location), 'r');
-  try {
-    const buf = Buffer.alloc(n * 4);
-    await fh.read(buf, 0, buf.length, Number(ext.offset ?? 0));
-    return new Float32Array(buf.buffer, buf.byteOffset, n);
-  } finally {
-    await fh.close();
+  const size = half ? 2 : 4;
+  let bytes: Uint8Array;
+  if (t.rawData.length) bytes = Uint8Array.from(t.rawData); // a fresh copy: rawData may view the whole file
+  else if (!half && t.floatData.length) return Float32Array.from(t.floatData);
+  else if (half && t.int32Data.length) return Float32Array.from(t.int32Data, (h) => halfToFloat(h));
+  else {
+    const ext = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
+    if (!ext.location) throw new Error(`rotary table ${t.name} has no data`);
+    const fh = await open(path.join(dir, ext.location), 'r');
+    try {
+      bytes = new Uint8Array(n * size);
+      await fh.read(bytes, 0, bytes.length, Number(ext.offset ?? 0));
+    } finally {
+      await fh.close();
+    }
   }
+  if (!half) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  return Float32Array.from(new Uint16Array(bytes.buffer, bytes.byteOffset, n), (h) => halfToFloat(h));
 }
 
-/** Each column's float32 frequency, from rows 1 and N-1 of the (cos, sin) tables. */
-export function recoverFrequencies(cos: Float32Array, sin: Float32Array, rows: number, cols: number): Float64Array {
+/**
+ * Each column's float32 frequency from the (cos, sin) tables: the phase is unwrapped row by row (a step is under
+ * π: frequencies are at most 1 rad per position) and the last row's total phase divided by its position (float32
+ * tables: exact). `fit` (float16 tables, about 2.4e-4 rad of rounding per row): a least-squares line through all
+ * the rows' phases instead, which averages the rounding out.
+ */
+export function recoverFrequencies(cos: Float32Array, sin: Float32Array, rows: number, cols: number, fit = false): Float64Array {
   const f = new Float64Array(cols);
   const last = rows - 1;
   for (let i = 0; i < cols; i++) {
-    const approx = Math.atan2(sin[cols + i]!, cos[cols + i]!);
-    const wrapped = Math.atan2(sin[last * cols + i]!, cos[last * cols + i]!);
-    const k = Math.round((approx * last - wrapped) / (2 * Math.PI));
-    f[i] = Math.fround((wrapped + 2 * Math.PI * k) / last);
+    let prev = Math.atan2(sin[i]!, cos[i]!);
+    let phase = prev;
+    let rp = 0;
+    let rr = 0;
+    for (let r = 1; r < rows; r++) {
+      const a = Math.atan2(sin[r * cols + i]!, cos[r * cols + i]!);
+      let d = a - prev;
+      d -= 2 * Math.PI * Math.round(d / (2 * Math.PI));
+      phase += d;
+      prev = a;
+      rp += r * phase;
+      rr += r * r;
+    }
+    f[i] = Math.fround(fit ? rp / rr : phase / last);
   }
   return f;
 }
@@ -114,11 +138,12 @@ export async function extendRopeTables(file: string, positions: number, gqaWindo
   const dir = path.dirname(file);
   const cos = await tensorFloats(cosT, dir);
   const sin = await tensorFloats(sinT, dir);
-  const freq = recoverFrequencies(cos, sin, rows, cols);
+  const half = cosT.dataType === TensorProto_DataType.FLOAT16;
+  const freq = recoverFrequencies(cos, sin, rows, cols, half);
   const again = ropeRows(freq, 0, rows);
   let worst = 0;
   for (let j = 0; j < rows * cols; j++) worst = Math.max(worst, Math.abs(again.cos[j]! - cos[j]!), Math.abs(again.sin[j]! - sin[j]!));
-  if (worst > FORMULA_TOL) {
+  if (worst > FORMULA_TOL[half ? 'float16' : 'float32']) {
     throw new Error(`rotary tables of ${file} do not follow cos/sin(position × frequency) (off by ${worst.toExponential(2)}); cannot extend or re-base them`);
   }
   const target = Math.max(rows, positions);
@@ -142,7 +167,9 @@ export async function extendRopeTables(file: string, positions: number, gqaWindo
         [sinT, join(sin, more.sin)],
       ] as const) {
         t.dims = [BigInt(target), BigInt(cols)];
-        t.rawData = new Uint8Array(data.buffer);
+        // fp16 tables: the shipped rows went through float32 and back exactly; the new ones round once
+        t.rawData = half ? new Uint8Array(Uint16Array.from(data, floatToHalf).buffer) : new Uint8Array(data.buffer);
+        t.int32Data = [];
         t.floatData = [];
         t.externalData = [];
         t.dataLocation = 0;
@@ -189,28 +216,52 @@ export function rebaseRotation(freq: Float64Array, from: number, count: number, 
 
 /**
  * One layer's cached keys [heads][len][headDim] → the last `rot.count` slots, rotated by `rot` (a new array).
- * fp16 keys are rotated in float64 and rounded once to half (round to nearest even).
+ * fp16 keys are rotated in float32 and rounded once to half (round to nearest even). Loops are written out per
+ * layout and type: this runs over every cached key of a session (7B: 32 layers × 32 heads × ~3,000 × 128).
  */
 export function rebaseKeys(keys: KvArray, heads: number, len: number, headDim: number, rot: { cos: Float64Array; sin: Float64Array }, layout: RopeLayout): KvArray {
   const half = headDim / 2;
   const keep = rot.cos.length / half;
-  const fp16 = keys instanceof Uint16Array;
-  const out = fp16 ? new Uint16Array(heads * keep * headDim) : new Float32Array(heads * keep * headDim);
-  const read = fp16 ? (i: number) => halfToFloat(keys[i]!) : (i: number) => keys[i]!;
-  const write = fp16 ? (i: number, v: number) => (out[i] = floatToHalf(v)) : (i: number, v: number) => (out[i] = v);
+  // the pair's two elements: (i, i + half) in halves, (2i, 2i + 1) interleaved
+  const step = layout === 'halves' ? 1 : 2;
+  const other = layout === 'halves' ? half : 1;
+  const cos = Float32Array.from(rot.cos);
+  const sin = Float32Array.from(rot.sin);
+  if (keys instanceof Float32Array) {
+    const out = new Float32Array(heads * keep * headDim);
+    for (let h = 0; h < heads; h++) {
+      for (let j = 0; j < keep; j++) {
+        const src = (h * len + len - keep + j) * headDim;
+        const dst = (h * keep + j) * headDim;
+        const r = j * half;
+        for (let i = 0; i < half; i++) {
+          const ia = i * step;
+          const a = keys[src + ia]!;
+          const b = keys[src + ia + other]!;
+          const c = cos[r + i]!;
+          const s = sin[r + i]!;
+          out[dst + ia] = a * c - b * s;
+          out[dst + ia + other] = a * s + b * c;
+        }
+      }
+    }
+    return out;
+  }
+  const table = halfTable();
+  const out = new Uint16Array(heads * keep * headDim);
   for (let h = 0; h < heads; h++) {
     for (let j = 0; j < keep; j++) {
       const src = (h * len + len - keep + j) * headDim;
       const dst = (h * keep + j) * headDim;
+      const r = j * half;
       for (let i = 0; i < half; i++) {
-        const ia = layout === 'halves' ? i : 2 * i;
-        const ib = layout === 'halves' ? i + half : 2 * i + 1;
-        const a = read(src + ia);
-        const b = read(src + ib);
-        const c = rot.cos[j * half + i]!;
-        const s = rot.sin[j * half + i]!;
-        write(dst + ia, a * c - b * s);
-        write(dst + ib, a * s + b * c);
+        const ia = i * step;
+        const a = table[keys[src + ia]!]!;
+        const b = table[keys[src + ia + other]!]!;
+        const c = cos[r + i]!;
+        const s = sin[r + i]!;
+        out[dst + ia] = floatToHalf(a * c - b * s);
+        out[dst + ia + other] = floatToHalf(a * s + b * c);
       }
     }
   }

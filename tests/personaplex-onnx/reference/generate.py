@@ -102,8 +102,9 @@ def hash_uniform(seed, n):
     return x.astype(np.float64) / 2.0**32 * 2.0 - 1.0
 
 
-def fill_weights(model, out_scale):
-    """Sets every parameter from the hash; returns name → spec."""
+def fill_weights(model, out_scale, fp16=False):
+    """Sets every parameter from the hash; returns name → spec. fp16: each weight rounded to float16 (the fp16
+    config's reference runs with the weights an fp16 export holds)."""
     spec = {}
     for seed, (name, p) in enumerate(model.named_parameters(), start=1):
         if name.endswith("alpha"):
@@ -115,9 +116,11 @@ def fill_weights(model, out_scale):
             head = name.startswith("text_linear") or name.startswith("linears")
             scale, offset = (out_scale if head else 1.0) * math.sqrt(3.0 / fan_in), 0.0
         vals = (offset + scale * hash_uniform(seed * 7919, p.numel())).astype(np.float32)
+        if fp16:
+            vals = vals.astype(np.float16).astype(np.float32)
         with torch.no_grad():
             p.copy_(torch.from_numpy(vals).view(p.shape))
-        spec[name] = {"seed": seed * 7919, "scale": scale, "offset": offset, "dims": list(p.shape)}
+        spec[name] = {"seed": seed * 7919, "scale": scale, "offset": offset, "dims": list(p.shape), **({"fp16": True} if fp16 else {})}
     return spec
 
 
@@ -468,6 +471,8 @@ def strip(path, spec, skel_path):
         if name in spec:
             s = spec[name]
             want = (s["offset"] + s["scale"] * hash_uniform(s["seed"], int(np.prod(s["dims"])))).astype(np.float32)
+            if s.get("fp16"):
+                want = want.astype(np.float16).astype(np.float32)
             got = numpy_helper.to_array(init).reshape(-1)
             assert np.array_equal(got, want), f"initializer {init.name} is not the hashed weight"
             assert list(init.dims) == s["dims"], (init.name, init.dims, s["dims"])
@@ -578,9 +583,21 @@ def summarise(logits, ids, gaps):
     return [int(torch.argmax(logits))] + [float(f"{float(v):.7g}") for v in [torch.max(logits)] + [logits[i] for i in ids]]
 
 
-def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, save_pt=None, probe_ids=None, gaps=None):
+def frame_gap(logits):
+    """Smallest top-1/top-2 gap of a live frame's greedy decisions (text and the 8 agent codebooks)."""
+    text_logits, audio_logits = logits
+    rows = [text_logits.float().view(-1)] + [audio_logits[0, q].float().view(-1) for q in range(8)]
+    return min(float(torch.topk(r, 2).values[0] - torch.topk(r, 2).values[1]) for r in rows)
+
+
+def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, save_pt=None, probe_ids=None, gaps=None, choose=None):
     """One session through LMGen: voice prompt (codes via the audio path, or saved embeddings), silences, text
-    prompt, silences, then the live frames. Returns the per-frame trace."""
+    prompt, silences, then the live frames. Returns the per-frame trace.
+
+    choose = (min_gap, tries, rng): each live frame's user codes are picked among up to `tries` random candidates
+    (the reference's streaming state saved and restored around each try) so that no greedy decision of the frame
+    is closer than min_gap to a tie, else the candidate with the widest gap; user_codes is overwritten with the
+    choice. For the fp16 config: its tokens must survive fp16 rounding."""
     from moshi.models.lm import LMGen
 
     gen = LMGen(lm, device="cpu", use_sampling=False, text_prompt_tokens=prompt_tokens, audio_silence_frame_cnt=6,
@@ -608,6 +625,24 @@ def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, sav
             lm.embed_codes = orig
         prompt_offset = gen._streaming_state.offset
         for t, codes in enumerate(user_codes if save_pt is None else []):
+            if choose is not None:
+                import copy
+
+                min_gap, tries, crng = choose
+                saved = copy.deepcopy(gen.get_streaming_state())
+                best = (-1.0, codes)
+                for k in range(tries):
+                    cand = codes if k == 0 else crng.integers(0, 2048, size=8).tolist()
+                    gen.set_streaming_state(copy.deepcopy(saved))
+                    _, cl = gen.step(input_tokens=torch.tensor(cand, dtype=torch.long).view(1, 8, 1))
+                    gap = frame_gap(cl)
+                    if gap > best[0]:
+                        best = (gap, cand)
+                    if gap >= min_gap:
+                        break
+                codes = best[1]
+                user_codes[t] = codes
+                gen.set_streaming_state(saved)
             out, logits = gen.step(input_tokens=torch.tensor(codes, dtype=torch.long).view(1, 8, 1))
             text_logits, audio_logits = logits
             # audio: the 8 agent codebooks (the user's 8 are forced, and the engine skips those substeps)
@@ -746,6 +781,10 @@ def main():
         # ... and rotary tables of 256 rows (a mobius export ships 8000), so positions run 2.6x past them
         # (own input seed, chosen so that no greedy decision is closer than 1e-4 to a tie)
         "ctx64": dict(context=64, live=640, voice_frames=5, table_rows=256, seed=6401),  # 5 frames = 400 ms, the shortest WAV the loudness meter takes
+        # the fp16 builds: weights rounded to float16, context 64 over 320 live frames (5x the window, past the
+        # 256-row tables: re-based fp16 keys), user codes chosen frame by frame so that every greedy decision
+        # has a top-1/top-2 gap of at least 0.1 (fp16 storage moves these logits by a few hundredths)
+        "fp16": dict(context=64, live=320, voice_frames=5, table_rows=256, seed=1601, fp16=True, choose=(0.1, 32)),
     }
     for cname, cfg in configs.items():
         if a.configs and cname not in a.configs.split(","):
@@ -753,13 +792,20 @@ def main():
         d = os.path.join(a.out, cname)
         os.makedirs(d, exist_ok=True)
         lm, kwargs = build_lm(cfg["context"])
-        spec = fill_weights(lm, out_scale=4.0)
+        spec = fill_weights(lm, out_scale=4.0, fp16=cfg.get("fp16", False))
         if cfg.get("table_rows"):
             export_gqa(lm, spec, d, cfg["table_rows"], cfg["context"])
         if a.only == "gqa":
             continue
         export(lm, spec, d, cfg.get("table_rows"))
-        lm.eval()  # torch.onnx.export restores the wrapper's (training) mode on everything below it
+        lm.eval()
+        if cfg.get("fp16"):
+            # only the fp16 builds are kept for this config
+            past = {f"past_key_values.{i}.{kv}" for i in range(len(lm.transformer.layers)) for kv in ("key", "value")}
+            dpast = {f"past_key_values.{i}.{kv}" for i in range(len(lm.depformer.layers)) for kv in ("key", "value")}
+            for name, half in (("temporal", past), ("temporal-gqa", past), ("depformer", dpast | {"hidden"})):
+                fp16_variant(os.path.join(d, f"{name}.skel.onnx"), os.path.join(d, f"{name}-fp16.skel.onnx"), half)
+                os.remove(os.path.join(d, f"{name}.skel.onnx"))  # torch.onnx.export restores the wrapper's (training) mode on everything below it
         if cname == "ctx3000":
             golden_fixture(lm, os.path.join(d, "golden"))
         if a.only == "golden":
@@ -771,15 +817,16 @@ def main():
         crng = np.random.default_rng(cfg["seed"]) if "seed" in cfg else rng
         codes = lambda n: crng.integers(0, 2048, size=(n, 8)).tolist()
         # A: a WAV voice (the audio path of the voice prompt, codes from Mimi), prompt A.
+        choose = (cfg["choose"][0], cfg["choose"][1], crng) if "choose" in cfg else None
         va, ua = codes(cfg["voice_frames"]), codes(cfg["live"])
         runs["A"] = dict(voice="wav", voiceCodes=va, prompt=PROMPTS["A"][0], promptTokens=PROMPTS["A"][1], userCodes=ua,
-                         **run_reference(lm, va, PROMPTS["A"][1], ua, probe_ids=probe, gaps=gaps))
+                         **run_reference(lm, va, PROMPTS["A"][1], ua, probe_ids=probe, gaps=gaps, choose=choose))
         # B: a .pt voice: saved by the reference from one run, replayed through step_embeddings in another.
         vb, ub = codes(cfg["voice_frames"]), codes(cfg["live"])
         pt = os.path.join("/tmp", f"parley-ref-voice-{cname}.wav")
         saved = run_reference(lm, vb, PROMPTS["B"][1], [], save_pt=pt, probe_ids=probe)
         state = torch.load(pt[:-4] + ".pt")
-        ref_b = run_reference(lm, None, PROMPTS["B"][1], ub, pt_voice=pt[:-4] + ".pt", probe_ids=probe, gaps=gaps)
+        ref_b = run_reference(lm, None, PROMPTS["B"][1], ub, pt_voice=pt[:-4] + ".pt", probe_ids=probe, gaps=gaps, choose=choose)
         nvoice = state["embeddings"].shape[0]
         # embed_codes ran twice per voice step (return_embeddings, then forward_codes): keep one of each pair
         cols = saved["columns"][: 2 * nvoice]
