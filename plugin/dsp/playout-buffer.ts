@@ -8,8 +8,8 @@
  *
  * Read with the clock (`read(out, nowMs)`, as the playback worklet does), it keeps the delay NetEQ-like: one frame
  * plus the jitter. It starts playing once the audio buffered, plus the time since the last frame arrived, covers
- * a frame and the jitter allowance (how much later than an earlier frame of the last 50 any frame came, + 4 ms,
- * raised after an underrun), not whole
+ * a frame and the jitter allowance (how much later than an earlier frame of the last 50 any frame came, a lone
+ * spike left out, + 4 ms, raised after an underrun), not whole
  * frames later; when the audio left at each arrival has stayed above that allowance for a second, it skips that
  * much of a silent frame (the NPC is listening), so a delay that built up (an underrun, a burst) drains without a
  * sound; when speech arrives with only silence queued ahead of it (an answer starting), it skips that silence down
@@ -45,6 +45,9 @@ export interface PlayoutBufferOptions {
   underrunBumpMs?: number;
   /** ms kept beyond the measured arrival spread (the jitter allowance = spread + this + an underrun's bump) */
   safetyMs?: number;
+  /** how many of the window's largest lateness values may be left out of the spread while each is a lone spike
+   * (default 1; 0: the largest always counts) */
+  loneSpikes?: number;
 }
 
 /** RMS below which a frame counts as silent (the NPC listening): skipping part of it is inaudible. */
@@ -53,6 +56,9 @@ const SILENT_RMS = 0.002;
 const DRAIN_AFTER = 12;
 /** audio kept above the start margin when draining (ms): render-quantum rounding, not jitter */
 const DRAIN_SLACK_MS = 2;
+/** a lateness value is a lone spike when it is more than this many times the next largest, plus LONE_SPIKE_MS */
+const LONE_SPIKE_RATIO = 2;
+const LONE_SPIKE_MS = 2;
 const TAIL = 240; // 10 ms at 24 kHz: what an underrun fades out
 const FADE = 720; // over 30 ms
 
@@ -89,6 +95,9 @@ export class PlayoutBuffer {
   private readonly restartFrames: number;
   private readonly safetyMs: number;
   private readonly underrunBumpMs: number;
+  private readonly loneSpikes: number;
+  /** the window's largest lateness values, largest first (loneSpikes + 1 of them) */
+  private readonly top: number[] = [];
 
   private readonly frames = new Map<number, Float32Array>();
   private playingState = false;
@@ -150,6 +159,7 @@ export class PlayoutBuffer {
     this.restartFrames = options.restartFrames ?? 50;
     this.safetyMs = options.safetyMs ?? 4;
     this.underrunBumpMs = options.underrunBumpMs ?? 10;
+    this.loneSpikes = options.loneSpikes ?? 1;
     this.delays = new Float64Array(options.windowFrames ?? 50);
     this.target = this.minTargetMs;
   }
@@ -423,12 +433,25 @@ export class PlayoutBuffer {
     // the margin must cover. Frames coming steadily earlier (the server moving its tick onto the player's frames)
     // only add audio ahead of the play position, so unlike max − min it does not count them as jitter.
     let lo = Infinity;
-    let spread = 0;
+    const top = this.top;
+    top.length = 0;
+    const keep = this.loneSpikes + 1;
     for (let k = this.delayCount - 1; k >= 0; k--) {
       const d = this.delays[(this.delayHead - 1 - k + this.delays.length) % this.delays.length]!;
-      if (d - lo > spread) spread = d - lo;
+      const late = d - lo;
+      if (late > 0 && (top.length < keep || late > top[top.length - 1]!)) {
+        let j = top.length < keep ? top.length : keep - 1;
+        while (j > 0 && top[j - 1]! < late) (top[j] = top[j - 1]!), j--;
+        top[j] = late;
+      }
       if (d < lo) lo = d;
     }
+    // A lone spike (one frame held up by a stall, far later than any other) says little about the next frames; a
+    // jittery link shows many values near its largest. Counting the spike would hold every answer in the next
+    // 4 s back by it. Left out only once the window is half full, when the rest of the window can be judged.
+    let s = 0;
+    if (this.delayCount * 2 >= this.delays.length) while (s < this.loneSpikes && s < top.length && top[s]! > LONE_SPIKE_RATIO * (top[s + 1] ?? 0) + LONE_SPIKE_MS) s++;
+    const spread = top[s] ?? 0;
     this.allowance = spread + this.safetyMs + this.bumpMs;
     this.target = Math.min(this.maxTargetMs, Math.max(this.minTargetMs, this.allowance));
   }

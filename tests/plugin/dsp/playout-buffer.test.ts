@@ -222,6 +222,34 @@ describe('PlayoutBuffer', () => {
     expect(later.targetMs).toBeGreaterThan(98); // each frame later than every one before it: 98 ms to cover
   });
 
+  it('a lone spike (one frame held up by a stall) is left out of the spread; two alike, or a jittery link, count', () => {
+    const lone = new PlayoutBuffer();
+    const counted = new PlayoutBuffer({ loneSpikes: 0 });
+    const twice = new PlayoutBuffer();
+    for (let i = 0; i < 50; i++) {
+      const jitter = i % 4; // 0–3 ms: a clean loopback link
+      lone.push(i, frame(i), i * 80 + jitter + (i === 30 ? 25 : 0));
+      counted.push(i, frame(i), i * 80 + jitter + (i === 30 ? 25 : 0));
+      twice.push(i, frame(i), i * 80 + jitter + (i === 20 || i === 30 ? 25 : 0));
+      for (const jb of [lone, counted, twice]) play(jb, 80);
+    }
+    // the margin is the next largest lateness (3 ms) + 4 ms, not the stall's 25 ms: the next answer is not held back
+    expect((lone as unknown as { allowance: number }).allowance).toBeCloseTo(3 + 4, 5);
+    expect((counted as unknown as { allowance: number }).allowance).toBeCloseTo(2 + 25 + 4, 5); // frame 30: 2 ms jitter + 25
+    // a second stall as large: the link does stall, and the margin covers it
+    expect((twice as unknown as { allowance: number }).allowance).toBeGreaterThanOrEqual(25 + 4);
+
+    // a jittery link: its largest lateness is one of many near it, so it counts
+    const jittery = new PlayoutBuffer();
+    for (let i = 0; i < 50; i++) jittery.push(i, frame(i), i * 80 + ((i * 37) % 11) * 6); // 0–60 ms
+    expect((jittery as unknown as { allowance: number }).allowance).toBeGreaterThanOrEqual(60 + 4);
+
+    // a spike in a window less than half full is not judged lone: too few frames to tell
+    const early = new PlayoutBuffer();
+    for (let i = 0; i < 10; i++) early.push(i, frame(i), i * 80 + (i === 8 ? 25 : 0));
+    expect((early as unknown as { allowance: number }).allowance).toBeGreaterThanOrEqual(25 + 4);
+  });
+
   it('adapts the target to arrival jitter, within 60–200 ms', () => {
     const steady = new PlayoutBuffer();
     for (let i = 0; i < 50; i++) {
