@@ -9,6 +9,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AUDIO_CARD, GRAPH_NAMES, MIMI_CODEBOOKS, NUM_STREAMS, type GraphName } from './constants.ts';
+import { streamingSpecs } from './mimi-stream.ts';
+import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 
 export type Provider = 'cpu' | 'cuda' | 'webgpu' | 'tensorrt';
@@ -64,7 +66,25 @@ export interface LoadedGraphs {
   sessions: Record<GraphName, ort.InferenceSession>;
   geometry: Geometry;
   provider: Provider;
+  /** streaming Mimi graphs (state in and out, as the reference streams) or whole-utterance ones (windowed) */
+  mimiLayout: MimiLayout;
   dispose(): Promise<void>;
+}
+
+export type MimiLayout = 'streaming' | 'windowed';
+
+/** Streaming when both Mimi graphs carry state (`state_in.*`, mimi-stream.ts); one without the other is an error. */
+export function mimiLayout(s: Record<GraphName, ort.InferenceSession>): MimiLayout {
+  const enc = streamingSpecs(s.mimi_encoder);
+  const dec = streamingSpecs(s.mimi_decoder);
+  if (!!enc !== !!dec) throw new Error(`PersonaPlex Mimi graphs: the ${enc ? 'encoder' : 'decoder'} streams (state_in.*) but the ${enc ? 'decoder' : 'encoder'} does not; export both with the same tool`);
+  if (enc) {
+    const e = s.mimi_encoder.inputMetadata.find((m) => m.name === 'waveform');
+    const d = s.mimi_decoder.inputMetadata.find((m) => m.name === 'codes');
+    if (e?.isTensor && e.shape[2] !== FRAME_SAMPLES) throw new Error(`PersonaPlex streaming Mimi encoder takes ${String(e.shape[2])} samples per run, expected ${FRAME_SAMPLES}`);
+    if (d?.isTensor && d.shape[2] !== 1) throw new Error(`PersonaPlex streaming Mimi decoder takes ${String(d.shape[2])} frames per run, expected 1`);
+  }
+  return enc ? 'streaming' : 'windowed';
 }
 
 type Meta = ort.InferenceSession.ValueMetadata;
@@ -163,10 +183,13 @@ export async function loadGraphs(opts: LoadOptions): Promise<LoadedGraphs> {
     opts.onProgress?.({ phase: 'opening graphs', fraction: 1 });
     try {
       const geometry = validate(sessions);
+      const mimi = mimiLayout(sessions);
+      log.info({ mimi }, mimi === 'streaming' ? 'Mimi streams with its state, as the reference' : 'Mimi re-runs whole-utterance graphs on a window (an approximation of the reference streaming; export/mimi_streaming.py makes streaming graphs)');
       return {
         sessions,
         geometry,
         provider,
+        mimiLayout: mimi,
         dispose: async () => {
           await Promise.all(Object.values(sessions).map((s) => s.release()));
         },

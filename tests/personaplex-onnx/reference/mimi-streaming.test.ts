@@ -9,10 +9,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DecoderWindow, EncoderWindow, MimiBatch, encodeClip, streamingSpecs } from '../../../server/engines/personaplex-onnx/mimi-stream.ts';
-import { LegacyRandomState } from '../../../server/cli/numpy-random.ts';
-import { halfArrayToFloat } from '../../../server/engines/personaplex-onnx/half.ts';
 import { MIMI_CODEBOOKS } from '../../../server/engines/personaplex-onnx/constants.ts';
 import { FIXTURES } from './bundle.ts';
+import { readAudio, signal, snrDb, type Reference } from './mimi-fixtures.ts';
 
 const DIR = path.join(FIXTURES, 'mimi-streaming');
 const FRAME = 1920;
@@ -23,52 +22,6 @@ const FRAME = 1920;
  * reference's 249 gives 89 dB on A.
  */
 const MIN_SNR_DB = { a: 110, b: 70 };
-
-interface SignalRef {
-  seconds: number;
-  seed: number;
-  samples: number;
-  signal_abs_sum: number;
-  signal_head: number[];
-  codes: number[][];
-}
-interface Reference {
-  frame: number;
-  signals: Record<'a' | 'b' | 'clip', SignalRef>;
-}
-
-/** mimi_windowed.py `signal`: a gliding harmonic tone with a slow envelope and a little noise (float64, then float32). */
-function signal(seconds: number, seed: number): Float32Array {
-  const n = Math.trunc(24000 * seconds);
-  const rs = new LegacyRandomState(seed);
-  const x = new Float32Array(n);
-  let cum = 0;
-  for (let i = 0; i < n; i++) {
-    const t = i / 24000;
-    cum += 140 + 40 * Math.sin(2 * Math.PI * 0.7 * t + seed);
-    const phase = (2 * Math.PI * cum) / 24000;
-    const tone = 0.4 * Math.sin(phase) + 0.2 * Math.sin(2 * phase) + 0.12 * Math.sin(3 * phase) + 0.05 * Math.sin(5 * phase);
-    const env = 0.5 + 0.5 * Math.sin(2 * Math.PI * 2.3 * t) ** 2;
-    x[i] = tone * env + 0.01 * rs.standardNormal();
-  }
-  return x;
-}
-
-function snrDb(ref: Float32Array, x: Float32Array): number {
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i]! ** 2;
-    e += (ref[i]! - x[i]!) ** 2;
-  }
-  return 10 * Math.log10(s / Math.max(e, 1e-30));
-}
-
-async function readAudio(name: string): Promise<Float32Array> {
-  const buf = await readFile(path.join(DIR, name));
-  if (name.endsWith('.f32')) return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  return halfArrayToFloat(new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2));
-}
 
 let ref: Reference;
 let enc: ort.InferenceSession;
@@ -82,7 +35,7 @@ beforeAll(async () => {
   dec = await ort.InferenceSession.create(path.join(DIR, 'mimi_decoder', 'model.onnx'));
   for (const k of ['a', 'b'] as const) {
     input[k] = signal(ref.signals[k].seconds, ref.signals[k].seed);
-    audio[k] = await readAudio(k === 'a' ? 'audio-a.f32' : 'audio-b.f16');
+    audio[k] = await readAudio(DIR, k);
   }
 });
 

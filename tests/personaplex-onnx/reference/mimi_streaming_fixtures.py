@@ -37,6 +37,9 @@ import torch  # noqa: E402
 SIGNALS = {"a": (12.0, 3), "b": (8.0, 7)}
 CLIP = (3.3, 9)
 WINDOW = 8
+# Chosen so that no code of the test signals is a near-tie (reported as `smallest_code_gap`; seed 8: 1.5e-4): with 2,048 entries
+# of 8 dimensions, some seeds leave a frame whose two nearest entries lie within float rounding of each other.
+CODEBOOK_SEED = 8
 
 
 def build_small_mimi(full=False):
@@ -48,7 +51,7 @@ def build_small_mimi(full=False):
     sk = dict(loaders._seanet_kwargs, dimension=32, n_filters=4)
     tk = dict(loaders._transformer_kwargs, d_model=32, num_heads=4, num_layers=2, dim_feedforward=64,
               input_dimension=32, output_dimensions=[32])
-    qk = dict(loaders._quantizer_kwargs, dimension=16, bins=512, n_q=8, input_dimension=32, output_dimension=32)
+    qk = dict(loaders._quantizer_kwargs, dimension=8, bins=2048, n_q=8, input_dimension=32, output_dimension=32)
     if full:  # the real sizes (loaders.get_mimi's), for measuring cost; not committed
         sk, tk, qk = loaders._seanet_kwargs, loaders._transformer_kwargs, loaders._quantizer_kwargs
     torch.manual_seed(0)
@@ -73,7 +76,7 @@ def calibrate_codebooks(m):
     the distance decides)."""
     from moshi.quantization.core_vq import EuclideanCodebook
 
-    g = torch.Generator().manual_seed(5)
+    g = torch.Generator().manual_seed(CODEBOOK_SEED)
     orig = EuclideanCodebook._quantize
 
     def seeded(self, x):
@@ -102,6 +105,31 @@ def frames_of(x):
     return [padded[..., i * FRAME:(i + 1) * FRAME] for i in range(T)]
 
 
+def smallest_gap(mimi, frames):
+    """The smallest relative distance gap between the nearest and the next codebook entry, over every
+    codebook level of every frame of the reference's streaming encode: how far the codes are from a tie."""
+    from moshi.quantization.core_vq import EuclideanCodebook
+
+    orig = EuclideanCodebook._quantize
+    gaps = []
+
+    def recording(self, x):
+        e = self.embedding.detach()
+        d = ((x[:, None, :] - e[None]) ** 2).sum(-1)
+        top = d.topk(2, dim=-1, largest=False).values
+        gaps.append(float(((top[:, 1] - top[:, 0]) / top[:, 0].clamp_min(1e-30)).min()))
+        return orig(self, x)
+
+    EuclideanCodebook._quantize = recording
+    try:
+        with mimi.streaming(1):
+            for f in frames:
+                mimi.encode(f)
+    finally:
+        EuclideanCodebook._quantize = orig
+    return min(gaps)
+
+
 def snr_db(ref, x):
     return float(10 * torch.log10((ref ** 2).sum() / ((ref - x) ** 2).sum().clamp_min(1e-30)))
 
@@ -121,20 +149,23 @@ class WholeDecoder(WholeEncoder):
 
 
 def main():
+    global CODEBOOK_SEED
     ap = argparse.ArgumentParser()
     ap.add_argument("--personaplex", required=True)
     ap.add_argument("--einops", default=None)
     ap.add_argument("--out", default=os.path.join(HERE, "fixtures", "mimi-streaming"))
+    ap.add_argument("--codebook-seed", type=int, default=CODEBOOK_SEED)
     ap.add_argument("--full", action="store_true",
                     help="the real Mimi sizes (random weights) into --out, for bench/personaplex-onnx-mimi.bench.ts")
     a = ap.parse_args()
     install_shims(a.personaplex, a.einops)
+    CODEBOOK_SEED = a.codebook_seed
     import mimi_streaming as ms  # the exporter (server/engines/personaplex-onnx/export/)
 
     os.makedirs(a.out, exist_ok=True)
     mimi = build_small_mimi(a.full)
     ref = {"note": "reference MimiModel (NVIDIA/personaplex 3428dfd), small config (SEANet 4 filters, dimension 32, "
-                   "transformers of width 32, 2 layers x 4 heads, context 250, 8 codebooks of 512 x 16), random weights, "
+                   "transformers of width 32, 2 layers x 4 heads, context 250, 8 codebooks of 2048 x 8), random weights, "
                    "LayerScale 1, codebooks seeded from a calibration signal",
            "signals": {}, "frame": FRAME}
     with torch.no_grad():
@@ -150,6 +181,7 @@ def main():
             enc = ms.StreamingMimi(mimi, "encoder")
             mine = torch.cat([enc(f) for f in fr], dim=-1)
             entry["functional_code_agreement"] = float((mine == codes).float().mean())
+            entry["smallest_code_gap"] = smallest_gap(mimi, fr)
             if key != "clip":
                 with mimi.streaming(1):
                     audio = torch.cat([mimi.decode(codes[..., i:i + 1]) for i in range(codes.shape[-1])], dim=-1)
