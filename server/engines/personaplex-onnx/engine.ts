@@ -45,11 +45,7 @@ import { convertPtInThread } from './voice-thread.ts';
 import { webgpuDownload } from './gpu-download.ts';
 import { extendRopeTables, keepLast, probeRopeLayout, rebaseKeys, rebaseRotation, type RopeExtension, type RopeLayout } from './rope-tables.ts';
 
-/**
- * Frames of slack for re-basing (at most the context): a GQA build's cache grows this far past the window before
- * the frames that left it are dropped; a concat build re-bases a session at its next batch rebuild once its
- * position is this close to the end of the rotary table. Rebuilds cost a host copy of the batch KV.
- */
+/** Default `rebaseSlackFrames`. */
 const REBASE_SLACK = 512;
 import { halfArrayToFloat } from './half.ts';
 import { StepBuffers, TickScratch, setInt64 } from './step-buffers.ts';
@@ -77,6 +73,13 @@ export interface PersonaPlexOnnxOptions {
    * plus twice the re-basing slack, are extended at load. Default: the export's table (8000 rows in mobius').
    */
   ropeRows?: number;
+  /**
+   * Frames of slack for re-basing (default 512, at most the context): a GQA build's cache grows this far past the
+   * window before the frames that left it are dropped; a concat build re-bases a session at a batch rebuild once
+   * its position is this close to the end of the rotary table. A re-basing costs a host pass over the session's
+   * keys on a rebuild (docs/personaplex-onnx.md §6): more slack, fewer of them, more KV memory for GQA builds.
+   */
+  rebaseSlackFrames?: number;
   /** frames of left context the rolling Mimi encoder/decoder re-run (default 8) */
   mimiWindowFrames?: number;
   /** prompt frames per temporal prefill run at most (default 256); fewer while other sessions step */
@@ -227,7 +230,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         const ctx = opts.contextFrames ?? DEFAULT_CONTEXT_FRAMES;
         // GroupQueryAttention covers local_window_size frames including the current one; the reference covers
         // context - 1 (tests/personaplex-onnx/reference/window.test.ts), so the window is set to that.
-        rope = await extendRopeTables(file, Math.max(opts.ropeRows ?? 0, ctx + 2 * Math.min(REBASE_SLACK, ctx)), ctx - 1);
+        rope = await extendRopeTables(file, Math.max(opts.ropeRows ?? 0, ctx + 2 * Math.min(opts.rebaseSlackFrames ?? REBASE_SLACK, ctx)), ctx - 1);
         if (rope.original !== null && rope.positions !== rope.original) log.info({ from: rope.original, to: rope.positions }, 'rotary tables extended');
         if (rope.gqaWindow && rope.gqaWindow.from !== rope.gqaWindow.to) log.info({ from: rope.gqaWindow.from, to: rope.gqaWindow.to }, 'GroupQueryAttention local_window_size set to the reference window');
         return rope.file;
@@ -305,7 +308,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
   rebases = 0;
 
   private get slack() {
-    return Math.min(REBASE_SLACK, this.contextFrames);
+    return Math.min(this.opts.rebaseSlackFrames ?? REBASE_SLACK, this.contextFrames);
   }
 
   /**
