@@ -250,7 +250,7 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
       engine = new PersonaPlexOnnxEngine(opts, graphs, tokenizer, layout, download, release);
       engine.positionLimit = rope?.positions ?? Infinity;
       if (rope?.freq) {
-        const probe = await probeRopeLayout(graphs.sessions.temporal, graphs.geometry, rope.freq);
+        const probe = await probeRopeLayout(graphs.sessions.temporal, graphs.geometry, rope.freq, download);
         engine.ropeLayout = probe.layout;
         engine.ropeFreq = rope.freq;
         if (probe.layout) log.info({ layout: probe.layout }, 'cached keys are rotated: sessions are re-based, no time limit');

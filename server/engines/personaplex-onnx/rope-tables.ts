@@ -316,6 +316,8 @@ export async function probeRopeLayout(
   session: ort.InferenceSession,
   g: { temporalLayers: number; temporalHeads: number; temporalHeadDim: number; temporalKvType: 'float32' | 'float16'; hasPositionIds: boolean },
   freq: Float64Array,
+  /** reads an output's data (on WebGPU, present.* come back as gpu-buffer tensors: the engine's download) */
+  download: (t: ort.Tensor) => Promise<KvArray> = async (t) => t.data as KvArray,
   at = 5,
 ): Promise<{ layout: RopeLayout | null; error: Record<RopeLayout, number> }> {
   const H = g.temporalHeads;
@@ -335,8 +337,7 @@ export async function probeRopeLayout(
       }
     }
     const r = await session.run(feeds, { 'present.0.key': null } as never);
-    const t = r['present.0.key']!;
-    const data = t.data as KvArray;
+    const data = await download(r['present.0.key']!);
     const T = P + 1;
     const out = new Float64Array(H * D);
     for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) out[h * D + d] = data instanceof Uint16Array ? halfToFloat(data[(h * T + P) * D + d]!) : data[(h * T + P) * D + d]!;

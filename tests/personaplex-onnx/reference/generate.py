@@ -398,7 +398,10 @@ def export_gqa(lm, spec, out_dir, table_rows, window):
     ins += [io(f"past_key_values.{i}.{kv}", T.FLOAT, ["batch", nh, "past_sequence_len", hd]) for i in range(nl) for kv in ("key", "value")]
     outs = [io("hidden", T.FLOAT, ["batch", "sequence_len", C]), io("text_logits", T.FLOAT, ["batch", "sequence_len", lm.text_linear.weight.shape[0]])]
     outs += [io(n, T.FLOAT, ["batch", nh, "total_len", hd]) for n in outputs]
-    g = helper.make_graph(nodes, "moshi_temporal_gqa", ins, outs, inits)
+    # GroupQueryAttention's output type, so that onnx's shape inference (which skips com.microsoft ops) reaches
+    # the rest of the layer (fp16_variant rounds what it infers as float)
+    infos = [io(f"att_{i}", T.FLOAT, ["batch", "sequence_len", C]) for i in range(nl)]
+    g = helper.make_graph(nodes, "moshi_temporal_gqa", ins, outs, inits, value_info=infos)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)], producer_name="parley reference")
     m.ir_version = 8
     f = os.path.join(out_dir, "temporal-gqa.onnx")
@@ -431,6 +434,23 @@ def fp16_variant(src, dst, half_inputs):
                     n.input[k] = new
 
     nodes = list(g.node)
+    # RMSNorm's internals stay float32, as the reference's rms_norm_f32 and an fp16 build's fused norm keep them:
+    # the squares, their mean, + eps and the square root (x² overflows float16 once |x| > 256)
+    consumers = {}
+    for n in nodes:
+        for x in n.input:
+            consumers.setdefault(x, []).append(n)
+    exempt = set()
+    for n in nodes:
+        if n.op_type == "ReduceMean":
+            exempt.add(n.input[0])
+            cur = n.output[0]
+            while True:
+                exempt.add(cur)
+                nxt = consumers.get(cur, [])
+                if len(nxt) != 1 or nxt[0].op_type not in ("Add", "Sqrt"):
+                    break
+                cur = nxt[0].output[0]
     head = []
     for inp in g.input:
         if inp.name in half_inputs:
@@ -445,7 +465,7 @@ def fp16_variant(src, dst, half_inputs):
                 n.output[k] = x + "/f32"
                 rename_uses(x, x + "/f32", nodes)
                 body.append(helper.make_node("Cast", [x + "/f32"], [x], to=T.FLOAT16))
-            elif x in floats and x not in inits:
+            elif x in floats and x not in inits and x not in exempt:
                 n.output[k] = x + "/raw"
                 body.append(helper.make_node("Cast", [x + "/raw"], [x + "/h"], to=T.FLOAT16))
                 body.append(helper.make_node("Cast", [x + "/h"], [x], to=T.FLOAT))
@@ -595,9 +615,11 @@ def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, sav
     prompt, silences, then the live frames. Returns the per-frame trace.
 
     choose = (min_gap, tries, rng): each live frame's user codes are picked among up to `tries` random candidates
-    (the reference's streaming state saved and restored around each try) so that no greedy decision of the frame
-    is closer than min_gap to a tie, else the candidate with the widest gap; user_codes is overwritten with the
-    choice. For the fp16 config: its tokens must survive fp16 rounding."""
+    (the reference's streaming state saved and restored around each try) so that no greedy decision of the NEXT
+    frame is closer than min_gap to a tie, else the candidate with the widest gap; user_codes is overwritten with
+    the choice. The next frame: LMGen's model input at a step is the previous step's column, so the codes given
+    at step t first reach the transformer at step t + 1 (checked). For the fp16 config: its tokens must survive
+    fp16 rounding. The first live frame's decisions depend on the prompt alone."""
     from moshi.models.lm import LMGen
 
     gen = LMGen(lm, device="cpu", use_sampling=False, text_prompt_tokens=prompt_tokens, audio_silence_frame_cnt=6,
@@ -625,7 +647,7 @@ def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, sav
             lm.embed_codes = orig
         prompt_offset = gen._streaming_state.offset
         for t, codes in enumerate(user_codes if save_pt is None else []):
-            if choose is not None:
+            if choose is not None and t + 1 < len(user_codes):
                 import copy
 
                 min_gap, tries, crng = choose
@@ -634,6 +656,8 @@ def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, sav
                 for k in range(tries):
                     cand = codes if k == 0 else crng.integers(0, 2048, size=8).tolist()
                     gen.set_streaming_state(copy.deepcopy(saved))
+                    gen.step(input_tokens=torch.tensor(cand, dtype=torch.long).view(1, 8, 1))
+                    # the next step's decisions do not depend on the codes it is given
                     _, cl = gen.step(input_tokens=torch.tensor(cand, dtype=torch.long).view(1, 8, 1))
                     gap = frame_gap(cl)
                     if gap > best[0]:
@@ -646,6 +670,8 @@ def run_reference(lm, voice_codes, prompt_tokens, user_codes, pt_voice=None, sav
             out, logits = gen.step(input_tokens=torch.tensor(codes, dtype=torch.long).view(1, 8, 1))
             text_logits, audio_logits = logits
             # audio: the 8 agent codebooks (the user's 8 are forced, and the engine skips those substeps)
+            if choose is not None:
+                print(f"  live frame {t}: smallest gap {frame_gap(logits):.4f}", flush=True)
             frames.append({
                 "text": summarise(text_logits, probe_ids["text"], gaps),
                 "audio": [summarise(audio_logits[0, q], probe_ids["audio"], gaps) for q in range(8)],
@@ -757,7 +783,7 @@ def main():
     ap.add_argument("--live", type=int, default=240)
     ap.add_argument("--pyloudnorm", default=None, help="folder holding the pyloudnorm package (needs python3-scipy)")
     ap.add_argument("--configs", default=None, help="comma list of model configs to write (default all)")
-    ap.add_argument("--only", default=None, help="'loudness', 'golden' or 'gqa' writes only that fixture")
+    ap.add_argument("--only", default=None, help="'loudness', 'golden', 'gqa' or 'export' (the graphs) writes only that fixture")
     a = ap.parse_args()
     install_shims(a.personaplex, a.einops)
     os.makedirs(a.out, exist_ok=True)
@@ -808,7 +834,7 @@ def main():
                 os.remove(os.path.join(d, f"{name}.skel.onnx"))  # torch.onnx.export restores the wrapper's (training) mode on everything below it
         if cname == "ctx3000":
             golden_fixture(lm, os.path.join(d, "golden"))
-        if a.only == "golden":
+        if a.only in ("golden", "export"):
             continue
         with open(os.path.join(d, "weights.json"), "w") as f:
             json.dump(spec, f)
@@ -819,12 +845,28 @@ def main():
         # A: a WAV voice (the audio path of the voice prompt, codes from Mimi), prompt A.
         choose = (cfg["choose"][0], cfg["choose"][1], crng) if "choose" in cfg else None
         va, ua = codes(cfg["voice_frames"]), codes(cfg["live"])
+
+        def first_gap(**kw):
+            # the first live frame's decisions depend on the prompt alone: with `choose`, voices are redrawn
+            # until its gap is wide enough too
+            first = []
+            run_reference(lm, probe_ids=probe, gaps=first, **kw)
+            return min(first)
+
+        for _ in range(16):
+            if choose is None or first_gap(voice_codes=va, prompt_tokens=PROMPTS["A"][1], user_codes=ua[:1]) >= choose[0]:
+                break
+            va = codes(cfg["voice_frames"])
         runs["A"] = dict(voice="wav", voiceCodes=va, prompt=PROMPTS["A"][0], promptTokens=PROMPTS["A"][1], userCodes=ua,
                          **run_reference(lm, va, PROMPTS["A"][1], ua, probe_ids=probe, gaps=gaps, choose=choose))
         # B: a .pt voice: saved by the reference from one run, replayed through step_embeddings in another.
         vb, ub = codes(cfg["voice_frames"]), codes(cfg["live"])
         pt = os.path.join("/tmp", f"parley-ref-voice-{cname}.wav")
-        saved = run_reference(lm, vb, PROMPTS["B"][1], [], save_pt=pt, probe_ids=probe)
+        for _ in range(16):
+            saved = run_reference(lm, vb, PROMPTS["B"][1], [], save_pt=pt, probe_ids=probe)
+            if choose is None or first_gap(voice_codes=None, prompt_tokens=PROMPTS["B"][1], user_codes=ub[:1], pt_voice=pt[:-4] + ".pt") >= choose[0]:
+                break
+            vb = codes(cfg["voice_frames"])
         state = torch.load(pt[:-4] + ".pt")
         ref_b = run_reference(lm, None, PROMPTS["B"][1], ub, pt_voice=pt[:-4] + ".pt", probe_ids=probe, gaps=gaps, choose=choose)
         nvoice = state["embeddings"].shape[0]
