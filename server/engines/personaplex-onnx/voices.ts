@@ -271,8 +271,9 @@ export async function writeVoiceFrames(file: string, v: VoiceFrames) {
 /**
  * Reads a PCM16/24/32 or float32 WAV and prepares it as the reference prepares a voice prompt
  * (`load_voice_prompt`): channel 0 only, resampled to 24 kHz (band-limited, protocol/dsp/resampler.ts), then
- * scaled to -24 LUFS integrated (BS.1770, gated; loudness.ts). Padding the last partial frame is the encoder's
- * job (mimi-stream.ts `encodeClip`).
+ * scaled to -24 LUFS integrated (BS.1770, gated; loudness.ts). Padding the last partial frame and encoding are
+ * mimi-stream.ts `encodeClip`'s job: frame by frame from a fresh state with streaming Mimi graphs, as the
+ * reference encodes a voice prompt (whole-clip with a mobius export, an approximation).
  */
 export async function readWavPrompt(file: string, targetRate = 24000): Promise<Float32Array> {
   const b = await readFile(file);
