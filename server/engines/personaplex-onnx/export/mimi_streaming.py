@@ -30,6 +30,7 @@ This writes mimi_encoder/ and mimi_decoder/ in the folder, replacing the mobius 
 """
 import argparse
 import contextlib
+import inspect
 import math
 import os
 import sys
@@ -279,7 +280,8 @@ def export(mimi, out_dir, opset=17):
             os.makedirs(folder, exist_ok=True)
             path = os.path.join(folder, "model.onnx")
             kwargs = {}
-            if "dynamo" in torch.onnx.export.__code__.co_varnames:
+            # The TorchScript exporter (torch >= 2.9 defaults to the dynamo one, which this tracing does not suit).
+            if "dynamo" in inspect.signature(torch.onnx.export).parameters:
                 kwargs["dynamo"] = False
             with torch.no_grad():
                 torch.onnx.export(step_module, args, path, input_names=in_names, output_names=out_names,
