@@ -80,7 +80,7 @@ export interface PersonaPlexOnnxOptions {
    * keys on a rebuild (docs/personaplex-onnx.md §6): more slack, fewer of them, more KV memory for GQA builds.
    */
   rebaseSlackFrames?: number;
-  /** frames of left context the rolling Mimi encoder/decoder re-run (default 8) */
+  /** frames of left context the rolling Mimi encoder/decoder re-run with whole-utterance Mimi graphs (default 8; unused by streaming ones) */
   mimiWindowFrames?: number;
   /** prompt frames per temporal prefill run at most (default 256); fewer while other sessions step */
   prefillChunk?: number;
