@@ -89,4 +89,14 @@ describe('the engine on streaming Mimi graphs', () => {
     expect(await replay(sB, outB)).toBeLessThan(1e-5);
     await e.dispose();
   });
+
+  it('refuses a bundle whose Mimi encoder streams and decoder does not', async () => {
+    const mixed = await tempBundle();
+    try {
+      await copyFile(path.join(DIR, 'mimi_encoder', 'model.onnx'), path.join(mixed.dir, 'mimi_encoder', 'model.onnx'));
+      await expect(PersonaPlexOnnxEngine.create({ modelDir: mixed.dir, intraOpNumThreads: 1 })).rejects.toThrow(/encoder streams \(state_in\.\*\) but the decoder does not/);
+    } finally {
+      await mixed.cleanup();
+    }
+  });
 });
