@@ -26,7 +26,9 @@ Real weights (torch >= 2 with safetensors installed; the checkpoint is Mimi's `t
   python3 server/engines/personaplex-onnx/export/mimi_streaming.py --personaplex PERSONAPLEX/moshi \
       --weights tokenizer-e351c8d8-checkpoint125.safetensors --out /models/personaplex-onnx
 This writes mimi_encoder/ and mimi_decoder/ in the folder, replacing the mobius whole-utterance graphs
-(keep a copy if you want to compare).
+(keep a copy if you want to compare), then checks the export against the reference's own streaming on 12 s
+of a test signal (`check`: codes exactly, decoded audio within 100 dB SNR; the ONNX graphs themselves only
+where the Python onnxruntime is installed) and exits non-zero on a failure.
 """
 import argparse
 import contextlib
@@ -291,11 +293,78 @@ def export(mimi, out_dir, opset=17):
     return paths
 
 
+def test_signal(seconds, seed=3):
+    """A speech-like test signal: a gliding harmonic tone with a slow envelope and a little noise."""
+    import numpy as np
+
+    t = np.arange(int(24000 * seconds)) / 24000
+    f0 = 140 + 40 * np.sin(2 * np.pi * 0.7 * t + seed)
+    phase = 2 * np.pi * np.cumsum(f0) / 24000
+    x = sum(a * np.sin(k * phase) for k, a in ((1, 0.4), (2, 0.2), (3, 0.12), (5, 0.05)))
+    env = 0.5 + 0.5 * np.sin(2 * np.pi * 2.3 * t) ** 2
+    x = x * env + 0.01 * np.random.RandomState(seed).standard_normal(len(t))
+    return torch.tensor(x, dtype=torch.float32).view(1, 1, -1)
+
+
+def check(mimi, out_dir, seconds):
+    """The export against the reference's own streaming (`mimi.streaming(1)`, one frame per call) on a test
+    signal: the functional graph in torch, and the ONNX graphs too where onnxruntime is installed. Returns
+    True when every code is equal and the decoded audio is within 100 dB SNR."""
+    x = test_signal(seconds)
+    frames = [x[..., i * FRAME:(i + 1) * FRAME] for i in range(x.shape[-1] // FRAME)]
+    with torch.no_grad():
+        with mimi.streaming(1):
+            codes = torch.cat([mimi.encode(f) for f in frames], dim=-1)
+        with mimi.streaming(1):
+            audio = torch.cat([mimi.decode(codes[..., i:i + 1]) for i in range(codes.shape[-1])], dim=-1)
+    enc, dec = StreamingMimi(mimi, "encoder"), StreamingMimi(mimi, "decoder")
+    runs = {"torch (functional graph)": (torch.cat([enc(f) for f in frames], dim=-1),
+                                         torch.cat([dec(codes[..., i:i + 1]) for i in range(codes.shape[-1])], dim=-1))}
+    try:
+        import onnxruntime as rt
+    except ImportError:
+        rt = None
+        print("onnxruntime (Python) is not installed: the ONNX graphs themselves are not checked here")
+    if rt is not None:
+        runs["onnxruntime"] = _run_onnx(rt, out_dir, frames, codes)
+    ok = True
+    for name, (c, a) in runs.items():
+        agree = float((c == codes).float().mean())
+        snr = float(10 * torch.log10((audio ** 2).sum() / ((audio - a) ** 2).sum().clamp_min(1e-30)))
+        passed = agree == 1.0 and snr >= 100
+        ok = ok and passed
+        print(f"{'PASS' if passed else 'FAIL'} {name}: codes equal to the reference's streaming {agree:.4f} "
+              f"({len(frames)} frames), decoded audio {snr:.1f} dB SNR")
+    return ok
+
+
+def _run_onnx(rt, out_dir, frames, codes):
+    outs = {}
+    for kind, inputs in (("encoder", [f.numpy() for f in frames]),
+                         ("decoder", [codes[..., i:i + 1].numpy() for i in range(codes.shape[-1])])):
+        sess = rt.InferenceSession(os.path.join(out_dir, f"mimi_{kind}", "model.onnx"), providers=["CPUExecutionProvider"])
+        state = {}
+        for i in sess.get_inputs():
+            if i.name.startswith("state_in."):
+                dtype = "int64" if "int64" in i.type else "float32"
+                state[i.name] = __import__("numpy").zeros([1] + list(i.shape[1:]), dtype=dtype)
+        names = [o.name for o in sess.get_outputs()]
+        ys = []
+        for x in inputs:
+            r = dict(zip(names, sess.run(None, {("waveform" if kind == "encoder" else "codes"): x, **state})))
+            state = {n.replace("state_out.", "state_in."): v for n, v in r.items() if n.startswith("state_out.")}
+            ys.append(torch.from_numpy(r["codes" if kind == "encoder" else "waveform"]))
+        outs[kind] = torch.cat(ys, dim=-1)
+    return outs["encoder"], outs["decoder"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--personaplex", required=True, help="the `moshi` folder of NVIDIA/personaplex")
     ap.add_argument("--weights", required=True, help="Mimi checkpoint (tokenizer-*.safetensors)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--check-seconds", type=float, default=12.0,
+                    help="seconds of test signal to check the export against the reference's streaming (0: no check)")
     a = ap.parse_args()
     sys.path.insert(0, a.personaplex)
     os.environ.setdefault("NO_TORCH_COMPILE", "1")
@@ -304,6 +373,8 @@ def main():
     mimi = loaders.get_mimi(a.weights, "cpu")
     for p in export(mimi, a.out):
         print("wrote", p)
+    if a.check_seconds > 0 and not check(mimi, a.out, a.check_seconds):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
