@@ -47,6 +47,11 @@ import { extendRopeTables, keepLast, probeRopeLayout, rebaseKeys, rebaseRotation
 
 /** Default `rebaseSlackFrames`. */
 const REBASE_SLACK = 512;
+/**
+ * Default `ropeRows` of a concat build: 1 hour at 12.5 Hz, so its sessions re-base about once an hour (the tables
+ * cost 45,000 × 128 × 4 B = 23 MB). A GroupQueryAttention build's positions stay under its cache length instead.
+ */
+const CONCAT_ROPE_ROWS = 45_000;
 import { halfArrayToFloat } from './half.ts';
 import { StepBuffers, TickScratch, setInt64 } from './step-buffers.ts';
 import { PrefillPacer, type PacerOptions } from './prefill-pacer.ts';
@@ -70,7 +75,8 @@ export interface PersonaPlexOnnxOptions {
   /**
    * Rows of rotary table to keep positions under. Conversations have no time limit: a session is re-based
    * (rope-tables.ts) before its position reaches the table's end. Tables shorter than this, or than the context
-   * plus twice the re-basing slack, are extended at load. Default: the export's table (8000 rows in mobius').
+   * plus twice the re-basing slack, are extended at load. Default: 45,000 for a concat build (re-basing about once
+   * an hour), the export's table (8000 rows in mobius') for a GroupQueryAttention build.
    */
   ropeRows?: number;
   /**
@@ -230,7 +236,8 @@ export class PersonaPlexOnnxEngine implements DuplexEngine {
         const ctx = opts.contextFrames ?? DEFAULT_CONTEXT_FRAMES;
         // GroupQueryAttention covers local_window_size frames including the current one; the reference covers
         // context - 1 (tests/personaplex-onnx/reference/window.test.ts), so the window is set to that.
-        rope = await extendRopeTables(file, Math.max(opts.ropeRows ?? 0, ctx + 2 * Math.min(opts.rebaseSlackFrames ?? REBASE_SLACK, ctx)), ctx - 1);
+        const least = ctx + 2 * Math.min(opts.rebaseSlackFrames ?? REBASE_SLACK, ctx);
+        rope = await extendRopeTables(file, (gqa) => Math.max(opts.ropeRows ?? (gqa ? 0 : CONCAT_ROPE_ROWS), least), ctx - 1);
         if (rope.original !== null && rope.positions !== rope.original) log.info({ from: rope.original, to: rope.positions }, 'rotary tables extended');
         if (rope.gqaWindow && rope.gqaWindow.from !== rope.gqaWindow.to) log.info({ from: rope.gqaWindow.from, to: rope.gqaWindow.to }, 'GroupQueryAttention local_window_size set to the reference window');
         return rope.file;

@@ -116,11 +116,12 @@ export function ropeRows(freq: Float64Array, from: number, to: number): { cos: F
 }
 
 /**
- * Extends the temporal graph's rotary tables to `positions` rows when they are shorter, and sets every
+ * Extends the temporal graph's rotary tables to `positions` rows (a number, or one per kind of graph: GroupQueryAttention
+ * or not) when they are shorter, and sets every
  * GroupQueryAttention's local_window_size to `gqaWindow` when given. Returns the file to load, the table length
  * the engine must stay under, and the frequencies.
  */
-export async function extendRopeTables(file: string, positions: number, gqaWindow?: number): Promise<RopeExtension> {
+export async function extendRopeTables(file: string, positions: number | ((gqa: boolean) => number), gqaWindow?: number): Promise<RopeExtension> {
   const model = fromBinary(ModelProtoSchema, await readFile(file));
   const inits = model.graph?.initializer ?? [];
   const gqa = (model.graph?.node ?? []).filter((n) => n.opType === 'GroupQueryAttention');
@@ -146,7 +147,7 @@ export async function extendRopeTables(file: string, positions: number, gqaWindo
   if (worst > FORMULA_TOL[half ? 'float16' : 'float32']) {
     throw new Error(`rotary tables of ${file} do not follow cos/sin(position × frequency) (off by ${worst.toExponential(2)}); cannot extend or re-base them`);
   }
-  const target = Math.max(rows, positions);
+  const target = Math.max(rows, typeof positions === 'number' ? positions : positions(window !== null));
   const patchWindow = window !== null && window.to !== window.from;
   if (target === rows && !patchWindow) return { file, positions: rows, original: rows, freq, gqaWindow: window };
   const out = path.join(dir, `${path.basename(file, '.onnx')}.rope${target}${patchWindow ? `.w${window!.to}` : ''}.onnx`);

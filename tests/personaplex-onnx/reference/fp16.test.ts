@@ -26,7 +26,7 @@ for (const temporal of ['concat', 'gqa'] as const) {
     });
 
     it('the engine takes the fp16 path: float16 KV, hidden and logits', async () => {
-      const e = await PersonaPlexOnnxEngine.create({ modelDir: ref.dir, intraOpNumThreads: 1, contextFrames: 64 });
+      const e = await PersonaPlexOnnxEngine.create({ modelDir: ref.dir, intraOpNumThreads: 1, contextFrames: 64, ropeRows: 256 });
       try {
         const g = e.geometry;
         expect([g.temporalKvType, g.depKvType, g.hiddenType, g.textLogitsType, g.audioLogitsType]).toEqual(['float16', 'float16', 'float16', 'float16', 'float16']);
@@ -37,12 +37,13 @@ for (const temporal of ['concat', 'gqa'] as const) {
       }
     });
 
+    // ropeRows 256: the shipped tables, so that the sessions are re-based (a concat build's default extends them)
     it('batch 1: WAV voice (A) and .pt voice (B), 320 live frames (5× the window, re-based past 256-row tables)', async () => {
       expect(ref.trace.meta.minTop2Gap).toBeGreaterThanOrEqual(0.1);
       const n = ref.trace.runs.A.frames.length;
       expect(n).toBeGreaterThanOrEqual(320);
-      const a = await compareRuns(ref.trace, ref.dir, [{ run: 'A', joinAt: 0, frames: n }], { contextFrames: 64 });
-      const b = await compareRuns(ref.trace, ref.dir, [{ run: 'B', joinAt: 0, frames: n }], { contextFrames: 64 });
+      const a = await compareRuns(ref.trace, ref.dir, [{ run: 'A', joinAt: 0, frames: n }], { contextFrames: 64, ropeRows: 256 });
+      const b = await compareRuns(ref.trace, ref.dir, [{ run: 'B', joinAt: 0, frames: n }], { contextFrames: 64, ropeRows: 256 });
       expectParity([...a, ...b], [n, n], FP16_TOL);
       expect(a[0]!.rebases).toBeGreaterThanOrEqual(1);
       console.log(
@@ -58,7 +59,7 @@ for (const temporal of ['concat', 'gqa'] as const) {
         { run: 'A' as const, joinAt: 40, frames: n }, // from the persona snapshot
         { run: 'B' as const, joinAt: 63, frames: n },
       ];
-      const r = await compareRuns(ref.trace, ref.dir, plan, { contextFrames: 64, skipProvidedSubsteps: false });
+      const r = await compareRuns(ref.trace, ref.dir, plan, { contextFrames: 64, ropeRows: 256, skipProvidedSubsteps: false });
       expectParity(r, [n, n, n, n], FP16_TOL);
       console.log(`[fp16] ${temporal} batch 4: max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);
     }, 240_000);

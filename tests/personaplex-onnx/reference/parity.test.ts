@@ -71,7 +71,8 @@ describe('parity over 10× a 64-frame context (sliding window and positions)', (
         { run: 'A', joinAt: 0, frames: n },
         { run: 'B', joinAt: 150, frames: n - 150 },
       ],
-      { contextFrames: 64 },
+      // the shipped 256-row tables (a concat build's default extends them to 45,000 rows)
+      { contextFrames: 64, ropeRows: 256 },
     );
     expectParity(r, [n, n - 150]);
     // The tables hold 256 rows (less than the prompt plus 640 frames): the sessions were re-based on the way.
@@ -107,13 +108,17 @@ describe('parity over 10× a 64-frame context (sliding window and positions)', (
         await e.dispose();
       }
     };
-    const rebased = await drive();
+    const rebased = await drive(256);
     const long = await drive(3000);
     expect(rebased.limit).toBe(256);
     expect(rebased.layout).toBe('interleaved'); // the reference's own rotary layout (mobius exports use halves)
     expect(rebased.rebases).toBeGreaterThanOrEqual(12);
     expect(long.limit).toBe(3000);
     expect(long.rebases).toBe(0);
+    // by default a concat build's tables are extended to 45,000 rows (1 hour): it re-bases about once an hour
+    const byDefault = await PersonaPlexOnnxEngine.create({ modelDir: ref.dir, intraOpNumThreads: 1, contextFrames: 64 });
+    expect(byDefault.positionLimit).toBe(45_000);
+    await byDefault.dispose();
     let worst = 0;
     for (let t = 0; t < frames; t++) {
       const a = rebased.rows[t]!;
