@@ -14,6 +14,17 @@ import { carriedCodes, carrierFrame, writeReferenceBundle, type BundleOptions, t
 /** fp32 torch (CPU) vs fp32 onnxruntime: largest logit difference allowed */
 export const LOGIT_TOL = 1e-4;
 
+/** Four sessions joining a batch mid-stream at ticks 0/17/40/63, runs A and B alternating; the third starts from
+ * run A's persona snapshot. `n` live frames each. */
+export function joiningPlan(n: number) {
+  return [
+    { run: 'A' as const, joinAt: 0, frames: n },
+    { run: 'B' as const, joinAt: 17, frames: n },
+    { run: 'A' as const, joinAt: 40, frames: n }, // from the persona snapshot
+    { run: 'B' as const, joinAt: 63, frames: n },
+  ];
+}
+
 export interface Divergence {
   frames: number;
   /** first frame whose tokens differ, or -1 */

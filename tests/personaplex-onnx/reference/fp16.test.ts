@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PersonaPlexOnnxEngine } from '../../../server/engines/personaplex-onnx/engine.ts';
-import { bundleFor, compareRuns, expectParity, removeBundles } from './compare.ts';
+import { bundleFor, compareRuns, expectParity, joiningPlan, removeBundles } from './compare.ts';
 
 /**
  * fp16 builds vs the float32 reference: largest logit difference allowed. Measured up to 0.065 (batch 4) on logits
@@ -53,12 +53,7 @@ for (const temporal of ['concat', 'gqa'] as const) {
 
     it('batch 4 with sessions joining mid-stream, all 16 depformer substeps', async () => {
       const n = 200;
-      const plan = [
-        { run: 'A' as const, joinAt: 0, frames: n },
-        { run: 'B' as const, joinAt: 17, frames: n },
-        { run: 'A' as const, joinAt: 40, frames: n }, // from the persona snapshot
-        { run: 'B' as const, joinAt: 63, frames: n },
-      ];
+      const plan = joiningPlan(n);
       const r = await compareRuns(ref.trace, ref.dir, plan, { contextFrames: 64, ropeRows: 256, skipProvidedSubsteps: false });
       expectParity(r, [n, n, n, n], FP16_TOL);
       console.log(`[fp16] ${temporal} batch 4: max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { PersonaPlexOnnxEngine, type PersonaPlexOnnxOptions, type StepTrace } from '../../../server/engines/personaplex-onnx/engine.ts';
 import { carrierFrame } from './bundle.ts';
-import { LOGIT_TOL, bundleFor, compareRuns, expectParity, removeBundles } from './compare.ts';
+import { LOGIT_TOL, bundleFor, compareRuns, expectParity, joiningPlan, removeBundles } from './compare.ts';
 
 afterAll(removeBundles);
 
@@ -32,12 +32,7 @@ describe('parity with the reference LMGen (3000-frame context)', () => {
 
   it('batch 4 with sessions joining mid-stream, all 16 depformer substeps', async () => {
     const n = 120;
-    const plan = [
-      { run: 'A' as const, joinAt: 0, frames: n },
-      { run: 'B' as const, joinAt: 17, frames: n },
-      { run: 'A' as const, joinAt: 40, frames: n }, // from the persona snapshot
-      { run: 'B' as const, joinAt: 63, frames: n },
-    ];
+    const plan = joiningPlan(n);
     const r = await compareRuns(ref.trace, ref.dir, plan, { skipProvidedSubsteps: false });
     expectParity(r, [n, n, n, n]);
     console.log(`[parity] batch 4: max |logit diff| ${Math.max(...r.map((x) => x.maxLogitDiff)).toExponential(2)}`);

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { PersonaPlexOnnxEngine } from '../../../server/engines/personaplex-onnx/engine.ts';
 import { persona, tempBundle, userFrame } from '../helpers.ts';
 import { FIXTURES } from './bundle.ts';
-import { bundleFor, compareRuns, expectParity, removeBundles } from './compare.ts';
+import { bundleFor, compareRuns, expectParity, joiningPlan, removeBundles } from './compare.ts';
 
 afterAll(removeBundles);
 
@@ -77,12 +77,7 @@ describe('a GroupQueryAttention build of the reference model against LMGen (cont
 
   it('batch 4 with sessions joining mid-stream, all 16 depformer substeps', async () => {
     const n = 200;
-    const plan = [
-      { run: 'A' as const, joinAt: 0, frames: n },
-      { run: 'B' as const, joinAt: 17, frames: n },
-      { run: 'A' as const, joinAt: 40, frames: n }, // from the persona snapshot
-      { run: 'B' as const, joinAt: 63, frames: n },
-    ];
+    const plan = joiningPlan(n);
     const r = await compareRuns(ref.trace, ref.dir, plan, { contextFrames: 64, skipProvidedSubsteps: false });
     expectParity(r, [n, n, n, n]);
   }, 180_000);
