@@ -10,8 +10,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { model, valueInfo } from '../../server/engines/personaplex-onnx/post-graphs.ts';
-import { extendRopeTables, floatToHalf, ropeRows } from '../../server/engines/personaplex-onnx/rope-tables.ts';
-import { halfToFloat } from '../../server/engines/personaplex-onnx/half.ts';
+import { extendRopeTables, ropeRows } from '../../server/engines/personaplex-onnx/rope-tables.ts';
+import { floatToHalf, halfToFloat } from '../../server/engines/personaplex-onnx/half.ts';
 
 const ROWS = 500;
 const HD = 16;

@@ -25,7 +25,7 @@ import { AttributeProto_AttributeType, ModelProtoSchema, TensorProto_DataType, t
 import * as ort from 'onnxruntime-node';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { halfTable, halfToFloat } from './half.ts';
+import { floatToHalf, halfTable, halfToFloat } from './half.ts';
 
 export interface RopeExtension {
   /** the graph file to load */
@@ -274,36 +274,6 @@ export function keepLast(values: KvArray, heads: number, len: number, headDim: n
   const out = values instanceof Uint16Array ? new Uint16Array(heads * keep * headDim) : new Float32Array(heads * keep * headDim);
   for (let h = 0; h < heads; h++) out.set(values.subarray((h * len + len - keep) * headDim, (h * len + len) * headDim) as never, h * keep * headDim);
   return out;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float → IEEE binary16 bits, round to nearest even (as onnxruntime's and numpy's casts). */
-export function floatToHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const e = (x >>> 23) & 0xff;
-  let m = x & 0x7fffff;
-  if (e === 255) return sign | 0x7c00 | (m ? 0x200 : 0);
-  const he = e - 112;
-  if (he >= 31) return sign | 0x7c00;
-  if (he <= 0) {
-    if (he < -10) return sign;
-    m |= 0x800000;
-    const shift = 14 - he;
-    let hm = m >>> shift;
-    const rem = m & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && hm & 1)) hm++;
-    return sign | hm;
-  }
-  const hm = m >>> 13;
-  const rem = m & 0x1fff;
-  let h = sign | (he << 10) | hm;
-  if (rem > 0x1000 || (rem === 0x1000 && hm & 1)) h++;
-  return h;
 }
 
 /**

