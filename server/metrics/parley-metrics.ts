@@ -35,7 +35,7 @@ export function createParleyMetrics() {
     ticksLate: registry.counter('parley_ticks_late_total', 'ticks whose engine step was skipped because the previous step overran'),
     framesLate: registry.counter('parley_frames_late_total', 'frames that arrived after their slot, by stream', ['stream', 'reason']),
     framesDropped: registry.counter('parley_frames_dropped_total', 'frames dropped, by stream and reason', ['stream', 'reason']),
-    framesMissing: registry.counter('parley_frames_missing_total', 'player voice slots filled with silence (no frame in time)'),
+    framesMissing: registry.counter('parley_frames_missing_total', 'player voice slots with no frame in time (lost, late, or held back to widen the buffer): concealed or silence'),
     bytesReceived: registry.counter('parley_bytes_received_total', 'bytes received from players, by stream kind', ['stream', 'codec']),
     bytesSent: registry.counter('parley_bytes_sent_total', 'bytes sent to players, by stream kind', ['stream', 'codec']),
     refused: registry.counter('parley_refused_total', 'player messages refused, by reason', ['reason']),

@@ -11,10 +11,10 @@
  *    frame's slack (tick time − arrival) is kept over a window: the smallest slack, less a safety margin, is how
  *    much earlier the tick could fire for this player (`phaseWishMs`, read by the conductor to move the tick grid
  *    onto the players' arrivals), and a late frame makes it negative (fire later). When the jitter is wider than
- *    a tick can cover, one more frame is held (up to 3); frames that pile up past that (after a stall that
- *    skipped ticks) are trimmed, so a stall never leaves its delay behind. With `isSilent`, only silent frames
- *    are trimmed while the player speaks (their words reach the engine whole, a little late), until the delay
- *    has stood for `trimSpeechAfterTicks`; then speech is trimmed too.
+ *    a tick can cover, one more frame is held (up to 3; the tick that adds it is concealed); frames that pile up
+ *    past that (after a stall that skipped ticks) are trimmed, so a stall never leaves its delay behind. With
+ *    `isSilent`, only silent frames are trimmed while the player speaks (their words reach the engine whole, a
+ *    little late), until the delay has stood for `trimSpeechAfterTicks`; then speech is trimmed too.
  */
 export interface UplinkJitterStats {
   late: number;
@@ -24,6 +24,8 @@ export interface UplinkJitterStats {
   missing: number;
   /** frames dropped to bring the delay back down after frames piled up (adaptive) */
   trimmed: number;
+  /** ticks that held a frame back to widen the buffer for jitter (adaptive: concealed, like a missing frame) */
+  held: number;
 }
 
 export interface AdaptiveOptions {
@@ -54,7 +56,7 @@ export class UplinkJitterBuffer<T> {
   private frames: Held<T>[] = [];
   private lastSeq = -1;
   private primed = false;
-  readonly stats: UplinkJitterStats = { late: 0, duplicate: 0, overflow: 0, missing: 0, trimmed: 0 };
+  readonly stats: UplinkJitterStats = { late: 0, duplicate: 0, overflow: 0, missing: 0, trimmed: 0, held: 0 };
   /** the frame `pop` just returned: ms from its arrival to the first tick after it, and held past that tick */
   lastWait: { tickMs: number; heldMs: number } | null = null;
 
@@ -169,7 +171,11 @@ export class UplinkJitterBuffer<T> {
       this.lastPlayed = v;
       return v;
     }
-    if (head) return null; // holding one frame more for a wider jitter
+    if (head) {
+      // Holding one frame more for a wider jitter: the slot this adds is concealed, never a hole in a word.
+      this.stats.held++;
+      return this.conceal(this.lastPlayed, ++this.concealedRun) as T | null;
+    }
     // Nothing here: the frame is lost or late. Conceal it and move on; waiting would delay everything after it.
     this.stats.missing++;
     this.concealedAt.set(this.expected, deadline);

@@ -55,18 +55,26 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-/** Run `attack` for a while and check the good player's mix stayed exactly its own tone at its weight. */
+const missingSlots = () => metric(/^parley_frames_missing_total\{process="[^"]+"\}/);
+
+/**
+ * Run `attack` for a while and check the good player's mix stayed exactly its own tone at its weight. The one
+ * allowance is the good player's own network weather: when the test process is busy its timer sends a frame too
+ * late for its tick, the server conceals that slot (counted as missing) and that one mix frame is quieter. Only
+ * the good player streams valid voice here, so the missing count bounds how many frames may differ.
+ */
 async function goodPlayerUnaffected(attack: () => Promise<void> | void, foreignFreq?: number) {
   const before = good.frames.length;
+  const missingBefore = await missingSlots();
   const started = Date.now();
   await attack();
   await sleep(800);
   const recent = good.frames.slice(before).filter((f) => f.npc === 'alex' && f.at >= started + 240);
   expect(recent.length).toBeGreaterThanOrEqual(Math.floor((Date.now() - started - 240) / 80) - 3);
-  for (const f of recent) {
-    expect(amplitude(f.samples, 300)).toBeCloseTo(0.1, 2);
-    if (foreignFreq) expect(amplitude(f.samples, foreignFreq)).toBeLessThan(0.002);
-  }
+  const off = recent.filter((f) => Math.abs(amplitude(f.samples, 300) - 0.1) >= 0.005);
+  expect(off.length).toBeLessThanOrEqual((await missingSlots()) - missingBefore);
+  expect(off.length).toBeLessThanOrEqual(3);
+  if (foreignFreq) for (const f of recent) expect(amplitude(f.samples, foreignFreq)).toBeLessThan(0.002);
 }
 
 describe('bad input', () => {

@@ -5,5 +5,5 @@
 import type { HearingPlayer } from '../../server/voice/hearing-stage.ts';
 
 export function stubIntake(next: () => Float32Array): NonNullable<HearingPlayer['intake']> {
-  return { pop: next, buffer: { stats: { missing: 0, trimmed: 0 }, lastWait: null } } as unknown as NonNullable<HearingPlayer['intake']>;
+  return { pop: next, buffer: { stats: { missing: 0, trimmed: 0, held: 0 }, lastWait: null } } as unknown as NonNullable<HearingPlayer['intake']>;
 }

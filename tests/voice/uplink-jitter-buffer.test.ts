@@ -144,6 +144,22 @@ describe('uplink jitter buffer, adaptive', () => {
     expect(jb.depth).toBeLessThanOrEqual(1);
   });
 
+  it('conceals the tick that widens the buffer (a fading repeat of the last frame), never a hole of silence', () => {
+    const jb = new UplinkJitterBuffer<number>('adaptive', 8, { windowFrames: 20, conceal: (last, run) => (run === 1 ? -(last as number) : null) });
+    const jittery = (s: number) => (s >= 12 && s % 3 === 0 ? 110 : 0);
+    const played = drive(jb, 40, { phase: 10, delay: jittery });
+    expect(jb.stats.held).toBeGreaterThanOrEqual(1);
+    // every slot without a frame of its own (missing or held) is concealed: right after a frame played, its
+    // fading repeat (marked negative here); only a second gap in a row falls silent
+    const gaps = played.map((v, i) => ({ v, i })).filter(({ v }) => v === null || v < 0);
+    expect(gaps.length).toBe(jb.stats.missing + jb.stats.held);
+    for (const { v, i } of gaps) {
+      const before = played[i - 1];
+      if (before !== null && before! >= 0) expect(v).toBe(-before!);
+      else expect(v).toBeNull();
+    }
+  });
+
   it("says whether the coming tick's frame is in, and measures slack against the deadline when the tick runs early", () => {
     const jb = new UplinkJitterBuffer<number>();
     expect(jb.readyForTick(0)).toBeNull(); // not sending: the tick does not wait on this player
