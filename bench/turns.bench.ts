@@ -94,7 +94,7 @@ function table(title: string, cols: { label: string; s: TurnSummary }[]) {
   for (const r of REPORTED) {
     const v = (s: TurnSummary) =>
       r.key === 'pauseCases' ? `${s.pauseCases}/${s.smoothCases}/${s.interruptCases}/${s.listenerCases}/${s.answers}` : fmt(s[r.key] as number);
-    lines.push(`${r.name.padEnd(w)}  ${cols.map((c) => v(c.s).padStart(14)).join('')}`);
+    lines.push(`${r.name.padEnd(w)}  ${cols.map((c) => ` ${v(c.s)}`.padStart(14)).join('')}`); // the case counts outgrow a column: keep a space between them
   }
   console.log(lines.join('\n'));
 }

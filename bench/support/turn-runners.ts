@@ -4,14 +4,19 @@
  *   engine-only  every script's session steps in lockstep through `engine.step` (faster than real time); input
  *                frame k and output frame k share one timeline, as on the engine's own clock.
  *   server       a real Parley server around the engine, one room per script, each player a Colyseus client
- *                over WebSocket sending its voice in real time; the NPC's audio is placed on the player's
- *                timeline where it arrived (the pipeline's share included), its text pieces with their frames.
+ *                over WebSocket sending its voice in real time; the NPC's audio as it leaves the player's speaker
+ *                through the plugin's playout buffer (the pipeline's share included), its text pieces where their
+ *                frames played.
  */
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
+import { decodeServer } from '../../protocol/envelope.ts';
+import { Kind, PARLEY_CHANNEL } from '../../protocol/messages.ts';
+import { createDecoder } from '../../server/codec/index.ts';
 import type { DuplexEngine, Persona } from '../../server/engines/contract.ts';
 import { TestPlayer } from '../../tests/support/test-player.ts';
 import { inlineNpcs, startTestServer } from '../../tests/support/test-server.ts';
 import type { Recording } from './turn-metrics.ts';
+import { playOut, type Arrival } from './playout-sim.ts';
 import type { Heard, PlayerScript } from './turn-scenarios.ts';
 
 const SR = 24_000;
@@ -156,11 +161,25 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
   player.pose([0, 0, 1.2], [0, 0, -1]);
   const heard = new HeardTrack();
   const mine = new PlayerTrack();
-  const placed = new Map<number, number>(); // NPC frame index → where it was heard
+  // The NPC's frames and `interrupted` events as they arrived, for the plugin's playout buffer (below).
+  const arrivals: Arrival[] = [];
+  const flushes: number[] = [];
+  const texts: { i: number; piece: string }[] = [];
+  let listening = false;
+  const dec = createDecoder('pcm16');
+  player.room.onMessage(PARLEY_CHANNEL, (bytes: Uint8Array) => {
+    if (!listening) return;
+    const m = decodeServer(bytes);
+    if (!('npc' in m) || m.npc !== npc) return;
+    const at = Date.now();
+    if (m.k === Kind.NpcVoice) arrivals.push({ at, i: m.i, samples: dec.decode(m.data) });
+    else if (m.k === Kind.NpcEvent && m.e === 'interrupted') flushes.push(at);
+    else if (m.k === Kind.Text) texts.push({ i: m.i, piece: m.piece });
+  });
   // The timeline starts now: frames that came during the warm-up (the greeting, and the silence after it) are not
-  // part of it. Laid down from sample 0 they pushed every later frame 15 s late, and the NPC's answers then
-  // overlapped the player's next turns.
-  let consumed = player.framesFrom(npc).length;
+  // part of it.
+  listening = true;
+  let consumed = 0;
   // Player sample s happens at t0 + s / 24 ms; frame n is sent when it has been "captured", at t0 + 80 (n + 1).
   const t0 = Date.now() + 200;
   let tail = TAIL_FRAMES;
@@ -169,11 +188,8 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
       const due = t0 + 80 * (n + 1);
       const wait = due - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const frames = player.framesFrom(npc);
-      for (; consumed < frames.length; consumed++) {
-        const f = frames[consumed]!;
-        placed.set(f.i, heard.put(f.samples, Math.round(((f.at - t0) * SR) / 1000)));
-      }
+      // What the script reacts to: the frames as they arrived (it decides when to talk over, not what is measured).
+      for (; consumed < arrivals.length; consumed++) heard.put(arrivals[consumed]!.samples, Math.round(((arrivals[consumed]!.at - t0) * SR) / 1000));
       heard.advance(Math.round(((Date.now() - t0) * SR) / 1000));
       const x = script.next(FRAME_SAMPLES, heard);
       mine.push(x);
@@ -182,16 +198,16 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
       if (n > 20 * 60 * 12.5) throw new Error('turn bench: script did not finish in 20 minutes');
     }
     await new Promise((r) => setTimeout(r, 300));
-    const frames = player.framesFrom(npc);
-    for (; consumed < frames.length; consumed++) {
-      const f = frames[consumed]!;
-      placed.set(f.i, heard.put(f.samples, Math.round(((f.at - t0) * SR) / 1000)));
-    }
-    const pieces = player.texts
-      .filter((t) => t.npc === npc && placed.has(t.i))
-      .map((t) => ({ at: placed.get(t.i)!, piece: t.piece }));
-    return { npc: heard.audio(), pieces, player: mine.data.slice(0, mine.length), said: script.said };
+    listening = false;
+    // What is measured: the NPC's voice as it leaves the player's speaker, through the plugin's own playout buffer
+    // (its adaptive target, draining and the flush on `interrupted`), and each word where its frame played.
+    // Laying frames down where they arrived instead, as this runner once did, never drains: one late frame
+    // delays everything after it for the rest of the run.
+    const played = playOut(arrivals, flushes, t0, Date.now());
+    const pieces = texts.filter((t) => played.startedAt.has(t.i)).map((t) => ({ at: played.startedAt.get(t.i)!, piece: t.piece }));
+    return { npc: played.track, pieces, player: mine.data.slice(0, mine.length), said: script.said };
   } finally {
+    listening = false;
     player.stopVoice();
   }
 }
