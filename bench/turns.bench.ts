@@ -9,7 +9,7 @@
  * and, for the rehearsal engine, the trade-off curve between pause takeovers and answer latency (engine-only,
  * several end-of-turn settings). PARLEY_TURNS=engine skips the server run, PARLEY_TURNS=curve runs only the
  * curve; PARLEY_TURNS_CURVE=0 skips the curve. PARLEY_TURNS_TAKING (JSON turn-taking options, e.g.
- * '{"hesitateMs":64,"bargeInMs":640}') tunes the rehearsal engine of the engine-only run.
+ * '{"hesitateMs":64,"bargeInMs":640}') tunes the rehearsal engine of both runs.
  */
 import { loadConfig } from '../server/config.ts';
 import { silentLogger } from '../server/log.ts';
@@ -115,8 +115,10 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   const config = loadConfig();
   const figures: Record<string, number> = {};
   // The rehearsal engine quietly (its per-session log lines would drown the table); any other through select.ts.
+  const tuning = process.env.PARLEY_TURNS_TAKING ? (JSON.parse(process.env.PARLEY_TURNS_TAKING) as TurnTakingOptions) : undefined;
+  if (tuning) log(`rehearsal turn-taking options (both runs): ${JSON.stringify(tuning)}`);
   const started = async (): Promise<DuplexEngine> => {
-    if (config.engine.name === 'rehearsal') return startRehearsalEngine({ engine: { quiet: true } });
+    if (config.engine.name === 'rehearsal') return startRehearsalEngine({ engine: { quiet: true, ...(tuning ? { turnTaking: tuning } : {}) } });
     const { startEngine } = await import('../server/engines/select.ts');
     return startEngine(config.engine, silentLogger);
   };
@@ -154,8 +156,6 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   if (process.env.PARLEY_TURNS === 'curve') return curve(config.engine.name);
   log(`engine-only: ${config.engine.name}`);
   // In-thread for the rehearsal engine, so each session starts once its lines are synthesised (ready()).
-  const tuning = process.env.PARLEY_TURNS_TAKING ? (JSON.parse(process.env.PARLEY_TURNS_TAKING) as TurnTakingOptions) : undefined;
-  if (tuning) log(`engine-only turn-taking options: ${JSON.stringify(tuning)}`);
   const engine: DuplexEngine = config.engine.name === 'rehearsal' ? await RehearsalEngine.create({ quiet: true, ...(tuning ? { turnTaking: tuning } : {}) }) : await started();
   let engineF = emptyFigures();
   try {

@@ -49,6 +49,16 @@ export function npcSegments(r: Recording): Segment[] {
     });
 }
 
+/**
+ * The NPC stretch playing when the player started talking over it. One that ended up to a frame and a block
+ * before counts: engine-only, the NPC's output frame k is made from input frame k and laid on the same 80 ms, so
+ * an NPC that falls quiet in the frame the player's voice starts in ends before the onset. Counting those as "not
+ * playing" scored such stops as carrying on (engine-only listener figures before stop 27).
+ */
+function playingAt(segs: Segment[], onset: number): Segment | undefined {
+  return segs.find((g) => g.start <= onset && g.end > onset - (0.08 + 0.02) * SR);
+}
+
 /** Player activity, same rule as the NPC's (its own track, so no detector error). */
 function activeBlocks(x: Float32Array, threshold: number): boolean[] {
   const out: boolean[] = [];
@@ -105,17 +115,17 @@ export function measure(r: Recording, into: TurnFigures = emptyFigures()): TurnF
     }
     if (s.kind === 'interrupt' && s.over) {
       const o = s.over;
-      const cut = segs.find((g) => g.start <= o.start && g.end > o.start);
-      const stopMs = cut ? toMs(cut.end - o.start) : null;
+      const cut = playingAt(segs, o.start);
+      const stopMs = cut ? Math.max(0, toMs(cut.end - o.start)) : null;
       const after = turnsIn(o.end - 0.2 * SR, o.end + 5 * SR).find((g) => g !== cut);
       into.interrupt.push({ stopMs, answered: !!after, answerMs: after ? toMs(after.firstWord - o.end) : null, set: s.set });
     }
     if (s.kind === 'listener' && s.over) {
       const o = s.over;
-      const playing = segs.find((g) => g.start <= o.start && g.end > o.start);
-      // Stopped: the answer it was giving ended within 1 s of the "yeah" (its lines run several seconds more).
-      const stopped = !!playing && playing.end < o.start + SR;
-      into.listener.push({ stopped, set: s.set });
+      const playing = playingAt(segs, o.start);
+      // Stopped: the answer it was giving ended within 1 s of the "yeah" (its lines run several seconds more). A
+      // "yeah" into silence (no answer was playing) tests nothing and is left out.
+      if (playing) into.listener.push({ stopped: playing.end < o.start + SR, set: s.set });
     }
     if (s.kind === 'long') {
       const took = turnsIn(s.start, s.end).length > 0;

@@ -1,0 +1,58 @@
+/**
+ * The turn bench's Full-Duplex-Bench measures (bench/support/turn-metrics.ts) on hand-made recordings: where the
+ * NPC talks, where the player talks over it, and what each talk-over counts as.
+ */
+import { describe, expect, it } from 'vitest';
+import { measure, type Recording } from '../../bench/support/turn-metrics.ts';
+import type { Said } from '../../bench/support/turn-scenarios.ts';
+
+const SR = 24_000;
+const s = (sec: number) => Math.round(sec * SR);
+
+/** NPC audio at 0.1 (−20 dBFS) over the given spans (seconds), silence elsewhere; ten words per span. */
+function recording(npcSpans: [number, number][], said: Said[], seconds = 12): Recording {
+  const npc = new Float32Array(s(seconds));
+  const pieces: Recording['pieces'] = [];
+  for (const [a, b] of npcSpans) {
+    for (let i = s(a); i < s(b); i++) npc[i] = 0.1 * Math.sin((2 * Math.PI * 200 * i) / SR);
+    for (let w = 0; w < 10; w++) pieces.push({ at: s(a + ((b - a) * w) / 10), piece: '▁word' });
+  }
+  return { npc, pieces, player: new Float32Array(s(seconds)), said };
+}
+
+const listener = (question: [number, number], yeah: [number, number]): Said => ({
+  kind: 'listener',
+  speaker: 'test',
+  set: 'tuning',
+  start: s(question[0]),
+  end: s(question[1]),
+  over: { start: s(yeah[0]), end: s(yeah[1]), text: 'Yeah.' },
+});
+
+describe('turn metrics: a listener\'s "yeah" over the NPC', () => {
+  it('carrying on is not stopping; falling quiet at the "yeah" is, even in the very frame it starts', () => {
+    const yeah: [number, number] = [4, 4.4];
+    const carried = measure(recording([[3, 8]], [listener([1, 2.5], yeah)]));
+    expect(carried.listener).toEqual([{ stopped: false, set: 'tuning' }]);
+    const stoppedLater = measure(recording([[3, 4.3]], [listener([1, 2.5], yeah)]));
+    expect(stoppedLater.listener).toEqual([{ stopped: true, set: 'tuning' }]);
+    // engine-only timeline: the NPC's output for the frame the "yeah" starts in is already silent
+    const stoppedAtOnset = measure(recording([[3, 3.98]], [listener([1, 2.5], yeah)]));
+    expect(stoppedAtOnset.listener).toEqual([{ stopped: true, set: 'tuning' }]);
+  });
+
+  it('leaves out a "yeah" said when no answer was playing', () => {
+    const f = measure(recording([[3, 3.5]], [listener([1, 2.5], [5, 5.4])]));
+    expect(f.listener).toEqual([]);
+  });
+});
+
+describe('turn metrics: an interruption', () => {
+  it('stop latency is from the talk-over onset to the NPC falling quiet, never below 0', () => {
+    const interrupt = (npcEnd: number) =>
+      measure(recording([[3, npcEnd], [7, 9]], [{ ...listener([1, 2.5], [4, 5]), kind: 'interrupt' }])).interrupt[0]!;
+    expect(interrupt(4.2).stopMs).toBeCloseTo(200, -1);
+    expect(interrupt(3.98).stopMs).toBe(0);
+    expect(interrupt(4.2).answered).toBe(true);
+  });
+});
