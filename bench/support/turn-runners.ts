@@ -9,9 +9,6 @@
  *                frames played.
  */
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
-import { decodeServer } from '../../protocol/envelope.ts';
-import { Kind, PARLEY_CHANNEL } from '../../protocol/messages.ts';
-import { createDecoder } from '../../server/codec/index.ts';
 import type { DuplexEngine, Persona } from '../../server/engines/contract.ts';
 import { TestPlayer } from '../../tests/support/test-player.ts';
 import { inlineNpcs, startTestServer } from '../../tests/support/test-server.ts';
@@ -161,25 +158,21 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
   player.pose([0, 0, 1.2], [0, 0, -1]);
   const heard = new HeardTrack();
   const mine = new PlayerTrack();
-  // The NPC's frames and `interrupted` events as they arrived, for the plugin's playout buffer (below).
+  // The timeline starts now: what came during the warm-up (the greeting, and the silence after it) is not part of
+  // it. The player's own records (arrival times on Date.now()) are read from here on.
+  const from = { texts: player.texts.length, events: player.events.length };
   const arrivals: Arrival[] = [];
-  const flushes: number[] = [];
-  const texts: { i: number; piece: string }[] = [];
-  let listening = false;
-  const dec = createDecoder('pcm16');
-  player.room.onMessage(PARLEY_CHANNEL, (bytes: Uint8Array) => {
-    if (!listening) return;
-    const m = decodeServer(bytes);
-    if (!('npc' in m) || m.npc !== npc) return;
-    const at = Date.now();
-    if (m.k === Kind.NpcVoice) arrivals.push({ at, i: m.i, samples: dec.decode(m.data) });
-    else if (m.k === Kind.NpcEvent && m.e === 'interrupted') flushes.push(at);
-    else if (m.k === Kind.Text) texts.push({ i: m.i, piece: m.piece });
-  });
-  // The timeline starts now: frames that came during the warm-up (the greeting, and the silence after it) are not
-  // part of it.
-  listening = true;
-  let consumed = 0;
+  let scanned = player.frames.length;
+  /** This NPC's frames that came since the last call, kept for the playout and laid down for the script. */
+  const take = (t0: number) => {
+    for (; scanned < player.frames.length; scanned++) {
+      const f = player.frames[scanned]!;
+      if (f.npc !== npc) continue;
+      arrivals.push(f);
+      // What the script reacts to: the frames as they arrived (it decides when to talk over, not what is measured).
+      heard.put(f.samples, Math.round(((f.at - t0) * SR) / 1000));
+    }
+  };
   // Player sample s happens at t0 + s / 24 ms; frame n is sent when it has been "captured", at t0 + 80 (n + 1).
   const t0 = Date.now() + 200;
   let tail = TAIL_FRAMES;
@@ -188,8 +181,7 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
       const due = t0 + 80 * (n + 1);
       const wait = due - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      // What the script reacts to: the frames as they arrived (it decides when to talk over, not what is measured).
-      for (; consumed < arrivals.length; consumed++) heard.put(arrivals[consumed]!.samples, Math.round(((arrivals[consumed]!.at - t0) * SR) / 1000));
+      take(t0);
       heard.advance(Math.round(((Date.now() - t0) * SR) / 1000));
       const x = script.next(FRAME_SAMPLES, heard);
       mine.push(x);
@@ -198,16 +190,19 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
       if (n > 20 * 60 * 12.5) throw new Error('turn bench: script did not finish in 20 minutes');
     }
     await new Promise((r) => setTimeout(r, 300));
-    listening = false;
+    take(t0);
     // What is measured: the NPC's voice as it leaves the player's speaker, through the plugin's own playout buffer
     // (its adaptive target, draining and the flush on `interrupted`), and each word where its frame played.
     // Laying frames down where they arrived instead, as this runner once did, never drains: one late frame
     // delays everything after it for the rest of the run.
+    const flushes = player.events.slice(from.events).filter((e) => e.npc === npc && e.e === 'interrupted').map((e) => e.at);
     const played = playOut(arrivals, flushes, t0, Date.now());
-    const pieces = texts.filter((t) => played.startedAt.has(t.i)).map((t) => ({ at: played.startedAt.get(t.i)!, piece: t.piece }));
+    const pieces = player.texts
+      .slice(from.texts)
+      .filter((t) => t.npc === npc && played.startedAt.has(t.i))
+      .map((t) => ({ at: played.startedAt.get(t.i)!, piece: t.piece }));
     return { npc: played.track, pieces, player: mine.data.slice(0, mine.length), said: script.said };
   } finally {
-    listening = false;
     player.stopVoice();
   }
 }

@@ -62,11 +62,13 @@ export class HearingStage {
     const weights = this.weights;
     frames.length = weights.length = players.length;
     players.forEach((p, i) => {
-      const missing = (p.intake?.buffer.stats.missing ?? 0) + (p.intake?.buffer.stats.held ?? 0);
-      const trimmed = p.intake?.buffer.stats.trimmed ?? 0;
+      const stats = p.intake?.buffer.stats;
+      // a slot with no frame of its own: lost or late (missing), or the tick that widened the buffer (held)
+      const unfilled = stats ? stats.missing + stats.held : 0;
+      const trimmed = stats?.trimmed ?? 0;
       const frame = p.intake?.pop(earlyMs) ?? SILENCE;
-      if (p.intake && p.intake.buffer.stats.missing + p.intake.buffer.stats.held > missing) this.metrics.framesMissing.inc();
-      if (p.intake && p.intake.buffer.stats.trimmed > trimmed) this.metrics.framesDropped.inc({ stream: 'player_voice', reason: 'trimmed' });
+      if (stats && stats.missing + stats.held > unfilled) this.metrics.framesMissing.inc();
+      if (stats && stats.trimmed > trimmed) this.metrics.framesDropped.inc({ stream: 'player_voice', reason: 'trimmed' });
       const wait = p.intake?.buffer.lastWait;
       if (wait) {
         this.metrics.uplinkTickWait.observe(wait.tickMs / 1000);

@@ -32,7 +32,8 @@ export class TestPlayer {
   welcome: WelcomeMsg | null = null;
   frames: ReceivedFrame[] = [];
   texts: { npc: string; i: number; piece: string }[] = [];
-  events: NpcEventMsg[] = [];
+  /** with `at`: when it arrived (Date.now()), like `frames` */
+  events: (NpcEventMsg & { at: number })[] = [];
   refused: { code: string; message: string }[] = [];
   /** what the server said this player heard of each NPC utterance (docs/scenes.md) */
   heard: HeardMsg[] = [];
@@ -91,7 +92,7 @@ export class TestPlayer {
         this.texts.push({ npc: msg.npc, i: msg.i, piece: msg.piece });
         return;
       case Kind.NpcEvent:
-        this.events.push(msg);
+        this.events.push({ ...msg, at: Date.now() });
         return;
       case Kind.Refused:
         this.refused.push({ code: msg.code, message: msg.message });

@@ -1,6 +1,7 @@
 /**
- * IEEE binary16 ↔ float32. Half → float through a 65,536-entry table: one load per value instead of a Math.pow, which
- * matters at full size (32,000 text logits + 8 × 2,048 audio logits per session per tick, fp16 exports).
+ * IEEE binary16 ↔ float32. Half → float through a 65,536-entry table: one load per value instead of a
+ * Math.pow, which matters at full size (32,000 text logits + 8 × 2,048 audio logits per session per tick, fp16
+ * exports).
  * The table is built once per thread (256 KiB) and gives exactly the value of the arithmetic definition.
  */
 
