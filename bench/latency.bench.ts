@@ -15,7 +15,8 @@
  *                from the player's frame s (the frame the server's uplink buffer gave that tick), so on the
  *                engine's own timeline it sounds at 80·s ms; the pipeline's share is when it was heard minus that.
  *                For an answer onset: the frame its first loud block played from; for a barge-in: the step that
- *                reported `interrupted`, heard when its event arrived (the plugin flushes then). This includes
+ *                fell quiet for it, `paused` (hesitating) or else `interrupted`, heard when its event arrived
+ *                (the plugin drops its buffered voice then). This includes
  *                the capture framing (one frame). Also reported: end to end minus engine-only paired act by act
  *                (noisier: the engine does not decide identically on the two runs).
  *
@@ -182,14 +183,20 @@ async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: nu
     // Arrival times on this clock (the TestPlayer's own records carry Date.now(); this listener is exact).
     const arrivals: Arrival[] = [];
     const flushes: number[] = [];
-    const flushFrames: number[] = [];
+    /** the event that made each barge-in audible: a pause, or an interruption that no pause came before */
+    const stops: { at: number; i: number }[] = [];
+    let paused = false;
     const texts: { i: number; piece: string }[] = [];
     const dec = createDecoder('pcm16');
     player.room.onMessage(PARLEY_CHANNEL, (bytes: Uint8Array) => {
       const m = decodeServer(bytes);
       const at = performance.now();
       if (m.k === Kind.NpcVoice) arrivals.push({ at, i: m.i, samples: dec.decode(m.data) });
-      else if (m.k === Kind.NpcEvent && m.e === 'interrupted') (flushes.push(at), flushFrames.push(m.i));
+      else if (m.k === Kind.NpcEvent && (m.e === 'interrupted' || m.e === 'paused')) {
+        flushes.push(at);
+        if (!paused) stops.push({ at, i: m.i });
+        paused = m.e === 'paused';
+      } else if (m.k === Kind.NpcEvent && m.e === 'resumed') paused = false;
       else if (m.k === Kind.Text) texts.push({ i: m.i, piece: m.piece });
     });
     const heard = new HeardTrack(); // what the script reacts to: audio as it arrives
@@ -243,7 +250,7 @@ async function runEndToEnd(engine0: DuplexEngine, persona: Persona, jitterMs: nu
         if (v === v) pipeFrames.push(v);
       }
     }
-    const pipeStop = flushFrames.map((i, k) => flushes[k]! - engineAt(i)).filter((v) => v === v);
+    const pipeStop = stops.map((st) => st.at - engineAt(st.i)).filter((v) => v === v);
     // answer onsets: the NPC frame whose first sample starts the loud run after each question
     const rec = { npc: played.track, pieces, player: playerTrack, said: scriptNow.said };
     if (process.env.PARLEY_LATENCY_DUMP) {

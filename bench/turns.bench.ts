@@ -61,7 +61,9 @@ const TARGETS: { name: string; key: keyof TurnSummary; text: string; met: (v: nu
   { name: 'pause takeover (pauses 1.0–1.5 s)', key: 'pauseTakeover', text: '≤ 0.30', met: (v) => v <= 0.3 },
   { name: 'smooth-turn takeover', key: 'smoothTakeover', text: '≥ 0.95', met: (v) => v >= 0.95 },
   { name: 'smooth-turn latency median (ms)', key: 'latencyMedianMs', text: '≤ 600', met: (v) => v <= 600 },
-  { name: 'listener backchannels stop it', key: 'listenerStopRate', text: '≤ 0.2', met: (v) => v <= 0.2 },
+  // FDB v1.5's content relation: a "yeah" the NPC paused for and then carried on through is "resume", the right
+  // behaviour; giving the line up (or falling quiet for good) is a stop. The audio-only rule is reported below.
+  { name: 'listener backchannels stop it (FDB v1.5)', key: 'listenerStopRate', text: '≤ 0.2', met: (v) => v <= 0.2 },
   { name: 'NPC backchannels inside a pause', key: 'backchannelInPause', text: '≥ 0.80', met: (v) => v >= 0.8 },
   { name: 'answers overlapping the player', key: 'answerOverlap', text: '≤ 0.05', met: (v) => v <= 0.05 },
 ];
@@ -75,6 +77,8 @@ const REPORTED: { name: string; key: keyof TurnSummary }[] = [
   { name: 'interruption: stop latency median (ms)', key: 'interruptStopMedianMs' },
   { name: 'interruption: stop latency max (ms)', key: 'interruptStopMaxMs' },
   { name: 'interruption: answers after it', key: 'interruptAnswered' },
+  { name: 'listener "yeah": NPC quiet within 1 s', key: 'listenerSilentRate' },
+  { name: 'listener "yeah": pause before carrying on (ms)', key: 'listenerPauseMedianMs' },
   { name: 'long turn taken over (FDB backchannel TOR)', key: 'longTakeover' },
   { name: 'NPC backchannels in long turns (count)', key: 'backchannels' },
   { name: 'cases: pauses / smooth / interrupt / listener / answers', key: 'pauseCases' },
@@ -85,7 +89,7 @@ function fmt(v: number): string {
 }
 
 function table(title: string, cols: { label: string; s: TurnSummary }[]) {
-  const w = 44;
+  const w = 48;
   const lines = [`\n${title}`, `${'figure'.padEnd(w)}  ${cols.map((c) => c.label.padStart(14)).join('')}  target   met`];
   for (const t of TARGETS) {
     const main = cols[0]!.s[t.key] as number;

@@ -111,6 +111,13 @@ export interface NpcVoiceStream {
   readonly onTextObservable: Observable<NpcTextEvent>;
   /** the NPC was interrupted: everything buffered was dropped at once (drop pending visemes/captions too) */
   readonly onInterruptedObservable: Observable<NpcFrameEvent>;
+  /**
+   * Talked over, the NPC paused its utterance and may carry on with it (then `onResumedObservable`): what was
+   * buffered was dropped at once, as for an interruption, but the utterance's words stand (drop pending visemes,
+   * keep captions; the resumed audio says the last word again).
+   */
+  readonly onPausedObservable: Observable<NpcFrameEvent>;
+  readonly onResumedObservable: Observable<NpcFrameEvent>;
   readonly onSpeechStartedObservable: Observable<NpcFrameEvent>;
   readonly onSpeechEndedObservable: Observable<NpcFrameEvent>;
   readonly stats: VoicePlayoutStats;

@@ -108,7 +108,11 @@ export const NPC_STATUSES: readonly NpcStatus[] = ['idle', 'warming', 'listening
 export type NpcEvent =
   | { e: 'speech-started'; i: number }
   | { e: 'speech-ended'; i: number }
-  | { e: 'interrupted'; i: number };
+  | { e: 'interrupted'; i: number }
+  // Talked over, the NPC fell quiet at frame i and may carry on with the same utterance ('resumed'): the plugin
+  // drops the voice it has queued (as for 'interrupted') but keeps the utterance's captions and words.
+  | { e: 'paused'; i: number }
+  | { e: 'resumed'; i: number };
 
 export type NpcEventMsg = { k: typeof Kind.NpcEvent; npc: string } & NpcEvent;
 

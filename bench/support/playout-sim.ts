@@ -1,8 +1,8 @@
 /**
- * The plugin's playback path in Node, on the client's clock: the NPC frames and `interrupted` events as the
+ * The plugin's playback path in Node, on the client's clock: the NPC frames and `interrupted`/`paused` events as the
  * player received them (arrival times in ms), fed to the plugin's own PlayoutBuffer, which a simulated audio
  * thread reads every render quantum (128 samples at 48 kHz = 64 stream samples at 24 kHz, 2.67 ms), as the
- * playback worklet does. An `interrupted` event flushes the buffer when it arrives (the plugin's flush). The
+ * playback worklet does. An `interrupted` or `paused` event flushes the buffer when it arrives (the plugin's flush). The
  * result is the NPC's voice as it leaves the speaker, on the player's timeline, and where each frame started
  * playing: the samples-played clock. Not included: the worklet's resampler and output FIFO (under 2 ms) and the
  * audio device's own output latency.

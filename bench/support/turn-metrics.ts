@@ -20,6 +20,12 @@ export interface Recording {
   /** the player's own track (what it said) */
   player: Float32Array;
   said: Said[];
+  /**
+   * Where the NPC gave up the utterance it was speaking: its `interrupted` events (samples, on the player's
+   * timeline), as the server's speech tracker passes them on (reported by the engine, or inferred from it falling
+   * quiet while hearing a player). Absent: not known, and a listener's "yeah" is judged on the audio alone.
+   */
+  yields?: number[];
 }
 
 export interface Segment {
@@ -76,7 +82,12 @@ export interface TurnFigures {
   pause: { pauseMs: number; took: boolean; set: string }[];
   smooth: { took: boolean; latencyMs: number | null; set: string }[];
   interrupt: { stopMs: number | null; answered: boolean; answerMs: number | null; set: string }[];
-  listener: { stopped: boolean; set: string }[];
+  /**
+   * stopped: FDB v1.5's content relation is not "resume": the NPC gave up the line it was speaking (or went
+   * quiet for good). silent: the old audio rule, stricter: its speech stopped within 1 s of the "yeah", even if
+   * the same line then went on. pauseMs: how long it was quiet for the "yeah" when it carried on (0: no gap).
+   */
+  listener: { stopped: boolean; silent: boolean; pauseMs: number; set: string }[];
   long: { took: boolean; backchannels: number; inPause: number; set: string }[];
   answers: { overlapped: boolean; set: string }[];
 }
@@ -123,9 +134,18 @@ export function measure(r: Recording, into: TurnFigures = emptyFigures()): TurnF
     if (s.kind === 'listener' && s.over) {
       const o = s.over;
       const playing = playingAt(segs, o.start);
-      // Stopped: the answer it was giving ended within 1 s of the "yeah" (its lines run several seconds more). A
-      // "yeah" into silence (no answer was playing) tests nothing and is left out.
-      if (playing) into.listener.push({ stopped: playing.end < o.start + SR, set: s.set });
+      // A "yeah" into silence (no answer was playing) tests nothing and is left out.
+      if (playing) {
+        // Silent: the answer it was giving ended within 1 s of the "yeah" (its lines run several seconds more).
+        const silent = playing.end < o.start + SR;
+        // Carried on (FDB v1.5 "resume"): it did not give the line up, and is speaking within 1.5 s of the "yeah"'s
+        // end, whether it never stopped or paused and picked the line up again.
+        const gaveUp = r.yields?.some((y) => y >= o.start - 0.1 * SR && y <= o.end + SR) ?? false;
+        const next = silent ? segs.find((g) => g.start >= playing.end && g.start <= o.end + 1.5 * SR) : playing;
+        const carried = !gaveUp && next !== undefined && (r.yields !== undefined || !silent);
+        const pauseMs = carried && silent && next ? Math.round(toMs(next.start - playing.end)) : 0;
+        into.listener.push({ stopped: !carried, silent, pauseMs, set: s.set });
+      }
     }
     if (s.kind === 'long') {
       const took = turnsIn(s.start, s.end).length > 0;
@@ -191,6 +211,8 @@ export function summarise(f: TurnFigures, set?: string) {
     interruptAnswered: rate(inter.map((i) => i.answered)),
     interruptCases: inter.length,
     listenerStopRate: rate(pick(f.listener).map((l) => l.stopped)),
+    listenerSilentRate: rate(pick(f.listener).map((l) => l.silent)),
+    listenerPauseMedianMs: median(pick(f.listener).filter((l) => !l.stopped && l.silent).map((l) => l.pauseMs)),
     listenerCases: pick(f.listener).length,
     longTakeover: rate(long.map((l) => l.took)),
     backchannels: bcs,

@@ -10,6 +10,7 @@
  */
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { DuplexEngine, Persona } from '../../server/engines/contract.ts';
+import { SpeechTracker } from '../../server/sessions/speech-tracker.ts';
 import { TestPlayer } from '../../tests/support/test-player.ts';
 import { inlineNpcs, startTestServer } from '../../tests/support/test-server.ts';
 import type { Recording } from './turn-metrics.ts';
@@ -96,6 +97,9 @@ export async function runEngineOnly(engine: DuplexEngine, persona: Persona, scri
   const heard = scripts.map(() => new HeardTrack());
   const players = scripts.map(() => new PlayerTrack());
   const pieces = scripts.map(() => [] as { at: number; piece: string }[]);
+  // The server's own speech events on the engine's timeline: its tracker passes on (or infers) interruptions.
+  const trackers = scripts.map(() => new SpeechTracker());
+  const yields = scripts.map(() => [] as number[]);
   const tails = scripts.map(() => TAIL_FRAMES);
   try {
     for (let frame = 0; tails.some((t) => t > 0); frame++) {
@@ -109,13 +113,14 @@ export async function runEngineOnly(engine: DuplexEngine, persona: Persona, scri
       outs.forEach((o, i) => {
         const at = heard[i]!.put(o.output, frame * FRAME_SAMPLES);
         if (o.text) pieces[i]!.push({ at, piece: o.text });
+        for (const e of trackers[i]!.update(frame, o.output, o.text, inputs[i]!.input, o.events)) if (e.e === 'interrupted') yields[i]!.push(e.i * FRAME_SAMPLES);
       });
       if (frame > 20 * 60 * 12.5) throw new Error('turn bench: scripts did not finish in 20 minutes of audio');
     }
   } finally {
     await Promise.all(sessions.map((s) => engine.close(s).catch(() => undefined)));
   }
-  return scripts.map((s, i) => ({ npc: heard[i]!.audio(), pieces: pieces[i]!, player: players[i]!.data.slice(0, players[i]!.length), said: s.said }));
+  return scripts.map((s, i) => ({ npc: heard[i]!.audio(), pieces: pieces[i]!, player: players[i]!.data.slice(0, players[i]!.length), said: s.said, yields: yields[i]! }));
 }
 
 export async function runThroughServer(engine: DuplexEngine, persona: Persona, scripts: PlayerScript[]): Promise<Recording[]> {
@@ -157,7 +162,7 @@ async function joined(url: string, room: string): Promise<TestPlayer> {
 async function playOne(player: TestPlayer, npc: string, script: PlayerScript): Promise<Recording> {
   player.pose([0, 0, 1.2], [0, 0, -1]);
   const heard = new HeardTrack();
-  const mine = new PlayerTrack();
+  const myTrack = new PlayerTrack();
   // The timeline starts now: what came during the warm-up (the greeting, and the silence after it) is not part of
   // it. The player's own records (arrival times on Date.now()) are read from here on.
   const from = { texts: player.texts.length, events: player.events.length };
@@ -184,7 +189,7 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
       take(t0);
       heard.advance(Math.round(((Date.now() - t0) * SR) / 1000));
       const x = script.next(FRAME_SAMPLES, heard);
-      mine.push(x);
+      myTrack.push(x);
       player.voiceFrame(x);
       if (script.done) tail--;
       if (n > 20 * 60 * 12.5) throw new Error('turn bench: script did not finish in 20 minutes');
@@ -192,16 +197,18 @@ async function playOne(player: TestPlayer, npc: string, script: PlayerScript): P
     await new Promise((r) => setTimeout(r, 300));
     take(t0);
     // What is measured: the NPC's voice as it leaves the player's speaker, through the plugin's own playout buffer
-    // (its adaptive target, draining and the flush on `interrupted`), and each word where its frame played.
+    // (its adaptive target, draining and the flush on `interrupted` and `paused`), and each word where its frame played.
     // Laying frames down where they arrived instead, as this runner once did, never drains: one late frame
     // delays everything after it for the rest of the run.
-    const flushes = player.events.slice(from.events).filter((e) => e.npc === npc && e.e === 'interrupted').map((e) => e.at);
+    const mine = player.events.slice(from.events).filter((e) => e.npc === npc);
+    const flushes = mine.filter((e) => e.e === 'interrupted' || e.e === 'paused').map((e) => e.at);
+    const yields = mine.filter((e) => e.e === 'interrupted').map((e) => Math.round(((e.at - t0) * SR) / 1000));
     const played = playOut(arrivals, flushes, t0, Date.now());
     const pieces = player.texts
       .slice(from.texts)
       .filter((t) => t.npc === npc && played.startedAt.has(t.i))
       .map((t) => ({ at: played.startedAt.get(t.i)!, piece: t.piece }));
-    return { npc: played.track, pieces, player: mine.data.slice(0, mine.length), said: script.said };
+    return { npc: played.track, pieces, player: myTrack.data.slice(0, myTrack.length), said: script.said, yields };
   } finally {
     player.stopVoice();
   }

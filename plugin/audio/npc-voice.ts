@@ -48,6 +48,8 @@ export class NpcVoice implements NpcVoiceStream {
   readonly onVisemesObservable = new Observable<NpcVisemeEvent>();
   readonly onTextObservable = new Observable<NpcTextEvent>();
   readonly onInterruptedObservable = new Observable<NpcFrameEvent>();
+  readonly onPausedObservable = new Observable<NpcFrameEvent>();
+  readonly onResumedObservable = new Observable<NpcFrameEvent>();
   readonly onSpeechStartedObservable = new Observable<NpcFrameEvent>();
   readonly onSpeechEndedObservable = new Observable<NpcFrameEvent>();
   /** the NPC's status changed in the room state (the one channel status travels on) */
@@ -188,10 +190,26 @@ export class NpcVoice implements NpcVoiceStream {
   /** Drop everything buffered at once (the NPC was interrupted). */
   interrupt(i: number): void {
     if (this.disposed) return;
+    this.dropBuffered();
+    this.onInterruptedObservable.notifyObservers({ npc: this.npc, i });
+  }
+
+  /** @internal The NPC paused for the player's voice: drop what is buffered (it says the word again if it resumes). */
+  _pause(i: number): void {
+    if (this.disposed) return;
+    this.dropBuffered();
+    this.onPausedObservable.notifyObservers({ npc: this.npc, i });
+  }
+
+  /** @internal The NPC carries on with the utterance it paused. */
+  _resume(i: number): void {
+    if (!this.disposed) this.onResumedObservable.notifyObservers({ npc: this.npc, i });
+  }
+
+  private dropBuffered(): void {
     // the clock stops here and now; the worklet drops its buffer as soon as the message reaches it
     const msg: PlaybackControlMsg = { type: 'flush', seq: this.clock.interrupt() };
     this.node.port.postMessage(msg);
-    this.onInterruptedObservable.notifyObservers({ npc: this.npc, i });
   }
 
   /** @internal The stream starts over (the session re-joined on another server): empty the playout buffer. */
@@ -209,7 +227,7 @@ export class NpcVoice implements NpcVoiceStream {
     this.node.port.onmessage = null;
     this.node.port.close();
     this.sound.dispose(); // disconnects the worklet node
-    for (const o of [this.onVisemesObservable, this.onTextObservable, this.onInterruptedObservable, this.onSpeechStartedObservable, this.onSpeechEndedObservable, this.onStatusObservable]) {
+    for (const o of [this.onVisemesObservable, this.onTextObservable, this.onInterruptedObservable, this.onPausedObservable, this.onResumedObservable, this.onSpeechStartedObservable, this.onSpeechEndedObservable, this.onStatusObservable]) {
       o.clear();
     }
   }

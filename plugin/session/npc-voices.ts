@@ -161,6 +161,16 @@ export class NpcVoices {
         this.early.delete(npc); // frames waiting for a voice being created are stale too
         this.voices.get(npc)?.interrupt(msg.i);
         return;
+      case 'paused':
+        // The same flush: what is queued is speech the player talked over; the NPC says its word again if it
+        // carries on, and its captions stand.
+        this.decoders.get(npc)?.flush();
+        this.early.delete(npc);
+        this.voices.get(npc)?._pause(msg.i);
+        return;
+      case 'resumed':
+        this.voices.get(npc)?._resume(msg.i);
+        return;
       default:
         // Status and errors travel in the room state only (read each frame); older servers also sent them
         // as events, which are ignored.

@@ -35,8 +35,14 @@ export interface StepInput {
   floorElsewhere?: boolean;
 }
 
-/** Things an engine knows about its own turn-taking; the server infers speech start/end from the audio. */
-export type EngineEvent = 'interrupted';
+/**
+ * Things an engine knows about its own turn-taking; the server infers speech start/end from the audio.
+ *   interrupted  it gave up the utterance it was speaking (a barge-in)
+ *   paused       it fell quiet mid-utterance because someone spoke over it, and may carry on: the quiet that
+ *                follows is not the end of its speech (nor, by itself, an interruption)
+ *   resumed      it carries on with the paused utterance
+ */
+export type EngineEvent = 'interrupted' | 'paused' | 'resumed';
 
 export interface StepOutput {
   session: SessionId;

@@ -152,7 +152,7 @@ export class NpcStream {
   /** live → live: one good output frame; returns the speech events it makes. Advance `frameIndex` after delivery. */
   heard(out: StepOutput, input: Float32Array): NpcEvent[] {
     const s = this.expect('heard', 'live');
-    const events = this.tracker.update(this.frameIndex, out.output, out.text, input, out.events?.includes('interrupted') ?? false);
+    const events = this.tracker.update(this.frameIndex, out.output, out.text, input, out.events);
     if (s.failures !== 0 || s.speaking !== this.tracker.speaking) this.move({ ...s, failures: 0, speaking: this.tracker.speaking });
     return events;
   }

@@ -12,6 +12,8 @@ import { CAPTAIN, Conversation } from './scenario.ts';
 
 const ms = (samples: number) => (samples / SAMPLE_RATE) * 1000;
 const HESITANT = { recognition: false, turnTaking: { hesitateMs: 64, bargeInMs: 640, resumeAfterMs: 280 } } as const;
+/** what a resumed line goes back over at most: to the word sounding 160 ms before the pause, at most 600 ms */
+const LOOK_BACK_MS = 160;
 
 let engine: RehearsalEngine;
 beforeAll(async () => {
@@ -59,6 +61,15 @@ describe('rehearsal engine: hesitating when talked over', () => {
     expect(ms(back - (onset + yeah.spans[0]!.end))).toBeLessThan(500);
     console.log('"yeah": quiet %d ms after its onset, back %d ms after its end', Math.round(ms(quietFrom - onset)), Math.round(ms(back - (onset + yeah.spans[0]!.end))));
     expect(c.framesWithEvent('interrupted')).toEqual([]);
+    // it says so: 'paused' with the frame it fell quiet in, 'resumed' with the frame it speaks again in
+    const paused = c.framesWithEvent('paused');
+    const resumed = c.framesWithEvent('resumed');
+    expect(paused).toHaveLength(1);
+    expect(resumed).toHaveLength(1);
+    expect(paused[0]! * FRAME_SAMPLES).toBeLessThanOrEqual(quietFrom);
+    expect(paused[0]! * FRAME_SAMPLES + FRAME_SAMPLES).toBeGreaterThanOrEqual(quietFrom);
+    expect(resumed[0]! * FRAME_SAMPLES).toBeLessThanOrEqual(back);
+    expect(resumed[0]! * FRAME_SAMPLES + FRAME_SAMPLES).toBeGreaterThan(back);
     const record = engine.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
     expect(record.interruptedAt).toBeUndefined();
     // the caption is the whole line, each word once
@@ -76,6 +87,8 @@ describe('rehearsal engine: hesitating when talked over', () => {
     expect(ms(quietFrom - onset)).toBeLessThanOrEqual(200 + ms(FADE_SAMPLES));
     const events = c.framesWithEvent('interrupted');
     expect(events).toHaveLength(1);
+    expect(c.framesWithEvent('paused')).toHaveLength(1); // paused first, then gave up: never resumed
+    expect(c.framesWithEvent('resumed')).toEqual([]);
     expect(ms(events[0]! * FRAME_SAMPLES - onset)).toBeGreaterThanOrEqual(640 - 80); // bargeInMs of speech heard
     const lv = (f: number) => Math.sqrt(c.voice.subarray(f * FRAME_SAMPLES, (f + 1) * FRAME_SAMPLES).reduce((a, v) => a + v * v, 0) / FRAME_SAMPLES);
     console.log('cut: onset frame %d, quiet from frame %d, interrupted at %j; frames: %s', onset / FRAME_SAMPLES, quietFrom / FRAME_SAMPLES, events, Array.from({ length: 20 }, (_, k) => lv(onset / FRAME_SAMPLES + k).toFixed(2)).join(' '));
@@ -83,5 +96,24 @@ describe('rehearsal engine: hesitating when talked over', () => {
     expect(c.firstSound(quietFrom)).toBeGreaterThan(onset + cut.spans[0]!.end);
     const next = engine.groundTruth(c.session).filter((r) => r.kind !== 'backchannel').at(-1)!;
     expect(next.kind).toBe('afterInterruption');
+  });
+
+  it('goes back to the word a listener last heard: the one sounding 160 ms before the pause, said again whole', async () => {
+    const { c, line } = await answering();
+    const onset = await c.say((await playerSpeech(['Okay.'], {})).samples);
+    await c.silence(6000);
+    const record = engine.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
+    expect(record.resumed).toBe(1);
+    const pausedFrame = c.framesWithEvent('paused')[0]!;
+    const resumedFrame = c.framesWithEvent('resumed')[0]!;
+    // the line's own sample position at the pause: frames it played before it
+    const playedBefore = (pausedFrame - line.startFrame) * FRAME_SAMPLES;
+    const heardUpTo = playedBefore - (LOOK_BACK_MS / 1000) * SAMPLE_RATE;
+    const words = record.words;
+    // the word sounding at heardUpTo, on the line's own grid (onsets are in samples of the line)
+    const expected = words.filter((w) => w.onset < heardUpTo).at(-1)!;
+    // on resume, the word's new onset frame is the resume frame (its audio starts again there)
+    expect(expected.absoluteOnsetFrame).toBe(resumedFrame);
+    console.log('pause at line sample %d (onset %d), resumed from "%s" at %d', playedBefore, onset, expected.piece, expected.onset);
   });
 });

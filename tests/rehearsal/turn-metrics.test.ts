@@ -33,12 +33,29 @@ describe('turn metrics: a listener\'s "yeah" over the NPC', () => {
   it('carrying on is not stopping; falling quiet at the "yeah" is, even in the very frame it starts', () => {
     const yeah: [number, number] = [4, 4.4];
     const carried = measure(recording([[3, 8]], [listener([1, 2.5], yeah)]));
-    expect(carried.listener).toEqual([{ stopped: false, set: 'tuning' }]);
+    expect(carried.listener).toEqual([{ stopped: false, silent: false, pauseMs: 0, set: 'tuning' }]);
     const stoppedLater = measure(recording([[3, 4.3]], [listener([1, 2.5], yeah)]));
-    expect(stoppedLater.listener).toEqual([{ stopped: true, set: 'tuning' }]);
+    expect(stoppedLater.listener).toEqual([{ stopped: true, silent: true, pauseMs: 0, set: 'tuning' }]);
     // engine-only timeline: the NPC's output for the frame the "yeah" starts in is already silent
     const stoppedAtOnset = measure(recording([[3, 3.98]], [listener([1, 2.5], yeah)]));
-    expect(stoppedAtOnset.listener).toEqual([{ stopped: true, set: 'tuning' }]);
+    expect(stoppedAtOnset.listener).toEqual([{ stopped: true, silent: true, pauseMs: 0, set: 'tuning' }]);
+  });
+
+  it('with the speech events known (FDB v1.5 "resume"): pausing for the "yeah" and picking the line up again is carrying on; giving it up is not', () => {
+    const yeah: [number, number] = [4, 4.4];
+    // quiet from 4.06 (the 20 ms block 4.04 s is half sound) to 4.7 s, then the same line goes on: no interruption reported
+    const paused = (yields: number[]) => measure({ ...recording([[3, 4.05], [4.7, 8]], [listener([1, 2.5], yeah)]), yields });
+    expect(paused([]).listener).toEqual([{ stopped: false, silent: true, pauseMs: 640, set: 'tuning' }]);
+    // the same audio, but the NPC gave its line up at 4.6 s (what came after is a new utterance)
+    expect(paused([s(4.6)]).listener).toEqual([{ stopped: true, silent: true, pauseMs: 0, set: 'tuning' }]);
+    // an interruption long before or after this "yeah" is another one's
+    expect(paused([s(2), s(6)]).listener[0]!.stopped).toBe(false);
+    // quiet for good, nothing reported: still a stop
+    expect(measure({ ...recording([[3, 4.05]], [listener([1, 2.5], yeah)]), yields: [] }).listener[0]!.stopped).toBe(true);
+    // back only 2 s after the "yeah" ended: not carrying on
+    expect(measure({ ...recording([[3, 4.05], [6.5, 8]], [listener([1, 2.5], yeah)]), yields: [] }).listener[0]!.stopped).toBe(true);
+    // not known (an engine-only run of an engine that reports nothing): the audio rule
+    expect(measure(recording([[3, 4.05], [4.7, 8]], [listener([1, 2.5], yeah)])).listener[0]!.stopped).toBe(true);
   });
 
   it('leaves out a "yeah" said when no answer was playing', () => {

@@ -94,7 +94,8 @@ export async function runScene(engine: RehearsalEngine, npcs: SceneNpc[], frames
     });
   }
   const utterances = streams
-    .flatMap((s, i) => engine.groundTruth(sessions[i]!).map((r) => ({ ...r, npc: s.id, end: r.interruptedAt ?? r.startFrame + r.frames })))
+    // end: where its voice stopped for good (a line paused for a voice and then given up ended at the pause)
+    .flatMap((s, i) => engine.groundTruth(sessions[i]!).map((r) => ({ ...r, npc: s.id, end: r.endFrame ?? r.interruptedAt ?? r.startFrame + r.frames })))
     .filter((u) => u.startFrame >= 0)
     .sort((a, b) => a.startFrame - b.startFrame);
   for (const id of sessions) await engine.close(id);
@@ -109,6 +110,11 @@ function slice(x: Float32Array, frame: number): Float32Array {
 }
 
 export const framesToMs = (f: number) => f * FRAME_MS;
+
+/** Whether an utterance's voice sounds in frame f: started, not ended, not held silent in a pause for a voice. */
+export function audibleAt(u: SceneRun['utterances'][number], f: number): boolean {
+  return u.startFrame <= f && f < u.end && !(u.holds ?? []).some((h) => h.from < f && (h.to < 0 || f < h.to));
+}
 
 /** NPC-to-NPC turn figures of a run: gaps and overlaps between consecutive utterances of different NPCs, yields. */
 export function exchangeFigures(run: SceneRun) {
@@ -125,7 +131,7 @@ export function exchangeFigures(run: SceneRun) {
     }
   }
   let overlapFrames = 0;
-  for (let f = 0; f < run.frames; f++) if (run.utterances.filter((x) => x.startFrame <= f && f < x.end).length > 1) overlapFrames++;
+  for (let f = 0; f < run.frames; f++) if (run.utterances.filter((x) => audibleAt(x, f)).length > 1) overlapFrames++;
   const last = u.at(-1);
   return {
     utterances: u.length,

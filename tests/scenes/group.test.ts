@@ -8,7 +8,7 @@ import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import type { Persona } from '../../server/engines/contract.ts';
 import { RehearsalEngine } from '../../server/engines/rehearsal/engine.ts';
 import { playerSpeech } from '../rehearsal/audio-tools.ts';
-import { exchangeFigures, framesToMs, runScene, type SceneNpc } from './group-scene.ts';
+import { audibleAt, exchangeFigures, framesToMs, runScene, type SceneNpc } from './group-scene.ts';
 
 const persona = (id: string, name: string, voice: 'NATF3' | 'NATM2', seed: number, lines: string[]): Persona => ({
   id, name, textPrompt: `You are ${name}.`, voice: { kind: 'builtin', id: voice }, seed,
@@ -68,7 +68,7 @@ describe('NPCs in conversation (rehearsal engine)', () => {
     const run = await runScene(engine, PAIR(), frames(30_000), () => ({ position: [-6, 1.7, 13.5], facing: [0, 0, -1], voice }));
     const before = run.utterances.filter((u) => u.startFrame < join);
     expect(new Set(before.map((u) => u.npc)).size).toBe(2); // they were talking to each other
-    const speaking = (f: number) => run.utterances.filter((u) => u.startFrame <= f && f < u.end);
+    const speaking = (f: number) => run.utterances.filter((u) => audibleAt(u, f));
     // within 400 ms of the player's first word nobody speaks (the yield itself is ~100–300 ms here; bench/turns-group)
     const free = join + Math.ceil(speech.spans[0]!.start / FRAME_SAMPLES) + frames(400);
     expect(speaking(free)).toEqual([]);

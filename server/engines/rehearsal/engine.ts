@@ -63,6 +63,11 @@ export interface UtteranceRecord {
   resumed?: number;
   /** session frame of its latest pause for the player's voice (the audible stop when a barge-in follows) */
   pausedAt?: number;
+  /** its pauses for the player's voice: silent from `from` (the pause frame, which fades out) to `to` (where it
+   * spoke again, or fell quiet for good); `to` is -1 while paused */
+  holds?: { from: number; to: number }[];
+  /** session frame where its audio ended for good (exclusive: played out, cut, or the pause a barge-in followed) */
+  endFrame?: number;
   words: (ScheduledWord & { absoluteFrame: number; absoluteOnsetFrame: number })[];
   /** sessions with topics: the words recognised in the player's turn this answers, and the topic they matched */
   heard?: string;
@@ -80,6 +85,8 @@ interface Current {
   heardOver?: boolean;
   /** yield, hesitating (turn-taking's hesitateMs): paused until the player stops or really barges in */
   paused?: 'now' | 'held';
+  /** it carries on this frame after a pause ('resumed' goes out with the frame) */
+  resumedNow?: boolean;
 }
 
 interface Session {
@@ -105,6 +112,12 @@ interface Session {
 }
 
 const HISTORY = 16;
+/**
+ * A listener's playout buffer drops what it holds when a pause reaches it (the 'paused' event), up to its target
+ * depth: 40–100 ms on a clean link, about 200 ms at 60 ms of jitter (docs/latency.md). A resumed line goes back to
+ * the word that was sounding this long before the pause, so the word the player last heard is said again whole.
+ */
+const RESUME_LOOK_BACK_SAMPLES = Math.round(0.16 * SAMPLE_RATE);
 
 export class RehearsalEngine implements DuplexEngine {
   readonly name = 'rehearsal';
@@ -242,6 +255,7 @@ export class RehearsalEngine implements DuplexEngine {
       const done = !playing || (playing.playback !== null && playing.playback.done);
       if (done && playing) {
         s.current = null;
+        if (playing.record.startFrame >= 0) playing.record.endFrame ??= s.frame;
         if (playing.heardOver && answersSpeechOver(s.policy)) s.turn.heardOver();
       }
       // While it keeps the floor (its policy, or a phrase it finishes), turn-taking hears nothing.
@@ -260,6 +274,9 @@ export class RehearsalEngine implements DuplexEngine {
       if (c && c.cutAt !== undefined && s.frame >= c.cutAt) {
         interrupted.add(s);
         c.record.interruptedAt = s.frame;
+        // quiet since the pause, if it was hesitating: that was the stop the player heard
+        c.record.endFrame = c.paused && c.record.pausedAt !== undefined ? c.record.pausedAt : s.frame;
+        if (c.paused) c.record.holds!.at(-1)!.to = c.record.endFrame;
         if (c.kind === 'line') s.picker.putBackLine();
       }
       if (d.say) {
@@ -286,9 +303,14 @@ export class RehearsalEngine implements DuplexEngine {
         s.current = null;
         out.events = ['interrupted' satisfies EngineEvent];
       } else if (s.current?.paused) {
-        if (s.current.paused === 'now') s.current.playback?.pause(output); // faded; silence after it
+        if (s.current.paused === 'now') {
+          s.current.playback?.pause(output); // faded; silence after it
+          out.events = ['paused' satisfies EngineEvent];
+        }
         s.current.paused = 'held';
       } else if (s.current) {
+        if (s.current.resumedNow) out.events = ['resumed' satisfies EngineEvent];
+        s.current.resumedNow = false;
         this.play(s, s.current, out);
       }
       s.frame++;
@@ -357,13 +379,17 @@ export class RehearsalEngine implements DuplexEngine {
     if (pause) {
       c.paused = 'now';
       c.record.pausedAt = s.frame;
+      (c.record.holds ??= []).push({ from: s.frame, to: -1 });
       return;
     }
     c.paused = undefined;
+    const hold = c.record.holds?.at(-1);
+    if (hold) hold.to = s.frame;
+    c.resumedNow = true;
     c.record.resumed = (c.record.resumed ?? 0) + 1;
     const p = c.playback;
     if (!p) return;
-    p.resume();
+    p.resume(RESUME_LOOK_BACK_SAMPLES);
     const at = p.playedSamples;
     for (const w of c.record.words) {
       if (w.onset < at) continue;

@@ -66,16 +66,18 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   holdMs: 1600,
   turnEndThreshold: 0.55,
   minSpeechMs: 96,
-  // Fast yield wins over carrying on through a listener's "yeah": a player who cuts in hears the NPC stop within
-  // about 150 ms (engine-only p95). 640 ms lets "yeah"/"okay" pass (Full-Duplex-Bench v1.5's preference) but makes
-  // every real interruption take ~0.7 s engine-only and ~1 s end to end; docs/rehearsal-engine.md has both figures.
-  bargeInMs: 96,
+  // Long enough that a listener's "yeah", "okay", "uh huh" or "I see" (up to about 0.6 s of voice) is not a barge-in:
+  // the hesitation below pauses the line at its first sign and the line carries on from the word it paused in
+  // (Full-Duplex-Bench v1.5's "resume"). A real interruption is heard to stop just as fast (the same pause, and
+  // the plugin drops what it had buffered); it is given up for good once it reaches this length. Without the
+  // hesitation this would make every real interruption take ~0.7 s (docs/rehearsal-engine.md).
+  bargeInMs: 640,
   bargeInGapMs: 320,
   earlyBargeInMs: 160,
   earlyWindowMs: 700,
   // One VAD window: the NPC falls quiet at the first sign of the player's voice, in the frame it starts in when
   // Silero's first windows of the word reach 0.3. Barge-in still takes bargeInMs of speech; anything shorter is
-  // a pause of resumeAfterMs and the line goes on from the word it paused in.
+  // a pause that lasts until resumeAfterMs of quiet, and the line goes on from the word it paused in.
   hesitateMs: 32,
   // Longer than the comma pauses inside an interruption ("wait, wait, stop": 140–200 ms of quiet to the VAD), so
   // the line does not come back for a word between them. Prosody did not tell a "yeah." from a "wait," here

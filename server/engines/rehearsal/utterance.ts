@@ -153,13 +153,16 @@ export class Playback {
 
   /**
    * Carry on after a pause, from the start of the word it paused in (unless that is more than 600 ms back),
-   * faded in. Returns how many samples of the line it went back over.
+   * faded in. `lookBack` samples: start from the word that was sounding that long before the pause instead —
+   * what a listener's playout buffer held when the pause reached it was dropped (the 'paused' event), so the
+   * word they last heard may be an earlier one. Returns how many samples of the line it went back over.
    */
-  resume(): number {
+  resume(lookBack = 0): number {
     if (!this.paused) return 0;
     this.paused = false;
+    const heardUpTo = Math.max(1, this.cursor - Math.max(0, lookBack));
     let onset = -1;
-    for (const w of this.layout.words) if (w.onset < this.cursor) onset = w.onset;
+    for (const w of this.layout.words) if (w.onset < heardUpTo) onset = w.onset;
     const back = onset >= 0 && this.cursor - onset <= MAX_REWIND_SAMPLES ? this.cursor - onset : 0;
     this.cursor -= back;
     this.nextPhoneme = 0; // phonemes from the cursor on are found again in play()

@@ -168,6 +168,7 @@ describe('LipSyncDriver on a Babylon mesh', () => {
       },
       onVisemesObservable: new Observable<{ track: VisemeTrack }>(),
       onInterruptedObservable: new Observable<unknown>(),
+      onPausedObservable: new Observable<unknown>(),
     };
     const unbind = bindLipSync(voice, driver);
     voice.onVisemesObservable.notifyObservers({ track: { from: 0, keys: [{ at: 0, v: V('E') }, { at: ms(1000), v: 0 }] } });
@@ -178,7 +179,17 @@ describe('LipSyncDriver on a Babylon mesh', () => {
     clock.advanceMs(100);
     driver.update(16);
     expect(influence(head, 'viseme_E')).toBe(0);
+    // a pause drops the buffered audio too: the keys not yet heard go with it
+    voice.onVisemesObservable.notifyObservers({ track: { from: ms(300), keys: [{ at: ms(300), v: V('E') }, { at: ms(2000), v: 0 }] } });
+    clock.streamPosition = ms(400);
+    driver.update(16);
+    expect(influence(head, 'viseme_E')).toBeCloseTo(1, 5);
+    voice.onPausedObservable.notifyObservers({});
+    clock.advanceMs(100);
+    driver.update(16);
+    expect(influence(head, 'viseme_E')).toBe(0);
     unbind();
     expect(voice.onVisemesObservable.hasObservers()).toBe(false);
+    expect(voice.onPausedObservable.hasObservers()).toBe(false);
   });
 });

@@ -76,6 +76,23 @@ describe('NpcVoices', () => {
     expect(cut).toEqual([{ npc: 'alex', i: 9 }]);
   }, 120_000);
 
+  it("a pause drops the voice's buffer like an interruption but is told apart: captions and words stand", async () => {
+    const alex = await voices.getAsync('alex');
+    const seen: string[] = [];
+    alex.onInterruptedObservable.add((e) => seen.push(`interrupted ${e.i}`));
+    alex.onPausedObservable.add((e) => seen.push(`paused ${e.i}`));
+    alex.onResumedObservable.add((e) => seen.push(`resumed ${e.i}`));
+    const posted: unknown[] = [];
+    const port = (alex as unknown as { node: { port: MessagePort } }).node.port;
+    const post = port.postMessage.bind(port);
+    port.postMessage = (m: unknown) => (posted.push(m), post(m));
+    voices._receive(event('alex', { e: 'paused', i: 12 }));
+    voices._receive(event('alex', { e: 'resumed', i: 17 }));
+    expect(seen).toEqual(['paused 12', 'resumed 17']);
+    expect(posted).toEqual([{ type: 'flush', seq: 1 }]); // the playout buffer drops what it holds
+    expect(alex.playing).toBe(false); // the clock stands until the worklet has flushed
+  }, 120_000);
+
   it("reads each voice's status from the room state once per frame, and ignores status events", async () => {
     state.npcs.set('alex', { status: 'warming', progress: 0.25, detail: '' });
     const alex = await voices.getAsync('alex');
