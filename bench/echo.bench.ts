@@ -290,6 +290,9 @@ async function loops() {
 export default async function echoBench(): Promise<Record<string, number>> {
   const far = await npcSpeech(14);
   if (process.env.PARLEY_ECHO_LEVERS === '1') return levers(far);
+  // PARLEY_ECHO_PARTS=loops: only the closed loops with the engine (self-talk, double talk), e.g. after a change to
+  // its turn-taking; the canceller's own figures do not depend on it
+  if (process.env.PARLEY_ECHO_PARTS === 'loops') return loops();
   const figures: Record<string, number> = { ...(await matrix(far)), ...cost(far) };
   Object.assign(figures, await worklet(far.subarray(0, 24_000 * 8)));
   Object.assign(figures, await chromium());

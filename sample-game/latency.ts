@@ -1,8 +1,10 @@
 /**
  * Latency as the player feels it, measured in the page from what the plugin reports (no server help needed):
  *  - reply: from the end of the player's speech (mic level) to the NPC's voice becoming audible (its level);
- *  - yield: from the player starting to talk over a speaking NPC to the NPC's `interrupted` event, when the
- *    plugin drops the NPC's buffered speech and its voice stops.
+ *  - yield: from the player starting to talk over a speaking NPC to the moment its voice stopped for it: the
+ *    NPC's `paused` event when it hesitated first (the plugin drops its buffered speech then), else its
+ *    `interrupted` event. Counted once the NPC has given its line up (`interrupted`); a pause it picks the line
+ *    up from (`resumed`: the player only said "yeah") is no yield.
  * Audibility comes from the voice's level, not `voice.playing`: a session streams frames (silent ones too) for
  * as long as it is open.
  * Pure logic fed with timestamps, so it is unit-tested; the HUD shows the last and the median of recent values.
@@ -39,6 +41,8 @@ export class LatencyMeter {
   /** NPCs speaking now (between their speech-started and speech-ended), and when the player talked over each */
   private readonly speaking = new Set<string>();
   private readonly bargeAt = new Map<string, number>();
+  /** when each NPC paused for the player's voice, until it gives its line up or resumes */
+  private readonly pausedAt = new Map<string, number>();
   readonly replies: number[] = [];
   readonly yields: number[] = [];
 
@@ -93,14 +97,28 @@ export class LatencyMeter {
     else {
       this.speaking.delete(npc);
       this.bargeAt.delete(npc); // it finished on its own
+      this.pausedAt.delete(npc);
     }
   }
 
-  /** The NPC's `interrupted` event: the plugin has just dropped its buffered speech. */
+  /** The NPC's `paused` event: it fell quiet for the player's voice (the plugin has dropped its buffered speech). */
+  onPaused(now: number, npc: string): void {
+    if (this.speaking.has(npc) && !this.pausedAt.has(npc)) this.pausedAt.set(npc, now);
+  }
+
+  /** The NPC's `resumed` event: it carries on with its line; the voice over it was no barge-in. */
+  onResumed(npc: string): void {
+    this.pausedAt.delete(npc);
+    this.bargeAt.delete(npc);
+  }
+
+  /** The NPC's `interrupted` event: it gave its line up (the plugin drops what is still buffered). */
   onInterrupted(now: number, npc: string): void {
     const at = this.bargeAt.get(npc);
-    if (at !== undefined && now >= at) this.push(this.yields, now - at);
+    const stoppedAt = this.pausedAt.get(npc) ?? now;
+    if (at !== undefined && stoppedAt >= at) this.push(this.yields, stoppedAt - at);
     this.bargeAt.delete(npc);
+    this.pausedAt.delete(npc);
     this.speaking.delete(npc);
   }
 

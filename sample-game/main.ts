@@ -246,6 +246,14 @@ function wireParley(p: ParleySession, r: Room, stream: MediaStream | null): void
       latency.onInterrupted(t(), npc);
       hook.event({ t: t(), name: 'interrupted', npc, i, pos: voice.streamPosition });
     });
+    voice.onPausedObservable.add(({ npc, i }) => {
+      latency.onPaused(t(), npc);
+      hook.event({ t: t(), name: 'paused', npc, i, pos: voice.streamPosition });
+    });
+    voice.onResumedObservable.add(({ npc, i }) => {
+      latency.onResumed(npc);
+      hook.event({ t: t(), name: 'resumed', npc, i });
+    });
     // status comes from the room state; the voice says when it changes
     voice.onStatusObservable.add(({ npc, state: s, detail }) => {
       if (s !== 'error') return;

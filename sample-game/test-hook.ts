@@ -32,14 +32,14 @@ export interface TraceEntry {
   top: number;
 }
 
-/** Page events: speech-started / speech-ended / interrupted (the NPC voice's), 'talking-to' (an NPC's synced talkingTo changed; detail: the new value), session, npc-error, refused. */
+/** Page events: speech-started / speech-ended / interrupted / paused / resumed (the NPC voice's), 'talking-to' (an NPC's synced talkingTo changed; detail: the new value), session, npc-error, refused. */
 export interface GameEvent {
   t: number;
   name: string;
   npc?: string;
   i?: number;
   detail?: string;
-  /** the NPC voice's samples-played clock when the event was handled (interrupted) */
+  /** the NPC voice's samples-played clock when the event was handled (interrupted, paused) */
   pos?: number;
 }
 

@@ -55,6 +55,22 @@ describe('LatencyMeter', () => {
     expect(m.yields).toEqual([330]);
   });
 
+  it('times a yield from the pause that silenced the NPC, once it gave its line up; a pause it resumed from is none', () => {
+    const m = new LatencyMeter();
+    m.onNpcSpeech('alex', true);
+    voice(m, 'alex', 0, 1000, true);
+    mic(m, 0, 1000, false);
+    mic(m, 1000, 1400, true); // "yeah" at 1000
+    m.onPaused(1120, 'alex');
+    mic(m, 1400, 2000, false);
+    m.onResumed('alex');
+    expect(m.yields).toEqual([]);
+    mic(m, 2000, 3200, true); // a real interruption at 2000
+    m.onPaused(2100, 'alex');
+    m.onInterrupted(2700, 'alex');
+    expect(m.yields).toEqual([100]);
+  });
+
   it('counts the player talking before the NPC speaks as no barge-in', () => {
     const m = new LatencyMeter();
     mic(m, 0, 2000, true);
