@@ -1,8 +1,8 @@
 /**
  * Voice out, once per NPC output frame: find the players in the NPC's earshot (audible radius, handshake done),
  * send the speech events first, then the voice encoded once per codec those players receive (with the lip-sync
- * track), then the text piece, and count the bytes. An 'interrupted' cuts the lip-sync timeline even when nobody
- * is in earshot, so the next listener never sees a stale mouth.
+ * track), then the text piece, and count the bytes. An 'interrupted' or 'paused' cuts the lip-sync timeline even
+ * when nobody is in earshot, so the next listener never sees a stale mouth.
  */
 import type { Codec } from '../../protocol/codecs.ts';
 import { encode } from '../../protocol/envelope.ts';
@@ -31,7 +31,9 @@ export class VoiceOut {
 
   /** Returns the players it went to. */
   deliver<L extends VoiceListener>(npc: NpcStream, frameIndex: number, out: StepOutput, events: readonly NpcEvent[], players: Iterable<L>): L[] {
-    for (const ev of events) if (ev.e === 'interrupted') npc.visemes?.interrupt(frameIndex);
+    // a pause silences the word being said as a cut does (the plugin drops its buffered keys then); a resumed word
+    // is said again without its piece, so its mouth follows the voice's level (docs/lipsync.md)
+    for (const ev of events) if (ev.e === 'interrupted' || ev.e === 'paused') npc.visemes?.interrupt(frameIndex);
     const vis = npc.visemes?.onFrame(frameIndex, out.text);
     const listeners: L[] = [];
     for (const p of players) if (p.recv !== null && distance(p.position, npc.position) <= npc.def.audibleRadius) listeners.push(p);

@@ -54,4 +54,15 @@ describe('voice out', () => {
     expect(cuts).toEqual([9]);
     expect(Object.keys(alex.encoders)).toEqual([]);
   });
+
+  it('a pause cuts the lip-sync timeline too; a resume and the speech events do not', () => {
+    const cuts: number[] = [];
+    const alex = testStream('alex', { visemes: { onFrame: () => undefined, interrupt: (i) => cuts.push(i) } });
+    const out = new VoiceOut(createParleyMetrics());
+    const silent = { session: 1, output: new Float32Array(FRAME_SAMPLES) };
+    out.deliver(alex, 3, silent, [{ e: 'speech-started', i: 3 }], []);
+    out.deliver(alex, 12, silent, [{ e: 'paused', i: 12 }], []);
+    out.deliver(alex, 17, silent, [{ e: 'resumed', i: 17 }], []);
+    expect(cuts).toEqual([12]);
+  });
 });
