@@ -18,6 +18,10 @@ class FakeDecoder implements GrammarDecoder {
     if (this.inUtterance) this.setDuringUtterance++;
     this.grammars.push(jsgf);
   }
+  words: [string, string][] = [];
+  add_words(...words: [string, string][]) {
+    this.words.push(...words);
+  }
   delete() {}
 }
 

@@ -15,12 +15,17 @@ const HESITANT = { recognition: false, turnTaking: { hesitateMs: 64, bargeInMs: 
 /** what a resumed line goes back over at most: to the word sounding 160 ms before the pause, at most 600 ms */
 const LOOK_BACK_MS = 160;
 
-let engine: RehearsalEngine;
+let hesitant: RehearsalEngine;
+/** the defaults: hesitation, barge-in at 96 ms, and the talk-over ear judging voices up to 640 ms by their words */
+let shipped: RehearsalEngine;
 beforeAll(async () => {
-  engine = await RehearsalEngine.create({ tts: 'inline', quiet: true, ...HESITANT });
-});
+  [hesitant, shipped] = await Promise.all([
+    RehearsalEngine.create({ tts: 'inline', quiet: true, ...HESITANT }),
+    RehearsalEngine.create({ tts: 'inline', quiet: true }),
+  ]);
+}, 60_000);
 afterAll(async () => {
-  await engine?.dispose();
+  await Promise.all([hesitant?.dispose(), shipped?.dispose()]);
 });
 
 /** Where the voice falls silent (under -60 dBFS) for at least 200 ms, from `from` on: a pause, not a gap between words. */
@@ -34,7 +39,7 @@ function silentFrom(v: Float32Array, from: number): number {
 }
 
 /** Greeted, asked, and a second into the answer. */
-async function answering() {
+async function answering(engine: RehearsalEngine = hesitant) {
   const id = await engine.open(CAPTAIN);
   await engine.ready(id);
   const c = new Conversation(engine, id);
@@ -47,7 +52,7 @@ async function answering() {
   return { c, line: line()! };
 }
 
-describe('rehearsal engine: hesitating when talked over', () => {
+describe('rehearsal engine: hesitating when talked over (words not judged: any voice under 640 ms lets the line go on)', () => {
   it('pauses within 200 ms for a "yeah", then finishes its line, every word once, with no interruption', async () => {
     const { c, line } = await answering();
     const yeah = await playerSpeech(['Yeah.'], {});
@@ -70,12 +75,12 @@ describe('rehearsal engine: hesitating when talked over', () => {
     expect(paused[0]! * FRAME_SAMPLES + FRAME_SAMPLES).toBeGreaterThanOrEqual(quietFrom);
     expect(resumed[0]! * FRAME_SAMPLES).toBeLessThanOrEqual(back);
     expect(resumed[0]! * FRAME_SAMPLES + FRAME_SAMPLES).toBeGreaterThan(back);
-    const record = engine.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
+    const record = hesitant.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
     expect(record.interruptedAt).toBeUndefined();
     // the caption is the whole line, each word once
     expect(c.caption(line.startFrame).startsWith(record.text)).toBe(true);
     // no answer to the "yeah": it was not a turn
-    expect(engine.groundTruth(c.session).filter((r) => r.kind === 'line')).toHaveLength(1);
+    expect(hesitant.groundTruth(c.session).filter((r) => r.kind === 'line')).toHaveLength(1);
   });
 
   it('is silent from the same moment when the player really cuts in, and reports interrupted once it is sure', async () => {
@@ -94,7 +99,7 @@ describe('rehearsal engine: hesitating when talked over', () => {
     console.log('cut: onset frame %d, quiet from frame %d, interrupted at %j; frames: %s', onset / FRAME_SAMPLES, quietFrom / FRAME_SAMPLES, events, Array.from({ length: 20 }, (_, k) => lv(onset / FRAME_SAMPLES + k).toFixed(2)).join(' '));
     // nothing of the line between the pause and the interruption
     expect(c.firstSound(quietFrom)).toBeGreaterThan(onset + cut.spans[0]!.end);
-    const next = engine.groundTruth(c.session).filter((r) => r.kind !== 'backchannel').at(-1)!;
+    const next = hesitant.groundTruth(c.session).filter((r) => r.kind !== 'backchannel').at(-1)!;
     expect(next.kind).toBe('afterInterruption');
   });
 
@@ -102,7 +107,7 @@ describe('rehearsal engine: hesitating when talked over', () => {
     const { c, line } = await answering();
     const onset = await c.say((await playerSpeech(['Okay.'], {})).samples);
     await c.silence(6000);
-    const record = engine.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
+    const record = hesitant.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
     expect(record.resumed).toBe(1);
     const pausedFrame = c.framesWithEvent('paused')[0]!;
     const resumedFrame = c.framesWithEvent('resumed')[0]!;
@@ -115,5 +120,42 @@ describe('rehearsal engine: hesitating when talked over', () => {
     // on resume, the word's new onset frame is the resume frame (its audio starts again there)
     expect(expected.absoluteOnsetFrame).toBe(resumedFrame);
     console.log('pause at line sample %d (onset %d), resumed from "%s" at %d', playedBefore, onset, expected.piece, expected.onset);
+  });
+});
+
+describe('rehearsal engine as shipped: the words of a short voice over it decide', () => {
+  // this voice's "Yeah." decodes as phones (a miss, counted by bench turns), so its "okay" and "I see" stand in
+  it('carries on after a listener\'s "okay" and "I see": paused, resumed, never interrupted', async () => {
+    for (const text of ['Okay.', 'I see.']) {
+      const { c, line } = await answering(shipped);
+      await c.say((await playerSpeech([text], {})).samples);
+      await c.silence(4000);
+      const record = shipped.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
+      expect(record.talkOvers, text).toEqual([expect.objectContaining({ verdict: 'backchannel' })]);
+      expect(record.interruptedAt, text).toBeUndefined();
+      expect(c.framesWithEvent('resumed'), text).toHaveLength(1);
+      expect(c.framesWithEvent('interrupted'), text).toEqual([]);
+    }
+  });
+
+  it('gives the line up after a lone "stop" or "hold on", silent from the pause: no word of it comes back', async () => {
+    for (const text of ['Stop.', 'Hold on.']) {
+      const { c, line } = await answering(shipped);
+      const cut = await playerSpeech([text], {});
+      const onset = await c.say(cut.samples);
+      await c.silence(3000);
+      const record = shipped.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
+      expect(record.talkOvers, text).toEqual([expect.objectContaining({ verdict: 'other' })]);
+      expect(record.interruptedAt, text).toBeDefined();
+      expect(record.endFrame, text).toBe(record.pausedAt); // the stop the player heard was the pause
+      expect(c.framesWithEvent('resumed'), text).toEqual([]);
+      expect(c.framesWithEvent('interrupted'), text).toHaveLength(1);
+      // nothing more of the line after the pause: the next sound is the after-interruption line
+      const quietFrom = silentFrom(c.voice, onset);
+      expect(ms(quietFrom - onset), text).toBeLessThanOrEqual(200 + ms(FADE_SAMPLES));
+      const next = shipped.groundTruth(c.session).filter((r) => r.kind !== 'backchannel').at(-1)!;
+      expect(next.kind, text).toBe('afterInterruption');
+      expect(c.firstSound(quietFrom), text).toBeGreaterThanOrEqual(next.startFrame * FRAME_SAMPLES);
+    }
   });
 });

@@ -19,6 +19,7 @@ import { interruptionPolicyOf, type InterruptionPolicy } from '../../persona/int
 import { answersSpeechOver, FLOOR_KEPT, keepsFloor, phraseEndFrame } from './interruption-policy.ts';
 import { Playback, type ScheduledWord } from './utterance.ts';
 import { TopicRecognizer, type RecognizerOptions, type TurnListener } from './recognizer.ts';
+import { BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS, TalkOverEar, type TalkOverVerdict } from './talk-over-ear.ts';
 import { matchTopic, TopicAnswers, type CompiledTopics } from './topic-matcher.ts';
 import { ProsodyTracker, turnEndProbability } from './prosody.ts';
 import { SileroVad, SpeechDetector, type SpeechDetectorOptions, type VadStream } from './vad.ts';
@@ -34,6 +35,12 @@ export interface RehearsalOptions {
   turnTaking?: TurnTakingOptions;
   /** recognition of the sheet's topics (soundswallower) for personas that have them; false: answer with lines */
   recognition?: RecognizerOptions | false;
+  /**
+   * Tell a listener's "yeah" from a short "stop" by its words when the NPC paused for a voice (talk-over-ear.ts;
+   * default true; needs recognition): a backchannel shorter than turnTaking.backchannelMaxMs lets the line go on.
+   * false: any voice of turnTaking.bargeInMs ends the line.
+   */
+  talkOverWords?: boolean;
   /** judge the end of a turn by the player's prosody (default true); false: any silence of endOfTurnMs ends it */
   prosody?: boolean;
   /** longest a step waits for a line that is due but not yet synthesised, before playing silence meanwhile */
@@ -68,6 +75,8 @@ export interface UtteranceRecord {
   holds?: { from: number; to: number }[];
   /** session frame where its audio ended for good (exclusive: played out, cut, or the pause a barge-in followed) */
   endFrame?: number;
+  /** voices it paused for and would have carried on after: what they decoded as, and whether it then did */
+  talkOvers?: { frame: number; heard: string; verdict: TalkOverVerdict }[];
   words: (ScheduledWord & { absoluteFrame: number; absoluteOnsetFrame: number })[];
   /** sessions with topics: the words recognised in the player's turn this answers, and the topic they matched */
   heard?: string;
@@ -109,6 +118,8 @@ interface Session {
   understanding?: { listener: TurnListener; answers: TopicAnswers };
   /** what it does when talked over (interruption-policy.ts) */
   policy: InterruptionPolicy;
+  /** the words of a voice it paused for */
+  ear: TalkOverEar;
 }
 
 const HISTORY = 16;
@@ -138,6 +149,8 @@ export class RehearsalEngine implements DuplexEngine {
   private readonly log: Logger;
   /** started with the engine unless recognition is off; a rejected promise means none (each session logs it) */
   private recognizer: Promise<TopicRecognizer> | undefined;
+  /** the recogniser when it started and holds the backchannel grammar (talk-over-ear.ts) */
+  private talkOverRecognizer: TopicRecognizer | undefined;
 
   private constructor(
     private readonly vad: SileroVad,
@@ -172,7 +185,15 @@ export class RehearsalEngine implements DuplexEngine {
     // never wait behind. Without them (logged) NPCs answer with their lines.
     if (options.recognition !== false) {
       engine.recognizer = TopicRecognizer.create(options.recognition || {}, engine.log.child({ part: 'recognizer' }));
-      await engine.recognizer.catch(() => {});
+      const recognizer = await engine.recognizer.catch(() => undefined);
+      if (recognizer && options.talkOverWords !== false) {
+        try {
+          recognizer.reserve(BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS);
+          engine.talkOverRecognizer = recognizer;
+        } catch (err) {
+          engine.log.warn({ err: (err as Error).message }, "cannot decode voices over an NPC; any short one lets its line go on");
+        }
+      }
     }
     return engine;
   }
@@ -193,7 +214,7 @@ export class RehearsalEngine implements DuplexEngine {
       persona,
       voice,
       picker: new LinePicker(lines, seededRandom(seed)),
-      turn: new TurnTaking(this.options.turnTaking),
+      turn: new TurnTaking(this.options.turnTaking, { judgesWords: this.talkOverRecognizer !== undefined }),
       detector: new SpeechDetector(this.options.vad),
       vad: this.vad.newStream(SAMPLE_RATE),
       prosody: this.options.prosody === false ? null : new ProsodyTracker(),
@@ -204,6 +225,7 @@ export class RehearsalEngine implements DuplexEngine {
       warnedBadAudio: false,
       understanding,
       policy: interruptionPolicyOf(persona),
+      ear: new TalkOverEar(this.talkOverRecognizer),
     };
     this.sessions.set(id, s);
     // Synthesise everything this NPC may say, ahead of time and off this thread: the greeting and the short
@@ -246,6 +268,7 @@ export class RehearsalEngine implements DuplexEngine {
     live.forEach(({ s }, i) => {
       s.detector.update(probs[i]!);
       s.understanding?.listener.push(live[i]!.frame, s.detector);
+      s.ear.push(live[i]!.frame);
       if (s.prosody) {
         s.prosody.push(live[i]!.frame);
         if (s.detector.silenceMs === 0) s.turnEnd = undefined;
@@ -262,7 +285,15 @@ export class RehearsalEngine implements DuplexEngine {
       const c = s.current;
       const keeping = c !== null && (c.cutAt !== undefined || keepsFloor(s.policy, c.kind));
       if (keeping && s.detector.speechMs >= this.minSpeechMs) c.heardOver = true;
-      const d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, onsetMs: s.detector.onsetMs, turnEnd: s.turnEnd }, done, live[i]!.elsewhere);
+      let d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, onsetMs: s.detector.onsetMs, turnEnd: s.turnEnd }, done, live[i]!.elsewhere);
+      if (c && d.pause) s.ear.listen();
+      if (c && d.resume && d.ifBackchannel) {
+        // a voice as long as a barge-in: it carries on only if the words were a listener's backchannel
+        const verdict = s.ear.verdict();
+        (c.record.talkOvers ??= []).push({ frame: s.frame, heard: s.ear.heard, verdict });
+        if (verdict !== 'backchannel') d = s.turn.yieldNow();
+      } else if (d.resume) s.ear.stop();
+      if (d.interrupt) s.ear.stop();
       if (c && s.policy === 'yield' && (d.pause || d.resume)) this.hesitate(s, c, d.pause === true);
       // a turn that cut the NPC off is answered with the after-interruption line: its words are not needed
       if (d.interrupt) s.understanding?.listener.drop();
@@ -458,6 +489,7 @@ export class RehearsalEngine implements DuplexEngine {
 
   async close(session: SessionId): Promise<void> {
     this.sessions.get(session)?.understanding?.listener.close();
+    this.sessions.get(session)?.ear.stop();
     if (!this.sessions.delete(session)) return;
     this.cache.release(session);
   }

@@ -36,6 +36,8 @@ const IDLE_SLICE = 320;
 
 const PHONES = ['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'B', 'CH', 'D', 'DH', 'EH', 'ER', 'EY', 'F', 'G', 'HH', 'IH', 'IY', 'JH', 'K', 'L', 'M', 'N', 'NG', 'OW', 'OY', 'P', 'R', 'S', 'SH', 'T', 'TH', 'UH', 'UW', 'V', 'W', 'Y', 'Z', 'ZH'];
 const PHONE_WORDS = PHONES.map((p) => [`ph_${p.toLowerCase()}`, p] as [string, string]);
+/** JSGF for any sequence of single phones: what speech that is none of a grammar's words decodes as */
+export const PHONE_LOOP = `(${PHONE_WORDS.map(([w]) => w).join(' | ')})+`;
 
 export interface RecognizerOptions {
   /** the phone-loop path that rejects out-of-topic speech (default true) */
@@ -87,7 +89,7 @@ export function decodingGrammar(topics: CompiledTopics, garbage: boolean): strin
   if (!garbage) return topics.jsgf;
   return topics.jsgf
     .replace('public <ask> = ', 'public <heard> = <ask> | <garbage>;\n<ask> = ')
-    .concat(`<garbage> = (${PHONE_WORDS.map(([w]) => w).join(' | ')})+;\n`);
+    .concat(`<garbage> = ${PHONE_LOOP};\n`);
 }
 
 let modulePromise: Promise<SoundSwallowerModule> | undefined;
@@ -170,6 +172,17 @@ export class TopicRecognizer {
     d.process_audio(Float32Array.from({ length: RECOGNISER_RATE / 2 }, (_, i) => 0.05 * Math.sin(i / 3)));
     d.stop();
     return d;
+  }
+
+  /**
+   * For the engine's life, a decoder holds `grammar` (one not tied to a sheet: talk-over-ear.ts), with `words`
+   * (`[word, phones]`, e.g. `['yeah(2)', 'Y EH']` for another pronunciation) added to every decoder's dictionary
+   * first. Throws when it does not compile.
+   */
+  reserve(grammar: string, words: [string, string][] = []) {
+    if (words.length) this.pool.addWords(words);
+    this.pool.use(grammar);
+    this.pool.pin(grammar);
   }
 
   /** At session open (after `listen`): a decoder holds the grammar (`listen` pinned it), so no turn waits for that. */

@@ -16,7 +16,8 @@
  *             over; it stops for good (barge-in) if they keep on to bargeInMs, and picks up from the word it
  *             paused in once they have been quiet for resumeAfterMs and it has held at least that long (a cough,
  *             a click, a short sound). So the stop a player hears comes at the first sign of speech, and what
- *             turns out not to be a barge-in costs a short pause, not the line.
+ *             turns out not to be a barge-in costs a short pause, not the line. The engine may overrule that
+ *             resume when the words were not a listener's backchannel ("stop", "wait": yieldNow).
  *   backchannel  a long player turn pauses briefly, sounding unfinished → a short acknowledgement, the turn stays
  *             the player's
  *             (once greeted; a pause that turns out to be the end of the turn gets the answer right after it)
@@ -47,6 +48,12 @@ export interface TurnTakingOptions {
   /** player speech (or likely speech starting) over a talking NPC that makes it pause until it knows which it
    * was (0: no pausing) */
   hesitateMs?: number;
+  /**
+   * With a judge of words (the engine's talk-over ear, `judgesWords`): speech over the NPC from bargeInMs up to
+   * this long keeps it paused until the speech ends, and its words decide: a listener's backchannel lets the line
+   * go on, anything else ends it as the barge-in would have. Longer speech is a barge-in whatever it says.
+   */
+  backchannelMaxMs?: number;
   /** quiet after which a paused NPC carries on (the speech over it was shorter than a barge-in) */
   resumeAfterMs?: number;
   /** quiet needed after the session opens before the NPC greets */
@@ -66,12 +73,16 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   holdMs: 1600,
   turnEndThreshold: 0.55,
   minSpeechMs: 96,
-  // Long enough that a listener's "yeah", "okay", "uh huh" or "I see" (up to about 0.6 s of voice) is not a barge-in:
-  // the hesitation below pauses the line at its first sign and the line carries on from the word it paused in
-  // (Full-Duplex-Bench v1.5's "resume"). A real interruption is heard to stop just as fast (the same pause, and
-  // the plugin drops what it had buffered); it is given up for good once it reaches this length. Without the
-  // hesitation this would make every real interruption take ~0.7 s (docs/rehearsal-engine.md).
-  bargeInMs: 640,
+  // A fast, sure yield wins over carrying on through a listener's "yeah". 640 ms (with the hesitation below) lets
+  // "yeah", "okay", "uh huh", "I see" pass after a pause (Full-Duplex-Bench v1.5's "resume"; 3 of 33 still ended
+  // the line through the server), but a player's lone "Stop." or "Wait." (0.2–0.7 s of voice, as long as those
+  // tokens) then only pauses the line, a "Sorry to interrupt, but listen" brings it back in its comma pause, and on
+  // loudspeakers 5 of 20 double-talk cuts missed (docs/rehearsal-engine.md, stop 28). Telling them apart needs
+  // the words, not their length.
+  bargeInMs: 96,
+  // A listener's "yeah", "okay", "uh huh", "I see" is 0.2–0.7 s of voice (bench/support/speakers.ts voices); a
+  // multi-word interruption reaches this sooner or later, and a lone "stop" is told apart by its words.
+  backchannelMaxMs: 640,
   bargeInGapMs: 320,
   earlyBargeInMs: 160,
   earlyWindowMs: 700,
@@ -114,6 +125,11 @@ export interface TurnDecision {
   pause?: boolean;
   /** carry on with the paused utterance */
   resume?: boolean;
+  /**
+   * With `resume`: the voice it paused for was long enough to be a barge-in (bargeInMs), so it carries on only if
+   * the words were a backchannel; otherwise call `yieldNow()` and apply its decision instead.
+   */
+  ifBackchannel?: boolean;
 }
 
 export type NpcActivity = 'silent' | 'speaking' | 'backchannel';
@@ -136,9 +152,14 @@ export class TurnTaking {
   /** the current utterance is paused (hesitating), since pausedAtMs */
   private paused = false;
   private pausedAtMs = 0;
+  /** most player speech counted over the utterance during this pause */
+  private pausedOverMs = 0;
+  /** the engine can judge the words of a voice it paused for (backchannelMaxMs applies) */
+  private readonly judgesWords: boolean;
 
-  constructor(options: TurnTakingOptions = {}) {
+  constructor(options: TurnTakingOptions = {}, opts: { judgesWords?: boolean } = {}) {
     this.o = { ...DEFAULT_TURN_TAKING, ...options };
+    this.judgesWords = opts.judgesWords === true && this.o.hesitateMs > 0;
     for (const [k, v] of Object.entries(this.o)) {
       if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`turn-taking option ${k} must be a number ≥ 0, got ${v}`);
     }
@@ -161,7 +182,10 @@ export class TurnTaking {
 
     if (this.activity === 'speaking') {
       const over = this.overBy(h);
-      if (over >= this.bargeInNow()) {
+      if (this.paused) this.pausedOverMs = Math.max(this.pausedOverMs, over);
+      // with a judge of words a paused NPC waits for the end of a short voice: it may be a listener's "yeah"
+      const limit = this.judgesWords && this.paused ? Math.max(this.bargeInNow(), this.o.backchannelMaxMs) : this.bargeInNow();
+      if (over >= limit) {
         this.activity = 'silent';
         this.paused = false;
         this.interrupted = true;
@@ -172,13 +196,14 @@ export class TurnTaking {
       if (this.o.hesitateMs > 0 && !this.paused && starting) {
         this.paused = true;
         this.pausedAtMs = this.nowMs;
+        this.pausedOverMs = over;
         return { pause: true };
       }
       // Quiet for resumeAfterMs, counted from the pause at the earliest: a silence that began before an unsure
       // onset (no speech followed) must not bring the line straight back.
       if (this.paused && h.silenceMs >= this.o.resumeAfterMs && this.nowMs - this.pausedAtMs >= this.o.resumeAfterMs && !(h.onsetMs ?? 0)) {
         this.paused = false;
-        return { resume: true };
+        return this.pausedOverMs >= this.bargeInNow() ? { resume: true, ifBackchannel: true } : { resume: true };
       }
       return {};
     }
@@ -238,6 +263,21 @@ export class TurnTaking {
   private endOfTurnWait(h: Hearing): number {
     if (h.turnEnd === undefined || h.turnEnd >= this.o.turnEndThreshold) return this.o.endOfTurnMs;
     return Math.max(this.o.endOfTurnMs, this.o.holdMs);
+  }
+
+  /**
+   * The voice the NPC paused for, and would now carry on after, was not a listener's backchannel (its words said
+   * so: talk-over-ear.ts): give the line up as a barge-in does. Returns the decision to apply instead of `resume`.
+   */
+  yieldNow(): TurnDecision {
+    if (this.activity !== 'speaking') return {};
+    this.activity = 'silent';
+    this.paused = false;
+    this.interrupted = true;
+    // their turn began with the voice the NPC paused for
+    this.playerTurn = true;
+    this.playerTurnStartMs = this.pausedAtMs;
+    return { interrupt: true };
   }
 
   /**
