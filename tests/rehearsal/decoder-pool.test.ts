@@ -18,10 +18,6 @@ class FakeDecoder implements GrammarDecoder {
     if (this.inUtterance) this.setDuringUtterance++;
     this.grammars.push(jsgf);
   }
-  words: [string, string][] = [];
-  add_words(...words: [string, string][]) {
-    this.words.push(...words);
-  }
   delete() {}
 }
 

@@ -6,16 +6,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { TopicRecognizer } from '../../server/engines/rehearsal/recognizer.ts';
-import { BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS, TalkOverEar, type TalkOverVerdict } from '../../server/engines/rehearsal/talk-over-ear.ts';
+import { TalkOverDecoders, TalkOverEar, type TalkOverVerdict } from '../../server/engines/rehearsal/talk-over-ear.ts';
 import { VOICE_PROFILES } from '../../server/engines/rehearsal/voices.ts';
 import { playerSpeech, PLAYER_VOICE } from './audio-tools.ts';
 
 let recognizer: TopicRecognizer;
+/** one decoder, so the test can hold it */
+let decoders: TalkOverDecoders;
 beforeAll(async () => {
   recognizer = await TopicRecognizer.create({ decoders: 1 });
-  recognizer.reserve(BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS);
+  decoders = await TalkOverDecoders.create(recognizer, 1);
 }, 60_000);
-afterAll(() => recognizer?.dispose());
+afterAll(() => {
+  decoders?.dispose();
+  recognizer?.dispose();
+});
 
 /** What the ear says about `text` heard over the NPC: frames of quiet, the pause at the voice's second frame, the voice, quiet. */
 async function verdictFor(ear: TalkOverEar, text: string, voice = PLAYER_VOICE): Promise<TalkOverVerdict> {
@@ -37,7 +42,7 @@ describe('talk-over ear', () => {
   // as phones and end the line, as every "yeah" did before); a real
   // interruption taken for a backchannel is the error that must not happen.
   it('hears most of a listener\'s "yeah", "okay", "uh huh", "I see", "right" as backchannels, in two voices', async () => {
-    const ear = new TalkOverEar(recognizer);
+    const ear = new TalkOverEar(decoders);
     const heard: string[] = [];
     for (const voice of voices) {
       for (const text of ['Yeah.', 'Okay.', 'Uh huh.', 'I see.', 'Right.']) heard.push(`${text} ${await verdictFor(ear, text, voice)} (${ear.heard})`);
@@ -46,7 +51,7 @@ describe('talk-over ear', () => {
   });
 
   it('never hears "stop", "wait", "hold on", "hang on", "no, no, wait", "hey", "excuse me" as a backchannel', async () => {
-    const ear = new TalkOverEar(recognizer);
+    const ear = new TalkOverEar(decoders);
     for (const voice of voices) {
       for (const text of ['Stop.', 'Wait.', 'Hold on.', 'Hang on.', 'No, no, wait.', 'Hey.', 'Excuse me.']) {
         expect(`${text} ${await verdictFor(ear, text, voice)} (${ear.heard})`).toBe(`${text} other (${ear.heard})`);
@@ -56,10 +61,11 @@ describe('talk-over ear', () => {
 
   it('has no verdict without a recogniser, or while another session holds the only decoder; gives the decoder back', async () => {
     expect(await verdictFor(new TalkOverEar(undefined), 'Stop.')).toBe('unknown');
-    const a = new TalkOverEar(recognizer);
-    const b = new TalkOverEar(recognizer);
+    const a = new TalkOverEar(decoders);
+    const b = new TalkOverEar(decoders);
     a.listen();
     expect(await verdictFor(b, 'Stop.')).toBe('unknown');
+    expect(decoders.missed).toBe(1);
     a.stop();
     expect(await verdictFor(b, 'Stop.')).toBe('other');
     expect(await verdictFor(a, 'Okay.')).toBe('backchannel');

@@ -14,7 +14,6 @@ import { silentLogger, type Logger } from '../../log.ts';
 /** What the pool needs of a soundswallower Decoder (a stand-in in tests). */
 export interface GrammarDecoder {
   set_grammar(jsgf: string): void;
-  add_words(...words: [string, string][]): void;
   delete(): void;
 }
 
@@ -42,11 +41,6 @@ export class DecoderPool<D extends GrammarDecoder = GrammarDecoder> {
   /** A session of `grammar` opened. */
   use(grammar: string) {
     this.users.set(grammar, (this.users.get(grammar) ?? 0) + 1);
-  }
-
-  /** Dictionary entries for every decoder (before any grammar that uses them is set). */
-  addWords(words: [string, string][]) {
-    for (const p of this.pool) p.decoder.add_words(...words);
   }
 
   /** A session of `grammar` closed. */

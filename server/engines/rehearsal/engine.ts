@@ -19,7 +19,7 @@ import { interruptionPolicyOf, type InterruptionPolicy } from '../../persona/int
 import { answersSpeechOver, FLOOR_KEPT, keepsFloor, phraseEndFrame } from './interruption-policy.ts';
 import { Playback, type ScheduledWord } from './utterance.ts';
 import { TopicRecognizer, type RecognizerOptions, type TurnListener } from './recognizer.ts';
-import { BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS, TalkOverEar, type TalkOverVerdict } from './talk-over-ear.ts';
+import { TalkOverDecoders, TalkOverEar, type TalkOverVerdict } from './talk-over-ear.ts';
 import { matchTopic, TopicAnswers, type CompiledTopics } from './topic-matcher.ts';
 import { ProsodyTracker, turnEndProbability } from './prosody.ts';
 import { SileroVad, SpeechDetector, type SpeechDetectorOptions, type VadStream } from './vad.ts';
@@ -124,6 +124,11 @@ interface Session {
 
 const HISTORY = 16;
 /**
+ * Decoders the talk-over ears of a worker share (about 25 MB each). A voice over an NPC holds one for a second at
+ * most; with all of them held, the next gets no verdict and ends the line, as before the ear.
+ */
+const TALK_OVER_DECODERS = 3;
+/**
  * A listener's playout buffer drops what it holds when a pause reaches it (the 'paused' event), up to its target
  * depth: 40–100 ms on a clean link, about 200 ms at 60 ms of jitter (docs/latency.md). A resumed line goes back to
  * the word that was sounding this long before the pause, so the word the player last heard is said again whole.
@@ -149,8 +154,8 @@ export class RehearsalEngine implements DuplexEngine {
   private readonly log: Logger;
   /** started with the engine unless recognition is off; a rejected promise means none (each session logs it) */
   private recognizer: Promise<TopicRecognizer> | undefined;
-  /** the recogniser when it started and holds the backchannel grammar (talk-over-ear.ts) */
-  private talkOverRecognizer: TopicRecognizer | undefined;
+  /** the talk-over ears' decoders (talk-over-ear.ts), when the recogniser started */
+  private talkOverDecoders: TalkOverDecoders | undefined;
 
   private constructor(
     private readonly vad: SileroVad,
@@ -188,8 +193,7 @@ export class RehearsalEngine implements DuplexEngine {
       const recognizer = await engine.recognizer.catch(() => undefined);
       if (recognizer && options.talkOverWords !== false) {
         try {
-          recognizer.reserve(BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS);
-          engine.talkOverRecognizer = recognizer;
+          engine.talkOverDecoders = await TalkOverDecoders.create(recognizer, TALK_OVER_DECODERS);
         } catch (err) {
           engine.log.warn({ err: (err as Error).message }, "cannot decode voices over an NPC; any short one lets its line go on");
         }
@@ -214,7 +218,7 @@ export class RehearsalEngine implements DuplexEngine {
       persona,
       voice,
       picker: new LinePicker(lines, seededRandom(seed)),
-      turn: new TurnTaking(this.options.turnTaking, { judgesWords: this.talkOverRecognizer !== undefined }),
+      turn: new TurnTaking(this.options.turnTaking, { judgesWords: this.talkOverDecoders !== undefined }),
       detector: new SpeechDetector(this.options.vad),
       vad: this.vad.newStream(SAMPLE_RATE),
       prosody: this.options.prosody === false ? null : new ProsodyTracker(),
@@ -225,7 +229,7 @@ export class RehearsalEngine implements DuplexEngine {
       warnedBadAudio: false,
       understanding,
       policy: interruptionPolicyOf(persona),
-      ear: new TalkOverEar(this.talkOverRecognizer),
+      ear: new TalkOverEar(this.talkOverDecoders),
     };
     this.sessions.set(id, s);
     // Synthesise everything this NPC may say, ahead of time and off this thread: the greeting and the short
@@ -496,6 +500,7 @@ export class RehearsalEngine implements DuplexEngine {
 
   async dispose(): Promise<void> {
     this.sessions.clear();
+    this.talkOverDecoders?.dispose();
     await Promise.all([this.vad.dispose(), this.tts.dispose(), this.recognizer?.then((r) => r.dispose(), () => {})]);
   }
 }

@@ -7,14 +7,14 @@
  * At the moment the NPC would carry on, the verdict says whether it should: a backchannel resumes the line,
  * anything else ends it as a barge-in would. No verdict (no free decoder, recognition off) keeps the old rule.
  *
- * One decoder of the recogniser's pool holds this grammar from the engine's start; a paused session takes it for
- * the pause (a few frames) and gives it back. Cost: about 4 ms of CPU per paused frame, only while paused.
+ * A few decoders of their own hold this grammar from the engine's start (TalkOverDecoders); a paused session takes
+ * one for the pause (a second at most) and gives it back. Cost: about 7 ms of CPU per paused frame, only while
+ * paused.
  */
 import type { Decoder } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
 import { rms } from '../../../protocol/dsp/level.ts';
 import { SAMPLE_RATE } from '../../../protocol/frame.ts';
-import type { PooledDecoder } from './decoder-pool.ts';
 import { PHONE_LOOP, RECOGNISER_RATE, type TopicRecognizer } from './recognizer.ts';
 
 /**
@@ -60,19 +60,72 @@ const TARGET_RMS = 0.05;
 const PRE_ROLL_FRAMES = 3;
 /** longest stretch decoded: past it the voice was long enough to be a barge-in anyway */
 const MAX_FRAMES = 20;
+/** frames of the voice heard before its level is measured */
+const GAIN_AFTER_FRAMES = 3;
+
+/**
+ * The decoders the ears of one engine (worker) share, kept apart from the topic decoders' pool so a topic turn
+ * never takes one. A session holds one for a pause (a second at most); when all are held, a voice gets no verdict.
+ */
+export class TalkOverDecoders {
+  private readonly free: Decoder[];
+  /** voices that found no decoder free */
+  missed = 0;
+
+  private constructor(private readonly all: Decoder[]) {
+    this.free = [...all];
+  }
+
+  /** `count` decoders from the recogniser, each on the backchannel grammar (engine start only: 0.35 s or more each). */
+  static async create(recognizer: TopicRecognizer, count: number): Promise<TalkOverDecoders> {
+    const all: Decoder[] = [];
+    for (let i = 0; i < count; i++) all.push(await recognizer.ownDecoder(BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS));
+    return new TalkOverDecoders(all);
+  }
+
+  acquire(): Decoder | undefined {
+    const d = this.free.pop();
+    if (!d) this.missed++;
+    return d;
+  }
+
+  release(d: Decoder) {
+    if (this.all.includes(d) && !this.free.includes(d)) this.free.push(d);
+  }
+
+  /** A decoder that failed is not used again. */
+  discard(d: Decoder) {
+    const i = this.all.indexOf(d);
+    if (i >= 0) this.all.splice(i, 1);
+    try {
+      d.delete();
+    } catch {
+      // already unusable
+    }
+  }
+
+  dispose() {
+    for (const d of this.all) d.delete();
+    this.all.length = 0;
+    this.free.length = 0;
+  }
+}
 
 /** One session's ear for voices over its NPC. */
 export class TalkOverEar {
   private readonly preRoll: Float32Array[] = [];
+  /** frames heard since listening began (the pre-roll first), not yet decoded */
+  private pending: Float32Array[] = [];
   private resampler: Resampler | undefined;
-  private decoder: PooledDecoder<Decoder> | undefined;
-  private gain = 1;
+  private decoder: Decoder | undefined;
+  /** level correction for this voice; undefined until enough of it was heard to measure */
+  private gain: number | undefined;
   private frames = 0;
   private failed = false;
-  /** words decoded so far when the verdict was taken (for logs and tests) */
+  /** words decoded when the verdict was taken (for logs and tests) */
   heard = '';
 
-  constructor(private readonly recognizer: TopicRecognizer | undefined) {}
+  constructor(private readonly decoders: TalkOverDecoders | undefined) {}
 
   /** Every frame of the hearing mix (24 kHz), after the VAD heard it; decoded only while listening. */
   push(frame: Float32Array) {
@@ -82,48 +135,53 @@ export class TalkOverEar {
       return;
     }
     if (this.frames >= MAX_FRAMES) return;
-    this.decode(frame);
+    this.frames++;
+    this.pending.push(frame.slice());
+    // The level is measured once the voice has reached its vowel: its first frames are its quiet onset, and a gain
+    // set from them overdrove the rest (clipped tokens decoded as phones). Then two frames a step until caught up.
+    if (this.gain === undefined && this.pending.length >= PRE_ROLL_FRAMES + GAIN_AFTER_FRAMES) this.setGain();
+    if (this.gain !== undefined) this.decodePending(2);
   }
 
   /** The NPC paused for a voice: start listening to it (with the frames before the pause). */
   listen() {
     this.stop();
     this.heard = '';
-    if (!this.recognizer || this.failed) return;
-    const p = this.recognizer.acquire(BACKCHANNEL_GRAMMAR, false);
+    if (!this.decoders || this.failed) return;
+    const p = this.decoders.acquire();
     if (!p) return;
     try {
-      p.decoder.start();
+      p.start();
     } catch {
-      this.recognizer.discard(p);
+      this.decoders.discard(p);
       this.failed = true;
       return;
     }
     this.decoder = p;
     this.resampler = new Resampler(SAMPLE_RATE, RECOGNISER_RATE);
     this.frames = 0;
-    let loudest = 0;
-    for (const f of this.preRoll) loudest = Math.max(loudest, loudest20ms(f));
-    this.gain = loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;
-    for (const f of this.preRoll) this.decode(f);
-    this.preRoll.length = 0;
+    this.gain = undefined;
+    this.pending = this.preRoll.splice(0);
   }
 
   /** Whether what was heard since `listen` was a backchannel; ends the listening. */
   verdict(): TalkOverVerdict {
     const p = this.decoder;
     if (!p) return 'unknown';
+    if (this.gain === undefined) this.setGain();
+    this.decodePending(Infinity);
+    if (!this.decoder) return 'unknown'; // failed while decoding
     let text = '';
     try {
-      p.decoder.stop();
-      text = p.decoder.get_text().trim();
+      p.stop();
+      text = p.get_text().trim();
     } catch {
-      this.recognizer!.discard(p);
+      this.decoders!.discard(p);
       this.decoder = undefined;
       this.failed = true;
       return 'unknown';
     }
-    this.recognizer!.release(p);
+    this.decoders!.release(p);
     this.decoder = undefined;
     this.heard = text;
     return BACKCHANNEL_PHRASES.includes(text.split(/\s+/).filter(Boolean).join(' ')) ? 'backchannel' : 'other';
@@ -132,29 +190,37 @@ export class TalkOverEar {
   /** Stop listening without a verdict (the NPC gave the line up, or the session closes). */
   stop() {
     const p = this.decoder;
+    this.pending = [];
     if (!p) return;
     this.decoder = undefined;
     try {
-      p.decoder.stop();
-      this.recognizer!.release(p);
+      p.stop();
+      this.decoders!.release(p);
     } catch {
-      this.recognizer!.discard(p);
+      this.decoders!.discard(p);
     }
   }
 
-  private decode(frame: Float32Array) {
-    const p = this.decoder;
-    if (!p) return;
-    const x = this.resampler!.process(frame);
-    const y = this.gain === 1 ? x : x.map((v) => v * this.gain);
-    try {
-      p.decoder.process_audio(y);
-    } catch {
-      this.recognizer!.discard(p);
-      this.decoder = undefined;
-      this.failed = true;
+  private setGain() {
+    let loudest = 0;
+    for (const f of this.pending) loudest = Math.max(loudest, loudest20ms(f));
+    this.gain = loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;
+  }
+
+  private decodePending(max: number) {
+    for (let n = 0; n < max && this.pending.length && this.decoder; n++) {
+      const p = this.decoder;
+      const x = this.resampler!.process(this.pending.shift()!);
+      const gain = this.gain ?? 1;
+      const y = gain === 1 ? x : x.map((v) => v * gain);
+      try {
+        p.process_audio(y);
+      } catch {
+        this.decoders!.discard(p);
+        this.decoder = undefined;
+        this.failed = true;
+      }
     }
-    this.frames++;
   }
 }
 
