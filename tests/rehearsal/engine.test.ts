@@ -135,7 +135,11 @@ describe('rehearsal engine: duplex behaviour', () => {
 
     const events = c.framesWithEvent('interrupted');
     expect(events).toHaveLength(1);
-    const stop = events[0]! * FRAME_SAMPLES;
+    // The stop the player hears: the pause at the first sign of their voice, which the barge-in confirmed once the
+    // voice was long enough (and its words no backchannel); `endFrame` is where the line's audio ended.
+    const cutRecord = engine.groundTruth(c.session).find((r) => r.interruptedAt === events[0])!;
+    expect(cutRecord.endFrame).toBeLessThanOrEqual(events[0]!);
+    const stop = cutRecord.endFrame! * FRAME_SAMPLES;
     expect(ms(stop - onset)).toBeLessThanOrEqual(200);
     expect(stop).toBeGreaterThanOrEqual(onset); // it heard speech before yielding: no false start
     // Silent from the end of the fade until the player has finished and the turn passes back.
