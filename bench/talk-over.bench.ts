@@ -2,12 +2,15 @@
  * The rehearsal engine's talk-over ear alone (server/engines/rehearsal/talk-over-ear.ts): how many listener
  * backchannels it hears as backchannels (so the NPC carries on), and how many real interruptions it takes for one
  * (so the NPC would carry on when told to stop: the error that must not happen). The eleven voices of the turns
- * bench (bench/support/speakers.ts), each phrase alone with 200 ms of quiet either side, decoded whole with the
- * engine's grammar and pronunciations. Also: CPU per second of audio decoded (the ear runs only while paused).
+ * bench (bench/support/speakers.ts). Each phrase is fed to the ear frame by frame as the engine feeds it (hearing
+ * mix frames, the pause one frame after the voice's first loud frame, the verdict 280 ms after its end). Also: CPU
+ * per second of voice heard (the ear runs only while paused).
  */
-import { Resampler } from '../protocol/dsp/resampler.ts';
-import { RECOGNISER_RATE, TopicRecognizer } from '../server/engines/rehearsal/recognizer.ts';
-import { BACKCHANNEL_GRAMMAR, BACKCHANNEL_PHRASES, BACKCHANNEL_PRONUNCIATIONS } from '../server/engines/rehearsal/talk-over-ear.ts';
+import { rms } from '../protocol/dsp/level.ts';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../protocol/frame.ts';
+import { TopicRecognizer } from '../server/engines/rehearsal/recognizer.ts';
+import { TalkOverDecoders, TalkOverEar } from '../server/engines/rehearsal/talk-over-ear.ts';
+import { DEFAULT_TURN_TAKING } from '../server/engines/rehearsal/turn-taking.ts';
 import { HELD_OUT_SPEAKERS, speak, TUNING_SPEAKERS } from './support/speakers.ts';
 
 const TOKENS = ['Yeah.', 'Okay.', 'Right.', 'Uh huh.', 'I see.', 'Yep.'];
@@ -16,33 +19,35 @@ const CUTS = [
   'Hold on a second.', 'No, no, wait.', 'Sorry to interrupt,', 'Wait, stop, I have a question.',
 ];
 const say = (s: string) => process.stderr.write(`  ${s}\n`);
+const frames = (ms: number) => Math.ceil((ms / 1000) * SAMPLE_RATE / FRAME_SAMPLES);
 
 export default async function talkOverBench(): Promise<Record<string, number>> {
   const recognizer = await TopicRecognizer.create({ decoders: 1 });
-  const d = await recognizer.ownDecoder(BACKCHANNEL_GRAMMAR, BACKCHANNEL_PRONUNCIATIONS);
+  const decoders = await TalkOverDecoders.create(recognizer, 1);
+  const ear = new TalkOverEar(decoders);
   let cpuMs = 0;
-  let audioS = 0;
-  const decode = (x24: Float32Array): string => {
-    const padded = new Float32Array(4800 + x24.length + 4800);
-    padded.set(x24, 4800);
-    const x = new Resampler(24_000, RECOGNISER_RATE).process(padded).slice();
-    let loudest = 0;
-    for (let i = 0; i + 320 <= x.length; i += 160) {
-      let e = 0;
-      for (let j = i; j < i + 320; j++) e += x[j]! * x[j]!;
-      loudest = Math.max(loudest, Math.sqrt(e / 320));
-    }
-    const gain = loudest > 0 ? Math.min(16, Math.max(1, 0.05 / loudest)) : 1;
-    for (let i = 0; i < x.length; i++) x[i]! *= gain;
+  let voiceS = 0;
+  /** what the ear makes of `voice` said over a paused NPC: quiet before, the voice, resumeAfterMs of quiet after */
+  const hear = (voice: Float32Array): string => {
+    const lead = frames(400);
+    const x = new Float32Array((lead + frames(DEFAULT_TURN_TAKING.resumeAfterMs) + 1) * FRAME_SAMPLES + voice.length);
+    x.set(voice, lead * FRAME_SAMPLES);
+    let listening = false;
     const t = performance.now();
-    d.start();
-    d.process_audio(x);
-    d.stop();
+    for (let f = 0; (f + 1) * FRAME_SAMPLES <= x.length; f++) {
+      const frame = x.subarray(f * FRAME_SAMPLES, (f + 1) * FRAME_SAMPLES);
+      ear.push(frame);
+      if (!listening && rms(frame) > 0.01) {
+        ear.listen(); // the NPC pauses in the frame after the voice's first loud one
+        listening = true;
+      }
+    }
+    const verdict = ear.verdict();
     cpuMs += performance.now() - t;
-    audioS += x.length / RECOGNISER_RATE;
-    return d.get_text().trim();
+    voiceS += voice.length / SAMPLE_RATE;
+    return verdict === 'backchannel' ? ear.heard : `(${verdict}) ${ear.heard || 'nothing'}`;
   };
-  const isBackchannel = (text: string) => BACKCHANNEL_PHRASES.includes(text.split(/\s+/).filter(Boolean).join(' '));
+  const isBackchannel = (heard: string) => !heard.startsWith('(');
   let tokensHeard = 0;
   let tokens = 0;
   let cutsTaken = 0;
@@ -50,13 +55,13 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
   const misses: string[] = [];
   for (const speaker of [...TUNING_SPEAKERS, ...HELD_OUT_SPEAKERS]) {
     for (const text of TOKENS) {
-      const heard = decode(await speak(speaker, text));
+      const heard = hear(await speak(speaker, text));
       tokens++;
       if (isBackchannel(heard)) tokensHeard++;
-      else misses.push(`${speaker.name}: "${text}" as ${heard || '(nothing)'}`);
+      else misses.push(`${speaker.name}: "${text}" as ${heard}`);
     }
     for (const text of CUTS) {
-      const heard = decode(await speak(speaker, text));
+      const heard = hear(await speak(speaker, text));
       cuts++;
       if (isBackchannel(heard)) {
         cutsTaken++;
@@ -64,7 +69,7 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
       }
     }
   }
-  d.delete();
+  decoders.dispose();
   recognizer.dispose();
   say(`listener tokens heard as backchannels: ${tokensHeard} of ${tokens}; interruptions taken for one: ${cutsTaken} of ${cuts}`);
   say(`tokens missed (they end the line, as every one did before the ear): ${misses.join('; ')}`);
@@ -72,6 +77,6 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
     talkover_tokens_heard_share: tokensHeard / tokens,
     talkover_interruptions_taken_share: cutsTaken / cuts,
     talkover_cases_count: tokens + cuts,
-    talkover_cpu_ms_per_audio_s: cpuMs / audioS,
+    talkover_cpu_ms_per_voice_s: cpuMs / voiceS,
   };
 }

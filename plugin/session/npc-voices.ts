@@ -156,18 +156,16 @@ export class NpcVoices {
         return;
       }
       case 'interrupted':
-        // Flush at once: what is queued in the decoder and the playout buffer is speech the player cut off.
+      case 'paused': {
+        // Flush at once: what is queued in the decoder and the playout buffer is speech the player cut off or
+        // talked over (a paused NPC says its word again if it carries on, and its captions stand).
         this.decoders.get(npc)?.flush();
         this.early.delete(npc); // frames waiting for a voice being created are stale too
-        this.voices.get(npc)?.interrupt(msg.i);
+        const voice = this.voices.get(npc);
+        if (msg.e === 'interrupted') voice?.interrupt(msg.i);
+        else voice?._pause(msg.i);
         return;
-      case 'paused':
-        // The same flush: what is queued is speech the player talked over; the NPC says its word again if it
-        // carries on, and its captions stand.
-        this.decoders.get(npc)?.flush();
-        this.early.delete(npc);
-        this.voices.get(npc)?._pause(msg.i);
-        return;
+      }
       case 'resumed':
         this.voices.get(npc)?._resume(msg.i);
         return;

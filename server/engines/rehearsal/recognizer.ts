@@ -288,7 +288,8 @@ export class TopicRecognizer {
 
 /** Speech level the decoder hears best; a quiet turn is raised towards it (at most ×16), a loud one left alone. */
 const TARGET_RMS = 0.05;
-function levelGain(x: Float32Array): number {
+/** The gain that brings speech `x` (16 kHz) to the level the decoder hears best. */
+export function levelGain(x: Float32Array): number {
   // the loudest 20 ms of the onset stands for the speech level (the rest of the pre-roll may be silence)
   const loudest = loudest20ms(x);
   return loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;

@@ -8,14 +8,13 @@
  * anything else ends it as a barge-in would. No verdict (no free decoder, recognition off) keeps the old rule.
  *
  * A few decoders of their own hold this grammar from the engine's start (TalkOverDecoders); a paused session takes
- * one for the pause (a second at most) and gives it back. Cost: about 6 ms of CPU per paused frame (bench
- * talk-over), only while paused.
+ * one for the pause (a second at most) and gives it back. Cost: about 110 ms of CPU per second of voice, its
+ * pre-roll and trailing quiet included (bench talk-over), only while paused.
  */
 import type { Decoder } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
-import { rms } from '../../../protocol/dsp/level.ts';
-import { SAMPLE_RATE } from '../../../protocol/frame.ts';
-import { PHONE_LOOP, RECOGNISER_RATE, type TopicRecognizer } from './recognizer.ts';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
+import { levelGain, PHONE_LOOP, RECOGNISER_RATE, type TopicRecognizer } from './recognizer.ts';
 
 /**
  * What a listener says to keep a speaker going (phrases of the recogniser's dictionary words). Not "mhm" or "hmm":
@@ -54,8 +53,6 @@ export const BACKCHANNEL_GRAMMAR = [
 
 export type TalkOverVerdict = 'backchannel' | 'other' | 'unknown';
 
-/** Speech level the decoder hears best; a quiet voice is raised towards it (at most ×16), a loud one left alone. */
-const TARGET_RMS = 0.05;
 /** frames kept from before the pause: the VAD confirms a voice a frame or two after it starts */
 const PRE_ROLL_FRAMES = 3;
 /** longest stretch decoded: past it the voice was long enough to be a barge-in anyway */
@@ -113,8 +110,10 @@ export class TalkOverDecoders {
 
 /** One session's ear for voices over its NPC. */
 export class TalkOverEar {
-  private readonly preRoll: Float32Array[] = [];
-  /** frames heard since listening began (the pre-roll first), not yet decoded */
+  /** the last frames of the hearing mix (24 kHz), kept in place every frame: a ring, no allocation */
+  private readonly preRoll = Array.from({ length: PRE_ROLL_FRAMES }, () => new Float32Array(FRAME_SAMPLES));
+  private preRollNext = 0;
+  /** this voice so far (16 kHz, the pre-roll first), not yet decoded */
   private pending: Float32Array[] = [];
   private resampler: Resampler | undefined;
   private decoder: Decoder | undefined;
@@ -129,14 +128,15 @@ export class TalkOverEar {
 
   /** Every frame of the hearing mix (24 kHz), after the VAD heard it; decoded only while listening. */
   push(frame: Float32Array) {
+    if (!this.decoders) return;
     if (!this.decoder) {
-      this.preRoll.push(frame.slice());
-      if (this.preRoll.length > PRE_ROLL_FRAMES) this.preRoll.shift();
+      this.preRoll[this.preRollNext]!.set(frame.subarray(0, FRAME_SAMPLES));
+      this.preRollNext = (this.preRollNext + 1) % PRE_ROLL_FRAMES;
       return;
     }
     if (this.frames >= MAX_FRAMES) return;
     this.frames++;
-    this.pending.push(frame.slice());
+    this.pending.push(this.resampler!.process(frame).slice());
     // The level is measured once the voice has reached its vowel: its first frames are its quiet onset, and a gain
     // set from them overdrove the rest (clipped tokens decoded as phones). Then two frames a step until caught up.
     if (this.gain === undefined && this.pending.length >= PRE_ROLL_FRAMES + GAIN_AFTER_FRAMES) this.setGain();
@@ -161,7 +161,8 @@ export class TalkOverEar {
     this.resampler = new Resampler(SAMPLE_RATE, RECOGNISER_RATE);
     this.frames = 0;
     this.gain = undefined;
-    this.pending = this.preRoll.splice(0);
+    // oldest first; the ring's frames are kept for the next pause, so they are resampled into copies here
+    for (let k = 0; k < PRE_ROLL_FRAMES; k++) this.pending.push(this.resampler.process(this.preRoll[(this.preRollNext + k) % PRE_ROLL_FRAMES]!).slice());
   }
 
   /** Whether what was heard since `listen` was a backchannel; ends the listening. */
@@ -201,20 +202,22 @@ export class TalkOverEar {
     }
   }
 
+  /** The topic recogniser's level rule, over the voice heard so far. */
   private setGain() {
-    let loudest = 0;
-    for (const f of this.pending) loudest = Math.max(loudest, loudest20ms(f));
-    this.gain = loudest > 0 ? Math.min(16, Math.max(1, TARGET_RMS / loudest)) : 1;
+    const all = new Float32Array(this.pending.reduce((n, x) => n + x.length, 0));
+    let at = 0;
+    for (const x of this.pending) (all.set(x, at), (at += x.length));
+    this.gain = levelGain(all);
   }
 
   private decodePending(max: number) {
     for (let n = 0; n < max && this.pending.length && this.decoder; n++) {
       const p = this.decoder;
-      const x = this.resampler!.process(this.pending.shift()!);
+      const x = this.pending.shift()!;
       const gain = this.gain ?? 1;
-      const y = gain === 1 ? x : x.map((v) => v * gain);
+      if (gain !== 1) for (let i = 0; i < x.length; i++) x[i]! *= gain;
       try {
-        p.process_audio(y);
+        p.process_audio(x);
       } catch {
         this.decoders!.discard(p);
         this.decoder = undefined;
@@ -222,11 +225,4 @@ export class TalkOverEar {
       }
     }
   }
-}
-
-/** RMS of the loudest 20 ms of a 24 kHz frame. */
-function loudest20ms(x: Float32Array): number {
-  let loudest = 0;
-  for (let i = 0; i + 480 <= x.length; i += 240) loudest = Math.max(loudest, rms(x.subarray(i, i + 480)));
-  return loudest;
 }
