@@ -1,7 +1,8 @@
 /**
  * The rehearsal engine's talk-over ear alone (server/engines/rehearsal/talk-over-ear.ts): how many listener
  * backchannels it hears as backchannels (so the NPC carries on), and how many real interruptions it takes for one
- * (so the NPC would carry on when told to stop: the error that must not happen). The eleven voices of the turns
+ * (so the NPC would carry on when told to stop: the error that must not happen), both for interruptions whose
+ * opening words the ear's grammar knows (INTERRUPTION_PHRASES) and for held-out ones it has none of. The eleven voices of the turns
  * bench (bench/support/speakers.ts). Each phrase is fed to the ear frame by frame as the engine feeds it (hearing
  * mix frames, the pause one frame after the voice's first loud frame, the verdict 280 ms after its end). Also: CPU
  * per second of voice heard (the ear runs only while paused).
@@ -9,7 +10,7 @@
 import { rms } from '../protocol/dsp/level.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../protocol/frame.ts';
 import { TopicRecognizer } from '../server/engines/rehearsal/recognizer.ts';
-import { TalkOverDecoders, TalkOverEar } from '../server/engines/rehearsal/talk-over-ear.ts';
+import { INTERRUPTION_PHRASES, TalkOverDecoders, TalkOverEar } from '../server/engines/rehearsal/talk-over-ear.ts';
 import { DEFAULT_TURN_TAKING } from '../server/engines/rehearsal/turn-taking.ts';
 import { HELD_OUT_SPEAKERS, speak, TUNING_SPEAKERS } from './support/speakers.ts';
 
@@ -18,6 +19,16 @@ const CUTS = [
   'Stop.', 'Wait.', 'No.', 'Hey.', 'Hold on.', 'Hang on.', 'Hold it.', 'Listen.', 'What?', 'Excuse me.', 'Hold on a sec.',
   'Hold on a second.', 'No, no, wait.', 'Sorry to interrupt,', 'Wait, stop, I have a question.',
 ];
+/** interruptions none of whose words is in the ear's grammar: how it does on cuts it was not written for */
+const HELD_OUT_CUTS = [
+  'Never mind.', 'Shut up.', 'Oh dear.', 'Nope.', 'Seriously?', 'Not now.', 'Hello?', 'Who?', 'Where?', 'Watch out!',
+  'Please.', 'Well,', 'Ugh.', 'Good grief.', 'Slow down.', 'Cut that out.', 'Come here.', 'Can I ask?',
+];
+const GRAMMAR_WORDS = new Set(INTERRUPTION_PHRASES.flatMap((p) => p.split(' ')));
+for (const c of HELD_OUT_CUTS) {
+  const known = c.toLowerCase().match(/[a-z']+/g)!.filter((w) => GRAMMAR_WORDS.has(w));
+  if (known.length) throw new Error(`held-out cut "${c}" has words the grammar knows: ${known.join(', ')}`);
+}
 const say = (s: string) => process.stderr.write(`  ${s}\n`);
 const frames = (ms: number) => Math.ceil((ms / 1000) * SAMPLE_RATE / FRAME_SAMPLES);
 
@@ -52,6 +63,8 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
   let tokens = 0;
   let cutsTaken = 0;
   let cuts = 0;
+  let heldTaken = 0;
+  let held = 0;
   const misses: string[] = [];
   for (const speaker of [...TUNING_SPEAKERS, ...HELD_OUT_SPEAKERS]) {
     for (const text of TOKENS) {
@@ -68,15 +81,24 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
         say(`INTERRUPTION TAKEN FOR A BACKCHANNEL: ${speaker.name}: "${text}" as "${heard}"`);
       }
     }
+    for (const text of HELD_OUT_CUTS) {
+      const heard = hear(await speak(speaker, text));
+      held++;
+      if (isBackchannel(heard)) {
+        heldTaken++;
+        say(`HELD-OUT INTERRUPTION TAKEN FOR A BACKCHANNEL: ${speaker.name}: "${text}" as "${heard}"`);
+      }
+    }
   }
   decoders.dispose();
   recognizer.dispose();
-  say(`listener tokens heard as backchannels: ${tokensHeard} of ${tokens}; interruptions taken for one: ${cutsTaken} of ${cuts}`);
+  say(`listener tokens heard as backchannels: ${tokensHeard} of ${tokens}; interruptions taken for one: ${cutsTaken} of ${cuts}; held-out interruptions: ${heldTaken} of ${held}`);
   say(`tokens missed (they end the line, as every one did before the ear): ${misses.join('; ')}`);
   return {
     talkover_tokens_heard_share: tokensHeard / tokens,
     talkover_interruptions_taken_share: cutsTaken / cuts,
-    talkover_cases_count: tokens + cuts,
+    talkover_heldout_interruptions_taken_share: heldTaken / held,
+    talkover_cases_count: tokens + cuts + held,
     talkover_cpu_ms_per_voice_s: cpuMs / voiceS,
   };
 }

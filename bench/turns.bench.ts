@@ -169,7 +169,7 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   }
   const cols: { label: string; s: TurnSummary }[] = [];
   if (server) cols.push({ label: 'server', s: server }, { label: 'srv tuning', s: summarise(serverF, 'tuning') }, { label: 'srv held-out', s: summarise(serverF, 'heldOut') });
-  cols.push({ label: 'engine-only', s: summarise(engineF) }, { label: 'eng held-out', s: summarise(engineF, 'heldOut') });
+  cols.push({ label: 'engine-only', s: summarise(engineF) }, { label: 'eng tuning', s: summarise(engineF, 'tuning') }, { label: 'eng held-out', s: summarise(engineF, 'heldOut') });
   table(`Turn-taking, ${config.engine.name} (FDB v1 definitions; first column decides met / not met)`, cols);
 
   const main = server ?? summarise(engineF);

@@ -16,7 +16,7 @@ const HESITANT = { recognition: false, turnTaking: { hesitateMs: 64, bargeInMs: 
 const LOOK_BACK_MS = 160;
 
 let hesitant: RehearsalEngine;
-/** the defaults: hesitation, barge-in at 96 ms, and the talk-over ear judging voices up to 640 ms by their words */
+/** the defaults: hesitation, barge-in at 96 ms, and the talk-over ear judging voices up to 800 ms by their words */
 let shipped: RehearsalEngine;
 beforeAll(async () => {
   [hesitant, shipped] = await Promise.all([

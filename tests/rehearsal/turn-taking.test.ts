@@ -94,6 +94,27 @@ describe('TurnTaking', () => {
       expect(log[2]!.frame).toBe(12); // 96 ms of speech: barge-in as before
     });
 
+    describe('with a judge of words (the talk-over ear)', () => {
+      // A soft onset the VAD confirms late and all at once: the voice is already 160 ms long when first heard.
+      const late: Hearing[] = [160, 240, 320].map((speechMs) => ({ speechMs, silenceMs: 0 }));
+      const judged = { bargeInMs: 96, backchannelMaxMs: 640, resumeAfterMs: 160 };
+
+      it('pauses for a voice first heard already as long as a barge-in, and lets its words decide once it ends', () => {
+        const log = run(new TurnTaking(judged, { judgesWords: true }), [...quiet(7), ...late, ...quiet(20)], 30);
+        expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }, { pause: true }, { resume: true, ifBackchannel: true }]);
+        expect(log[1]!.frame).toBe(7);
+      });
+
+      it('without one, the same voice is a barge-in at once; with one, a voice past backchannelMaxMs is', () => {
+        const blind = run(new TurnTaking(judged), [...quiet(7), ...late, ...quiet(20)], 30);
+        expect(blind.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'interrupt', 'say']);
+        expect(blind[1]!.frame).toBe(7);
+        const long = run(new TurnTaking(judged, { judgesWords: true }), [...quiet(7), ...talk(10), ...quiet(20)], 40);
+        expect(long.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'interrupt', 'say']);
+        expect(long[2]!.frame).toBe(7 + 7); // 640 ms of speech
+      });
+    });
+
     it('an unsure onset that no speech follows costs a pause of resumeAfterMs, counted from the pause, not the line', () => {
       // the silence began long before the blip: the line must not come straight back on the next frame
       const blip: Hearing[] = [{ speechMs: 0, silenceMs: 800, onsetMs: 32 }];

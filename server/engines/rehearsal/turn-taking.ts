@@ -80,9 +80,10 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   // loudspeakers 5 of 20 double-talk cuts missed (docs/rehearsal-engine.md, stop 28). Telling them apart needs
   // the words, not their length.
   bargeInMs: 96,
-  // A listener's "yeah", "okay", "uh huh", "I see" is 0.2–0.7 s of voice (bench/support/speakers.ts voices); a
+  // A listener's "yeah", "okay", "uh huh", "I see" is 0.2–0.8 s of voice (bench/support/speakers.ts voices; the
+  // VAD hears a little more): at 640 ms the slow voices' "okay" and "I see" ended the line by length alone. A
   // multi-word interruption reaches this sooner or later, and a lone "stop" is told apart by its words.
-  backchannelMaxMs: 640,
+  backchannelMaxMs: 800,
   bargeInGapMs: 320,
   earlyBargeInMs: 160,
   earlyWindowMs: 700,
@@ -183,22 +184,22 @@ export class TurnTaking {
     if (this.activity === 'speaking') {
       const over = this.overBy(h);
       if (this.paused) this.pausedOverMs = Math.max(this.pausedOverMs, over);
+      const starting = (h.speechMs > 0 && over >= this.o.hesitateMs) || (h.onsetMs ?? 0) >= this.o.hesitateMs;
+      // With a judge of words the NPC pauses first even for a voice already as long as a barge-in when first heard
+      // (a soft onset the VAD confirms late, all at once): its words decide, as for any short voice.
+      if (this.judgesWords && !this.paused && starting) return this.pause(over);
       // with a judge of words a paused NPC waits for the end of a short voice: it may be a listener's "yeah"
       const limit = this.judgesWords && this.paused ? Math.max(this.bargeInNow(), this.o.backchannelMaxMs) : this.bargeInNow();
-      if (over >= limit) {
+      // Only on a frame with speech: just after a resume the limit drops back to bargeInMs while the voice it resumed
+      // after is still held (bits add up for bargeInGapMs); that quiet is not a barge-in, more speech would be.
+      if (over >= limit && h.speechMs > 0) {
         this.activity = 'silent';
         this.paused = false;
         this.interrupted = true;
         this.openTurn(h);
         return { interrupt: true };
       }
-      const starting = (h.speechMs > 0 && over >= this.o.hesitateMs) || (h.onsetMs ?? 0) >= this.o.hesitateMs;
-      if (this.o.hesitateMs > 0 && !this.paused && starting) {
-        this.paused = true;
-        this.pausedAtMs = this.nowMs;
-        this.pausedOverMs = over;
-        return { pause: true };
-      }
+      if (this.o.hesitateMs > 0 && !this.paused && starting) return this.pause(over);
       // Quiet for resumeAfterMs, counted from the pause at the earliest: a silence that began before an unsure
       // onset (no speech followed) must not bring the line straight back.
       if (this.paused && h.silenceMs >= this.o.resumeAfterMs && this.nowMs - this.pausedAtMs >= this.o.resumeAfterMs && !(h.onsetMs ?? 0)) {
@@ -239,6 +240,13 @@ export class TurnTaking {
       return { say: 'backchannel' };
     }
     return {};
+  }
+
+  private pause(over: number): TurnDecision {
+    this.paused = true;
+    this.pausedAtMs = this.nowMs;
+    this.pausedOverMs = over;
+    return { pause: true };
   }
 
   /** Player speech heard over the NPC so far, short gaps bridged: "wait, stop, I have a question" adds up. */
