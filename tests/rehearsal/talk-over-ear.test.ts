@@ -64,6 +64,23 @@ describe('talk-over ear', () => {
     expect(BACKCHANNEL_GRAMMAR).toContain(`<cut> = ${INTERRUPTION_PHRASES.join(' | ')};`);
   });
 
+  it('gives a session back the decoder it had last when that one is free (it is adapted to that voice)', async () => {
+    const two = await TalkOverDecoders.create(recognizer, 2);
+    try {
+      const a = two.acquire()!;
+      const b = two.acquire()!;
+      expect(a).not.toBe(b);
+      two.release(a);
+      two.release(b); // b is now the one a plain acquire() would take
+      expect(two.acquire(a)).toBe(a);
+      expect(two.acquire(a)).toBe(b); // a is held: any free one
+      expect(two.acquire(a)).toBeUndefined();
+      expect(two.missed).toBe(1);
+    } finally {
+      two.dispose();
+    }
+  });
+
   it('has no verdict without a recogniser, or while another session holds the only decoder; gives the decoder back', async () => {
     expect(await verdictFor(new TalkOverEar(undefined), 'Stop.')).toBe('unknown');
     const a = new TalkOverEar(decoders);

@@ -96,8 +96,13 @@ export class TalkOverDecoders {
     return new TalkOverDecoders(all);
   }
 
-  acquire(): Decoder | undefined {
-    const d = this.free.pop();
+  /**
+   * A free decoder: `preferred` when it is free. PocketSphinx carries its cepstral mean over from one voice to the
+   * next, so the decoder that last heard this session's player is the one already adapted to that voice.
+   */
+  acquire(preferred?: Decoder): Decoder | undefined {
+    const at = preferred ? this.free.indexOf(preferred) : -1;
+    const d = at >= 0 ? this.free.splice(at, 1)[0] : this.free.pop();
     if (!d) this.missed++;
     return d;
   }
@@ -133,6 +138,8 @@ export class TalkOverEar {
   private pending: Float32Array[] = [];
   private resampler: Resampler | undefined;
   private decoder: Decoder | undefined;
+  /** the decoder this ear had last: asked for first next time */
+  private lastDecoder: Decoder | undefined;
   /** level correction for this voice; undefined until enough of it was heard to measure */
   private gain: number | undefined;
   private frames = 0;
@@ -164,8 +171,9 @@ export class TalkOverEar {
     this.stop();
     this.heard = '';
     if (!this.decoders || this.failed) return;
-    const p = this.decoders.acquire();
+    const p = this.decoders.acquire(this.lastDecoder);
     if (!p) return;
+    this.lastDecoder = p;
     try {
       p.start();
     } catch {
