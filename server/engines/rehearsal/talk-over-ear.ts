@@ -1,14 +1,15 @@
 /**
  * What a short voice over the NPC said: a listener's backchannel ("yeah", "okay", "uh huh", "I see") or anything
- * else ("stop", "wait", "hold on", "sorry to interrupt,"). Their lengths overlap (0.2–0.7 s of voice either way),
+ * else ("stop", "wait", "hold on", "sorry to interrupt,"). Their lengths overlap (0.2–0.8 s of voice either way),
  * so turn-taking cannot tell them apart by the clock; the words can. While the NPC is paused for a voice
- * (turn-taking's hesitation), the voice is decoded frame by frame against a small grammar, a backchannel phrase
- * or a loop over single phones (the same "garbage" path the topic recogniser uses to reject out-of-topic speech).
+ * (turn-taking's hesitation), the voice is decoded frame by frame against a small grammar: a backchannel phrase,
+ * an interruption opener, or a loop over single phones (the same "garbage" path the topic recogniser uses to
+ * reject out-of-topic speech).
  * At the moment the NPC would carry on, the verdict says whether it should: a backchannel resumes the line,
  * anything else ends it as a barge-in would. No verdict (no free decoder, recognition off) keeps the old rule.
  *
  * A few decoders of their own hold this grammar from the engine's start (TalkOverDecoders); a paused session takes
- * one for the pause (a second at most) and gives it back. Cost: about 110 ms of CPU per second of voice, its
+ * one for the pause (a second at most), the one it had last if that is free, and gives it back. Cost: about 110 ms of CPU per second of voice, its
  * pre-roll and trailing quiet included (bench talk-over), only while paused.
  */
 import type { Decoder } from 'soundswallower';
