@@ -61,11 +61,12 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
   const isBackchannel = (heard: string) => !heard.startsWith('(');
   let tokensHeard = 0;
   let tokens = 0;
-  let cutsTaken = 0;
-  let cuts = 0;
-  let heldTaken = 0;
-  let held = 0;
   const misses: string[] = [];
+  /** interruptions of each set taken for a backchannel: the error that must not happen */
+  const cutSets = [
+    { phrases: CUTS, label: 'INTERRUPTION', taken: 0, said: 0 },
+    { phrases: HELD_OUT_CUTS, label: 'HELD-OUT INTERRUPTION', taken: 0, said: 0 },
+  ];
   for (const speaker of [...TUNING_SPEAKERS, ...HELD_OUT_SPEAKERS]) {
     for (const text of TOKENS) {
       const heard = hear(await speak(speaker, text));
@@ -73,32 +74,27 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
       if (isBackchannel(heard)) tokensHeard++;
       else misses.push(`${speaker.name}: "${text}" as ${heard}`);
     }
-    for (const text of CUTS) {
-      const heard = hear(await speak(speaker, text));
-      cuts++;
-      if (isBackchannel(heard)) {
-        cutsTaken++;
-        say(`INTERRUPTION TAKEN FOR A BACKCHANNEL: ${speaker.name}: "${text}" as "${heard}"`);
-      }
-    }
-    for (const text of HELD_OUT_CUTS) {
-      const heard = hear(await speak(speaker, text));
-      held++;
-      if (isBackchannel(heard)) {
-        heldTaken++;
-        say(`HELD-OUT INTERRUPTION TAKEN FOR A BACKCHANNEL: ${speaker.name}: "${text}" as "${heard}"`);
+    for (const set of cutSets) {
+      for (const text of set.phrases) {
+        const heard = hear(await speak(speaker, text));
+        set.said++;
+        if (isBackchannel(heard)) {
+          set.taken++;
+          say(`${set.label} TAKEN FOR A BACKCHANNEL: ${speaker.name}: "${text}" as "${heard}"`);
+        }
       }
     }
   }
+  const [cuts, held] = cutSets as [(typeof cutSets)[0], (typeof cutSets)[0]];
   decoders.dispose();
   recognizer.dispose();
-  say(`listener tokens heard as backchannels: ${tokensHeard} of ${tokens}; interruptions taken for one: ${cutsTaken} of ${cuts}; held-out interruptions: ${heldTaken} of ${held}`);
+  say(`listener tokens heard as backchannels: ${tokensHeard} of ${tokens}; interruptions taken for one: ${cuts.taken} of ${cuts.said}; held-out interruptions: ${held.taken} of ${held.said}`);
   say(`tokens missed (they end the line, as every one did before the ear): ${misses.join('; ')}`);
   return {
     talkover_tokens_heard_share: tokensHeard / tokens,
-    talkover_interruptions_taken_share: cutsTaken / cuts,
-    talkover_heldout_interruptions_taken_share: heldTaken / held,
-    talkover_cases_count: tokens + cuts + held,
+    talkover_interruptions_taken_share: cuts.taken / cuts.said,
+    talkover_heldout_interruptions_taken_share: held.taken / held.said,
+    talkover_cases_count: tokens + cuts.said + held.said,
     talkover_cpu_ms_per_voice_s: cpuMs / voiceS,
   };
 }

@@ -178,8 +178,7 @@ export class TalkOverEar {
     try {
       p.start();
     } catch {
-      this.decoders.discard(p);
-      this.failed = true;
+      this.fail(p);
       return;
     }
     this.decoder = p;
@@ -202,9 +201,7 @@ export class TalkOverEar {
       p.stop();
       text = p.get_text().trim();
     } catch {
-      this.decoders!.discard(p);
-      this.decoder = undefined;
-      this.failed = true;
+      this.fail(p);
       return 'unknown';
     }
     this.decoders!.release(p);
@@ -244,10 +241,15 @@ export class TalkOverEar {
       try {
         p.process_audio(x);
       } catch {
-        this.decoders!.discard(p);
-        this.decoder = undefined;
-        this.failed = true;
+        this.fail(p);
       }
     }
+  }
+
+  /** A decoder that threw is dropped, and this ear gives no more verdicts (the old rule applies). */
+  private fail(p: Decoder) {
+    this.decoders!.discard(p);
+    this.decoder = undefined;
+    this.failed = true;
   }
 }
