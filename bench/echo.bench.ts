@@ -3,9 +3,12 @@
  * (tests/echo/support/room.ts: delays 20–250 ms, synthetic RIRs with RT60 0.2–0.8 s, gains −20..0 dB, a
  * clipping loudspeaker, a path change mid-stream), with the NPC's espeak voice as what the speakers play.
  *
- *   echo_erle_*            the plugin's canceller (plugin/aec, the code the capture worklet runs) in Node on the
- *                          whole path matrix: ERLE from 2 s and from 6 s on (mic echo power / residual power, far
- *                          end active), and the time from which every later 0.5 s window reaches 25 dB
+ *   echo_erle_*            the plugin's canceller (plugin/aec/aec3-canceller.ts: WebRTC's AEC3, the code the capture
+ *                          worklet runs) in Node on the whole path matrix: ERLE from 2 s and from 6 s on (mic echo
+ *                          power / residual power, far end active), and the time from which every later 0.5 s
+ *                          window reaches 25 dB
+ *   echo_speex_*           the same matrix for speexdsp's canceller (plugin/aec/echo-canceller.ts), the one the
+ *                          server's echo gate runs, in the same run (the plugin's canceller until stop 30)
  *   echo_worklet_*         the capture worklet itself under node-web-audio-api (48 kHz context, the room built
  *                          from Web Audio nodes), ERLE from its per-frame powers, and its audio-thread cost
  *   echo_chromium_*        the built plugin in headless Chromium, the page's own output fed back through the
@@ -19,13 +22,16 @@
  *                          and the NPC's own level in its hearing mix (dBFS, frames while its echo arrives)
  *   echo_doubletalk_*      the player cutting in over the NPC: engine-timeline stop latency, with echo handling
  *                          on a loud room, against the same engine with no echo at all (headphones)
- *   echo_lever_*           PARLEY_ECHO_LEVERS=1 only: the path matrix again with one canceller setting changed at a
- *                          time (speex block, filter tail, step-size tracking speed), each with its double-talk
- *                          cost: the player's level through the canceller while talking over the NPC, 1.5–9 s in
+ *   echo_player_*          double-talk cost of each canceller: the player's level through it while talking over the
+ *                          NPC (120 ms, RT60 0.5 s, −20/−6/0 dB; the player 1.5, 3, 5, 9 s in), first 500 ms and
+ *                          whole line, worst case
+ *   echo_lever_*           PARLEY_ECHO_LEVERS=1 only: the speex path matrix again with one setting changed at a
+ *                          time (speex block, filter tail, step-size tracking speed), each with its double-talk cost
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Aec3Canceller } from '../plugin/aec/aec3-canceller.ts';
 import { EchoCanceller, type EchoCancellerOptions } from '../plugin/aec/echo-canceller.ts';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
@@ -37,14 +43,25 @@ import { db, erleOf, erleOfFrames, npcSpeech, playerSpeech } from '../tests/echo
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (s: string) => process.stderr.write(`  ${s}\n`);
 const wasm = readFileSync(path.join(root, 'plugin/aec/speexdsp-aec.wasm'));
+const aec3 = new WebAssembly.Module(readFileSync(path.join(root, 'plugin/aec/webrtc-aec3.wasm')));
+
+/** A canceller on one clock: the reference pushed, then the mic of the same samples. */
+interface Canceller {
+  pushReference(x: Float32Array): void;
+  process(mic: Float32Array): Float32Array;
+  dispose(): void;
+}
+type MakeCanceller = () => Canceller;
+/** the plugin's (capture worklet's) canceller */
+const clientCanceller: MakeCanceller = () => new Aec3Canceller(aec3);
+/** speexdsp's, as the server's echo gate runs it, with `options` */
+const speexCanceller = (options: EchoCancellerOptions = {}): MakeCanceller => () => new EchoCanceller(wasm, options);
 const SELF_TALK_S = Number(process.env.PARLEY_ECHO_SELFTALK_S ?? 300);
 const DOUBLE_TALK_TRIALS = Number(process.env.PARLEY_ECHO_DOUBLETALK_TRIALS ?? 20);
-/** the client canceller's residual suppression passes in the closed-loop runs (PARLEY_ECHO_SUPPRESS_PASSES; 1) */
-const LOOP_AEC = { suppressPasses: Number(process.env.PARLEY_ECHO_SUPPRESS_PASSES ?? 1) };
 
-function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; spec: EchoPathSpec }, options: EchoCancellerOptions = {}, near?: Float32Array) {
+function cancel(far: Float32Array, spec: EchoPathSpec, make: MakeCanceller, changeAt?: { s: number; spec: EchoPathSpec }, near?: Float32Array) {
   const room = new EchoPath(spec);
-  const aec = new EchoCanceller(wasm, options);
+  const aec = make();
   const n = Math.floor(far.length / FRAME_SAMPLES) * FRAME_SAMPLES;
   const echo = new Float32Array(n);
   const out = new Float32Array(n);
@@ -62,7 +79,7 @@ function cancel(far: Float32Array, spec: EchoPathSpec, changeAt?: { s: number; s
   return { echo, out };
 }
 
-export async function matrix(far: Float32Array, options: EchoCancellerOptions = {}, quiet = false) {
+export async function matrix(far: Float32Array, make: MakeCanceller, quiet = false) {
   const steady: number[] = [];
   const late: number[] = [];
   const converged: number[] = [];
@@ -71,7 +88,7 @@ export async function matrix(far: Float32Array, options: EchoCancellerOptions = 
     for (const rt60 of [0.2, 0.5, 0.8]) {
       const row: string[] = [];
       for (const gainDb of [-20, -6, 0]) {
-        const { echo, out } = cancel(far, { delayMs, rt60, gainDb, seed: delayMs + gainDb }, undefined, options);
+        const { echo, out } = cancel(far, { delayMs, rt60, gainDb, seed: delayMs + gainDb }, make);
         const r = erleOf(echo, out, far);
         const after6 = erleOf(echo, out, far, { settledFrom: 6 }).steadyDb;
         steady.push(r.steadyDb);
@@ -83,11 +100,11 @@ export async function matrix(far: Float32Array, options: EchoCancellerOptions = 
       if (!quiet) say(`delay ${delayMs} ms, RT60 ${rt60} s → ${row.join(' | ')}`);
     }
   }
-  const clip = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: 0, clipping: true }, undefined, options);
+  const clip = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: 0, clipping: true }, make);
   const clipR = erleOf(clip.echo, clip.out, far);
   if (!quiet) say(`clipping loudspeaker (60 ms, RT60 0.4 s, 0 dB): ${clipR.steadyDb.toFixed(1)} dB`);
   // the player turns their head / the NPC walks: another delay, room response and level at 8 s
-  const moved = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: -6 }, { s: 8, spec: { delayMs: 180, rt60: 0.6, gainDb: -3, seed: 9 } }, options);
+  const moved = cancel(far, { delayMs: 60, rt60: 0.4, gainDb: -6 }, make, { s: 8, spec: { delayMs: 180, rt60: 0.6, gainDb: -3, seed: 9 } });
   const movedR = erleOf(moved.echo, moved.out, far, { settledFrom: 10 });
   const after = movedR.windows.filter((w) => w.at >= 8);
   const back = after.findIndex((w, i) => after.slice(i).every((x) => x.db >= 25));
@@ -114,20 +131,43 @@ export async function matrix(far: Float32Array, options: EchoCancellerOptions = 
   };
 }
 
+/** The player cutting in over the NPC: one line, starting 1.5, 3, 5 and 9 s into the NPC's speech. */
+async function playerCuts(): Promise<{ leadMs: number; near: Float32Array }[]> {
+  const cuts: { leadMs: number; near: Float32Array }[] = [];
+  for (const leadMs of [1500, 3000, 5000, 9000]) cuts.push({ leadMs, near: (await playerSpeech(['Wait, stop, I have a question about the valves.'], { leadMs })).samples });
+  return cuts;
+}
+
 /**
- * Canceller settings that could converge faster, one at a time, on the whole matrix; and what each does to the
- * player talking over the NPC (120 ms, RT60 0.5 s, −20/−6/0 dB; the player 1.5, 3, 5 and 9 s in): the player's
- * level out of the canceller against their own, over their first 500 ms and over the whole line (worst case).
+ * What a canceller does to the player talking over the NPC (120 ms, RT60 0.5 s, −20/−6/0 dB; the player 1.5, 3, 5
+ * and 9 s in): the player's level out of the canceller against their own, over their first 500 ms and over the
+ * whole line, worst case (dB; 0 is untouched).
  */
-async function levers(far: Float32Array) {
-  const figures: Record<string, number> = {};
-  const cuts: Float32Array[] = [];
-  for (const leadMs of [1500, 3000, 5000, 9000]) cuts.push((await playerSpeech(['Wait, stop, I have a question about the valves.'], { leadMs })).samples);
+function playerCost(far: Float32Array, make: MakeCanceller, cuts: { leadMs: number; near: Float32Array }[]) {
   const power = (x: Float32Array, a: number, b: number) => {
     let t = 0;
     for (let i = a; i < b; i++) t += x[i]! ** 2;
     return t;
   };
+  let onset = 0;
+  let whole = 0;
+  for (const { leadMs, near } of cuts) {
+    const s = leadMs * 24;
+    for (const gainDb of [-20, -6, 0]) {
+      // the echo alone, then echo + player: what the canceller let through of the player is the difference
+      const { out } = cancel(far, { delayMs: 120, rt60: 0.5, gainDb }, make, undefined, near);
+      const e = Math.min(out.length, near.length);
+      onset = Math.min(onset, db(power(out, s, s + 12_000), power(near, s, s + 12_000)));
+      whole = Math.min(whole, db(power(out, s, e), power(near, s, e)));
+    }
+  }
+  return { onsetDb: onset, lineDb: whole };
+}
+
+/** Speex settings that could converge faster, one at a time, on the whole matrix, each with its double-talk cost. */
+async function levers(far: Float32Array) {
+  const figures: Record<string, number> = {};
+  const cuts = await playerCuts();
   const settings: [string, EchoCancellerOptions][] = [
     ['default', {}],
     ['block80ms', { blockMs: 80 }],
@@ -141,20 +181,10 @@ async function levers(far: Float32Array) {
     ['block20ms_suppress2', { blockMs: 20, suppressPasses: 2 }],
   ];
   for (const [name, options] of settings) {
-    const m = await matrix(far, options, true);
-    let onset = 0;
-    let whole = 0;
-    for (const [k, near] of cuts.entries()) {
-      const s = [1500, 3000, 5000, 9000][k]! * 24;
-      for (const gainDb of [-20, -6, 0]) {
-        const { out } = cancel(far, { delayMs: 120, rt60: 0.5, gainDb }, undefined, options, near);
-        const e = Math.min(out.length, near.length);
-        onset = Math.min(onset, db(power(out, s, s + 12_000), power(near, s, s + 12_000)));
-        whole = Math.min(whole, db(power(out, s, e), power(near, s, e)));
-      }
-    }
+    const m = await matrix(far, speexCanceller(options), true);
+    const { onsetDb: onset, lineDb: whole } = playerCost(far, speexCanceller(options), cuts);
     say(`lever ${name}: 25 dB within 2 s in ${m.echo_converge_within_2s_count}/27 rooms, median ${m.echo_converge_25db_s_median} s, never ${m.echo_converge_25db_never_count}; from 2 s ≥ 25 dB in ${m.echo_erle_cases_at_25db_count}, from 6 s in ${m.echo_erle_from6s_cases_at_25db_count} (worst ${m.echo_erle_from6s_db_worst.toFixed(1)} dB); clipping ${m.echo_erle_clipping_db.toFixed(1)} dB; player over the NPC: onset ${onset.toFixed(1)} dB, whole line ${whole.toFixed(1)} dB (worst)`);
-    const lag = addedLatencyMs(options);
+    const lag = addedLatencyMs(speexCanceller(options));
     say(`  ${name} delays the uplink by ${lag.toFixed(1)} ms`);
     figures[`echo_lever_${name}_added_latency_ms`] = lag;
     figures[`echo_lever_${name}_within_2s_count`] = m.echo_converge_within_2s_count;
@@ -167,11 +197,12 @@ async function levers(far: Float32Array) {
 }
 
 /**
- * How late the canceller's output is against its input: noise bursts into the mic with nothing playing, the lag
- * of the best cross-correlation. speex's residual suppressor (overlap-add) delays by one block per pass.
+ * How late a canceller's output is against its input: noise bursts into the mic with nothing playing, the lag of
+ * the best cross-correlation (speex's residual suppressor delays by one block per pass; AEC3 by its resampling,
+ * band split and 4 ms blocks).
  */
-export function addedLatencyMs(options: EchoCancellerOptions = {}): number {
-  const aec = new EchoCanceller(wasm, options);
+export function addedLatencyMs(make: MakeCanceller): number {
+  const aec = make();
   const random = seeded(7);
   const n = FRAME_SAMPLES * 40;
   const mic = new Float32Array(n);
@@ -201,7 +232,7 @@ export function cost(far: Float32Array) {
     refs.push(far.slice(at, at + FRAME_SAMPLES));
     frames.push(room.process(refs[refs.length - 1]!));
   }
-  const aec = new EchoCanceller(wasm);
+  const aec = clientCanceller();
   const gate = new PlayerEchoGate();
   const time = (f: (k: number) => void) => {
     for (let k = 0; k < 25; k++) f(k);
@@ -214,15 +245,27 @@ export function cost(far: Float32Array) {
     aec.pushReference(refs[k]!);
     aec.process(frames[k]!.slice());
   });
+  // then the NPC falls silent: digital silence from the speakers, a mic with nothing on it, for 15 s (this once
+  // sent AEC3 into a path 12× slower: webrtc-aec3.ts, dither)
+  const silence = new Float32Array(FRAME_SAMPLES);
+  const c0 = process.cpuUsage();
+  const silentFrames = Math.round(15 / 0.08);
+  for (let k = 0; k < silentFrames; k++) {
+    aec.pushReference(silence);
+    aec.process(silence.slice());
+  }
+  const cs = process.cpuUsage(c0);
+  const clientSilent = (cs.user + cs.system) / 1000 / silentFrames;
   const server = time((k) => {
     gate.sent(refs[Math.max(0, k - 5)]!);
     gate.filter(frames[k]!);
   });
   aec.dispose();
   gate.dispose();
-  const lag = addedLatencyMs();
-  say(`CPU per 80 ms frame: client canceller ${client.toFixed(2)} ms, server gate ${server.toFixed(2)} ms (per player hearing an NPC); the canceller's output is ${lag.toFixed(1)} ms late (speex's residual suppressor)`);
-  return { echo_capture_aec_ms_per_frame: client, echo_server_gate_ms_per_player_frame: server, echo_aec_added_latency_ms: lag };
+  const lag = addedLatencyMs(clientCanceller);
+  const gateLag = addedLatencyMs(speexCanceller());
+  say(`CPU per 80 ms frame: client canceller (AEC3) ${client.toFixed(2)} ms while the NPC talks, ${clientSilent.toFixed(2)} ms in the digital silence after, server gate (speex) ${server.toFixed(2)} ms (per player hearing an NPC); output late by ${lag.toFixed(1)} ms (client), ${gateLag.toFixed(1)} ms (gate)`);
+  return { echo_capture_aec_ms_per_frame: client, echo_capture_aec_silent_ms_per_frame: clientSilent, echo_server_gate_ms_per_player_frame: server, echo_aec_added_latency_ms: lag, echo_gate_added_latency_ms: gateLag };
 }
 
 async function worklet(far: Float32Array) {
@@ -266,7 +309,7 @@ async function loops() {
     { name: 'gate_only', clientAec: false, serverGate: true, seconds: Math.min(120, SELF_TALK_S) },
   ];
   for (const c of cases) {
-    const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, aec: LOOP_AEC, serverGate: c.serverGate });
+    const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate });
     say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.falsePauses} false pauses (it carried on), ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (95th percentile of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
     figures[`echo_selftalk_${c.name}_npc_speech_s`] = r.npcSpeechS;
     figures[`echo_selftalk_${c.name}_false_bargeins_count`] = r.falseBargeIns;
@@ -275,7 +318,7 @@ async function loops() {
     figures[`echo_selftalk_${c.name}_heard_dbfs`] = r.heardDbfs;
     figures[`echo_selftalk_${c.name}_heard_p95_dbfs`] = r.heardP95Dbfs;
   }
-  const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, aec: LOOP_AEC, serverGate: true });
+  const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: true });
   const headphones = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: { ...loud, gainDb: -120 }, clientAec: false, serverGate: false });
   for (const [name, r] of [['aec', withEcho], ['headphones', headphones]] as const) {
     say(`double talk ${name}: stop after ${r.latenciesMs.map((v) => v.toFixed(0)).join(' ')} ms; missed ${r.missed}`);
@@ -287,13 +330,33 @@ async function loops() {
   return figures;
 }
 
+/** Both cancellers on the path matrix and under double talk, in one run. */
+async function cancellers(far: Float32Array): Promise<Record<string, number>> {
+  const cuts = await playerCuts();
+  say('the plugin\'s canceller (AEC3):');
+  const client = await matrix(far, clientCanceller);
+  say('speexdsp (the server gate\'s canceller):');
+  const speex = await matrix(far, speexCanceller(), true);
+  const figures: Record<string, number> = { ...client };
+  for (const [k, v] of Object.entries(speex)) figures[k.replace(/^echo_/, 'echo_speex_')] = v;
+  for (const [name, make] of [['client', clientCanceller], ['speex', speexCanceller()]] as const) {
+    const p = playerCost(far, make, cuts);
+    say(`${name === 'client' ? 'AEC3' : 'speex'}: player over the NPC through the canceller, worst: first 500 ms ${p.onsetDb.toFixed(1)} dB, whole line ${p.lineDb.toFixed(1)} dB`);
+    figures[`echo_player_${name}_onset_db_worst`] = p.onsetDb;
+    figures[`echo_player_${name}_line_db_worst`] = p.lineDb;
+  }
+  say(`summary: 25 dB within 2 s AEC3 ${client.echo_converge_within_2s_count}/27, speex ${speex.echo_converge_within_2s_count}/27; ≥ 25 dB from 6 s AEC3 ${client.echo_erle_from6s_cases_at_25db_count}/27, speex ${speex.echo_erle_from6s_cases_at_25db_count}/27; clipping AEC3 ${client.echo_erle_clipping_db.toFixed(1)} dB, speex ${speex.echo_erle_clipping_db.toFixed(1)} dB`);
+  return figures;
+}
+
 export default async function echoBench(): Promise<Record<string, number>> {
   const far = await npcSpeech(14);
   if (process.env.PARLEY_ECHO_LEVERS === '1') return levers(far);
   // PARLEY_ECHO_PARTS=loops: only the closed loops with the engine (self-talk, double talk), e.g. after a change to
   // its turn-taking; the canceller's own figures do not depend on it
   if (process.env.PARLEY_ECHO_PARTS === 'loops') return loops();
-  const figures: Record<string, number> = { ...(await matrix(far)), ...cost(far) };
+  if (process.env.PARLEY_ECHO_PARTS === 'matrix') return cancellers(far);
+  const figures: Record<string, number> = { ...(await cancellers(far)), ...cost(far) };
   Object.assign(figures, await worklet(far.subarray(0, 24_000 * 8)));
   Object.assign(figures, await chromium());
   Object.assign(figures, await loops());

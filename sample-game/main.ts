@@ -186,7 +186,7 @@ async function joinShip(b: Boarding): Promise<void> {
       // the start screen's open-mic choice is the player saying they wear headphones; with speakers, the
       // plugin cancels the NPC voices the speakers play from the mic (echo cancellation, on by default)
       headphones: b.mode === 'open-mic',
-      echoWasmUrl: '/dist/plugin/speexdsp-aec.wasm',
+      echoWasmUrl: '/dist/plugin/webrtc-aec3.wasm',
       pushToTalkKey: PTT_KEY,
       voice: { spatial: { minDistance: 1.5, rolloffFactor: 1.1 } },
       // This game bundles the plugin from source, so the worklet code is not inlined: load the built file the

@@ -3,24 +3,46 @@
  * engine is playing right now (a tap of its output on the capture node's second input) and this resamples it to
  * 24 kHz with a resampler identical to the microphone's, so reference and mic samples share one index: the
  * context's sample clock, the clock the voices' samples-played positions are read on. What remains unknown —
- * output latency, the room, input latency — is the delay the canceller estimates. Each 80 ms frame is then
- * cancelled in place before it is posted.
+ * output latency, the room, input latency — is the delay AEC3 estimates.
+ *
+ * The mic is cancelled as it arrives, one 10 ms block at a time (`cancel`), not a whole 80 ms frame in one render
+ * quantum: AEC3 costs about 0.5 ms a block, and eight of them in one 2.7 ms quantum would hold up the audio thread
+ * that also plays the NPCs. Blocks line up with frames (1920 = 8 × 240), so a frame is complete, cancelled, in the
+ * quantum its last mic sample arrives in: cancelling block by block adds no delay.
  */
 import { Resampler } from '../../protocol/dsp/resampler.ts';
-import { EchoCanceller, type EchoCancellerOptions } from './echo-canceller.ts';
-import type { SpeexWasm } from './speex-aec.ts';
+import { Aec3Canceller, type Aec3CancellerOptions } from './aec3-canceller.ts';
+import type { Aec3Wasm } from './webrtc-aec3.ts';
 
 export class CaptureEcho {
   private readonly resampler: Resampler;
-  private readonly canceller: EchoCanceller;
+  private readonly canceller: Aec3Canceller;
   private mono = new Float32Array(128);
-  /** audio-thread ms spent in the canceller, summed, and frames processed (for the cost figure) */
+  /** mic samples waiting for their block to fill */
+  private readonly held: Float32Array;
+  private heldCount = 0;
+  /** what `cancel` returns: a reused buffer, grown as needed */
+  private outBuf = new Float32Array(1024);
+  /** audio-thread ms spent in the canceller, summed, and blocks processed (for the cost figure) */
   busyMs = 0;
-  frames = 0;
+  blocks = 0;
+  /** since `takeFrameStats`: mean-square sums of mic, output and reference, and blocks */
+  private sums = { mic: 0, out: 0, ref: 0, blocks: 0, ms: 0 };
 
-  constructor(wasm: SpeexWasm, contextRate: number, targetRate: number, options: EchoCancellerOptions = {}) {
+  constructor(wasm: Aec3Wasm, contextRate: number, targetRate: number, options: Aec3CancellerOptions = {}) {
     this.resampler = new Resampler(contextRate, targetRate);
-    this.canceller = new EchoCanceller(wasm, { ...options, sampleRate: targetRate });
+    this.canceller = new Aec3Canceller(wasm, { ...options, sampleRate: targetRate });
+    this.held = new Float32Array(this.canceller.block);
+  }
+
+  /** samples per block: `cancel` returns whole blocks */
+  get block(): number {
+    return this.canceller.block;
+  }
+
+  /** Mic samples taken by `cancel` and not yet returned (less than a block). */
+  get pending(): number {
+    return this.heldCount;
   }
 
   /** This quantum's output of the audio engine (any channels; silence when nothing is connected). */
@@ -36,17 +58,75 @@ export class CaptureEcho {
     this.canceller.pushReference(this.resampler.process(m));
   }
 
-  /** Cancel one captured frame in place. */
-  frame(samples: Float32Array): void {
+  /**
+   * Mic samples in (24 kHz, continuing the stream), cancelled samples out: every block these complete. The result
+   * starts `pending` (as it was before the call) samples before `mic` does, and is valid until the next call.
+   * Throws EchoFailure (holding every sample taken) if the canceller fails.
+   */
+  cancel(mic: Float32Array): Float32Array {
+    const total = this.heldCount + mic.length;
+    const blocks = Math.floor(total / this.block);
+    const n = blocks * this.block;
+    if (this.outBuf.length < n) this.outBuf = new Float32Array(n);
+    const out = this.outBuf.subarray(0, n);
+    if (n === 0) {
+      this.held.set(mic, this.heldCount);
+      this.heldCount = total;
+      return out;
+    }
+    out.set(this.held.subarray(0, this.heldCount));
+    out.set(mic.subarray(0, n - this.heldCount), this.heldCount);
+    const rest = mic.subarray(n - this.heldCount);
+    this.held.set(rest);
+    this.heldCount = rest.length;
     const t0 = now();
-    this.canceller.process(samples);
-    this.busyMs += now() - t0;
-    this.frames++;
+    try {
+      for (let b = 0; b < n; b += this.block) {
+        this.canceller.process(out.subarray(b, b + this.block));
+        const last = this.canceller.stats.last;
+        this.sums.mic += last.mic;
+        this.sums.out += last.out;
+        this.sums.ref += last.ref;
+        this.sums.blocks++;
+      }
+    } catch (err) {
+      // No mic sample is lost with the canceller: the caller gets them all back, cancelled as far as it got.
+      const samples = new Float32Array(n + this.heldCount);
+      samples.set(out);
+      samples.set(this.held.subarray(0, this.heldCount), n);
+      this.heldCount = 0;
+      throw new EchoFailure(err, samples);
+    }
+    const ms = now() - t0;
+    this.busyMs += ms;
+    this.sums.ms += ms;
+    this.blocks += blocks;
+    return out;
   }
 
-  /** Mic samples dropped without being cancelled (a discarded partial frame): keep the clocks together. */
+  /** Drop the mic samples held for an unfinished block, uncancelled (the worklet discards its partial frame). */
+  discardPending(): void {
+    this.canceller.skip(this.heldCount);
+    this.heldCount = 0;
+  }
+
+  /** Advance the mic clock past samples dropped before they reached `cancel`. */
   skip(samples: number): void {
     this.canceller.skip(samples);
+  }
+
+  /** Figures over the blocks cancelled since the last call (one frame's worth, in the worklet). */
+  takeFrameStats(): { erleDb: number; delayMs: number; costMs: number; power: { mic: number; out: number; ref: number } } {
+    const s = this.sums;
+    const k = Math.max(1, s.blocks);
+    const figures = {
+      erleDb: this.canceller.stats.erleDb,
+      delayMs: this.canceller.stats.delayMs,
+      costMs: s.ms,
+      power: { mic: s.mic / k, out: s.out / k, ref: s.ref / k },
+    };
+    s.mic = s.out = s.ref = s.blocks = s.ms = 0;
+    return figures;
   }
 
   get stats() {
@@ -55,6 +135,16 @@ export class CaptureEcho {
 
   dispose(): void {
     this.canceller.dispose();
+  }
+}
+
+/** The canceller failed inside `cancel`; `samples` are the mic samples it had taken, to be sent uncancelled. */
+export class EchoFailure extends Error {
+  constructor(
+    cause: unknown,
+    readonly samples: Float32Array,
+  ) {
+    super((cause as Error)?.message ?? String(cause), { cause });
   }
 }
 

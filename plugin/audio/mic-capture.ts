@@ -24,7 +24,7 @@ export interface MicFrame {
 
 /** Echo cancellation in the capture worklet: what the speakers play is cancelled from the mic. */
 export interface MicEchoSetup {
-  /** speexdsp's WebAssembly bytes (plugin/aec/speexdsp-aec.wasm) */
+  /** the echo canceller's WebAssembly bytes (plugin/aec/webrtc-aec3.wasm: WebRTC's AEC3) */
   wasm: ArrayBuffer;
   /** the node whose output the speakers play (the audio engine's output) */
   reference: AudioNode;

@@ -76,10 +76,10 @@ export interface ParleyConnectOptions {
   headphones?: boolean;
   /**
    * Cancel what the speakers play (every NPC voice, the game's sound) from the microphone, in the capture
-   * worklet, with speexdsp compiled to WebAssembly. Default: on unless `headphones`. See docs/plugin.md, Echo.
+   * worklet, with WebRTC's AEC3 compiled to WebAssembly. Default: on unless `headphones`. See docs/plugin.md, Echo.
    */
   echoCancellation?: boolean;
-  /** where speexdsp-aec.wasm is served (default: beside the plugin bundle) */
+  /** where webrtc-aec3.wasm is served (default: beside the plugin bundle) */
   echoWasmUrl?: string;
   /**
    * Test-only: a simulated room between the speakers and the mic. Gets the audio engine's output, returns a node

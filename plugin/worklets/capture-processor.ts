@@ -3,7 +3,7 @@
  * with sequence numbers and capture times → echo cancellation against the audio engine's output (second input,
  * when enabled) → posted (transferred) to the main thread for encoding.
  */
-import { CaptureEcho } from '../aec/capture-echo.ts';
+import { CaptureEcho, EchoFailure } from '../aec/capture-echo.ts';
 import { Framer } from '../dsp/framer.ts';
 import { rms } from '../dsp/pcm16.ts';
 import { Resampler } from '../../protocol/dsp/resampler.ts';
@@ -33,19 +33,9 @@ class CaptureProcessor extends scope.AudioWorkletProcessor implements WorkletPro
     }
     this.framer = new Framer(
       (frame) => {
-        const echo = this.echo;
-        let cost = 0;
-        if (echo) {
-          const before = echo.busyMs;
-          try {
-            echo.frame(frame.samples);
-          } catch (err) {
-            this.echoFailed(err);
-          }
-          cost = echo.busyMs - before;
-        }
         const msg: CaptureFrameMsg = { type: 'frame', seq: frame.seq, t: frame.t, samples: frame.samples, rms: rms(frame.samples) };
-        if (echo && this.echo) msg.echo = { erleDb: echo.stats.erleDb, delayMs: echo.stats.delayMs, costMs: cost, power: { ...echo.stats.last } };
+        // Blocks line up with frames, so the blocks cancelled since the last frame are this frame's.
+        if (this.echo) msg.echo = this.echo.takeFrameStats();
         this.port.postMessage(msg, [frame.samples.buffer]);
       },
       o.frameSamples ?? 1920,
@@ -53,7 +43,7 @@ class CaptureProcessor extends scope.AudioWorkletProcessor implements WorkletPro
     );
     this.port.onmessage = (e: MessageEvent<CaptureControlMsg>) => {
       if (e.data?.type === 'reset') {
-        this.echo?.skip(this.framer.pending);
+        this.echo?.discardPending();
         this.framer.discardPartial();
       } else if (e.data?.type === 'stop') {
         this.stopped = true;
@@ -80,7 +70,20 @@ class CaptureProcessor extends scope.AudioWorkletProcessor implements WorkletPro
     this.echo?.reference(inputs[1], mono.length);
     this.inCount += mono.length;
     this.outCount += out.length;
-    if (out.length) this.framer.push(out, t);
+    if (!out.length) return true;
+    const echo = this.echo;
+    if (!echo) {
+      this.framer.push(out, t);
+      return true;
+    }
+    // The cancelled samples start where the block they complete began: that many held samples earlier.
+    const tClean = t - (echo.pending * 1000) / this.targetRate;
+    try {
+      this.framer.push(echo.cancel(out), tClean);
+    } catch (err) {
+      this.echoFailed(err); // the mic keeps working without it
+      this.framer.push(err instanceof EchoFailure ? err.samples : out, err instanceof EchoFailure ? tClean : t);
+    }
     return true;
   }
 }

@@ -13,7 +13,7 @@ export interface CaptureProcessorOptions {
   /** output rate of the frames (the wire's 24 kHz) */
   targetRate: number;
   frameSamples: number;
-  /** speexdsp's WebAssembly bytes: cancel the audio engine's output (the node's second input) from the mic */
+  /** WebRTC AEC3's WebAssembly bytes (webrtc-aec3.wasm): cancel the audio engine's output (the node's second input) from the mic */
   aecWasm?: ArrayBuffer;
 }
 

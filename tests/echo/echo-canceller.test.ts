@@ -1,7 +1,8 @@
 /**
- * The echo canceller (speexdsp in WebAssembly, placed by the delay estimator) on simulated rooms, run directly
- * in Node: what it removes, what it lets through, and how it refuses bad input. Figures across the whole path
- * matrix are in bench/echo.bench.ts.
+ * speexdsp's echo canceller (in WebAssembly, placed by the delay estimator: the server echo gate's canceller) on
+ * simulated rooms, run directly in Node: what it removes, what it lets through, and how it refuses bad input.
+ * Figures across the whole path matrix are in bench/echo.bench.ts. The plugin's canceller (AEC3) is tested in
+ * aec3-canceller.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

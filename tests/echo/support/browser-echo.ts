@@ -58,7 +58,7 @@ export async function browserEcho(
     logLevel: 'silent',
   });
   await writeFile(path.join(dir, 'index.html'), '<!doctype html><script type="module" src="page.js"></script>');
-  await copyFile(path.join(root, 'dist/plugin/speexdsp-aec.wasm'), path.join(dir, 'speexdsp-aec.wasm'));
+  await copyFile(path.join(root, 'dist/plugin/webrtc-aec3.wasm'), path.join(dir, 'webrtc-aec3.wasm'));
   // the fake microphone: silence, then the player cutting in (48 kHz, as long as the run so it never loops)
   const cut = await playerSpeech(['Wait, stop, I have a question about the coolant loop.']);
   const up = new Resampler(24_000, 48_000).process(cut.samples);
@@ -80,7 +80,7 @@ export async function browserEcho(
     page.on('response', (r) => r.status() >= 400 && say(`page: ${r.status()} ${r.url()}`));
     await page.goto(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`);
     await page.waitForFunction(() => typeof (window as any).__start === 'function');
-    await page.evaluate(([ws, o]) => (window as any).__start(ws, o), [`ws://127.0.0.1:${port}`, { aec: true, wasmUrl: '/speexdsp-aec.wasm', ...room }] as const);
+    await page.evaluate(([ws, o]) => (window as any).__start(ws, o), [`ws://127.0.0.1:${port}`, { aec: true, wasmUrl: '/webrtc-aec3.wasm', ...room }] as const);
     say('connected; the NPC speaks');
     const testRoom = ParleyTestRoom.current!;
     const client = testRoom.clients[0]!;

@@ -10,18 +10,19 @@
  * are the real ones. Latencies are in whole frames (playout and uplink), the room adds its own delay and tail.
  */
 import { FRAME_SAMPLES } from '../../../protocol/frame.ts';
-import { EchoCanceller, type EchoCancellerOptions } from '../../../plugin/aec/echo-canceller.ts';
+import { Aec3Canceller, type Aec3CancellerOptions } from '../../../plugin/aec/aec3-canceller.ts';
 import type { Persona, SessionId } from '../../../server/engines/contract.ts';
 import { RehearsalEngine } from '../../../server/engines/rehearsal/engine.ts';
 import { PlayerEchoGate, speexModule, type EchoGateOptions } from '../../../server/voice/echo-gate.ts';
+import { aec3Module } from './aec3-module.ts';
 import { EchoPath, type EchoPathSpec } from './room.ts';
 
 export interface LoopOptions {
   path: EchoPathSpec;
-  /** the plugin's canceller on the client */
+  /** the plugin's canceller on the client (AEC3, as the capture worklet runs it) */
   clientAec: boolean;
   /** its settings (defaults otherwise) */
-  aec?: EchoCancellerOptions;
+  aec?: Aec3CancellerOptions;
   /** the server's echo gate */
   serverGate: boolean;
   /** its settings (defaults otherwise) */
@@ -50,7 +51,7 @@ export interface LoopFrame {
 export class EchoLoop {
   readonly frames: LoopFrame[] = [];
   private readonly room: EchoPath;
-  private readonly aec: EchoCanceller | null;
+  private readonly aec: Aec3Canceller | null;
   private readonly gate: PlayerEchoGate | null;
   private readonly playQ: Float32Array[] = [];
   private readonly upQ: Float32Array[] = [];
@@ -65,9 +66,8 @@ export class EchoLoop {
   ) {
     this.room = new EchoPath(o.path);
     this.player = o.player;
-    const wasm = speexModule();
-    this.aec = o.clientAec ? new EchoCanceller(wasm, o.aec) : null;
-    this.gate = o.serverGate ? new PlayerEchoGate(wasm, o.gate) : null;
+    this.aec = o.clientAec ? new Aec3Canceller(aec3Module(), o.aec) : null;
+    this.gate = o.serverGate ? new PlayerEchoGate(speexModule(), o.gate) : null;
     for (let i = 0; i < (o.playoutFrames ?? 3); i++) this.playQ.push(new Float32Array(FRAME_SAMPLES));
     for (let i = 0; i < (o.uplinkFrames ?? 3); i++) this.upQ.push(new Float32Array(FRAME_SAMPLES));
   }

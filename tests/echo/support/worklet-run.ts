@@ -20,7 +20,7 @@ const RATE = 48_000;
 let workletFile: Promise<string> | undefined;
 
 export const aecWasmBytes = () => {
-  const b = readFileSync(path.join(here, '../../../plugin/aec/speexdsp-aec.wasm'));
+  const b = readFileSync(path.join(here, '../../../plugin/aec/webrtc-aec3.wasm'));
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 };
 

@@ -1,0 +1,121 @@
+/**
+ * The capture path's echo canceller: WebRTC's AEC3 (webrtc-aec3.ts) on one sample clock shared by the reference
+ * (what the audio engine played) and the microphone. AEC3 finds the bulk delay itself (its matched filters span
+ * well over the 20–250 ms of a desk-speaker path plus output and input latency), so there is no delay estimator
+ * in front of it: the reference of mic sample n is simply reference sample n, and AEC3 looks back from there.
+ *
+ * Why AEC3 and not speexdsp (which the server's echo gate still uses: echo-canceller.ts): on the simulated rooms of
+ * bench echo, AEC3 holds ≥ 25 dB in every room once settled (speex: 21 of 27, missing the RT60 0.8 s rooms and
+ * the clipping loudspeaker), settles sooner, and delays the uplink by about 9 ms instead of speex's 40 ms. It costs
+ * about 4× speex's CPU (≈ 0.5 ms per 10 ms block), which is why the worklet runs it block by block as the mic
+ * arrives instead of a whole 80 ms frame in one render quantum.
+ */
+import { WebrtcAec3, type Aec3Config, type Aec3Wasm } from './webrtc-aec3.ts';
+
+export interface Aec3CancellerOptions {
+  sampleRate?: number;
+  /** AEC3 config knobs (webrtc-aec3.ts); the defaults are AEC3's own plus DEFAULT_AEC3_CONFIG */
+  config?: Aec3Config;
+  /** longest reference history kept for a mic that lags behind (ms); AEC3's own delay reach is shorter */
+  historyMs?: number;
+}
+
+/** Knobs Parley sets over AEC3's defaults (measured in bench echo; docs/plugin.md, Echo). */
+export const DEFAULT_AEC3_CONFIG: Aec3Config = {};
+
+export interface Aec3CancellerStats {
+  /** echo return loss enhancement over the last ~second of far-end activity, dB (NaN before any) */
+  erleDb: number;
+  /** AEC3's delay estimate between reference and echo, ms (NaN while unknown) */
+  delayMs: number;
+  /** mean squares of the last process() call's mic, output and reference, to measure ERLE exactly */
+  last: { mic: number; out: number; ref: number };
+}
+
+export class Aec3Canceller {
+  readonly rate: number;
+  /** samples per AEC3 block (10 ms): process() takes whole blocks */
+  readonly block: number;
+  private readonly aec: WebrtcAec3;
+  private readonly ring: Float32Array; // reference history, indexed by absolute sample % length
+  private refWritten = 0; // absolute index of the next reference sample
+  private micAt = 0; // absolute index of the next mic sample
+  private readonly refBlock: Float32Array;
+  private micPow = 0;
+  private outPow = 0;
+  readonly stats: Aec3CancellerStats = { erleDb: NaN, delayMs: NaN, last: { mic: 0, out: 0, ref: 0 } };
+
+  constructor(wasm: Aec3Wasm, options: Aec3CancellerOptions = {}) {
+    this.rate = options.sampleRate ?? 24_000;
+    this.aec = new WebrtcAec3(wasm, { sampleRate: this.rate, config: { ...DEFAULT_AEC3_CONFIG, ...options.config } });
+    this.block = this.aec.blockSize;
+    const history = Math.round(((options.historyMs ?? 500) / 1000) * this.rate);
+    this.ring = new Float32Array(1 << Math.ceil(Math.log2(history + 16 * this.block)));
+    this.refBlock = new Float32Array(this.block);
+  }
+
+  /** What the speakers played, continuing the reference stream (same clock as the mic). */
+  pushReference(x: Float32Array): void {
+    const mask = this.ring.length - 1;
+    for (let i = 0; i < x.length; i++) this.ring[(this.refWritten + i) & mask] = x[i]!;
+    this.refWritten += x.length;
+  }
+
+  /**
+   * Cancel the echo from `mic` (whole blocks), writing into `out` (may be `mic`). The mic's first sample follows
+   * the previous call's last and shares the reference's clock; reference time not yet pushed counts as silence.
+   */
+  process(mic: Float32Array, out: Float32Array = mic): Float32Array {
+    if (mic.length % this.block !== 0) throw new Error(`Aec3Canceller: ${mic.length} samples is not a multiple of ${this.block}`);
+    const last = this.stats.last;
+    last.mic = last.out = last.ref = 0;
+    const mask = this.ring.length - 1;
+    const ref = this.refBlock;
+    for (let b = 0; b < mic.length; b += this.block) {
+      const n0 = this.micAt;
+      let pr = 0;
+      for (let i = 0; i < this.block; i++) {
+        const k = n0 + i;
+        const v = k < this.refWritten && k >= this.refWritten - this.ring.length ? this.ring[k & mask]! : 0;
+        ref[i] = v;
+        pr += v * v;
+      }
+      const m = mic.subarray(b, b + this.block);
+      let pm = 0;
+      for (let i = 0; i < this.block; i++) pm += m[i]! * m[i]!;
+      const o = out.subarray(b, b + this.block);
+      this.aec.analyzeRender(ref);
+      this.aec.processCapture(m, o);
+      let po = 0;
+      for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
+      this.measure(pm, po, pr / this.block);
+      last.mic += pm;
+      last.out += po;
+      last.ref += pr;
+      this.micAt += this.block;
+    }
+    last.mic /= mic.length;
+    last.out /= mic.length;
+    last.ref /= mic.length;
+    const d = this.aec.metrics().delayMs;
+    this.stats.delayMs = d > 0 ? d : NaN;
+    return out;
+  }
+
+  /** Advance the mic clock past samples that were never processed (keeps reference and mic together). */
+  skip(samples: number): void {
+    if (samples > 0) this.micAt += Math.floor(samples);
+  }
+
+  private measure(pm: number, po: number, refPow: number): void {
+    if (refPow < 1e-6) return; // ERLE is defined while the far end plays
+    const a = 0.05 * (this.block / (0.04 * this.rate)); // ~0.8 s of far-end activity
+    this.micPow += a * (pm - this.micPow);
+    this.outPow += a * (po - this.outPow);
+    this.stats.erleDb = 10 * Math.log10((this.micPow + 1e-12) / (this.outPow + 1e-12));
+  }
+
+  dispose(): void {
+    this.aec.dispose();
+  }
+}
