@@ -14,14 +14,24 @@ import { WebrtcAec3, type Aec3Config, type Aec3Wasm } from './webrtc-aec3.ts';
 
 export interface Aec3CancellerOptions {
   sampleRate?: number;
-  /** AEC3 config knobs (webrtc-aec3.ts); the defaults are AEC3's own plus DEFAULT_AEC3_CONFIG */
+  /**
+   * AEC3 config knobs (webrtc-aec3.ts). Default: AEC3's own. Settings that converge sooner on the simulated rooms
+   * (a longer reverb model, a harder suppressor) all held a player talking over the NPC down by 20–30 dB at their
+   * onset, which a barge-in cannot afford (docs/plugin.md, Echo).
+   */
   config?: Aec3Config;
   /** longest reference history kept for a mic that lags behind (ms); AEC3's own delay reach is shorter */
   historyMs?: number;
+  /**
+   * While AEC3 learns the room (its first `learnS` seconds of far-end activity; once per player, since the capture
+   * worklet and its canceller live as long as the mic), a block whose mic is not clearly louder than the reference
+   * that can be echoing in it (≤ +3 dB over the loudest reference block of the last `learnWindowMs`) carries no
+   * talker above the echo and is attenuated by `learnDb`. 0 turns this off.
+   */
+  learnS?: number;
+  learnDb?: number;
+  learnWindowMs?: number;
 }
-
-/** Knobs Parley sets over AEC3's defaults (measured in bench echo; docs/plugin.md, Echo). */
-export const DEFAULT_AEC3_CONFIG: Aec3Config = {};
 
 export interface Aec3CancellerStats {
   /** echo return loss enhancement over the last ~second of far-end activity, dB (NaN before any) */
@@ -43,15 +53,23 @@ export class Aec3Canceller {
   private readonly refBlock: Float32Array;
   private micPow = 0;
   private outPow = 0;
+  private learnLeft: number; // far-end blocks still in the learning phase
+  private readonly learnGain: number;
+  /** reference power of the last blocks (a ring), for the learning guard */
+  private readonly refPowers: Float32Array;
+  private refPowerAt = 0;
   readonly stats: Aec3CancellerStats = { erleDb: NaN, delayMs: NaN, last: { mic: 0, out: 0, ref: 0 } };
 
   constructor(wasm: Aec3Wasm, options: Aec3CancellerOptions = {}) {
     this.rate = options.sampleRate ?? 24_000;
-    this.aec = new WebrtcAec3(wasm, { sampleRate: this.rate, config: { ...DEFAULT_AEC3_CONFIG, ...options.config } });
+    this.aec = new WebrtcAec3(wasm, { sampleRate: this.rate, config: options.config });
     this.block = this.aec.blockSize;
     const history = Math.round(((options.historyMs ?? 500) / 1000) * this.rate);
     this.ring = new Float32Array(1 << Math.ceil(Math.log2(history + 16 * this.block)));
     this.refBlock = new Float32Array(this.block);
+    this.learnLeft = Math.round(((options.learnS ?? 3) * this.rate) / this.block);
+    this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
+    this.refPowers = new Float32Array(Math.max(1, Math.ceil(((options.learnWindowMs ?? 600) / 1000) * this.rate / this.block)));
   }
 
   /** What the speakers played, continuing the reference stream (same clock as the mic). */
@@ -86,6 +104,7 @@ export class Aec3Canceller {
       const o = out.subarray(b, b + this.block);
       this.aec.analyzeRender(ref);
       this.aec.processCapture(m, o);
+      this.guard(pm, pr, o);
       let po = 0;
       for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
       this.measure(pm, po, pr / this.block);
@@ -100,6 +119,22 @@ export class Aec3Canceller {
     const d = this.aec.metrics().delayMs;
     this.stats.delayMs = d > 0 ? d : NaN;
     return out;
+  }
+
+  /**
+   * The learning guard. The echo of the reference played up to `learnWindowMs` ago can be in this block, at up to
+   * the reference's own level (a 0 dB room), so the loudest of those blocks is what the mic must clearly beat.
+   */
+  private guard(pm: number, pr: number, o: Float32Array): void {
+    const ring = this.refPowers;
+    ring[this.refPowerAt] = pr;
+    this.refPowerAt = (this.refPowerAt + 1) % ring.length;
+    if (this.learnLeft <= 0) return;
+    let loudest = 0;
+    for (let i = 0; i < ring.length; i++) if (ring[i]! > loudest) loudest = ring[i]!;
+    if (loudest / this.block <= 1e-6) return; // nothing played lately: nothing to learn, nothing to hold down
+    this.learnLeft--;
+    if (pm <= 2 * loudest) for (let i = 0; i < o.length; i++) o[i]! *= this.learnGain;
   }
 
   /** Advance the mic clock past samples that were never processed (keeps reference and mic together). */

@@ -5,7 +5,7 @@
  * nothing, and how it refuses bad input. Figures across the whole path matrix are in bench/echo.bench.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Aec3Canceller } from '../../plugin/aec/aec3-canceller.ts';
+import { Aec3Canceller, type Aec3CancellerOptions } from '../../plugin/aec/aec3-canceller.ts';
 import { CaptureEcho, EchoFailure } from '../../plugin/aec/capture-echo.ts';
 import { WebrtcAec3 } from '../../plugin/aec/webrtc-aec3.ts';
 import { Resampler } from '../../protocol/dsp/resampler.ts';
@@ -22,9 +22,9 @@ beforeAll(async () => {
 }, 60_000);
 
 /** Play `far` through `spec` into the mic (plus `near`), cancel frame by frame. */
-function run(spec: EchoPathSpec, near?: Float32Array, farSignal = far) {
+function run(spec: EchoPathSpec, near?: Float32Array, farSignal = far, options: Aec3CancellerOptions = {}) {
   const room = new EchoPath(spec);
-  const aec = new Aec3Canceller(aec3Module());
+  const aec = new Aec3Canceller(aec3Module(), options);
   const n = Math.floor(farSignal.length / FRAME_SAMPLES) * FRAME_SAMPLES;
   const echo = new Float32Array(n);
   const mic = new Float32Array(n);
@@ -77,6 +77,23 @@ describe('AEC3 (the capture worklet’s echo canceller) on a simulated room', ()
     const kept = db(rms(out, s, e) ** 2, rms(speech, s, e) ** 2);
     expect(kept).toBeGreaterThan(-6);
     expect(rms(out, s, e) ** 2).toBeLessThan(rms(speech, s, e) ** 2 + rms(echo, s, e) ** 2);
+  });
+
+  it('while it learns the room, holds down what is not clearly louder than the echo; a player above it gets through', async () => {
+    const loud: EchoPathSpec = { delayMs: 150, rt60: 0.5, gainDb: 0 };
+    const guarded = run(loud);
+    const bare = run(loud, undefined, far, { learnS: 0 });
+    const firstS = (r: { echo: Float32Array; out: Float32Array }) => db(rms(r.echo, 0, 24_000) ** 2, rms(r.out, 0, 24_000) ** 2);
+    // AEC3 alone lets part of the first second through; the guard does not
+    expect(firstS(bare)).toBeLessThan(25);
+    expect(firstS(guarded)).toBeGreaterThan(firstS(bare) + 15);
+    // the player, 10 dB above the echo, 1 s in (still learning): through, not held down
+    const speech = (await playerSpeech(['Wait, stop, I have a question about the valves.'], { leadMs: 1000 })).samples;
+    const echoLevel = rms(guarded.echo, 24_000, 48_000);
+    const player = speech.map((v) => v * ((echoLevel * 10 ** (10 / 20)) / rms(speech, 24_000, 48_000)));
+    const both = run(loud, player);
+    const kept = db(rms(both.out, 24_000, 48_000) ** 2, rms(player, 24_000, 48_000) ** 2);
+    expect(kept).toBeGreaterThan(-6);
   });
 
   it('goes on cancelling after long digital silence (its cost there is in bench echo: the dither keeps AEC3 off a 12× slower path)', () => {

@@ -99,6 +99,27 @@ describe('SpeechDetector', () => {
     expect(d.silenceMs).toBe(2 * VAD_WINDOW_MS);
   });
 
+  it('a frame under the level floor is silence whatever Silero scores it: what a canceller leaves of the NPC’s own voice', async () => {
+    const d = new SpeechDetector();
+    const dbfs = (v: number) => 10 ** (v / 10);
+    d.update([0.95, 0.95, 0.95], dbfs(-55)); // speech-shaped residual echo at −55 dBFS
+    expect(d.speechMs).toBe(0);
+    expect(d.onsetMs).toBe(0);
+    expect(d.silenceMs).toBe(3 * VAD_WINDOW_MS);
+    d.update([0.95, 0.95], dbfs(-45)); // a quiet player is still heard
+    expect(d.speechMs).toBe(2 * VAD_WINDOW_MS);
+    d.update([0.95], dbfs(-60)); // and a frame under the floor ends the run
+    expect(d.speechMs).toBe(0);
+    const off = new SpeechDetector({ minLevelDbfs: -Infinity });
+    off.update([0.95], dbfs(-90));
+    expect(off.speechMs).toBe(VAD_WINDOW_MS);
+    // Silero itself scores speech that faint as speech: a sentence at −60 dBFS
+    const speech = (await playerSpeech(['Captain, what is going on with the reactor?'], { leadMs: 300, tailMs: 300 })).samples;
+    const level = Math.sqrt(speech.reduce((a, v) => a + v * v, 0) / speech.length);
+    const faint = speech.map((v) => (v * 10 ** (-60 / 20)) / level);
+    expect((await probabilities(faint)).filter((p) => p > 0.5).length).toBeGreaterThan(10);
+  });
+
   it('caps its counters, so hours of silence cannot overflow them', () => {
     const d = new SpeechDetector();
     const quiet = new Array(10_000).fill(0);

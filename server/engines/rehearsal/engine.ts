@@ -8,6 +8,7 @@
  * frame where their word's audio starts (textLeadFrames 0), or a frame later when two words start together.
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
+import { rms } from '../../../protocol/dsp/level.ts';
 import { engineError, type DuplexEngine, type EngineEvent, type OpenOptions, type Persona, type SessionId, type StepInput, type StepOutput } from '../contract.ts';
 import { LinePicker, linesFor, seededRandom } from './lines.ts';
 import { Priority, SynthCache, type CacheEntry } from './synth-cache.ts';
@@ -270,7 +271,7 @@ export class RehearsalEngine implements DuplexEngine {
     const interrupted = new Set<Session>();
     const waits: Promise<void>[] = [];
     live.forEach(({ s }, i) => {
-      s.detector.update(probs[i]!);
+      s.detector.update(probs[i]!, rms(live[i]!.frame) ** 2);
       s.understanding?.listener.push(live[i]!.frame, s.detector);
       s.ear.push(live[i]!.frame);
       if (s.prosody) {

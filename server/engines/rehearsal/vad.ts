@@ -136,6 +136,9 @@ export class SileroVad {
 /** windows `onsetMs` looks back over: about 100 ms */
 const ONSET_WINDOWS = 3;
 
+/** the hearing-mix level under which nothing counts as speech (SpeechDetectorOptions.minLevelDbfs) */
+export const DEFAULT_MIN_LEVEL_DBFS = -50;
+
 export interface SpeechDetectorOptions {
   /** probability at or above which a window is speech (Silero's usual 0.5) */
   positiveThreshold?: number;
@@ -144,6 +147,13 @@ export interface SpeechDetectorOptions {
   /** probability at or above which a window may be speech starting (`onsetMs`): Silero's first windows of a
    * word often sit at 0.3–0.5 before it is sure */
   onsetThreshold?: number;
+  /**
+   * A frame of the hearing mix quieter than this (dBFS, mean square) is nobody talking to the NPC, whatever Silero
+   * makes of its shape: Silero scores speech-shaped sound at any level, and what an echo canceller leaves of the
+   * NPC's own voice (bursts at −65 to −42 dBFS in the loudspeaker loop, bench echo) paused and even interrupted
+   * the NPC. Players' speech reaches the mix at about −20 to −35 dBFS. −Infinity turns the floor off.
+   */
+  minLevelDbfs?: number;
 }
 
 /**
@@ -165,11 +175,14 @@ export class SpeechDetector {
   /** ms since the current silence began (0 while speaking) */
   silenceMs = 0;
   private quiet = true;
+  /** mean square under which a frame's windows count as silence */
+  private readonly floor: number;
 
   constructor(opts: SpeechDetectorOptions = {}) {
     this.pos = opts.positiveThreshold ?? 0.5;
     this.neg = opts.negativeThreshold ?? 0.35;
     this.onset = opts.onsetThreshold ?? 0.3;
+    this.floor = 10 ** ((opts.minLevelDbfs ?? DEFAULT_MIN_LEVEL_DBFS) / 10);
     if (!(this.neg <= this.pos)) throw new Error('VAD negative threshold must not exceed the positive one');
     if (!(this.onset <= this.pos)) throw new Error('VAD onset threshold must not exceed the positive one');
   }
@@ -177,8 +190,11 @@ export class SpeechDetector {
   /** Longest duration tracked: counters stop here so hours of silence do not grow them. */
   static readonly CAP_MS = 3_600_000;
 
-  update(probs: number[]) {
-    for (const p of probs) {
+  /** This frame's window probabilities, and the frame's mean square (the level floor) when known. */
+  update(probs: number[], meanSquare = Infinity) {
+    const belowFloor = meanSquare < this.floor;
+    for (const prob of probs) {
+      const p = belowFloor ? 0 : prob;
       this.recent[this.recentHead] = p;
       this.recentHead = (this.recentHead + 1) % ONSET_WINDOWS;
       let n = 0;
