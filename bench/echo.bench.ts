@@ -20,8 +20,9 @@
  *                          default hesitation taking its own voice for a player, then carrying on) and self-answers,
  *                          before (no echo handling) and after (client canceller + server gate, each alone too);
  *                          and the NPC's own level in its hearing mix (dBFS, frames while its echo arrives)
- *   echo_doubletalk_*      the player cutting in over the NPC: engine-timeline stop latency, with echo handling
- *                          on a loud room, against the same engine with no echo at all (headphones)
+ *   echo_doubletalk_*      the player cutting in over the NPC: engine-timeline stop latency on a loud room with the
+ *                          client canceller alone (client_aec: the default), with both lines (aec), and with no
+ *                          echo at all (headphones)
  *   echo_player_*          double-talk cost of each canceller: the player's level through it while talking over the
  *                          NPC (120 ms, RT60 0.5 s, −20/−6/0 dB; the player 1.5, 3, 5, 9 s in), first 500 ms and
  *                          whole line, worst case
@@ -318,9 +319,11 @@ async function loops() {
     figures[`echo_selftalk_${c.name}_heard_dbfs`] = r.heardDbfs;
     figures[`echo_selftalk_${c.name}_heard_p95_dbfs`] = r.heardP95Dbfs;
   }
+  // the default (the client's canceller; the server gate is opt-in), both lines, and no echo at all
+  const clientOnly = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: false });
   const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: true });
   const headphones = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: { ...loud, gainDb: -120 }, clientAec: false, serverGate: false });
-  for (const [name, r] of [['aec', withEcho], ['headphones', headphones]] as const) {
+  for (const [name, r] of [['client_aec', clientOnly], ['aec', withEcho], ['headphones', headphones]] as const) {
     say(`double talk ${name}: stop after ${r.latenciesMs.map((v) => v.toFixed(0)).join(' ')} ms; missed ${r.missed}`);
     figures[`echo_doubletalk_${name}_stop_ms_p50`] = percentile(r.latenciesMs, 50);
     figures[`echo_doubletalk_${name}_stop_ms_p95`] = percentile(r.latenciesMs, 95);

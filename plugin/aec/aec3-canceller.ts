@@ -25,8 +25,9 @@ export interface Aec3CancellerOptions {
   /**
    * While AEC3 learns the room (its first `learnS` seconds of far-end activity; once per player, since the capture
    * worklet and its canceller live as long as the mic), a block whose mic is not clearly louder than the reference
-   * that can be echoing in it (≤ +3 dB over the loudest reference block of the last `learnWindowMs`) carries no
-   * talker above the echo and is attenuated by `learnDb`. 0 turns this off.
+   * that can be echoing in it (≤ +3 dB over the loudest reference block from 20 ms before to 60 ms after AEC3's
+   * delay estimate; before AEC3 has one, in its first half second or so, over all of the last `learnWindowMs`)
+   * carries no talker above the echo and is attenuated by `learnDb`. 0 turns this off.
    */
   learnS?: number;
   learnDb?: number;
@@ -58,6 +59,9 @@ export class Aec3Canceller {
   /** reference power of the last blocks (a ring), for the learning guard */
   private readonly refPowers: Float32Array;
   private refPowerAt = 0;
+  /** AEC3's first delay estimate (a default it reports before finding one), and whether it has moved off it */
+  private firstDelayMs = NaN;
+  private delayFound = false;
   readonly stats: Aec3CancellerStats = { erleDb: NaN, delayMs: NaN, last: { mic: 0, out: 0, ref: 0 } };
 
   constructor(wasm: Aec3Wasm, options: Aec3CancellerOptions = {}) {
@@ -69,7 +73,7 @@ export class Aec3Canceller {
     this.refBlock = new Float32Array(this.block);
     this.learnLeft = Math.round(((options.learnS ?? 3) * this.rate) / this.block);
     this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
-    this.refPowers = new Float32Array(Math.max(1, Math.ceil(((options.learnWindowMs ?? 600) / 1000) * this.rate / this.block)));
+    this.refPowers = new Float32Array(Math.max(8, Math.ceil(((options.learnWindowMs ?? 600) / 1000) * this.rate / this.block)));
   }
 
   /** What the speakers played, continuing the reference stream (same clock as the mic). */
@@ -117,21 +121,34 @@ export class Aec3Canceller {
     last.out /= mic.length;
     last.ref /= mic.length;
     const d = this.aec.metrics().delayMs;
-    this.stats.delayMs = d > 0 ? d : NaN;
+    if (Number.isNaN(this.firstDelayMs)) this.firstDelayMs = d;
+    else if (d !== this.firstDelayMs) this.delayFound = true;
+    this.stats.delayMs = this.delayFound && d > 0 ? d : NaN;
     return out;
   }
 
   /**
-   * The learning guard. The echo of the reference played up to `learnWindowMs` ago can be in this block, at up to
-   * the reference's own level (a 0 dB room), so the loudest of those blocks is what the mic must clearly beat.
+   * The learning guard. The echo in this block comes from the reference played about AEC3's delay estimate ago
+   * (and the room's tail after it), at up to the reference's own level (a 0 dB room), so the loudest of those
+   * blocks is what the mic must clearly beat; before the delay is known, the loudest of the whole window.
    */
   private guard(pm: number, pr: number, o: Float32Array): void {
     const ring = this.refPowers;
+    const n = ring.length;
     ring[this.refPowerAt] = pr;
-    this.refPowerAt = (this.refPowerAt + 1) % ring.length;
+    const now = this.refPowerAt;
+    this.refPowerAt = (this.refPowerAt + 1) % n;
     if (this.learnLeft <= 0) return;
+    let from = 0;
+    let to = n - 1; // blocks back from this one
+    const blockMs = (this.block / this.rate) * 1000;
+    if (this.delayFound && this.stats.delayMs < (n - 7) * blockMs) {
+      const back = Math.round(this.stats.delayMs / blockMs);
+      from = Math.max(0, back - 2);
+      to = Math.min(n - 1, back + 6);
+    }
     let loudest = 0;
-    for (let i = 0; i < ring.length; i++) if (ring[i]! > loudest) loudest = ring[i]!;
+    for (let k = from; k <= to; k++) loudest = Math.max(loudest, ring[(now - k + n) % n]!);
     if (loudest / this.block <= 1e-6) return; // nothing played lately: nothing to learn, nothing to hold down
     this.learnLeft--;
     if (pm <= 2 * loudest) for (let i = 0; i < o.length; i++) o[i]! *= this.learnGain;

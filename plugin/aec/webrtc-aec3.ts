@@ -91,6 +91,7 @@ export class WebrtcAec3 {
   private viewsOf: ArrayBuffer | undefined;
   private renderView = new Float32Array(0);
   private captureView = new Float32Array(0);
+  private metricsView = new Float64Array(0);
   private ditherState = 0x2545f491;
   private disposed = false;
 
@@ -141,6 +142,7 @@ export class WebrtcAec3 {
     this.viewsOf = buf;
     this.renderView = new Float32Array(buf, this.renderPtr, this.blockSize);
     this.captureView = new Float32Array(buf, this.capturePtr, this.blockSize);
+    this.metricsView = new Float64Array(buf, this.metricsPtr, 3);
   }
 
   /**
@@ -246,7 +248,8 @@ export class WebrtcAec3 {
 
   metrics(): WebrtcAec3Metrics {
     this.ex.aec3_metrics(this.h, this.metricsPtr);
-    const m = new Float64Array(this.ex.memory.buffer, this.metricsPtr, 3);
+    this.views();
+    const m = this.metricsView;
     return { erlDb: m[0]!, erleDb: m[1]!, delayMs: m[2]! };
   }
 
