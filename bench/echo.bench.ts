@@ -32,11 +32,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Aec3Canceller } from '../plugin/aec/aec3-canceller.ts';
+import { Aec3Canceller, type Aec3CancellerOptions } from '../plugin/aec/aec3-canceller.ts';
 import { EchoCanceller, type EchoCancellerOptions } from '../plugin/aec/echo-canceller.ts';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
 import { EchoPath, seeded, type EchoPathSpec } from '../tests/echo/support/room.ts';
+import { cancelThroughRoom } from '../tests/echo/support/through-room.ts';
 import { hasChromium } from '../tests/plugin/support/chromium.ts';
 import { doubleTalk, percentile, RehearsalEngine, selfTalk } from '../tests/echo/support/scenarios.ts';
 import { db, erleOf, erleOfFrames, npcSpeech, playerSpeech } from '../tests/echo/support/signals.ts';
@@ -53,29 +54,17 @@ interface Canceller {
   dispose(): void;
 }
 type MakeCanceller = () => Canceller;
-/** the plugin's (capture worklet's) canceller */
-const clientCanceller: MakeCanceller = () => new Aec3Canceller(aec3);
+/** the plugin's (capture worklet's) canceller; PARLEY_ECHO_AEC3 (JSON Aec3CancellerOptions) tries other settings */
+const CLIENT_OPTIONS: Aec3CancellerOptions = JSON.parse(process.env.PARLEY_ECHO_AEC3 ?? '{}');
+const clientCanceller: MakeCanceller = () => new Aec3Canceller(aec3, CLIENT_OPTIONS);
 /** speexdsp's, as the server's echo gate runs it, with `options` */
 const speexCanceller = (options: EchoCancellerOptions = {}): MakeCanceller => () => new EchoCanceller(wasm, options);
 const SELF_TALK_S = Number(process.env.PARLEY_ECHO_SELFTALK_S ?? 300);
 const DOUBLE_TALK_TRIALS = Number(process.env.PARLEY_ECHO_DOUBLETALK_TRIALS ?? 20);
 
 function cancel(far: Float32Array, spec: EchoPathSpec, make: MakeCanceller, changeAt?: { s: number; spec: EchoPathSpec }, near?: Float32Array) {
-  const room = new EchoPath(spec);
   const aec = make();
-  const n = Math.floor(far.length / FRAME_SAMPLES) * FRAME_SAMPLES;
-  const echo = new Float32Array(n);
-  const out = new Float32Array(n);
-  for (let at = 0; at < n; at += FRAME_SAMPLES) {
-    if (changeAt && at === Math.round(changeAt.s / 0.08) * FRAME_SAMPLES) room.change(changeAt.spec);
-    const x = far.subarray(at, at + FRAME_SAMPLES);
-    const e = room.process(x);
-    echo.set(e, at);
-    const mic = e.slice();
-    if (near) for (let i = 0; i < mic.length; i++) mic[i]! += near[at + i] ?? 0;
-    aec.pushReference(x);
-    out.set(aec.process(mic), at);
-  }
+  const { echo, out } = cancelThroughRoom(aec, spec, far, { near, changeAt });
   aec.dispose();
   return { echo, out };
 }

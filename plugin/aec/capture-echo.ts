@@ -23,10 +23,7 @@ export class CaptureEcho {
   private heldCount = 0;
   /** what `cancel` returns: a reused buffer, grown as needed */
   private outBuf = new Float32Array(1024);
-  /** audio-thread ms spent in the canceller, summed, and blocks processed (for the cost figure) */
-  busyMs = 0;
-  blocks = 0;
-  /** since `takeFrameStats`: mean-square sums of mic, output and reference, and blocks */
+  /** since `takeFrameStats`: mean-square sums of mic, output and reference, blocks, and audio-thread ms spent */
   private sums = { mic: 0, out: 0, ref: 0, blocks: 0, ms: 0 };
 
   constructor(wasm: Aec3Wasm, contextRate: number, targetRate: number, options: Aec3CancellerOptions = {}) {
@@ -97,10 +94,7 @@ export class CaptureEcho {
       this.heldCount = 0;
       throw new EchoFailure(err, samples);
     }
-    const ms = now() - t0;
-    this.busyMs += ms;
-    this.sums.ms += ms;
-    this.blocks += blocks;
+    this.sums.ms += now() - t0;
     return out;
   }
 
@@ -108,11 +102,6 @@ export class CaptureEcho {
   discardPending(): void {
     this.canceller.skip(this.heldCount);
     this.heldCount = 0;
-  }
-
-  /** Advance the mic clock past samples dropped before they reached `cancel`. */
-  skip(samples: number): void {
-    this.canceller.skip(samples);
   }
 
   /** Figures over the blocks cancelled since the last call (one frame's worth, in the worklet). */

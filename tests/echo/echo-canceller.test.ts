@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EchoCanceller, type EchoCancellerOptions } from '../../plugin/aec/echo-canceller.ts';
 import { SpeexAec } from '../../plugin/aec/speex-aec.ts';
-import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { rms } from '../support/audio.ts';
-import { EchoPath, type EchoPathSpec } from './support/room.ts';
+import type { EchoPathSpec } from './support/room.ts';
+import { cancelThroughRoom } from './support/through-room.ts';
 import { db, erleOf, npcSpeech, playerSpeech } from './support/signals.ts';
 
 const wasm = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../plugin/aec/speexdsp-aec.wasm'));
@@ -24,23 +24,11 @@ beforeAll(async () => {
 
 /** Play `far` through `spec` into the mic (plus `near`), cancel frame by frame. */
 function run(spec: EchoPathSpec, near?: Float32Array, farSignal = far, options: EchoCancellerOptions = {}) {
-  const room = new EchoPath(spec);
   const aec = new EchoCanceller(wasm, options);
-  const n = Math.floor(farSignal.length / FRAME_SAMPLES) * FRAME_SAMPLES;
-  const echo = new Float32Array(n);
-  const out = new Float32Array(n);
-  for (let at = 0; at < n; at += FRAME_SAMPLES) {
-    const x = farSignal.subarray(at, at + FRAME_SAMPLES);
-    const e = room.process(x);
-    echo.set(e, at);
-    const mic = e.slice();
-    if (near) for (let i = 0; i < FRAME_SAMPLES; i++) mic[i]! += near[at + i] ?? 0;
-    aec.pushReference(x);
-    out.set(aec.process(mic), at);
-  }
+  const r = cancelThroughRoom(aec, spec, farSignal, { near });
   const stats = { ...aec.stats };
   aec.dispose();
-  return { echo, out, stats, n };
+  return { ...r, stats };
 }
 
 describe('echo canceller on a simulated room', () => {
