@@ -348,6 +348,7 @@ export default async function echoBench(): Promise<Record<string, number>> {
   // PARLEY_ECHO_PARTS=loops: only the closed loops with the engine (self-talk, double talk), e.g. after a change to
   // its turn-taking; the canceller's own figures do not depend on it
   if (process.env.PARLEY_ECHO_PARTS === 'loops') return loops();
+  // PARLEY_ECHO_PARTS=matrix: only both cancellers on the path matrix and their double-talk cost (about 80 s)
   if (process.env.PARLEY_ECHO_PARTS === 'matrix') return cancellers(far);
   const figures: Record<string, number> = { ...(await cancellers(far)), ...cost(far) };
   Object.assign(figures, await worklet(far.subarray(0, 24_000 * 8)));
