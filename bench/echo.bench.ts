@@ -37,7 +37,7 @@ import { EchoCanceller, type EchoCancellerOptions } from '../plugin/aec/echo-can
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
 import { EchoPath, seeded, type EchoPathSpec } from '../tests/echo/support/room.ts';
-import { cancelThroughRoom } from '../tests/echo/support/through-room.ts';
+import { cancelThroughRoom, type StreamCanceller } from '../tests/echo/support/through-room.ts';
 import { hasChromium } from '../tests/plugin/support/chromium.ts';
 import { doubleTalk, percentile, RehearsalEngine, selfTalk } from '../tests/echo/support/scenarios.ts';
 import { db, erleOf, erleOfFrames, npcSpeech, playerSpeech } from '../tests/echo/support/signals.ts';
@@ -47,13 +47,7 @@ const say = (s: string) => process.stderr.write(`  ${s}\n`);
 const wasm = readFileSync(path.join(root, 'plugin/aec/speexdsp-aec.wasm'));
 const aec3 = new WebAssembly.Module(readFileSync(path.join(root, 'plugin/aec/webrtc-aec3.wasm')));
 
-/** A canceller on one clock: the reference pushed, then the mic of the same samples. */
-interface Canceller {
-  pushReference(x: Float32Array): void;
-  process(mic: Float32Array): Float32Array;
-  dispose(): void;
-}
-type MakeCanceller = () => Canceller;
+type MakeCanceller = () => StreamCanceller & { dispose(): void };
 /** the plugin's (capture worklet's) canceller; PARLEY_ECHO_AEC3 (JSON Aec3CancellerOptions) tries other settings */
 const CLIENT_OPTIONS: Aec3CancellerOptions = JSON.parse(process.env.PARLEY_ECHO_AEC3 ?? '{}');
 const clientCanceller: MakeCanceller = () => new Aec3Canceller(aec3, CLIENT_OPTIONS);
@@ -144,7 +138,7 @@ function playerCost(far: Float32Array, make: MakeCanceller, cuts: { leadMs: numb
   for (const { leadMs, near } of cuts) {
     const s = leadMs * 24;
     for (const gainDb of [-20, -6, 0]) {
-      // the echo alone, then echo + player: what the canceller let through of the player is the difference
+      // echo + player in; the player's share of what comes out against the player alone
       const { out } = cancel(far, { delayMs: 120, rt60: 0.5, gainDb }, make, undefined, near);
       const e = Math.min(out.length, near.length);
       onset = Math.min(onset, db(power(out, s, s + 12_000), power(near, s, s + 12_000)));
@@ -224,12 +218,16 @@ export function cost(far: Float32Array) {
   }
   const aec = clientCanceller();
   const gate = new PlayerEchoGate();
+  /** CPU ms per call of f(k), k from `from` to `to` − 1 */
+  const cpuPer = (from: number, to: number, f: (k: number) => void) => {
+    const c0 = process.cpuUsage();
+    for (let k = from; k < to; k++) f(k);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / (to - from);
+  };
   const time = (f: (k: number) => void) => {
     for (let k = 0; k < 25; k++) f(k);
-    const c0 = process.cpuUsage();
-    for (let k = 25; k < frames.length; k++) f(k);
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000 / (frames.length - 25);
+    return cpuPer(25, frames.length, f);
   };
   const client = time((k) => {
     aec.pushReference(refs[k]!);
@@ -238,14 +236,10 @@ export function cost(far: Float32Array) {
   // then the NPC falls silent: digital silence from the speakers, a mic with nothing on it, for 15 s (this once
   // sent AEC3 into a path 12× slower: webrtc-aec3.ts, dither)
   const silence = new Float32Array(FRAME_SAMPLES);
-  const c0 = process.cpuUsage();
-  const silentFrames = Math.round(15 / 0.08);
-  for (let k = 0; k < silentFrames; k++) {
+  const clientSilent = cpuPer(0, Math.round(15 / 0.08), () => {
     aec.pushReference(silence);
     aec.process(silence.slice());
-  }
-  const cs = process.cpuUsage(c0);
-  const clientSilent = (cs.user + cs.system) / 1000 / silentFrames;
+  });
   const server = time((k) => {
     gate.sent(refs[Math.max(0, k - 5)]!);
     gate.filter(frames[k]!);

@@ -10,6 +10,8 @@
  * about 4× speex's CPU (≈ 0.5 ms per 10 ms block), which is why the worklet runs it block by block as the mic
  * arrives instead of a whole 80 ms frame in one render quantum.
  */
+import { ErleMeter } from './erle-meter.ts';
+import { ReferenceRing } from './reference-ring.ts';
 import { WebrtcAec3, type Aec3Config, type Aec3Wasm } from './webrtc-aec3.ts';
 
 export interface Aec3CancellerOptions {
@@ -56,12 +58,10 @@ export class Aec3Canceller {
   /** samples per AEC3 block (10 ms): process() takes whole blocks */
   readonly block: number;
   private readonly aec: WebrtcAec3;
-  private readonly ring: Float32Array; // reference history, indexed by absolute sample % length
-  private refWritten = 0; // absolute index of the next reference sample
+  private readonly reference: ReferenceRing;
   private micAt = 0; // absolute index of the next mic sample
   private readonly refBlock: Float32Array;
-  private micPow = 0;
-  private outPow = 0;
+  private readonly erle: ErleMeter;
   private learnLeft: number; // far-end blocks still in the learning phase
   private readonly learnGain: number;
   /** reference power of the last blocks (a ring), for the learning guard */
@@ -77,18 +77,17 @@ export class Aec3Canceller {
     this.aec = new WebrtcAec3(wasm, { sampleRate: this.rate, config: { ...DEFAULT_AEC3_CONFIG, ...options.config } });
     this.block = this.aec.blockSize;
     const history = Math.round(((options.historyMs ?? 500) / 1000) * this.rate);
-    this.ring = new Float32Array(1 << Math.ceil(Math.log2(history + 16 * this.block)));
+    this.reference = new ReferenceRing(history + 16 * this.block);
     this.refBlock = new Float32Array(this.block);
+    this.erle = new ErleMeter(this.block, this.rate);
     this.learnLeft = Math.round(((options.learnS ?? 3) * this.rate) / this.block);
     this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
-    this.refPowers = new Float32Array(Math.max(8, Math.ceil(((options.learnWindowMs ?? 600) / 1000) * this.rate / this.block)));
+    this.refPowers = new Float32Array(Math.max(1, Math.ceil(((options.learnWindowMs ?? 600) / 1000) * this.rate / this.block)));
   }
 
   /** What the speakers played, continuing the reference stream (same clock as the mic). */
   pushReference(x: Float32Array): void {
-    const mask = this.ring.length - 1;
-    for (let i = 0; i < x.length; i++) this.ring[(this.refWritten + i) & mask] = x[i]!;
-    this.refWritten += x.length;
+    this.reference.push(x);
   }
 
   /**
@@ -99,17 +98,9 @@ export class Aec3Canceller {
     if (mic.length % this.block !== 0) throw new Error(`Aec3Canceller: ${mic.length} samples is not a multiple of ${this.block}`);
     const last = this.stats.last;
     last.mic = last.out = last.ref = 0;
-    const mask = this.ring.length - 1;
     const ref = this.refBlock;
     for (let b = 0; b < mic.length; b += this.block) {
-      const n0 = this.micAt;
-      let pr = 0;
-      for (let i = 0; i < this.block; i++) {
-        const k = n0 + i;
-        const v = k < this.refWritten && k >= this.refWritten - this.ring.length ? this.ring[k & mask]! : 0;
-        ref[i] = v;
-        pr += v * v;
-      }
+      const pr = this.reference.read(this.micAt, ref);
       const m = mic.subarray(b, b + this.block);
       let pm = 0;
       for (let i = 0; i < this.block; i++) pm += m[i]! * m[i]!;
@@ -119,7 +110,8 @@ export class Aec3Canceller {
       this.guard(pm, pr, o);
       let po = 0;
       for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
-      this.measure(pm, po, pr / this.block);
+      this.erle.update(pm, po, pr / this.block);
+      this.stats.erleDb = this.erle.db;
       last.mic += pm;
       last.out += po;
       last.ref += pr;
@@ -160,14 +152,6 @@ export class Aec3Canceller {
   /** Advance the mic clock past samples that were never processed (keeps reference and mic together). */
   skip(samples: number): void {
     if (samples > 0) this.micAt += Math.floor(samples);
-  }
-
-  private measure(pm: number, po: number, refPow: number): void {
-    if (refPow < 1e-6) return; // ERLE is defined while the far end plays
-    const a = 0.05 * (this.block / (0.04 * this.rate)); // ~0.8 s of far-end activity
-    this.micPow += a * (pm - this.micPow);
-    this.outPow += a * (po - this.outPow);
-    this.stats.erleDb = 10 * Math.log10((this.micPow + 1e-12) / (this.outPow + 1e-12));
   }
 
   dispose(): void {

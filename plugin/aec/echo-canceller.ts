@@ -8,6 +8,8 @@
  * (reference: the NPC voices sent to that player).
  */
 import { DelayEstimator } from './delay-estimator.ts';
+import { ErleMeter } from './erle-meter.ts';
+import { ReferenceRing } from './reference-ring.ts';
 import { SpeexAec, type SpeexWasm } from './speex-aec.ts';
 
 export interface EchoCancellerOptions {
@@ -54,8 +56,7 @@ export class EchoCanceller {
   readonly block: number;
   private readonly aec: SpeexAec;
   private readonly estimator: DelayEstimator;
-  private readonly ring: Float32Array; // reference history, indexed by absolute sample % length
-  private refWritten = 0; // absolute index of the next reference sample
+  private readonly reference: ReferenceRing;
   private micAt = 0; // absolute index of the next mic sample
   private offset = 0; // samples: the filter's window starts this far behind the mic
   private readonly margin: number;
@@ -64,8 +65,7 @@ export class EchoCanceller {
   private pendingCount = 0;
   private readonly refBlock: Float32Array;
   private readonly micBlock: Float32Array;
-  private micPow = 0;
-  private outPow = 0;
+  private readonly erle: ErleMeter;
   private learnLeft: number; // far-end blocks still in the learning phase
   private readonly learnGain: number;
   readonly stats: EchoCancellerStats = { erleDb: NaN, offsetMs: 0, delayMs: NaN, replaced: 0, last: { mic: 0, out: 0, ref: 0 } };
@@ -88,7 +88,8 @@ export class EchoCanceller {
       suppressPasses: options.suppressPasses,
     });
     this.estimator = new DelayEstimator({ sampleRate: this.rate, maxDelayMs });
-    this.ring = new Float32Array(1 << Math.ceil(Math.log2(ms(maxDelayMs) + this.filterLength + 8 * this.block)));
+    this.reference = new ReferenceRing(ms(maxDelayMs) + this.filterLength + 8 * this.block);
+    this.erle = new ErleMeter(this.block, this.rate);
     this.refBlock = new Float32Array(this.block);
     this.learnLeft = Math.round(((options.learnS ?? 2) * this.rate) / this.block);
     this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
@@ -97,14 +98,7 @@ export class EchoCanceller {
 
   /** What the speakers played, continuing the reference stream (same clock as the mic). */
   pushReference(x: Float32Array): void {
-    const mask = this.ring.length - 1;
-    for (let i = 0; i < x.length; i++) this.ring[(this.refWritten + i) & mask] = x[i]!;
-    this.refWritten += x.length;
-  }
-
-  /** Skip reference time that nothing played (silence), e.g. when the tap delivered nothing for a while. */
-  alignReference(): void {
-    if (this.refWritten < this.micAt) this.pushReference(new Float32Array(this.micAt - this.refWritten));
+    this.reference.push(x);
   }
 
   /**
@@ -113,31 +107,32 @@ export class EchoCanceller {
    */
   process(mic: Float32Array, out: Float32Array = mic): Float32Array {
     if (mic.length % this.block !== 0) throw new Error(`EchoCanceller: ${mic.length} samples is not a multiple of ${this.block}`);
-    const mask = this.ring.length - 1;
     const last = this.stats.last;
     last.mic = last.out = last.ref = 0;
     for (let b = 0; b < mic.length; b += this.block) {
       const n0 = this.micAt;
       // The reference as heard now (delay 0): for the estimator. Unplayed time reads as silence.
       const ref = this.refBlock;
-      this.readRef(n0, ref, mask);
+      let pr = this.reference.read(n0, ref);
       const m = this.micBlock;
       m.set(mic.subarray(b, b + this.block));
       this.estimator.push(m, ref);
       this.place();
-      if (this.offset > 0) this.readRef(n0 - this.offset, ref, mask);
-      let pr = 0;
-      for (let i = 0; i < ref.length; i++) pr += ref[i]! * ref[i]!;
+      if (this.offset > 0) pr = this.reference.read(n0 - this.offset, ref);
       const o = out.subarray(b, b + this.block);
       this.aec.process(m, ref, o);
+      let pm = 0;
+      for (let i = 0; i < this.block; i++) pm += m[i]! * m[i]!;
       if (this.learnLeft > 0 && pr / this.block > 1e-6) {
         this.learnLeft--;
-        let pm = 0;
-        for (let i = 0; i < this.block; i++) pm += m[i]! * m[i]!;
         if (pm <= 2 * pr) for (let i = 0; i < this.block; i++) o[i]! *= this.learnGain;
       }
-      this.measure(m, o, pr / this.block);
-      for (let i = 0; i < this.block; i++) (last.mic += m[i]! * m[i]!), (last.out += o[i]! * o[i]!);
+      let po = 0;
+      for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
+      this.erle.update(pm, po, pr / this.block);
+      this.stats.erleDb = this.erle.db;
+      last.mic += pm;
+      last.out += po;
       last.ref += pr;
       this.micAt += this.block;
     }
@@ -145,18 +140,6 @@ export class EchoCanceller {
     last.out /= mic.length;
     last.ref /= mic.length;
     return out;
-  }
-
-  /** Advance the mic clock past samples that were never processed. */
-  skip(samples: number): void {
-    if (samples > 0) this.micAt += Math.floor(samples);
-  }
-
-  private readRef(from: number, into: Float32Array, mask: number): void {
-    for (let i = 0; i < into.length; i++) {
-      const k = from + i;
-      into[i] = k >= 0 && k < this.refWritten && k >= this.refWritten - this.ring.length ? this.ring[k & mask]! : 0;
-    }
   }
 
   /** Re-place the filter's window when the estimate has settled somewhere it does not cover well. */
@@ -179,17 +162,6 @@ export class EchoCanceller {
     this.stats.replaced++;
     this.aec.reset();
     this.pendingCount = 0;
-  }
-
-  private measure(mic: Float32Array, out: Float32Array, refPow: number): void {
-    if (refPow < 1e-6) return; // ERLE is defined while the far end plays
-    let pm = 0;
-    let po = 0;
-    for (let i = 0; i < mic.length; i++) (pm += mic[i]! * mic[i]!), (po += out[i]! * out[i]!);
-    const a = (0.05 * this.block) / (0.04 * this.rate); // ~0.8 s of far-end activity
-    this.micPow += a * (pm - this.micPow);
-    this.outPow += a * (po - this.outPow);
-    this.stats.erleDb = 10 * Math.log10((this.micPow + 1e-12) / (this.outPow + 1e-12));
   }
 
   reset(): void {

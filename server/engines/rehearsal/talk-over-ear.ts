@@ -9,8 +9,8 @@
  * anything else ends it as a barge-in would. No verdict (no free decoder, recognition off) keeps the old rule.
  *
  * A few decoders of their own hold this grammar from the engine's start (TalkOverDecoders); a paused session takes
- * one for the pause (a second at most), the one it had last if that is free, and gives it back. Cost: about 110 ms of CPU per second of voice, its
- * pre-roll and trailing quiet included (bench talk-over), only while paused.
+ * one for the pause (a second at most), the one it had last if that is free, and gives it back. Cost: about 110 ms
+ * of CPU per second of voice, its pre-roll and trailing quiet included (bench talk-over), only while paused.
  */
 import type { Decoder } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
