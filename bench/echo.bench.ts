@@ -289,9 +289,10 @@ async function loops() {
   const cases = [
     { name: 'before', clientAec: false, serverGate: false, seconds: SELF_TALK_S },
     { name: 'after', clientAec: true, serverGate: true, seconds: SELF_TALK_S },
-    // the default (the server gate is opt-in): as long as the target's five minutes
+    // the defaults, each as long as the target's five minutes: the plugin cancels and says so, so the server's
+    // automatic gate leaves it alone; a client that does not cancel gets the gate alone
     { name: 'client_only', clientAec: true, serverGate: false, seconds: SELF_TALK_S },
-    { name: 'gate_only', clientAec: false, serverGate: true, seconds: Math.min(120, SELF_TALK_S) },
+    { name: 'gate_only', clientAec: false, serverGate: true, seconds: SELF_TALK_S },
   ];
   for (const c of cases) {
     const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate });
@@ -303,11 +304,13 @@ async function loops() {
     figures[`echo_selftalk_${c.name}_heard_dbfs`] = r.heardDbfs;
     figures[`echo_selftalk_${c.name}_heard_p95_dbfs`] = r.heardP95Dbfs;
   }
-  // the default (the client's canceller; the server gate is opt-in), both lines, and no echo at all
+  // the two defaults (the plugin's canceller; the server gate alone for a client without one), both lines, and no
+  // echo at all
   const clientOnly = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: false });
+  const gateOnly = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: false, serverGate: true });
   const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: true });
   const headphones = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: { ...loud, gainDb: -120 }, clientAec: false, serverGate: false });
-  for (const [name, r] of [['client_aec', clientOnly], ['aec', withEcho], ['headphones', headphones]] as const) {
+  for (const [name, r] of [['client_aec', clientOnly], ['gate_only', gateOnly], ['aec', withEcho], ['headphones', headphones]] as const) {
     say(`double talk ${name}: stop after ${r.latenciesMs.map((v) => v.toFixed(0)).join(' ')} ms; missed ${r.missed}`);
     figures[`echo_doubletalk_${name}_stop_ms_p50`] = percentile(r.latenciesMs, 50);
     figures[`echo_doubletalk_${name}_stop_ms_p95`] = percentile(r.latenciesMs, 95);

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { isCodec, OPUS_MAX_FRAME_BYTES, PCM16_FRAME_BYTES } from './codecs.ts';
-import { Kind, type ClientMsg, type ServerMsg, type Vec3 } from './messages.ts';
+import { ECHO_HANDLINGS, Kind, type ClientMsg, type EchoHandling, type HelloMsg, type ServerMsg, type Vec3 } from './messages.ts';
 
 // Plain maps, no shared record structures: each message stands alone, so a peer can decode any one of them.
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -84,7 +84,12 @@ export function decodeClient(raw: Uint8Array): ClientMsg {
   switch (m.k) {
     case Kind.Hello: {
       if (typeof m.v !== 'string') throw new ProtocolError('bad-field', 'hello.v must be a version string');
-      return { k: Kind.Hello, v: m.v, send: codecList(m.send, 'hello.send'), recv: codecList(m.recv, 'hello.recv') };
+      const hello: HelloMsg = { k: Kind.Hello, v: m.v, send: codecList(m.send, 'hello.send'), recv: codecList(m.recv, 'hello.recv') };
+      if (m.echo !== undefined) {
+        if (!(ECHO_HANDLINGS as readonly unknown[]).includes(m.echo)) throw new ProtocolError('bad-field', `hello.echo ${JSON.stringify(m.echo)} is not one of ${ECHO_HANDLINGS.join(', ')}`);
+        hello.echo = m.echo as EchoHandling;
+      }
+      return hello;
     }
     case Kind.Voice: {
       if (!finite(m.seq) || !Number.isInteger(m.seq) || m.seq < 0) {

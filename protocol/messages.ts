@@ -31,7 +31,17 @@ export interface HelloMsg {
   /** codecs the client can send (mic) and receive (NPC voices), in its order of preference */
   send: Codec[];
   recv: Codec[];
+  /**
+   * What the client does about its speakers reaching its microphone (docs/plugin.md, Echo): `cancelled` (its own
+   * echo canceller runs), `headphones` (the player said so), `none`. Absent: not said (a client older than 1.1, or
+   * one that does not know); the server treats it as `none`. A client whose answer changes (its canceller failed)
+   * says hello again with the new one: the server keeps the player's voice stream and only takes the new answer.
+   */
+  echo?: EchoHandling;
 }
+
+export const ECHO_HANDLINGS = ['cancelled', 'headphones', 'none'] as const;
+export type EchoHandling = (typeof ECHO_HANDLINGS)[number];
 
 export interface VoiceMsg {
   k: typeof Kind.Voice;

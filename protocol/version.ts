@@ -1,8 +1,9 @@
 /**
  * Wire protocol version. Bump the major on any change an older peer would misread; the server refuses a
- * client whose major differs, naming both versions.
+ * client whose major differs, naming both versions. The minor counts additions an older peer ignores safely
+ * (1.1: hello's `echo`).
  */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 
 export function protocolMajor(version: string): number {
   const major = Number.parseInt(version.split('.')[0] ?? '', 10);

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, intFromEnv, oneOfFromEnv } from './env-rules.ts';
+import type { EchoGateMode } from './room/player-link.ts';
 import { ENGINES, engineConfigFromEnv, type EngineConfig, type EngineName } from './engines/select.ts';
 
 export { ConfigError, ENGINES, type EngineName };
@@ -22,8 +23,8 @@ export interface GameServerConfig {
   /** re-read edited sheets for the next session (off with NODE_ENV=production) */
   hotReload: boolean;
   idleTimeoutMs: number;
-  /** the server's echo gate on every player's uplink (PARLEY_SERVER_ECHO_GATE=1): costs about 1 ms of CPU per player-frame */
-  serverEchoGate: boolean;
+  /** who gets the server's echo gate (PARLEY_SERVER_ECHO_GATE: auto, 1, 0): about 1 ms of CPU per gated player-frame */
+  serverEchoGate: EchoGateMode;
   /** cluster mode (docs/scaling.md): set only with REDIS_URL; without it, one process with nothing to install */
   cluster: ClusterConfig | undefined;
   /** how long SIGTERM lets NPC turns finish before players are moved (PARLEY_DRAIN_MS) */
@@ -71,15 +72,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GameServerConf
     promptBudget: intFromEnv(env, 'PARLEY_PROMPT_BUDGET', 200, 1, 3000),
     hotReload: env.NODE_ENV !== 'production',
     idleTimeoutMs: intFromEnv(env, 'PARLEY_IDLE_TIMEOUT_MS', 20_000, 1000, 3_600_000),
-    serverEchoGate: flagFromEnv(env, 'PARLEY_SERVER_ECHO_GATE'),
+    serverEchoGate: echoGateFromEnv(env),
     cluster: clusterFromEnv(env),
     drainMs: intFromEnv(env, 'PARLEY_DRAIN_MS', 10_000, 0, 120_000),
   };
 }
 
-function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
-  const v = env[name];
-  if (v === undefined || v === '' || v === '0') return false;
+/** PARLEY_SERVER_ECHO_GATE: auto (the default: players whose client does not cancel its echo), 1 (all), 0 (none). */
+function echoGateFromEnv(env: NodeJS.ProcessEnv): EchoGateMode {
+  const v = env.PARLEY_SERVER_ECHO_GATE;
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
   if (v === '1') return true;
-  throw new ConfigError(`${name} must be 0 or 1 (got '${v}')`);
+  if (v === '0') return false;
+  throw new ConfigError(`PARLEY_SERVER_ECHO_GATE must be auto, 0 or 1 (got '${v}')`);
 }
+

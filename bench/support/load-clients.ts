@@ -30,7 +30,7 @@ for (let i = 0; i < count; i++) {
     bytesIn += bytes.byteLength;
     if (decodeServer(bytes).k === Kind.NpcVoice) framesIn++;
   });
-  room.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Hello, v: PROTOCOL_VERSION, send: [codec], recv: [codec] }));
+  room.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Hello, v: PROTOCOL_VERSION, send: [codec], recv: [codec], echo: 'headphones' }));
   room.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Pose, p: [i * 40, 0, 1], f: [0, 0, -1] }));
   rooms.push(room);
 }

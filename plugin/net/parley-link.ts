@@ -10,7 +10,7 @@
  */
 import type { Codec } from '../../protocol/codecs.ts';
 import { decodeServer, encode } from '../../protocol/envelope.ts';
-import { Kind, PARLEY_CHANNEL, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
+import { Kind, PARLEY_CHANNEL, type EchoHandling, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { SessionState } from '../types.ts';
 
@@ -63,6 +63,9 @@ const realTimers = {
 export class ParleyLink {
   private stateNow: SessionState = 'joined';
   private welcomeMsg: WelcomeMsg | null = null;
+  private echoNow: EchoHandling | undefined;
+  /** hello was sent in the room we are in now (a changed echo answer is then told again) */
+  private saidHello = false;
   private roomNow: RoomLike;
   private unsubscribe: () => void = () => {};
   private disposed = false;
@@ -132,7 +135,21 @@ export class ParleyLink {
 
   hello(): void {
     if (this.disposed || !this.room.connection.isOpen) return;
-    this.room.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Hello, v: PROTOCOL_VERSION, send: this.codecs.send, recv: this.codecs.recv }));
+    const echo = this.echoNow ? { echo: this.echoNow } : {};
+    this.saidHello = true;
+    this.room.sendBytes(PARLEY_CHANNEL, encode({ k: Kind.Hello, v: PROTOCOL_VERSION, send: this.codecs.send, recv: this.codecs.recv, ...echo }));
+  }
+
+  /** What this client does about echo, told in every hello (the server gates the uplink of a client that does not cancel). */
+  get echo(): EchoHandling | undefined {
+    return this.echoNow;
+  }
+
+  /** A changed answer (the canceller failed) is told at once: the server takes a repeated hello as an update. */
+  setEcho(echo: EchoHandling): void {
+    if (echo === this.echoNow) return;
+    this.echoNow = echo;
+    if (this.saidHello) this.hello();
   }
 
   /** Send one voice frame; false (and nothing queued) when not ready. */
@@ -191,6 +208,7 @@ export class ParleyLink {
     const old = this.roomNow;
     this.detach(old);
     this.welcomeMsg = null;
+    this.saidHello = false;
     this.setState('rejoining', reason);
     // stop the SDK's own retries of the dead room (one already scheduled still runs, then the SDK gives up);
     // its leave may throw or never settle on a dead socket

@@ -137,11 +137,15 @@ export class ParleyMic {
     return !this.mutedNow && (this.modeNow === 'open-mic' || this.talkingNow) && (link?.ready ?? false) && this.encoder !== null;
   }
 
+  /** @internal told when echo cancellation stops for good (the session tells the server) */
+  _onEchoOff: (() => void) | undefined;
+
   /** @internal start capturing (after the Welcome) */
   async _start(ctx: AudioContext, options: MicOptions, echo?: Omit<MicEchoSetup, 'onError'>): Promise<void> {
     const onError = (err: Error) => {
       this.echoNow = { ...this.echoNow, on: false };
       this.onError(err);
+      this._onEchoOff?.();
     };
     const capture = await MicCapture.start(ctx, (f) => this.onFrame(f), options, echo ? { ...echo, onError } : undefined);
     if (echo) this.echoNow = { ...this.echoNow, on: true };

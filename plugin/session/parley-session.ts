@@ -251,12 +251,21 @@ export class ParleySession {
       rejoin ? { join: rejoin, afterMs: o.rejoinAfterMs } : undefined,
     );
     this.emitState('joined');
+    // the canceller is loaded before hello, which tells the server whether this client cancels its echo (it gates
+    // the uplink of one that does not)
+    const echo = o.mic !== false ? await this.echoSetup() : undefined;
+    if (this.disposed) return;
+    this.link.setEcho(echo ? 'cancelled' : o.headphones ? 'headphones' : 'none');
     this.link.hello();
     await this.welcomed(o.welcomeTimeoutMs ?? 10_000);
     const reporting = setInterval(() => this.played.report(this.voices), 100);
     this.cleanups.push(() => clearInterval(reporting));
 
-    if (o.mic !== false) await this.mic._start(this.audioContext, o.mic || {}, await this.echoSetup());
+    if (o.mic !== false) {
+      // the canceller fails (now or later): the server's gate takes over
+      this.mic._onEchoOff = () => this.link?.setEcho('none');
+      await this.mic._start(this.audioContext, o.mic || {}, echo);
+    }
     if (!this.disposed) this.pose._start();
   }
 

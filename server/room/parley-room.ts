@@ -17,7 +17,7 @@ import { normalise } from '../voice/hearing.ts';
 import { HearingStage } from '../voice/hearing-stage.ts';
 import { VoiceOut } from '../voice/voice-out.ts';
 import type { NpcDirectory, NpcPlacement } from './npc-directory.ts';
-import { PlayerLink } from './player-link.ts';
+import { PlayerLink, type EchoGateMode } from './player-link.ts';
 import { NpcState, ParleyState, PlayerState } from './state.ts';
 import { Visibility } from './visibility.ts';
 import { JoinRefused, type JoinGuard } from './join-guard.ts';
@@ -62,10 +62,13 @@ export interface ParleyRoomConfig {
   npcs: NpcPlacement[];
   /** players per room */
   maxPlayers?: number;
-  /** cancel the NPC voices each player's speakers play from that player's uplink (server/voice/echo-gate.ts). Off by
-   * default: it costs about 1 ms of CPU per player-frame, which kept 32 sessions from real time on 2 cores; the
-   * plugin's own canceller (on by default) is the first line */
-  echoGate?: boolean;
+  /**
+   * Cancel the NPC voices a player's speakers play from that player's uplink (server/voice/echo-gate.ts). `auto`
+   * (the default): for players whose client does not say it cancels its echo or wears headphones (hello's `echo`;
+   * the plugin says so). It costs about 1 ms of CPU per player-frame, which kept 32 sessions from real time on
+   * 2 cores when every player had it; true gates every player, false none.
+   */
+  echoGate?: EchoGateMode;
   /** where players start (the scene's playerStart): their first pose is then reached at walking speed, not jumped to */
   playerStart?: Vec3;
 }

@@ -6,7 +6,7 @@
 import type { Client } from '@colyseus/core';
 import { CODECS, negotiateCodec, type Codec } from '../../protocol/codecs.ts';
 import { encode, peekKind } from '../../protocol/envelope.ts';
-import { Kind, PARLEY_CHANNEL, type HelloMsg, type PoseMsg, type ServerMsg, type Vec3, type VoiceMsg } from '../../protocol/messages.ts';
+import { Kind, PARLEY_CHANNEL, type EchoHandling, type HelloMsg, type PoseMsg, type ServerMsg, type Vec3, type VoiceMsg } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION, versionMismatch } from '../../protocol/version.ts';
 import type { DuplexEngine } from '../engines/contract.ts';
 import type { Logger } from '../log.ts';
@@ -18,8 +18,14 @@ import { PlayerVoiceIntake, takeVoice } from '../voice/intake.ts';
 import { RefusalLimiter } from './refusal-limiter.ts';
 import type { PlayerState } from './state.ts';
 
+/**
+ * Who gets the server's echo gate (server/voice/echo-gate.ts): `auto` (the default), players whose client does not
+ * say it cancels its speakers' echo or wears headphones (hello's `echo`); true, every player; false, none.
+ */
+export type EchoGateMode = boolean | 'auto';
+
 export interface PlayerLinkOptions {
-  echoGate?: boolean;
+  echoGate?: EchoGateMode;
   /** where the server believes the player is when it joins (the scene's player start); the first pose is believed when unset */
   start?: Vec3;
   /** fastest a player may move, m/s: a pose further than that is approached at this speed, never jumped to */
@@ -55,8 +61,10 @@ export class PlayerLink {
   intake: PlayerVoiceIntake | null = null;
   /** codec of the NPC voices it receives; null until hello */
   recv: Codec | null = null;
-  /** cancels the NPC voices this player's speakers play from its uplink; null until hello */
+  /** cancels the NPC voices this player's speakers play from its uplink; null until hello, and when not needed */
   echoGate: PlayerEchoGate | null = null;
+  /** what the client said it does about echo (hello's `echo`); undefined until hello, or when it did not say */
+  echo: EchoHandling | undefined = undefined;
   private refusals = new RefusalLimiter();
 
   constructor(
@@ -85,9 +93,15 @@ export class PlayerLink {
     const send = negotiateCodec(msg.send);
     const recv = negotiateCodec(msg.recv);
     if (!send || !recv) return this.refuse('no-codec', `no codec in common: server speaks ${CODECS.join(', ')}`);
-    this.intake = new PlayerVoiceIntake(send);
+    // a hello again on the same codec (the client's echo answer changed) keeps the voice stream where it is
+    if (this.intake?.codec !== send) this.intake = new PlayerVoiceIntake(send);
     this.recv = recv;
-    if (this.options.echoGate === true) this.echoGate ??= new PlayerEchoGate(); // opt-in: ~1 ms CPU per player-frame
+    this.echo = msg.echo;
+    // about 1 ms of CPU per player-frame while NPC voice is sent to the player: only where nothing else cancels
+    const mode = this.options.echoGate ?? 'auto';
+    const gated = mode === true || (mode === 'auto' && (this.echo === undefined || this.echo === 'none'));
+    if (gated) this.echoGate ??= new PlayerEchoGate();
+    else this.echoGate = null;
     this.send({ k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
   }
 

@@ -14,6 +14,7 @@ describe.skipIf(!hasChromium)('echo cancellation in headless Chromium', () => {
     const r = await browserEcho({ delayMs: 120, rt60: 0.4, gainDb: -6 });
     console.log(`Chromium echo: ERLE ${r.erleDb.toFixed(1)} dB from 2 s, 25 dB from ${r.convergedS} s, delay ${r.delayMs} ms, cost ${r.costMsP50.toFixed(2)} ms/frame; windows ${r.windows.map((w) => w.db.toFixed(0)).join(' ')}; player over NPC ${r.doubleTalkDbfs.toFixed(1)} dBFS vs echo alone ${r.echoOnlyDbfs.toFixed(1)} dBFS`);
     expect(r.errors).toEqual([]);
+    expect(r.echoSaid).toEqual(['cancelled']); // so the server's automatic echo gate leaves this player alone
     expect(r.windows.length).toBeGreaterThan(6); // the NPC's voice did come back into the mic
     expect(r.erleDb).toBeGreaterThan(20); // measured 33 dB (from 2 s after the NPC became audible)
     // the player's speech over the NPC comes out far above what is left of the echo alone

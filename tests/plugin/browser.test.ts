@@ -97,6 +97,9 @@ describe.skipIf(!hasChromium)('plugin in headless Chromium against a Parley room
     expect(room.record.hellos[0].v).toBe(PROTOCOL_VERSION);
     expect(room.record.hellos[0].send).toContain('opus');
     expect(room.record.hellos[0].recv).toContain('opus');
+    // this page has no canceller module beside it (its fetch fails), so the client tells the room it does not
+    // cancel its echo, and the server's gate would take over (browser-echo.test.ts sees 'cancelled')
+    expect(room.record.hellos[0].echo).toBe('none');
     // connect() resolves only once welcomed
     expect(await page.evaluate(() => (window as any).__parley.state)).toBe('ready');
     const welcome = await page.evaluate(() => (window as any).__parley.welcome);

@@ -31,6 +31,23 @@ describe('protocol', () => {
     });
   });
 
+  it("hello's echo answer (1.1) round-trips; anything but cancelled, headphones or none is refused with a reason", () => {
+    for (const echo of ['cancelled', 'headphones', 'none'] as const) {
+      expect(decodeClient(encode({ k: Kind.Hello, v: '1.1', send: ['opus'], recv: ['opus'], echo }))).toEqual({ k: Kind.Hello, v: '1.1', send: ['opus'], recv: ['opus'], echo });
+    }
+    for (const echo of ['yes', 1, true, null, ['none']]) {
+      const err = (() => {
+        try {
+          decodeClient(encode({ k: Kind.Hello, v: '1.1', send: ['opus'], recv: ['opus'], echo } as never));
+        } catch (e) {
+          return e as ProtocolError;
+        }
+      })();
+      expect(err?.code, JSON.stringify(echo)).toBe('bad-field');
+      expect(err?.message).toMatch(/hello\.echo .* is not one of cancelled, headphones, none/);
+    }
+  });
+
   it('round-trips server kinds', () => {
     const msg: NpcVoiceMsg = { k: Kind.NpcVoice, npc: 'alex', i: 42, t: 1, codec: 'opus', data: new Uint8Array([1, 2, 3]), vis: { from: 80640, keys: [{ at: 80640, v: 10 }] } };
     expect(decodeServer(encode(msg))).toMatchObject({ npc: 'alex', i: 42, vis: { from: 80640, keys: [{ at: 80640, v: 10 }] } });

@@ -150,7 +150,7 @@ describe('bad input', () => {
 
   it('a wrong protocol version is refused at join with both versions named', async () => {
     const client = new Client(srv.url);
-    await expect(client.joinOrCreate('bay', { protocol: '2.0' })).rejects.toThrow(/client speaks 2\.0, server speaks 1\.0/);
+    await expect(client.joinOrCreate('bay', { protocol: '2.0' })).rejects.toThrow(/client speaks 2\.0, server speaks 1\.1/);
     expect(await metric(/^parley_refused_total\{reason="protocol-version",process="[^"]+"\}/)).toBe(1);
     // and the room is still serving
     await goodPlayerUnaffected(() => undefined);

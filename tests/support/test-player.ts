@@ -5,7 +5,7 @@
 import { Callbacks, Client, type Room } from '@colyseus/sdk';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { encode, decodeServer } from '../../protocol/envelope.ts';
-import { Kind, PARLEY_CHANNEL, type ClientMsg, type HeardMsg, type NpcEventMsg, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
+import { Kind, PARLEY_CHANNEL, type ClientMsg, type EchoHandling, type HeardMsg, type NpcEventMsg, type ServerMsg, type Vec3, type WelcomeMsg } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { Codec } from '../../protocol/codecs.ts';
 import { sleep } from './time.ts';
@@ -103,8 +103,12 @@ export class TestPlayer {
     }
   }
 
-  async hello(codec: Codec = this.codec) {
-    this.send({ k: Kind.Hello, v: PROTOCOL_VERSION, send: [codec], recv: [codec] });
+  /**
+   * Hello as a client that hears the NPCs in headphones by default (what it sends is only the voice it is given,
+   * no echo), so the server's automatic echo gate leaves it alone; `echo: null` says nothing, as an older client.
+   */
+  async hello(codec: Codec = this.codec, echo: EchoHandling | null = 'headphones') {
+    this.send({ k: Kind.Hello, v: PROTOCOL_VERSION, send: [codec], recv: [codec], ...(echo ? { echo } : {}) });
     this.encoder = createEncoder(codec);
     await waitFor(() => this.welcome !== null, 3000, 'welcome');
     return this;

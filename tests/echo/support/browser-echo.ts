@@ -37,6 +37,8 @@ export interface BrowserEchoResult {
   delayMs: number;
   costMsP50: number;
   errors: string[];
+  /** what each of the page's hellos told the room about echo */
+  echoSaid: (string | undefined)[];
 }
 
 /** One run: `npcSeconds` of NPC speech through the room, the player speaking from `playerAtS`. */
@@ -116,6 +118,7 @@ export async function browserEcho(
       delayMs: frames[frames.length - 1]?.delayMs ?? NaN,
       costMsP50: costs[costs.length >> 1] ?? NaN,
       errors: log.errors,
+      echoSaid: testRoom.record.hellos.map((h) => h.echo),
     };
   } finally {
     await browser.close();

@@ -50,6 +50,22 @@ describe('ParleyLink', () => {
     expect(hello).toEqual({ k: Kind.Hello, v: PROTOCOL_VERSION, send: ['opus', 'pcm16'], recv: ['pcm16'] });
   });
 
+  it("tells its echo answer in hello, and a changed answer at once in a hello again (not before the first)", () => {
+    const t = link();
+    t.l.setEcho('cancelled');
+    expect(t.sent.length).toBe(0); // the session's hello carries it
+    t.l.hello();
+    expect(decodeClient(t.sent[0]!)).toMatchObject({ k: Kind.Hello, echo: 'cancelled' });
+    t.deliver(welcome());
+    t.l.setEcho('cancelled');
+    expect(t.sent.length).toBe(1); // unchanged: nothing to say
+    t.l.setEcho('none'); // the canceller failed
+    expect(t.sent.length).toBe(2);
+    expect(decodeClient(t.sent[1]!)).toEqual({ k: Kind.Hello, v: PROTOCOL_VERSION, send: ['opus', 'pcm16'], recv: ['pcm16'], echo: 'none' });
+    t.raw.onReconnect.fire(); // every later hello says it too
+    expect(decodeClient(t.sent[2]!)).toMatchObject({ k: Kind.Hello, echo: 'none' });
+  });
+
   it('sends no voice before Welcome, then sends in the welcomed codec only', () => {
     const t = link();
     expect(t.l.sendVoice(0, 0, 'pcm16', new Uint8Array(3840))).toBe(false);
