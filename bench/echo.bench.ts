@@ -39,7 +39,7 @@ import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
 import { EchoPath, seeded, type EchoPathSpec } from '../tests/echo/support/room.ts';
 import { cancelThroughRoom, type StreamCanceller } from '../tests/echo/support/through-room.ts';
 import { hasChromium } from '../tests/plugin/support/chromium.ts';
-import { doubleTalk, percentile, RehearsalEngine, selfTalk } from '../tests/echo/support/scenarios.ts';
+import { doubleTalk, loopEngine, percentile, type RehearsalEngine, selfTalk } from '../tests/echo/support/scenarios.ts';
 import { db, erleOf, erleOfFrames, npcSpeech, playerSpeech } from '../tests/echo/support/signals.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -283,19 +283,27 @@ async function chromium() {
 }
 
 async function loops() {
-  const engine = await RehearsalEngine.create({ tts: 'inline', quiet: true });
   const loud: EchoPathSpec = { delayMs: 150, rt60: 0.5, gainDb: 0 };
+  /** each case on a fresh engine: its figures then depend on its own settings only (the loops are repeatable) */
+  const fresh = async <T>(run: (engine: RehearsalEngine) => Promise<T>): Promise<T> => {
+    const engine = await loopEngine();
+    try {
+      return await run(engine);
+    } finally {
+      await engine.dispose();
+    }
+  };
   const figures: Record<string, number> = {};
   const cases = [
-    { name: 'before', clientAec: false, serverGate: false, seconds: SELF_TALK_S },
-    { name: 'after', clientAec: true, serverGate: true, seconds: SELF_TALK_S },
-    // the defaults, each as long as the target's five minutes: the plugin cancels and says so, so the server's
-    // automatic gate leaves it alone; a client that does not cancel gets the gate alone
-    { name: 'client_only', clientAec: true, serverGate: false, seconds: SELF_TALK_S },
-    { name: 'gate_only', clientAec: false, serverGate: true, seconds: SELF_TALK_S },
+    { name: 'before', clientAec: false, serverGate: false },
+    { name: 'after', clientAec: true, serverGate: true },
+    // the defaults: the plugin cancels and says so, so the server's automatic gate leaves it alone; a client that
+    // does not cancel gets the gate alone
+    { name: 'client_only', clientAec: true, serverGate: false },
+    { name: 'gate_only', clientAec: false, serverGate: true },
   ];
   for (const c of cases) {
-    const r = await selfTalk(engine, c.seconds, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate });
+    const r = await fresh((engine) => selfTalk(engine, SELF_TALK_S, { path: loud, clientAec: c.clientAec, serverGate: c.serverGate, aec: CLIENT_OPTIONS }));
     say(`self-talk ${c.name} (${r.npcSpeechS.toFixed(0)} s of NPC speech, room 150 ms / RT60 0.5 s / 0 dB): ${r.falseBargeIns} false barge-ins, ${r.falsePauses} false pauses (it carried on), ${r.selfAnswers} self-answers, own voice in its mix ${r.heardDbfs.toFixed(1)} dBFS (95th percentile of frames ${r.heardP95Dbfs.toFixed(1)} dBFS)`);
     figures[`echo_selftalk_${c.name}_npc_speech_s`] = r.npcSpeechS;
     figures[`echo_selftalk_${c.name}_false_bargeins_count`] = r.falseBargeIns;
@@ -306,17 +314,19 @@ async function loops() {
   }
   // the two defaults (the plugin's canceller; the server gate alone for a client without one), both lines, and no
   // echo at all
-  const clientOnly = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: false });
-  const gateOnly = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: false, serverGate: true });
-  const withEcho = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: loud, clientAec: true, serverGate: true });
-  const headphones = await doubleTalk(engine, DOUBLE_TALK_TRIALS, { path: { ...loud, gainDb: -120 }, clientAec: false, serverGate: false });
-  for (const [name, r] of [['client_aec', clientOnly], ['gate_only', gateOnly], ['aec', withEcho], ['headphones', headphones]] as const) {
+  const talks = [
+    ['client_aec', { path: loud, clientAec: true, serverGate: false }],
+    ['gate_only', { path: loud, clientAec: false, serverGate: true }],
+    ['aec', { path: loud, clientAec: true, serverGate: true }],
+    ['headphones', { path: { ...loud, gainDb: -120 }, clientAec: false, serverGate: false }],
+  ] as const;
+  for (const [name, loop] of talks) {
+    const r = await fresh((engine) => doubleTalk(engine, DOUBLE_TALK_TRIALS, { ...loop, aec: CLIENT_OPTIONS }));
     say(`double talk ${name}: stop after ${r.latenciesMs.map((v) => v.toFixed(0)).join(' ')} ms; missed ${r.missed}`);
     figures[`echo_doubletalk_${name}_stop_ms_p50`] = percentile(r.latenciesMs, 50);
     figures[`echo_doubletalk_${name}_stop_ms_p95`] = percentile(r.latenciesMs, 95);
     figures[`echo_doubletalk_${name}_missed_count`] = r.missed;
   }
-  await engine.dispose();
   return figures;
 }
 

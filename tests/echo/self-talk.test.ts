@@ -5,11 +5,11 @@
  * own voice reaches its hearing mix below −30 dBFS. The 5-minute figures are in bench/echo.bench.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RehearsalEngine, selfTalk } from './support/scenarios.ts';
+import { loopEngine, RehearsalEngine, selfTalk } from './support/scenarios.ts';
 
 let engine: RehearsalEngine;
 beforeAll(async () => {
-  engine = await RehearsalEngine.create({ tts: 'inline', quiet: true });
+  engine = await loopEngine();
 }, 120_000);
 afterAll(async () => {
   await engine?.dispose();

@@ -15,6 +15,16 @@ const meanSquare = (x: Float32Array) => {
   return s / x.length;
 };
 
+/**
+ * The rehearsal engine for the closed loops. They run on simulated time, as fast as the machine goes, so the engine
+ * waits for each line's synthesis however long it takes instead of its real-time 150 ms (after which a line not
+ * yet synthesised starts a few frames later): with the wall clock in the loop, the NPC's lines started at
+ * different frames from run to run and with the machine's load, and the figures moved with them.
+ */
+export function loopEngine(): Promise<RehearsalEngine> {
+  return RehearsalEngine.create({ tts: 'inline', quiet: true, ttsWaitMs: 60_000 });
+}
+
 export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
