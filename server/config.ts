@@ -86,4 +86,3 @@ function echoGateFromEnv(env: NodeJS.ProcessEnv): EchoGateMode {
   if (v === '0') return false;
   throw new ConfigError(`PARLEY_SERVER_ECHO_GATE must be auto, 0 or 1 (got '${v}')`);
 }
-

@@ -262,6 +262,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     this.scene.leave(client.sessionId);
     const link = this.players.get(client.sessionId);
     link?.countDropped();
+    link?.dropEchoGate();
     if (link) this.visibility.leave(link);
     if (this.players.delete(client.sessionId)) this.services.metrics.players.inc({}, -1);
     this.state.players.delete(client.sessionId);

@@ -101,8 +101,14 @@ export class PlayerLink {
     const mode = this.options.echoGate ?? 'auto';
     const gated = mode === true || (mode === 'auto' && (this.echo === undefined || this.echo === 'none'));
     if (gated) this.echoGate ??= new PlayerEchoGate();
-    else this.echoGate = null;
+    else this.dropEchoGate();
     this.send({ k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
+  }
+
+  /** The player's gate is no longer wanted (its client cancels now, or the player left): its canceller is freed. */
+  dropEchoGate() {
+    this.echoGate?.dispose();
+    this.echoGate = null;
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@colyseus/core';
 import { describe, expect, it } from 'vitest';
+import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { Kind, type EchoHandling } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -56,11 +57,15 @@ describe('echo gate per player', () => {
     t.hello('none'); // the plugin's canceller failed
     expect(t.l.echoGate).not.toBeNull();
     expect(t.l.intake).toBe(intake);
-    const gate = t.l.echoGate;
+    const gate = t.l.echoGate!;
     t.hello('none');
     expect(t.l.echoGate).toBe(gate); // the same answer keeps what the gate has learnt
+    gate.sent(new Float32Array(FRAME_SAMPLES).fill(0.1));
+    gate.filter(new Float32Array(FRAME_SAMPLES));
+    expect(gate.stats.running).toBe(true); // its canceller runs while NPC voice is sent
     t.hello('headphones');
     expect(t.l.echoGate).toBeNull();
+    expect(gate.stats.running).toBe(false); // and is freed with the gate
     expect(t.l.intake).toBe(intake);
     t.hello('headphones', 'pcm16');
     expect(t.l.intake).not.toBe(intake);
