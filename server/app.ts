@@ -17,6 +17,7 @@ import { Conductor } from './sessions/conductor.ts';
 import type { NpcDirectory } from './room/npc-directory.ts';
 import { ParleyRoom, type ParleyRoomConfig, type RoomServices } from './room/parley-room.ts';
 import { ClusterWiring } from './cluster/wiring.ts';
+import { EchoGateSlots } from './voice/echo-gate.ts';
 import { DrainGate } from './cluster/drain.ts';
 import type { ClusterLink } from './cluster/cluster.ts';
 import { guardHttpServer, isLoopback, originAllowed, type HttpGuardOptions } from './guard/http-guard.ts';
@@ -51,6 +52,12 @@ export interface ParleyServerOptions {
   cluster?: ClusterLink;
   /** how long shutdown lets NPC turns finish before moving players (default 10 s) */
   drainMs?: number;
+  /**
+   * Most echo gates running a canceller at once in this process (server/voice/echo-gate.ts; default 8): by default
+   * every client that does not cancel its own echo gets one, at about 1 ms of CPU per frame while it is sent NPC
+   * voice, so a cap keeps many such clients (or hostile ones) from taking the server's real time.
+   */
+  echoGateMax?: number;
   /** the `process` label of the prom-client figures (default host-pid) */
   processName?: string;
   /** who may join: token → identity (default: `devVerifier`, anyone, identity = address); see docs/security.md */
@@ -84,8 +91,11 @@ export function createParleyServer(opts: ParleyServerOptions): ParleyServer {
   const verifier = opts.verifier ?? devVerifier;
   const exemptLoopback = opts.joinLimits?.exemptLoopback ?? verifier === devVerifier;
   const joins = new JoinGuard(verifier, opts.joinLimits);
+  const echoGateSlots = new EchoGateSlots(opts.echoGateMax ?? 8, (max) =>
+    log.warn({ max }, 'echo gates: all in use; a client without its own echo cancellation is not gated until one frees (PARLEY_SERVER_ECHO_GATE_MAX)'),
+  );
   const services: RoomServices = {
-    conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, onHeard: opts.onHeard, log, joins, exempt: (ip) => exemptLoopback && isLoopback(ip),
+    conductor, metrics, npcs: opts.npcs, visemes: opts.visemes, onHeard: opts.onHeard, log, joins, exempt: (ip) => exemptLoopback && isLoopback(ip), echoGateSlots,
   };
   const http = opts.http ?? {};
   exposeMatchmaking(http, opts.joinLimits?.roomsPerScene ?? 4);

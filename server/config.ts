@@ -25,6 +25,8 @@ export interface GameServerConfig {
   idleTimeoutMs: number;
   /** who gets the server's echo gate (PARLEY_SERVER_ECHO_GATE: auto, 1, 0): about 1 ms of CPU per gated player-frame */
   serverEchoGate: EchoGateMode;
+  /** most echo gates running at once in this process (PARLEY_SERVER_ECHO_GATE_MAX) */
+  serverEchoGateMax: number;
   /** cluster mode (docs/scaling.md): set only with REDIS_URL; without it, one process with nothing to install */
   cluster: ClusterConfig | undefined;
   /** how long SIGTERM lets NPC turns finish before players are moved (PARLEY_DRAIN_MS) */
@@ -73,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GameServerConf
     hotReload: env.NODE_ENV !== 'production',
     idleTimeoutMs: intFromEnv(env, 'PARLEY_IDLE_TIMEOUT_MS', 20_000, 1000, 3_600_000),
     serverEchoGate: echoGateFromEnv(env),
+    serverEchoGateMax: intFromEnv(env, 'PARLEY_SERVER_ECHO_GATE_MAX', 8, 0, 1024),
     cluster: clusterFromEnv(env),
     drainMs: intFromEnv(env, 'PARLEY_DRAIN_MS', 10_000, 0, 120_000),
   };

@@ -58,6 +58,7 @@ async function main() {
     log,
     cluster,
     drainMs: config.drainMs,
+    echoGateMax: config.serverEchoGateMax,
     ...securityFromEnv(),
   });
   server.onShutdown(() => sheets.close());

@@ -15,6 +15,7 @@ import type { TickInfo } from '../sessions/tick-clock.ts';
 import { NpcStream, type VisemeTimelineLike } from '../sessions/npc-stream.ts';
 import { normalise } from '../voice/hearing.ts';
 import { HearingStage } from '../voice/hearing-stage.ts';
+import type { EchoGateSlots } from '../voice/echo-gate.ts';
 import { VoiceOut } from '../voice/voice-out.ts';
 import type { NpcDirectory, NpcPlacement } from './npc-directory.ts';
 import { PlayerLink, type EchoGateMode } from './player-link.ts';
@@ -41,6 +42,8 @@ export interface RoomServices {
   exempt?: (ip: string) => boolean;
   /** an NPC finished speaking for a player, in any room: the words that player heard (docs/scenes.md) */
   onHeard?: (room: ParleyRoom, heard: Heard) => void;
+  /** the process's cap on echo gates running at once (server/voice/echo-gate.ts); without one, no cap (unit tests) */
+  echoGateSlots?: EchoGateSlots;
 }
 
 /** What a seat reservation carries from the matchmaker's auth to the room. */
@@ -247,6 +250,7 @@ export class ParleyRoom extends Room<{ state: ParleyState }> implements TickPart
     const { config } = this.constructor as typeof ParleyRoom;
     const link = new PlayerLink(client, state, this.services.metrics, this.log.child({ player: client.sessionId }), {
       echoGate: config.echoGate,
+      echoGateSlots: this.services.echoGateSlots,
       start: config.playerStart,
       heardAt: (p) => this.heardAt(p),
       onHostile: () => client.leave(4429),

@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION, versionMismatch } from '../../protocol/version.ts';
 import type { DuplexEngine } from '../engines/contract.ts';
 import type { Logger } from '../log.ts';
 import type { ParleyMetrics } from '../metrics/parley-metrics.ts';
-import { PlayerEchoGate } from '../voice/echo-gate.ts';
+import { PlayerEchoGate, type EchoGateSlots } from '../voice/echo-gate.ts';
 import { normalise } from '../voice/hearing.ts';
 import { FrameBudget } from '../voice/frame-budget.ts';
 import { PlayerVoiceIntake, takeVoice } from '../voice/intake.ts';
@@ -26,6 +26,8 @@ export type EchoGateMode = boolean | 'auto';
 
 export interface PlayerLinkOptions {
   echoGate?: EchoGateMode;
+  /** the process's cap on gates running a canceller at once */
+  echoGateSlots?: EchoGateSlots;
   /** where the server believes the player is when it joins (the scene's player start); the first pose is believed when unset */
   start?: Vec3;
   /** fastest a player may move, m/s: a pose further than that is approached at this speed, never jumped to */
@@ -100,7 +102,7 @@ export class PlayerLink {
     // about 1 ms of CPU per player-frame while NPC voice is sent to the player: only where nothing else cancels
     const mode = this.options.echoGate ?? 'auto';
     const gated = mode === true || (mode === 'auto' && (this.echo === undefined || this.echo === 'none'));
-    if (gated) this.echoGate ??= new PlayerEchoGate();
+    if (gated) this.echoGate ??= new PlayerEchoGate(undefined, { slots: this.options.echoGateSlots });
     else this.dropEchoGate();
     this.send({ k: Kind.Welcome, v: PROTOCOL_VERSION, send, recv, t: Date.now(), lead: engine.textLeadFrames, engine: engine.label });
   }

@@ -23,6 +23,41 @@ export function speexModule(): WebAssembly.Module {
   return (compiled ??= new WebAssembly.Module(readFileSync(file)));
 }
 
+/**
+ * How many gates may run a canceller at once in this process. A gate costs about 1 ms of CPU per frame while its
+ * player is sent NPC voice, and by default any client that does not say it cancels its own echo gets one, a
+ * hostile one included: without a cap, many such clients near talking NPCs would take the server's real time.
+ * A gate that finds no slot passes its player's voice through uncancelled until one frees (nothing is lost).
+ */
+export class EchoGateSlots {
+  running = 0;
+  /** times a gate found every slot taken */
+  refusals = 0;
+  private full = false;
+
+  /** `onFull` is told once each time the cap is reached after having room (for a log line). */
+  constructor(
+    readonly max: number,
+    private readonly onFull?: (max: number) => void,
+  ) {}
+
+  take(): boolean {
+    if (this.running < this.max) {
+      this.running++;
+      this.full = false;
+      return true;
+    }
+    this.refusals++;
+    if (!this.full) this.onFull?.(this.max);
+    this.full = true;
+    return false;
+  }
+
+  give(): void {
+    this.running = Math.max(0, this.running - 1);
+  }
+}
+
 export interface EchoGateOptions {
   /** longest round trip searched between a frame sent and its echo coming back */
   maxDelayMs?: number;
@@ -38,6 +73,8 @@ export interface EchoGateOptions {
    */
   residualBelowDb?: number;
   residualDb?: number;
+  /** the process's cap on running cancellers (none: no cap) */
+  slots?: EchoGateSlots;
 }
 
 export class PlayerEchoGate {
@@ -77,7 +114,7 @@ export class PlayerEchoGate {
       return this.cancel(uplink);
     } catch (err) {
       this.failed = err as Error;
-      this.aec = null;
+      this.release();
       return uplink;
     }
   }
@@ -86,12 +123,18 @@ export class PlayerEchoGate {
     if (uplink.length !== FRAME_SAMPLES) throw new Error(`echo gate: uplink frame of ${uplink.length} samples, expected ${FRAME_SAMPLES}`);
     const active = this.pendingActive;
     this.quietFrames = active ? 0 : this.quietFrames + 1;
-    if (active && !this.aec) this.aec = new EchoCanceller(this.wasm, { maxDelayMs: this.options.maxDelayMs ?? 1200, tailMs: this.options.tailMs ?? 200 });
-    const aec = this.aec;
-    if (aec && this.quietFrames > this.idleFrames) {
-      this.lastStats = { ...aec.stats };
-      aec.dispose();
-      this.aec = null;
+    // no free slot: this frame passes uncancelled, and the next asks again
+    if (active && !this.aec && (this.options.slots?.take() ?? true)) {
+      try {
+        this.aec = new EchoCanceller(this.wasm, { maxDelayMs: this.options.maxDelayMs ?? 1200, tailMs: this.options.tailMs ?? 200 });
+      } catch (err) {
+        this.options.slots?.give();
+        throw err;
+      }
+    }
+    if (this.aec && this.quietFrames > this.idleFrames) {
+      this.lastStats = { ...this.aec.stats };
+      this.release();
     }
     if (!this.aec) {
       this.resetPending();
@@ -112,6 +155,19 @@ export class PlayerEchoGate {
     return out;
   }
 
+  /** The canceller goes, and its slot with it. */
+  private release(): void {
+    if (!this.aec) return;
+    const aec = this.aec;
+    this.aec = null;
+    this.options.slots?.give();
+    try {
+      aec.dispose();
+    } catch {
+      // a canceller that failed may not free cleanly; it is dropped either way
+    }
+  }
+
   private resetPending(): void {
     if (this.pendingActive) this.pending.fill(0);
     this.pendingActive = false;
@@ -123,8 +179,7 @@ export class PlayerEchoGate {
   }
 
   dispose(): void {
-    this.aec?.dispose();
-    this.aec = null;
+    this.release();
   }
 }
 

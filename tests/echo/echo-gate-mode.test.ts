@@ -14,14 +14,15 @@ import type { DuplexEngine } from '../../server/engines/contract.ts';
 import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
 import { PlayerLink, type EchoGateMode } from '../../server/room/player-link.ts';
 import { PlayerState } from '../../server/room/state.ts';
+import { EchoGateSlots } from '../../server/voice/echo-gate.ts';
 import { recordingLogger } from '../support/log.ts';
 
 const engine = { textLeadFrames: 0, label: 'test' } as unknown as DuplexEngine;
 
-function link(echoGate?: EchoGateMode) {
+function link(echoGate?: EchoGateMode, echoGateSlots?: EchoGateSlots) {
   const sent: Uint8Array[] = [];
   const client = { sessionId: 'p1', sendBytes: (_c: string, b: Uint8Array) => sent.push(b) } as unknown as Client;
-  const l = new PlayerLink(client, new PlayerState(), createParleyMetrics(), recordingLogger().log, echoGate === undefined ? {} : { echoGate });
+  const l = new PlayerLink(client, new PlayerState(), createParleyMetrics(), recordingLogger().log, { ...(echoGate === undefined ? {} : { echoGate }), echoGateSlots });
   const hello = (echo?: EchoHandling, codec: 'opus' | 'pcm16' = 'opus') =>
     l.hello({ k: Kind.Hello, v: PROTOCOL_VERSION, send: [codec], recv: [codec], ...(echo ? { echo } : {}) }, engine);
   return { l, hello, sent };
@@ -73,12 +74,29 @@ describe('echo gate per player', () => {
     expect(t.sent.length).toBe(5); // each hello is welcomed
   });
 
-  it('PARLEY_SERVER_ECHO_GATE: auto by default, 1 every player, 0 none, anything else a clear error', () => {
+  it("a player's gate draws on the process's cap", () => {
+    const slots = new EchoGateSlots(1);
+    const [a, b] = [link(undefined, slots), link(undefined, slots)];
+    a.hello('none');
+    b.hello('none');
+    for (const t of [a, b]) {
+      t.l.echoGate!.sent(new Float32Array(FRAME_SAMPLES).fill(0.1));
+      t.l.echoGate!.filter(new Float32Array(FRAME_SAMPLES));
+    }
+    expect([a.l.echoGate!.stats.running, b.l.echoGate!.stats.running, slots.running]).toEqual([true, false, 1]);
+    a.l.dropEchoGate(); // the player left
+    expect(slots.running).toBe(0);
+  });
+
+  it('PARLEY_SERVER_ECHO_GATE: auto by default, 1 every player, 0 none, anything else a clear error; the cap on running gates', () => {
     expect(loadConfig({}).serverEchoGate).toBe('auto');
     expect(loadConfig({ PARLEY_SERVER_ECHO_GATE: 'auto' }).serverEchoGate).toBe('auto');
     expect(loadConfig({ PARLEY_SERVER_ECHO_GATE: '1' }).serverEchoGate).toBe(true);
     expect(loadConfig({ PARLEY_SERVER_ECHO_GATE: '0' }).serverEchoGate).toBe(false);
     expect(() => loadConfig({ PARLEY_SERVER_ECHO_GATE: 'yes' })).toThrow(ConfigError);
     expect(() => loadConfig({ PARLEY_SERVER_ECHO_GATE: 'yes' })).toThrow(/must be auto, 0 or 1/);
+    expect(loadConfig({}).serverEchoGateMax).toBe(8);
+    expect(loadConfig({ PARLEY_SERVER_ECHO_GATE_MAX: '32' }).serverEchoGateMax).toBe(32);
+    expect(() => loadConfig({ PARLEY_SERVER_ECHO_GATE_MAX: '-1' })).toThrow(ConfigError);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
-import { PlayerEchoGate } from '../../server/voice/echo-gate.ts';
+import { EchoGateSlots, PlayerEchoGate } from '../../server/voice/echo-gate.ts';
 import { rms } from '../support/audio.ts';
 import { EchoPath } from './support/room.ts';
 import { db, npcSpeech, playerSpeech } from './support/signals.ts';
@@ -71,6 +71,34 @@ describe('server echo gate', () => {
       expect(out).toBe(f); // not even copied
     }
     expect(gate.stats.running).toBe(false);
+  });
+
+  it('runs no more cancellers at once than the process allows; a gate without a slot passes its player through until one frees', () => {
+    const full: number[] = [];
+    const slots = new EchoGateSlots(1, (max) => full.push(max));
+    const a = new PlayerEchoGate(undefined, { slots, idleMs: 160 });
+    const b = new PlayerEchoGate(undefined, { slots, idleMs: 160 });
+    const npc = far.subarray(0, FRAME_SAMPLES);
+    const mic = new Float32Array(FRAME_SAMPLES).fill(0.05);
+    a.sent(npc);
+    a.filter(mic);
+    b.sent(npc);
+    expect(b.filter(mic)).toBe(mic); // passed through, not cancelled
+    expect([a.stats.running, b.stats.running, slots.running]).toEqual([true, false, 1]);
+    b.sent(npc);
+    b.filter(mic);
+    expect(full).toEqual([1]); // told once while the cap holds
+    expect(slots.refusals).toBe(2);
+    // a falls idle (no NPC voice for longer than idleMs): its slot frees and b's next frame takes it
+    for (let k = 0; k < 4; k++) a.filter(mic);
+    expect(a.stats.running).toBe(false);
+    b.sent(npc);
+    expect(b.filter(mic)).not.toBe(mic);
+    expect([b.stats.running, slots.running]).toEqual([true, 1]);
+    b.dispose(); // a disposed gate gives its slot back
+    expect(slots.running).toBe(0);
+    a.dispose();
+    expect(slots.running).toBe(0);
   });
 
   it('a malformed frame turns the gate off for that player, and their voice still passes', () => {
