@@ -80,6 +80,7 @@ export class Aec3Canceller {
     this.reference = new ReferenceRing(history + 16 * this.block);
     this.refBlock = new Float32Array(this.block);
     this.erle = new ErleMeter(this.block, this.rate);
+    this.stats.last = this.erle.last; // the meter keeps the last call's mean squares
     this.learnLeft = Math.round(((options.learnS ?? 3) * this.rate) / this.block);
     this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
     this.refPowers = new Float32Array(Math.max(1, Math.ceil(((options.learnWindowMs ?? 600) / 1000) * this.rate / this.block)));
@@ -96,8 +97,7 @@ export class Aec3Canceller {
    */
   process(mic: Float32Array, out: Float32Array = mic): Float32Array {
     if (mic.length % this.block !== 0) throw new Error(`Aec3Canceller: ${mic.length} samples is not a multiple of ${this.block}`);
-    const last = this.stats.last;
-    last.mic = last.out = last.ref = 0;
+    this.erle.startCall();
     const ref = this.refBlock;
     for (let b = 0; b < mic.length; b += this.block) {
       const pr = this.reference.read(this.micAt, ref);
@@ -110,16 +110,11 @@ export class Aec3Canceller {
       this.guard(pm, pr, o);
       let po = 0;
       for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
-      this.erle.update(pm, po, pr / this.block);
-      this.stats.erleDb = this.erle.db;
-      last.mic += pm;
-      last.out += po;
-      last.ref += pr;
+      this.erle.addBlock(pm, po, pr);
       this.micAt += this.block;
     }
-    last.mic /= mic.length;
-    last.out /= mic.length;
-    last.ref /= mic.length;
+    this.erle.endCall(mic.length);
+    this.stats.erleDb = this.erle.db;
     const d = this.aec.metrics().delayMs;
     if (Number.isNaN(this.firstDelayMs)) this.firstDelayMs = d;
     else if (d !== this.firstDelayMs) this.delayFound = true;

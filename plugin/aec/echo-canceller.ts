@@ -90,6 +90,7 @@ export class EchoCanceller {
     this.estimator = new DelayEstimator({ sampleRate: this.rate, maxDelayMs });
     this.reference = new ReferenceRing(ms(maxDelayMs) + this.filterLength + 8 * this.block);
     this.erle = new ErleMeter(this.block, this.rate);
+    this.stats.last = this.erle.last; // the meter keeps the last call's mean squares
     this.refBlock = new Float32Array(this.block);
     this.learnLeft = Math.round(((options.learnS ?? 2) * this.rate) / this.block);
     this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
@@ -107,8 +108,7 @@ export class EchoCanceller {
    */
   process(mic: Float32Array, out: Float32Array = mic): Float32Array {
     if (mic.length % this.block !== 0) throw new Error(`EchoCanceller: ${mic.length} samples is not a multiple of ${this.block}`);
-    const last = this.stats.last;
-    last.mic = last.out = last.ref = 0;
+    this.erle.startCall();
     for (let b = 0; b < mic.length; b += this.block) {
       const n0 = this.micAt;
       // The reference as heard now (delay 0): for the estimator. Unplayed time reads as silence.
@@ -129,16 +129,11 @@ export class EchoCanceller {
       }
       let po = 0;
       for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
-      this.erle.update(pm, po, pr / this.block);
-      this.stats.erleDb = this.erle.db;
-      last.mic += pm;
-      last.out += po;
-      last.ref += pr;
+      this.erle.addBlock(pm, po, pr);
       this.micAt += this.block;
     }
-    last.mic /= mic.length;
-    last.out /= mic.length;
-    last.ref /= mic.length;
+    this.erle.endCall(mic.length);
+    this.stats.erleDb = this.erle.db;
     return out;
   }
 

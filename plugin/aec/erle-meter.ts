@@ -1,6 +1,8 @@
 /**
- * A canceller's running echo return loss enhancement: mic power over output power, each smoothed over about 0.8 s
- * of far-end activity (blocks where nothing plays do not count: ERLE is defined while the far end plays).
+ * What a canceller measures of itself, block by block: its running echo return loss enhancement (mic power over
+ * output power, each smoothed over about 0.8 s of far-end activity; blocks where nothing plays do not count, as
+ * ERLE is defined while the far end plays), and the mean squares of mic, output and reference over the blocks of
+ * its last process() call, for exact ERLE figures in tests and benches.
  */
 export class ErleMeter {
   private readonly a: number;
@@ -8,16 +10,38 @@ export class ErleMeter {
   private outPow = 0;
   /** dB; NaN before any far-end activity */
   db = NaN;
+  /** mean squares over the last call's blocks (between `startCall` and `endCall`) */
+  readonly last = { mic: 0, out: 0, ref: 0 };
 
-  constructor(block: number, rate: number) {
+  constructor(
+    private readonly block: number,
+    rate: number,
+  ) {
     this.a = (0.05 * block) / (0.04 * rate);
   }
 
-  /** One block: the sums of squares of its mic and output, and the mean square of the reference it faced. */
-  update(micSumSq: number, outSumSq: number, refMeanSq: number): void {
-    if (refMeanSq < 1e-6) return;
+  startCall(): void {
+    const l = this.last;
+    l.mic = l.out = l.ref = 0;
+  }
+
+  /** One block: the sums of squares of its mic, its output and the reference it faced. */
+  addBlock(micSumSq: number, outSumSq: number, refSumSq: number): void {
+    const l = this.last;
+    l.mic += micSumSq;
+    l.out += outSumSq;
+    l.ref += refSumSq;
+    if (refSumSq / this.block < 1e-6) return;
     this.micPow += this.a * (micSumSq - this.micPow);
     this.outPow += this.a * (outSumSq - this.outPow);
     this.db = 10 * Math.log10((this.micPow + 1e-12) / (this.outPow + 1e-12));
+  }
+
+  /** The call is over: `samples` in all. */
+  endCall(samples: number): void {
+    const l = this.last;
+    l.mic /= samples;
+    l.out /= samples;
+    l.ref /= samples;
   }
 }
