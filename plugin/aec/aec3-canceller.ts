@@ -10,6 +10,7 @@
  * about 4× speex's CPU (≈ 0.5 ms per 10 ms block), which is why the worklet runs it block by block as the mic
  * arrives instead of a whole 80 ms frame in one render quantum.
  */
+import { sumOfSquares } from '../../protocol/dsp/level.ts';
 import { ErleMeter } from './erle-meter.ts';
 import { ReferenceRing } from './reference-ring.ts';
 import { WebrtcAec3, type Aec3Config, type Aec3Wasm } from './webrtc-aec3.ts';
@@ -102,14 +103,12 @@ export class Aec3Canceller {
     for (let b = 0; b < mic.length; b += this.block) {
       const pr = this.reference.read(this.micAt, ref);
       const m = mic.subarray(b, b + this.block);
-      let pm = 0;
-      for (let i = 0; i < this.block; i++) pm += m[i]! * m[i]!;
+      const pm = sumOfSquares(m);
       const o = out.subarray(b, b + this.block);
       this.aec.analyzeRender(ref);
       this.aec.processCapture(m, o);
       this.guard(pm, pr, o);
-      let po = 0;
-      for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
+      const po = sumOfSquares(o);
       this.erle.addBlock(pm, po, pr);
       this.micAt += this.block;
     }

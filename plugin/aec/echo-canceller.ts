@@ -8,6 +8,7 @@
  * (reference: the NPC voices sent to that player).
  */
 import { DelayEstimator } from './delay-estimator.ts';
+import { sumOfSquares } from '../../protocol/dsp/level.ts';
 import { ErleMeter } from './erle-meter.ts';
 import { ReferenceRing } from './reference-ring.ts';
 import { SpeexAec, type SpeexWasm } from './speex-aec.ts';
@@ -121,14 +122,12 @@ export class EchoCanceller {
       if (this.offset > 0) pr = this.reference.read(n0 - this.offset, ref);
       const o = out.subarray(b, b + this.block);
       this.aec.process(m, ref, o);
-      let pm = 0;
-      for (let i = 0; i < this.block; i++) pm += m[i]! * m[i]!;
+      const pm = sumOfSquares(m);
       if (this.learnLeft > 0 && pr / this.block > 1e-6) {
         this.learnLeft--;
         if (pm <= 2 * pr) for (let i = 0; i < this.block; i++) o[i]! *= this.learnGain;
       }
-      let po = 0;
-      for (let i = 0; i < this.block; i++) po += o[i]! * o[i]!;
+      const po = sumOfSquares(o);
       this.erle.addBlock(pm, po, pr);
       this.micAt += this.block;
     }

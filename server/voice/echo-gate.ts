@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EchoCanceller, type EchoCancellerStats } from '../../plugin/aec/echo-canceller.ts';
+import { meanSquare } from '../../protocol/dsp/level.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 
 let compiled: WebAssembly.Module | undefined;
@@ -181,10 +182,4 @@ export class PlayerEchoGate {
   dispose(): void {
     this.release();
   }
-}
-
-function meanSquare(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return s / x.length;
 }

@@ -2,6 +2,7 @@
  * The echo measurements the tests and bench/echo.bench.ts share: self-interruption over minutes of NPC speech,
  * double talk (the player cutting in over the NPC), and the NPC's own level in its hearing mix.
  */
+import { meanSquare } from '../../../protocol/dsp/level.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 import { EchoLoop, monologuePersona, RehearsalEngine, type LoopOptions } from './loop.ts';
 import { NPC_LINES, playerSpeech } from './signals.ts';
@@ -9,11 +10,6 @@ import { seeded } from './room.ts';
 
 const frameMs = (FRAME_SAMPLES / SAMPLE_RATE) * 1000;
 const dbfs = (meanSquare: number) => 10 * Math.log10(meanSquare + 1e-20);
-const meanSquare = (x: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return s / x.length;
-};
 
 /**
  * The rehearsal engine for the closed loops. They run on simulated time, as fast as the machine goes, so the engine
