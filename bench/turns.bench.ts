@@ -111,7 +111,8 @@ const CURVE: { label: string; prosody: boolean; turnTaking: TurnTakingOptions }[
   { label: 'prosody θ 0.45', prosody: true, turnTaking: { turnEndThreshold: 0.45 } },
   { label: 'prosody θ 0.55 (default)', prosody: true, turnTaking: {} },
   { label: 'prosody θ 0.65', prosody: true, turnTaking: { turnEndThreshold: 0.65 } },
-  { label: 'prosody θ 0.55, end 300 ms', prosody: true, turnTaking: { endOfTurnMs: 300 } },
+  { label: 'prosody θ 0.55, end 320 ms', prosody: true, turnTaking: { endOfTurnMs: 320 } },
+  { label: 'prosody θ 0.55, end 400 ms (before stop 32)', prosody: true, turnTaking: { endOfTurnMs: 400 } },
   { label: 'prosody θ 0.55, hold 2000 ms', prosody: true, turnTaking: { holdMs: 2000 } },
 ];
 

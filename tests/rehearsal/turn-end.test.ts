@@ -4,7 +4,8 @@
  * backchannel, not a barge-in.
  */
 import { describe, expect, it } from 'vitest';
-import { TurnTaking, type Hearing } from '../../server/engines/rehearsal/turn-taking.ts';
+import { TurnTaking, type Hearing, type TurnTakingOptions } from '../../server/engines/rehearsal/turn-taking.ts';
+import { SpeechDetector } from '../../server/engines/rehearsal/vad.ts';
 import { run, talk } from './turn-script.ts';
 
 // These cases pin the listener-friendly barge-in (640 ms: a "yeah" over the NPC does not stop it, as
@@ -104,5 +105,34 @@ describe('listener backchannel or barge-in', () => {
     const log = run(t, script, 40);
     expect(log.map((l) => l.d)).toEqual([{ say: 'greeting' }, { say: 'line' }, { interrupt: true }, { say: 'afterInterruption' }]);
     expect(log[2]!.frame).toBe(50 + 20 + 5 + 1); // 160 ms of speech, 2 frames into the answer
+  });
+});
+
+describe("the default end-of-turn wait against the VAD's 32 ms windows", () => {
+  // An 80 ms frame carries 2.5 of the VAD's windows: the detector gets 3 and 2 windows in turn, starting with either.
+  const hearing = (phase: 0 | 1, speechFrames: number, quietFrames: number, turnEnd: number): Hearing[] => {
+    const d = new SpeechDetector();
+    const out: Hearing[] = [];
+    for (let f = 0; f < 8 + speechFrames + quietFrames; f++) {
+      const windows = (f + phase) % 2 === 0 ? 3 : 2;
+      const speaking = f >= 8 && f < 8 + speechFrames;
+      d.update(new Array(windows).fill(speaking ? 0.95 : 0.02));
+      out.push({ speechMs: d.speechMs, silenceMs: d.silenceMs, ...(d.silenceMs > 0 && f >= 8 ? { turnEnd } : {}) });
+    }
+    return out;
+  };
+  const answerFrame = (options: TurnTakingOptions, phase: 0 | 1) => {
+    const log = run(new TurnTaking({ ...LISTENER_BARGE_IN, ...options }), hearing(phase, 20, 30, 0.9));
+    expect(log.map((l) => l.d.say)).toEqual(['greeting', 'line']);
+    return log[1]!.frame - (8 + 20); // 0: the first quiet frame
+  };
+
+  it('answers speech that sounded finished at the 5th quiet frame, whatever the window phase', () => {
+    expect(answerFrame({}, 0)).toBe(4);
+    expect(answerFrame({}, 1)).toBe(4);
+  });
+
+  it('a 400 ms wait (the old default) needed a 6th quiet frame at one of the two phases', () => {
+    expect([answerFrame({ endOfTurnMs: 400 }, 0), answerFrame({ endOfTurnMs: 400 }, 1)].sort()).toEqual([4, 5]);
   });
 });

@@ -67,9 +67,11 @@ export interface TurnTakingOptions {
 }
 
 export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
-  // 320 ms brought the median answer through the server from about 600 to 453 ms (stop 27), but then an NPC
-  // answered into a 300 ms gap between a player's two sentences (tests/scenes/group.test.ts).
-  endOfTurnMs: 400,
+  // Twelve of the VAD's 32 ms windows, which five 80 ms frames of quiet always hold (a frame carries 2 or 3 windows).
+  // 400 needed a thirteenth, which five frames hold only at one phase, so about half the answers waited a sixth frame
+  // (engine-only median answer 440 → 367 ms, bench turns). 320 (four frames) answered into a 300 ms gap between a
+  // player's two sentences (tests/scenes/group.test.ts).
+  endOfTurnMs: 384,
   holdMs: 1600,
   turnEndThreshold: 0.55,
   minSpeechMs: 96,
