@@ -115,12 +115,24 @@ describe('TurnTaking', () => {
       });
     });
 
-    it('an unsure onset that no speech follows costs a pause of resumeAfterMs, counted from the pause, not the line', () => {
+    it('an unsure onset that no speech follows costs a pause of resumeAfterShortMs, counted from the pause, not the line', () => {
       // the silence began long before the blip: the line must not come straight back on the next frame
       const blip: Hearing[] = [{ speechMs: 0, silenceMs: 800, onsetMs: 32 }];
-      const log = run(new TurnTaking({ resumeAfterMs: 280 }), [...quiet(7), ...quiet(2), ...blip, ...quiet(20, 880)], 30);
+      const log = run(new TurnTaking({ resumeAfterMs: 280, resumeAfterShortMs: 280 }), [...quiet(7), ...quiet(2), ...blip, ...quiet(20, 880)], 30);
       expect(log.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'resume']);
       expect(log[2]!.frame - log[1]!.frame).toBe(4); // 320 ms ≥ 280 after the pause
+    });
+
+    it('after a sound too short to be speech it waits resumeAfterShortMs (an echo round trip), after a word resumeAfterMs', () => {
+      // 64 ms of speech (under minSpeechMs): a click, or the first sound of a word a canceller is still masking
+      const click: Hearing[] = [{ speechMs: 32, silenceMs: 0 }, { speechMs: 64, silenceMs: 0 }];
+      const short = run(new TurnTaking({ hesitateMs: 32, bargeInMs: 640 }), [...quiet(7), ...click, ...quiet(20)], 40);
+      expect(short.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'resume']);
+      expect(short[2]!.frame - short[1]!.frame).toBe(2 + 7); // the click, then 640 ms of quiet
+      // a 240 ms word resumes after resumeAfterMs (280): a listener's "yeah" costs no longer a pause than before
+      const word = run(new TurnTaking({ hesitateMs: 32, bargeInMs: 640 }), [...quiet(7), ...talk(3), ...quiet(20)], 40);
+      expect(word.map((l) => Object.keys(l.d)[0])).toEqual(['say', 'pause', 'resume']);
+      expect(word[2]!.frame - word[1]!.frame).toBe(3 + 3); // the word, then 4th quiet frame: 320 ms ≥ 280
     });
   });
 

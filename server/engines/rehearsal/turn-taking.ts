@@ -56,6 +56,11 @@ export interface TurnTakingOptions {
   backchannelMaxMs?: number;
   /** quiet after which a paused NPC carries on (the speech over it was shorter than a barge-in) */
   resumeAfterMs?: number;
+  /**
+   * ... instead, when what it paused for was shorter than minSpeechMs (a cough, a click, or the first sound of a
+   * word that a loudspeaker player's echo canceller is still masking); never shorter than resumeAfterMs
+   */
+  resumeAfterShortMs?: number;
   /** quiet needed after the session opens before the NPC greets */
   greetAfterMs?: number;
   /** a player turn at least this long may get a backchannel ... */
@@ -97,6 +102,13 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   // the line does not come back for a word between them. Prosody did not tell a "yeah." from a "wait," here
   // reliably enough to resume sooner.
   resumeAfterMs: 280,
+  // A player on loudspeakers who starts talking over the NPC is masked by their echo canceller until the NPC's voice
+  // has stopped coming back: one round trip after the pause (network, playout, room). Through the canceller the VAD
+  // may hear only the first sound of their word, then up to 0.6 s of nothing, and at 280 ms the line came back for
+  // a syllable (echo bench, double talk: 1–2 of 20 cuts stopped only at about 680 ms, in most runs; at 560 ms in 2 of
+  // 23 runs; at 640 in none of 13). After a sound too short to be speech (minSpeechMs) the line waits that round
+  // trip; a "yeah" is longer and resumes after resumeAfterMs. The price: a cough or click pauses the line 0.64 s.
+  resumeAfterShortMs: 640,
   greetAfterMs: 480,
   backchannelAfterMs: 4000,
   backchannelPauseMs: 160,
@@ -204,9 +216,11 @@ export class TurnTaking {
       if (this.o.hesitateMs > 0 && !this.paused && starting) return this.pause(over);
       // Quiet for resumeAfterMs, counted from the pause at the earliest: a silence that began before an unsure
       // onset (no speech followed) must not bring the line straight back.
-      if (this.paused && h.silenceMs >= this.o.resumeAfterMs && this.nowMs - this.pausedAtMs >= this.o.resumeAfterMs && !(h.onsetMs ?? 0)) {
+      const long = this.pausedOverMs >= this.bargeInNow();
+      const wait = this.pausedOverMs < this.o.minSpeechMs ? Math.max(this.o.resumeAfterMs, this.o.resumeAfterShortMs) : this.o.resumeAfterMs;
+      if (this.paused && h.silenceMs >= wait && this.nowMs - this.pausedAtMs >= wait && !(h.onsetMs ?? 0)) {
         this.paused = false;
-        return this.pausedOverMs >= this.bargeInNow() ? { resume: true, ifBackchannel: true } : { resume: true };
+        return long ? { resume: true, ifBackchannel: true } : { resume: true };
       }
       return {};
     }
