@@ -106,7 +106,7 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   // has stopped coming back: one round trip after the pause (network, playout, room). Through the canceller the VAD
   // may hear only the first sound of their word, then up to 0.6 s of nothing, and at 280 ms the line came back for
   // a syllable (echo bench, double talk: 1–2 of 20 cuts stopped only at about 680 ms, in most runs; at 560 ms in 2 of
-  // 23 runs; at 640 in none of 13). After a sound too short to be speech (minSpeechMs) the line waits that round
+  // 23 runs; at 640 in none of 14). After a sound too short to be speech (minSpeechMs) the line waits that round
   // trip; a "yeah" is longer and resumes after resumeAfterMs. The price: a cough or click pauses the line 0.64 s.
   resumeAfterShortMs: 640,
   greetAfterMs: 480,
