@@ -17,7 +17,7 @@ import { Conductor } from './sessions/conductor.ts';
 import type { NpcDirectory } from './room/npc-directory.ts';
 import { ParleyRoom, type ParleyRoomConfig, type RoomServices } from './room/parley-room.ts';
 import { ClusterWiring } from './cluster/wiring.ts';
-import { EchoGateSlots } from './voice/echo-gate.ts';
+import { EchoGateSlots } from './voice/echo-gate-slots.ts';
 import { DrainGate } from './cluster/drain.ts';
 import type { ClusterLink } from './cluster/cluster.ts';
 import { guardHttpServer, isLoopback, originAllowed, type HttpGuardOptions } from './guard/http-guard.ts';
@@ -53,7 +53,7 @@ export interface ParleyServerOptions {
   /** how long shutdown lets NPC turns finish before moving players (default 10 s) */
   drainMs?: number;
   /**
-   * Most echo gates running a canceller at once in this process (server/voice/echo-gate.ts; default 8): by default
+   * Most echo gates running a canceller at once in this process (server/voice/echo-gate-slots.ts; default 8): by default
    * every client that does not cancel its own echo gets one, at about 1 ms of CPU per frame while it is sent NPC
    * voice, so a cap keeps many such clients (or hostile ones) from taking the server's real time.
    */

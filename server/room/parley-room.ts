@@ -15,7 +15,7 @@ import type { TickInfo } from '../sessions/tick-clock.ts';
 import { NpcStream, type VisemeTimelineLike } from '../sessions/npc-stream.ts';
 import { normalise } from '../voice/hearing.ts';
 import { HearingStage } from '../voice/hearing-stage.ts';
-import type { EchoGateSlots } from '../voice/echo-gate.ts';
+import type { EchoGateSlots } from '../voice/echo-gate-slots.ts';
 import { VoiceOut } from '../voice/voice-out.ts';
 import type { NpcDirectory, NpcPlacement } from './npc-directory.ts';
 import { PlayerLink, type EchoGateMode } from './player-link.ts';

@@ -14,7 +14,7 @@ import type { DuplexEngine } from '../../server/engines/contract.ts';
 import { createParleyMetrics } from '../../server/metrics/parley-metrics.ts';
 import { PlayerLink, type EchoGateMode } from '../../server/room/player-link.ts';
 import { PlayerState } from '../../server/room/state.ts';
-import { EchoGateSlots } from '../../server/voice/echo-gate.ts';
+import { EchoGateSlots } from '../../server/voice/echo-gate-slots.ts';
 import { recordingLogger } from '../support/log.ts';
 
 const engine = { textLeadFrames: 0, label: 'test' } as unknown as DuplexEngine;

@@ -5,7 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
-import { EchoGateSlots, PlayerEchoGate } from '../../server/voice/echo-gate.ts';
+import { EchoGateSlots } from '../../server/voice/echo-gate-slots.ts';
+import { PlayerEchoGate } from '../../server/voice/echo-gate.ts';
 import { rms } from '../support/audio.ts';
 import { EchoPath } from './support/room.ts';
 import { db, npcSpeech, playerSpeech } from './support/signals.ts';
