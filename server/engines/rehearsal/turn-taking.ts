@@ -214,13 +214,16 @@ export class TurnTaking {
         return { interrupt: true };
       }
       if (this.o.hesitateMs > 0 && !this.paused && starting) return this.pause(over);
-      // Quiet for resumeAfterMs, counted from the pause at the earliest: a silence that began before an unsure
-      // onset (no speech followed) must not bring the line straight back.
-      const long = this.pausedOverMs >= this.bargeInNow();
-      const wait = this.pausedOverMs < this.o.minSpeechMs ? Math.max(this.o.resumeAfterMs, this.o.resumeAfterShortMs) : this.o.resumeAfterMs;
-      if (this.paused && h.silenceMs >= wait && this.nowMs - this.pausedAtMs >= wait && !(h.onsetMs ?? 0)) {
-        this.paused = false;
-        return long ? { resume: true, ifBackchannel: true } : { resume: true };
+      // Quiet for resumeAfterMs (resumeAfterShortMs after a sound too short to be speech), counted from the pause at
+      // the earliest: a silence that began before an unsure onset (no speech followed) must not bring the line
+      // straight back.
+      if (this.paused && !(h.onsetMs ?? 0)) {
+        const short = this.pausedOverMs < this.o.minSpeechMs;
+        const wait = short ? Math.max(this.o.resumeAfterMs, this.o.resumeAfterShortMs) : this.o.resumeAfterMs;
+        if (h.silenceMs >= wait && this.nowMs - this.pausedAtMs >= wait) {
+          this.paused = false;
+          return this.pausedOverMs >= this.bargeInNow() ? { resume: true, ifBackchannel: true } : { resume: true };
+        }
       }
       return {};
     }
