@@ -34,6 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Aec3Canceller, type Aec3CancellerOptions } from '../plugin/aec/aec3-canceller.ts';
 import { EchoCanceller, type EchoCancellerOptions } from '../plugin/aec/echo-canceller.ts';
+import { sumOfSquares } from '../protocol/dsp/level.ts';
 import { FRAME_SAMPLES } from '../protocol/frame.ts';
 import { PlayerEchoGate } from '../server/voice/echo-gate.ts';
 import { EchoPath, seeded, type EchoPathSpec } from '../tests/echo/support/room.ts';
@@ -128,11 +129,7 @@ async function playerCuts(): Promise<{ leadMs: number; near: Float32Array }[]> {
  * whole line, worst case (dB; 0 is untouched).
  */
 function playerCost(far: Float32Array, make: MakeCanceller, cuts: { leadMs: number; near: Float32Array }[]) {
-  const power = (x: Float32Array, a: number, b: number) => {
-    let t = 0;
-    for (let i = a; i < b; i++) t += x[i]! ** 2;
-    return t;
-  };
+  const power = (x: Float32Array, a: number, b: number) => sumOfSquares(x.subarray(a, b));
   let onset = 0;
   let whole = 0;
   for (const { leadMs, near } of cuts) {

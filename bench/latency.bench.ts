@@ -301,11 +301,7 @@ function onsetSample(npc: Float32Array, from: number): number | null {
 /** 20 ms blocks of the NPC track above -40 dBFS. */
 function loudBlocks(x: Float32Array): boolean[] {
   const out: boolean[] = [];
-  for (let b = 0; (b + 1) * BLOCK <= x.length; b++) {
-    let e = 0;
-    for (let i = b * BLOCK; i < (b + 1) * BLOCK; i++) e += x[i]! * x[i]!;
-    out.push(Math.sqrt(e / BLOCK) > 0.01);
-  }
+  for (let b = 0; (b + 1) * BLOCK <= x.length; b++) out.push(rms(x.subarray(b * BLOCK, (b + 1) * BLOCK)) > 0.01);
   return out;
 }
 const BLOCK = 480;

@@ -7,6 +7,7 @@
  * words; shorter ones are backchannels. Latency is from the end of the player's turn to the NPC's first word,
  * reported both as measured (negative: it started before the player finished) and clamped at 0 as FDB does.
  */
+import { rms } from '../../protocol/dsp/level.ts';
 import type { Said } from './turn-scenarios.ts';
 
 const SR = 24_000;
@@ -68,12 +69,7 @@ function playingAt(segs: Segment[], onset: number): Segment | undefined {
 /** Player activity, same rule as the NPC's (its own track, so no detector error). */
 function activeBlocks(x: Float32Array, threshold: number): boolean[] {
   const out: boolean[] = [];
-  for (let b = 0; b * BLOCK < x.length; b++) {
-    let e = 0;
-    const end = Math.min(x.length, (b + 1) * BLOCK);
-    for (let i = b * BLOCK; i < end; i++) e += x[i]! * x[i]!;
-    out.push(Math.sqrt(e / (end - b * BLOCK)) > threshold);
-  }
+  for (let b = 0; b * BLOCK < x.length; b++) out.push(rms(x.subarray(b * BLOCK, (b + 1) * BLOCK)) > threshold);
   return out;
 }
 

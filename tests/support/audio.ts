@@ -1,4 +1,5 @@
 /** Measurements on test audio frames (24 kHz). */
+import { rms as blockRms } from '../../protocol/dsp/level.ts';
 
 /** Amplitude of the `freq` component of a frame (Goertzel-style single DFT bin; exact for multiples of 12.5 Hz over 1920 samples). */
 export function amplitude(x: Float32Array, freq: number, sampleRate = 24000): number {
@@ -14,9 +15,7 @@ export function amplitude(x: Float32Array, freq: number, sampleRate = 24000): nu
 
 /** Root mean square of `x[from, to)`. */
 export function rms(x: Float32Array, from = 0, to = x.length): number {
-  let s = 0;
-  for (let i = from; i < to; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s / Math.max(1, to - from));
+  return blockRms(x.subarray(from, to));
 }
 
 /** A sine tone of `samples` samples at `freq` Hz and amplitude `amp`. */

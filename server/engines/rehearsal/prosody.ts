@@ -7,6 +7,7 @@
  * (8 kHz) copy. Pitch is kept in semitones relative to the speaker's own running median, so a deep and a high
  * voice give the same contour figures. Cost: about 0.1 ms per 80 ms frame.
  */
+import { meanSquare } from '../../../protocol/dsp/level.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 
 const HOP = 480; // 20 ms at 24 kHz
@@ -74,9 +75,7 @@ export class ProsodyTracker {
   }
 
   private hop(x: Float32Array) {
-    let e = 0;
-    for (let i = 0; i < HOP; i++) e += x[i]! * x[i]!;
-    const db = 10 * Math.log10(e / HOP + 1e-10);
+    const db = 10 * Math.log10(meanSquare(x) + 1e-10);
     // Decimate by 3 (box filter: enough for pitch) into a sliding buffer.
     const n = HOP / DEC;
     if (this.decHeld + n > this.dec.length) {
