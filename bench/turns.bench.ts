@@ -4,7 +4,8 @@
  * comes from espeak-ng, Flite and Festival (bench/support/speakers.ts), split into a tuning set and a held-out set.
  *
  * `npm run bench turns` runs the engine named by PARLEY_ENGINE (default rehearsal) twice:
- *   through the server  players over WebSocket in real time, one room each; figures include the pipeline
+ *   through the server  players over WebSocket in real time, one room each; figures include the pipeline, and
+ *                       each answer is paired with its engine-only twin to show the pipeline's share apart
  *   engine-only         the same scripts stepped straight through the engine, on its own timeline
  * and, for the rehearsal engine, the trade-off curve between pause takeovers and answer latency (engine-only,
  * several end-of-turn settings). PARLEY_TURNS=engine skips the server run, PARLEY_TURNS=curve runs only the
@@ -17,8 +18,9 @@ import type { DuplexEngine, Persona } from '../server/engines/contract.ts';
 import { RehearsalEngine, startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
 import type { TurnTakingOptions } from '../server/engines/rehearsal/turn-taking.ts';
 import { HELD_OUT_SPEAKERS, TUNING_SPEAKERS } from './support/speakers.ts';
-import { emptyFigures, measure, merge, summarise, type TurnSummary } from './support/turn-metrics.ts';
-import { runEngineOnly, runThroughServer } from './support/turn-runners.ts';
+import { emptyFigures, measure, merge, summarise, type Recording, type TurnFigures, type TurnSummary } from './support/turn-metrics.ts';
+import { nearestRank, pairAnswers } from './support/turn-pairs.ts';
+import { emptyPipelineStats, runEngineOnly, runThroughServer } from './support/turn-runners.ts';
 import { scriptFor, type PlayerScript } from './support/turn-scenarios.ts';
 
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
@@ -52,9 +54,13 @@ async function scripts(): Promise<PlayerScript[]> {
   return out;
 }
 
-async function measured(run: (scripts: PlayerScript[]) => Promise<import('./support/turn-metrics.ts').Recording[]>) {
-  const recs = await run(await scripts());
-  return recs.reduce((f, r) => measure(r, f), emptyFigures());
+async function measured(run: (scripts: PlayerScript[]) => Promise<Recording[]>) {
+  return (await measuredEach(run)).reduce(merge, emptyFigures());
+}
+
+/** Figures per player (script order), for pairing the server's answers with the engine's. */
+async function measuredEach(run: (scripts: PlayerScript[]) => Promise<Recording[]>): Promise<TurnFigures[]> {
+  return (await run(await scripts())).map((r) => measure(r));
 }
 
 const TARGETS: { name: string; key: keyof TurnSummary; text: string; met: (v: number, s: TurnSummary) => boolean }[] = [
@@ -130,6 +136,10 @@ export default async function turnsBench(): Promise<Record<string, number>> {
 
   let server: ReturnType<typeof summarise> | null = null;
   let serverF = emptyFigures();
+  /** per player through the server, and which players (indices into tuning then held-out) */
+  let serverEach: TurnFigures[] = [];
+  let serverPlayers: number[] = [];
+  const pipeline = emptyPipelineStats();
   if (process.env.PARLEY_TURNS !== 'engine' && process.env.PARLEY_TURNS !== 'curve') {
     log(`through the server: ${config.engine.name}, ${TUNING_SPEAKERS.length + HELD_OUT_SPEAKERS.length} players in real time (about 12 minutes)`);
     const engine = await started();
@@ -138,15 +148,16 @@ export default async function turnsBench(): Promise<Record<string, number>> {
       // with all eleven at once, and starved ticks would measure the machine, not the turn-taking.
       const group = Number(process.env.PARLEY_TURNS_GROUP ?? 6);
       // Each group gets its own engine: a server's shutdown stops its engine.
-      serverF = await measured(async (everyone) => {
+      serverEach = await measuredEach(async (everyone) => {
         // PARLEY_TURNS_SERVER_PLAYERS=0,5,…: only these players through the server (indices into tuning then held-out).
         const only = process.env.PARLEY_TURNS_SERVER_PLAYERS?.split(',').map(Number);
-        const all = only ? everyone.filter((_, i) => only.includes(i)) : everyone;
+        serverPlayers = everyone.map((_, i) => i).filter((i) => !only || only.includes(i));
+        const all = serverPlayers.map((i) => everyone[i]!);
         const recs = [];
         for (let i = 0; i < all.length; i += group) {
           log(`players ${i + 1}–${Math.min(all.length, i + group)} of ${all.length}`);
           const e = i === 0 ? engine : await started();
-          recs.push(...(await runThroughServer(e, TURNS_NPC, all.slice(i, i + group))));
+          recs.push(...(await runThroughServer(e, TURNS_NPC, all.slice(i, i + group), pipeline)));
         }
         return recs;
       });
@@ -155,6 +166,7 @@ export default async function turnsBench(): Promise<Record<string, number>> {
       throw err;
     }
     // (each server's shutdown stopped its engine; disposing one twice crashes onnxruntime)
+    serverF = serverEach.reduce(merge, emptyFigures());
     server = summarise(serverF);
     log(`through the server: ${JSON.stringify(server)}`);
   }
@@ -162,16 +174,38 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   log(`engine-only: ${config.engine.name}`);
   // In-thread for the rehearsal engine, so each session starts once its lines are synthesised (ready()).
   const engine: DuplexEngine = config.engine.name === 'rehearsal' ? await RehearsalEngine.create({ quiet: true, ...(tuning ? { turnTaking: tuning } : {}) }) : await started();
-  let engineF = emptyFigures();
+  let engineEach: TurnFigures[] = [];
   try {
-    engineF = await measured((s) => runEngineOnly(engine, TURNS_NPC, s));
+    engineEach = await measuredEach((s) => runEngineOnly(engine, TURNS_NPC, s));
   } finally {
     await engine.dispose?.();
   }
+  const engineF = engineEach.reduce(merge, emptyFigures());
   const cols: { label: string; s: TurnSummary }[] = [];
   if (server) cols.push({ label: 'server', s: server }, { label: 'srv tuning', s: summarise(serverF, 'tuning') }, { label: 'srv held-out', s: summarise(serverF, 'heldOut') });
   cols.push({ label: 'engine-only', s: summarise(engineF) }, { label: 'eng tuning', s: summarise(engineF, 'tuning') }, { label: 'eng held-out', s: summarise(engineF, 'heldOut') });
   table(`Turn-taking, ${config.engine.name} (FDB v1 definitions; first column decides met / not met)`, cols);
+  if (server) {
+    // The same players' same questions, through the server and engine-only: what the pipeline added to each answer,
+    // apart from answers the engine timed differently there (turn-pairs.ts).
+    const p = pairAnswers(serverEach, serverPlayers.map((i) => engineEach[i]!));
+    console.log(
+      `answers paired with engine-only (${p.pairs}; ${p.unpaired} players unpaired): the server's share p50 ${fmt(nearestRank(p.sharesMs, 50))} / p95 ${fmt(nearestRank(p.sharesMs, 95))} / max ${fmt(p.sharesMs.at(-1) ?? NaN)} ms; ` +
+        `timed a hold later there ${p.laterThere}, a hold sooner ${p.soonerThere}`,
+    );
+    const perMin = (n: number) => fmt(n / Math.max(1e-9, pipeline.playerMinutes));
+    console.log(
+      `what the real-time path did to the voice the engine heard, per player-minute (${fmt(pipeline.playerMinutes)} min): ` +
+        `frames concealed ${perMin(pipeline.framesConcealed)}, frames trimmed ${perMin(pipeline.framesTrimmed)}; ticks whose engine step was skipped ${pipeline.ticksLate} in all`,
+    );
+    figures['turns.server.answerShareP50Ms'] = nearestRank(p.sharesMs, 50);
+    figures['turns.server.answerShareP95Ms'] = nearestRank(p.sharesMs, 95);
+    figures['turns.server.answersTimedLater'] = p.laterThere;
+    figures['turns.server.answersTimedSooner'] = p.soonerThere;
+    figures['turns.server.framesConcealedPerMin'] = pipeline.framesConcealed / Math.max(1e-9, pipeline.playerMinutes);
+    figures['turns.server.framesTrimmedPerMin'] = pipeline.framesTrimmed / Math.max(1e-9, pipeline.playerMinutes);
+    figures['turns.server.ticksLate'] = pipeline.ticksLate;
+  }
 
   const main = server ?? summarise(engineF);
   const prefix = server ? 'turns.server' : 'turns.engine';

@@ -123,7 +123,25 @@ export async function runEngineOnly(engine: DuplexEngine, persona: Persona, scri
   return scripts.map((s, i) => ({ npc: heard[i]!.audio(), pieces: pieces[i]!, player: players[i]!.data.slice(0, players[i]!.length), said: s.said, yields: yields[i]! }));
 }
 
-export async function runThroughServer(engine: DuplexEngine, persona: Persona, scripts: PlayerScript[]): Promise<Recording[]> {
+/**
+ * What the real-time path did to the voice the engine heard, added up over a run: ticks whose engine step was skipped
+ * (the previous step overran), player voice slots with no frame in time (late, lost, or held back to widen the uplink
+ * buffer: concealed with a fading repeat of the last frame), and frames trimmed to take a pile-up's delay back out.
+ * Each moves what the engine hears by a frame or more, so a turn can be judged differently than engine-only.
+ */
+export interface PipelineStats {
+  ticksLate: number;
+  framesConcealed: number;
+  framesTrimmed: number;
+  /** player-minutes of script played through the server */
+  playerMinutes: number;
+}
+
+export function emptyPipelineStats(): PipelineStats {
+  return { ticksLate: 0, framesConcealed: 0, framesTrimmed: 0, playerMinutes: 0 };
+}
+
+export async function runThroughServer(engine: DuplexEngine, persona: Persona, scripts: PlayerScript[], stats?: PipelineStats): Promise<Recording[]> {
   const rooms = Object.fromEntries(scripts.map((_, i) => [`turns${i}`, { npcs: [{ sheet: `npc${i}`, position: [0, 0, 0] as [number, number, number], facing: [0, 0, 1] as [number, number, number] }] }]));
   const npcs = Object.fromEntries(
     scripts.map((_, i) => [`npc${i}`, { name: persona.name, hearingRadius: 6, audibleRadius: 12, persona: { ...persona, id: `npc${i}`, seed: i + 1 } }]),
@@ -136,7 +154,17 @@ export async function runThroughServer(engine: DuplexEngine, persona: Persona, s
     // Lines are synthesised as a session opens, greeting first; on a loaded machine the rest take seconds. A player
     // walking up gives them that time; the bench does too, so late synthesis is not measured as late turns.
     await new Promise((r) => setTimeout(r, Number(process.env.PARLEY_TURNS_WARMUP_MS ?? 15_000)));
-    return await Promise.all(scripts.map((s, i) => playOne(players[i]!, `npc${i}`, s)));
+    const m = running.server.metrics;
+    const trimmed = () => m.framesDropped.get({ stream: 'player_voice', reason: 'trimmed' });
+    const before = { late: m.ticksLate.get(), missing: m.framesMissing.get(), trimmed: trimmed() };
+    const recs = await Promise.all(scripts.map((s, i) => playOne(players[i]!, `npc${i}`, s)));
+    if (stats) {
+      stats.ticksLate += m.ticksLate.get() - before.late;
+      stats.framesConcealed += m.framesMissing.get() - before.missing;
+      stats.framesTrimmed += trimmed() - before.trimmed;
+      stats.playerMinutes += recs.reduce((t, r) => t + r.player.length / SR / 60, 0);
+    }
+    return recs;
   } finally {
     await Promise.all(players.map((p) => p.leave()));
     await running.stop();
