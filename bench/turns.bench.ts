@@ -141,7 +141,10 @@ export default async function turnsBench(): Promise<Record<string, number>> {
   let serverPlayers: number[] = [];
   const pipeline = emptyPipelineStats();
   if (process.env.PARLEY_TURNS !== 'engine' && process.env.PARLEY_TURNS !== 'curve') {
-    log(`through the server: ${config.engine.name}, ${TUNING_SPEAKERS.length + HELD_OUT_SPEAKERS.length} players in real time (about 12 minutes)`);
+    // PARLEY_TURNS_SERVER_PLAYERS=0,5,…: only these players through the server (indices into tuning then held-out).
+    const only = process.env.PARLEY_TURNS_SERVER_PLAYERS?.split(',').map(Number);
+    const count = only ? only.length : TUNING_SPEAKERS.length + HELD_OUT_SPEAKERS.length;
+    log(`through the server: ${config.engine.name}, ${count} players in real time (about ${Math.max(5, Math.ceil(count / 6) * 6)} minutes)`);
     const engine = await started();
     try {
       // Players in groups (PARLEY_TURNS_GROUP, default 6): real time on a shared 2-core machine does not keep up
@@ -149,8 +152,6 @@ export default async function turnsBench(): Promise<Record<string, number>> {
       const group = Number(process.env.PARLEY_TURNS_GROUP ?? 6);
       // Each group gets its own engine: a server's shutdown stops its engine.
       serverEach = await measuredEach(async (everyone) => {
-        // PARLEY_TURNS_SERVER_PLAYERS=0,5,…: only these players through the server (indices into tuning then held-out).
-        const only = process.env.PARLEY_TURNS_SERVER_PLAYERS?.split(',').map(Number);
         serverPlayers = everyone.map((_, i) => i).filter((i) => !only || only.includes(i));
         const all = serverPlayers.map((i) => everyone[i]!);
         const recs = [];
