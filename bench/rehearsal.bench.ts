@@ -20,15 +20,10 @@ import { CAPTAIN, Conversation } from '../tests/rehearsal/scenario.ts';
 import { recordingLogger } from '../tests/support/log.ts';
 import { compileSheetFile } from '../server/sheets/compile.ts';
 import { estimateCounter } from '../server/persona/tokens.ts';
+import { percentile } from './support/percentile.ts';
 
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
 const ms = (samples: number) => (samples / SAMPLE_RATE) * 1000;
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 const PLAYERS: VoiceProfile[] = [
   { espeak: 'gmw/en-US+m3', pitch: 55, range: 60, rate: 175 },

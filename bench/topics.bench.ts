@@ -18,6 +18,7 @@ import { RehearsalEngine, type RehearsalOptions } from '../server/engines/rehear
 import { rehearsalWorkerCount, startRehearsalEngine } from '../server/engines/rehearsal/index.ts';
 import { seededRandom } from '../server/engines/rehearsal/lines.ts';
 import { compileSheetFile } from '../server/sheets/compile.ts';
+import { percentile } from './support/percentile.ts';
 import { estimateCounter } from '../server/persona/tokens.ts';
 import { framesOf } from '../tests/rehearsal/audio-tools.ts';
 import { Conversation } from '../tests/rehearsal/scenario.ts';
@@ -110,12 +111,6 @@ interface Trial {
   heard?: string;
   /** ms from the question's last sample to the answer's first audible sample; undefined if no answer */
   endOfTurnMs?: number;
-}
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
 export function alexPersona(): Persona {

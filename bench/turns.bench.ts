@@ -19,7 +19,8 @@ import { RehearsalEngine, startRehearsalEngine } from '../server/engines/rehears
 import type { TurnTakingOptions } from '../server/engines/rehearsal/turn-taking.ts';
 import { HELD_OUT_SPEAKERS, TUNING_SPEAKERS } from './support/speakers.ts';
 import { emptyFigures, measure, merge, summarise, type Recording, type TurnFigures, type TurnSummary } from './support/turn-metrics.ts';
-import { nearestRank, pairAnswers } from './support/turn-pairs.ts';
+import { pairAnswers } from './support/turn-pairs.ts';
+import { percentile } from './support/percentile.ts';
 import { emptyPipelineStats, runEngineOnly, runThroughServer } from './support/turn-runners.ts';
 import { scriptFor, type PlayerScript } from './support/turn-scenarios.ts';
 
@@ -191,7 +192,7 @@ export default async function turnsBench(): Promise<Record<string, number>> {
     // apart from answers the engine timed differently there (turn-pairs.ts).
     const p = pairAnswers(serverEach, serverPlayers.map((i) => engineEach[i]!));
     console.log(
-      `answers paired with engine-only (${p.pairs}; ${p.unpaired} players unpaired): the server's share p50 ${fmt(nearestRank(p.sharesMs, 50))} / p95 ${fmt(nearestRank(p.sharesMs, 95))} / max ${fmt(p.sharesMs.at(-1) ?? NaN)} ms; ` +
+      `answers paired with engine-only (${p.pairs}; ${p.unpaired} players unpaired): the server's share p50 ${fmt(percentile(p.sharesMs, 50))} / p95 ${fmt(percentile(p.sharesMs, 95))} / max ${fmt(p.sharesMs.at(-1) ?? NaN)} ms; ` +
         `timed a hold later there ${p.laterThere}, a hold sooner ${p.soonerThere}`,
     );
     const perMin = (n: number) => fmt(n / Math.max(1e-9, pipeline.playerMinutes));
@@ -199,8 +200,8 @@ export default async function turnsBench(): Promise<Record<string, number>> {
       `what the real-time path did to the voice the engine heard, per player-minute (${fmt(pipeline.playerMinutes)} min): ` +
         `frames concealed ${perMin(pipeline.framesConcealed)}, frames trimmed ${perMin(pipeline.framesTrimmed)}; ticks whose engine step was skipped ${pipeline.ticksLate} in all`,
     );
-    figures['turns.server.answerShareP50Ms'] = nearestRank(p.sharesMs, 50);
-    figures['turns.server.answerShareP95Ms'] = nearestRank(p.sharesMs, 95);
+    figures['turns.server.answerShareP50Ms'] = percentile(p.sharesMs, 50);
+    figures['turns.server.answerShareP95Ms'] = percentile(p.sharesMs, 95);
     figures['turns.server.answersTimedLater'] = p.laterThere;
     figures['turns.server.answersTimedSooner'] = p.soonerThere;
     figures['turns.server.framesConcealedPerMin'] = pipeline.framesConcealed / Math.max(1e-9, pipeline.playerMinutes);

@@ -48,9 +48,3 @@ export function pairAnswers(server: TurnFigures[], engine: TurnFigures[]): Answe
   out.sharesMs.sort((x, y) => x - y);
   return out;
 }
-
-/** The p-th percentile (nearest rank) of sorted values; NaN when there are none. */
-export function nearestRank(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emptyFigures, type TurnFigures } from '../../bench/support/turn-metrics.ts';
-import { nearestRank, pairAnswers } from '../../bench/support/turn-pairs.ts';
+import { pairAnswers } from '../../bench/support/turn-pairs.ts';
+import { percentile } from '../../bench/support/percentile.ts';
 
 const player = (latencies: (number | null)[]): TurnFigures => ({
   ...emptyFigures(),
@@ -25,10 +26,10 @@ describe('turn pairs', () => {
     expect(p.unpaired).toBe(1);
   });
 
-  it('refuses players that do not line up, and reads percentiles by nearest rank', () => {
+  it('refuses players that do not line up, and reads percentiles by nearest rank (bench/support/percentile.ts)', () => {
     expect(() => pairAnswers([player([1])], [])).toThrow(/1 server players, 0 engine-only/);
-    expect(nearestRank([10, 20, 30, 40], 50)).toBe(20);
-    expect(nearestRank([10, 20, 30, 40], 95)).toBe(40);
-    expect(Number.isNaN(nearestRank([], 50))).toBe(true);
+    expect(percentile([10, 20, 30, 40], 50)).toBe(20);
+    expect(percentile([10, 20, 30, 40], 95)).toBe(40);
+    expect(Number.isNaN(percentile([], 50))).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 import { EchoLoop, monologuePersona, RehearsalEngine, type LoopOptions } from './loop.ts';
 import { NPC_LINES, playerSpeech } from './signals.ts';
 import { seeded } from './room.ts';
+import { percentile } from '../../../bench/support/percentile.ts';
 
 const frameMs = (FRAME_SAMPLES / SAMPLE_RATE) * 1000;
 const dbfs = (meanSquare: number) => 10 * Math.log10(meanSquare + 1e-20);
@@ -21,11 +22,8 @@ export function loopEngine(): Promise<RehearsalEngine> {
   return RehearsalEngine.create({ tts: 'inline', quiet: true, ttsWaitMs: 60_000 });
 }
 
-export function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
+/** nearest rank, as the benches read percentiles (re-exported for the echo tests and bench) */
+export { percentile };
 
 export interface SelfTalkResult {
   /** seconds the NPC was audibly speaking */
