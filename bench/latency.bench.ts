@@ -51,6 +51,7 @@ import { TestPlayer } from '../tests/support/test-player.ts';
 import { inlineNpcs, startTestServer, type RunningServer } from '../tests/support/test-server.ts';
 import { sleep } from '../tests/support/time.ts';
 import { startImpairedLink, type ImpairedLink } from './support/impaired-link.ts';
+import { percentile as pct } from './support/percentile.ts';
 import { playOut, type Arrival } from './support/playout-sim.ts';
 import { TUNING_SPEAKERS, speak } from './support/speakers.ts';
 import type { Recording } from './support/turn-metrics.ts';
@@ -70,11 +71,6 @@ const startRehearsal = () => startRehearsalEngine({ engine: { quiet: true, ...(T
 
 // ---- statistics ---------------------------------------------------------------------------------------------
 
-function pct(xs: number[], p: number): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /** A histogram's mean (ms) from the server's metrics registry. */

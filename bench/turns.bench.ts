@@ -195,17 +195,17 @@ export default async function turnsBench(): Promise<Record<string, number>> {
       `answers paired with engine-only (${p.pairs}; ${p.unpaired} players unpaired): the server's share p50 ${fmt(percentile(p.sharesMs, 50))} / p95 ${fmt(percentile(p.sharesMs, 95))} / max ${fmt(p.sharesMs.at(-1) ?? NaN)} ms; ` +
         `timed a hold later there ${p.laterThere}, a hold sooner ${p.soonerThere}`,
     );
-    const perMin = (n: number) => fmt(n / Math.max(1e-9, pipeline.playerMinutes));
+    const perMin = (n: number) => n / Math.max(1e-9, pipeline.playerMinutes);
     console.log(
       `what the real-time path did to the voice the engine heard, per player-minute (${fmt(pipeline.playerMinutes)} min): ` +
-        `frames concealed ${perMin(pipeline.framesConcealed)}, frames trimmed ${perMin(pipeline.framesTrimmed)}; ticks whose engine step was skipped ${pipeline.ticksLate} in all`,
+        `frames concealed ${fmt(perMin(pipeline.framesConcealed))}, frames trimmed ${fmt(perMin(pipeline.framesTrimmed))}; ticks whose engine step was skipped ${pipeline.ticksLate} in all`,
     );
     figures['turns.server.answerShareP50Ms'] = percentile(p.sharesMs, 50);
     figures['turns.server.answerShareP95Ms'] = percentile(p.sharesMs, 95);
     figures['turns.server.answersTimedLater'] = p.laterThere;
     figures['turns.server.answersTimedSooner'] = p.soonerThere;
-    figures['turns.server.framesConcealedPerMin'] = pipeline.framesConcealed / Math.max(1e-9, pipeline.playerMinutes);
-    figures['turns.server.framesTrimmedPerMin'] = pipeline.framesTrimmed / Math.max(1e-9, pipeline.playerMinutes);
+    figures['turns.server.framesConcealedPerMin'] = perMin(pipeline.framesConcealed);
+    figures['turns.server.framesTrimmedPerMin'] = perMin(pipeline.framesTrimmed);
     figures['turns.server.ticksLate'] = pipeline.ticksLate;
   }
 
