@@ -30,6 +30,9 @@ for (const c of HELD_OUT_CUTS) {
   if (known.length) throw new Error(`held-out cut "${c}" has words the grammar knows: ${known.join(', ')}`);
 }
 const say = (s: string) => process.stderr.write(`  ${s}\n`);
+/** every voice at this gain (PARLEY_TALKOVER_GAIN, default 1): a player nearer or further than the voices' own level */
+const GAIN = Number(process.env.PARLEY_TALKOVER_GAIN ?? 1);
+if (!(GAIN > 0)) throw new Error(`PARLEY_TALKOVER_GAIN must be a number > 0, got ${process.env.PARLEY_TALKOVER_GAIN}`);
 const frames = (ms: number) => Math.ceil((ms / 1000) * SAMPLE_RATE / FRAME_SAMPLES);
 
 export default async function talkOverBench(): Promise<Record<string, number>> {
@@ -42,7 +45,7 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
   const hear = (voice: Float32Array): string => {
     const lead = frames(400);
     const x = new Float32Array((lead + frames(DEFAULT_TURN_TAKING.resumeAfterMs) + 1) * FRAME_SAMPLES + voice.length);
-    x.set(voice, lead * FRAME_SAMPLES);
+    for (let i = 0; i < voice.length; i++) x[lead * FRAME_SAMPLES + i] = voice[i]! * GAIN;
     let listening = false;
     const t = performance.now();
     for (let f = 0; (f + 1) * FRAME_SAMPLES <= x.length; f++) {
@@ -88,7 +91,7 @@ export default async function talkOverBench(): Promise<Record<string, number>> {
   const [cuts, held] = cutSets as [(typeof cutSets)[0], (typeof cutSets)[0]];
   decoders.dispose();
   recognizer.dispose();
-  say(`listener tokens heard as backchannels: ${tokensHeard} of ${tokens}; interruptions taken for one: ${cuts.taken} of ${cuts.said}; held-out interruptions: ${held.taken} of ${held.said}`);
+  say(`${GAIN === 1 ? '' : `voices ×${GAIN}: `}listener tokens heard as backchannels: ${tokensHeard} of ${tokens}; interruptions taken for one: ${cuts.taken} of ${cuts.said}; held-out interruptions: ${held.taken} of ${held.said}`);
   say(`tokens missed (they end the line, as every one did before the ear): ${misses.join('; ')}`);
   return {
     talkover_tokens_heard_share: tokensHeard / tokens,
