@@ -261,6 +261,8 @@ async function worklet(far: Float32Array) {
     echo_worklet_converge_25db_s: r.convergedS,
     echo_worklet_aec_ms_per_frame_p50: percentile(costs, 50),
     echo_worklet_aec_ms_per_frame_p95: percentile(costs, 95),
+    // the frames while the relearning AEC3 is at work (about the first 1.7 s of NPC speech) cost the most
+    echo_worklet_aec_ms_per_frame_max: Math.max(...costs),
   };
 }
 

@@ -118,13 +118,15 @@ describe('AEC3 (the capture worklet’s echo canceller) on a simulated room', ()
 });
 
 describe('the capture worklet’s streaming (CaptureEcho)', () => {
+  // Relearning is left out here: the worklet paces it per render quantum, so its takeover comes at another block
+  // when whole frames are handed in (tests/echo/aec3-relearn.test.ts covers it in quanta).
   it('cancelling in 64-sample render quanta gives exactly what whole frames give', () => {
     const room = new EchoPath({ delayMs: 120, rt60: 0.4, gainDb: -6 });
     const n = FRAME_SAMPLES * 100;
     const echo = room.process(far.slice(0, n));
     // as in the worklet: the mic passes through a resampler identical to the reference's, so the two line up
     const cancelIn = (chunk: number) => {
-      const capture = new CaptureEcho(aec3Module(), 24_000, 24_000);
+      const capture = new CaptureEcho(aec3Module(), 24_000, 24_000, { relearn: false });
       const micResampler = new Resampler(24_000, 24_000);
       const out = new Float32Array(n);
       let taken = 0;
@@ -147,7 +149,8 @@ describe('the capture worklet’s streaming (CaptureEcho)', () => {
     const quanta = cancelIn(64);
     const frames = cancelIn(FRAME_SAMPLES);
     expect(quanta.length).toBeGreaterThan(n - 2 * 240);
-    expect(quanta).toEqual(frames.subarray(0, quanta.length));
+    // the first sample that differs, if any (a diff of 190,000 samples would take the reporter minutes)
+    expect(quanta.findIndex((v, i) => v !== frames[i])).toBe(-1);
     // and it did cancel
     const m = quanta.length;
     expect(erleOf(echo.subarray(0, m), quanta, far.subarray(0, m), { settledFrom: 5 }).steadyDb).toBeGreaterThan(20);

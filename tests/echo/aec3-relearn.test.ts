@@ -1,0 +1,107 @@
+/**
+ * Relearning (plugin/aec/aec3-relearn.ts): a second AEC3 taught the first seconds of far-end activity again, then
+ * taking over from the live one. What it buys (the echo gone 2 s into the NPC's first words in a room where AEC3
+ * alone still leaks then), when it takes over, that the capture worklet's pacing keeps every render quantum to a
+ * couple of AEC3 blocks, and that it gives up cleanly when it cannot catch up. Figures on the whole matrix of rooms
+ * are in bench/echo.bench.ts.
+ */
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Aec3Canceller, type Aec3CancellerOptions } from '../../plugin/aec/aec3-canceller.ts';
+import { CaptureEcho } from '../../plugin/aec/capture-echo.ts';
+import { WebrtcAec3 } from '../../plugin/aec/webrtc-aec3.ts';
+import { aec3Module } from './support/aec3-module.ts';
+import { EchoPath, type EchoPathSpec } from './support/room.ts';
+import { cancelThroughRoom } from './support/through-room.ts';
+import { erleOf, npcSpeech } from './support/signals.ts';
+
+let far: Float32Array;
+
+beforeAll(async () => {
+  far = await npcSpeech(8);
+}, 60_000);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** a room AEC3 alone is slow in: reverberant (RT60 0.8 s), loud, the speakers right by the mic */
+const SLOW_ROOM: EchoPathSpec = { delayMs: 20, rt60: 0.8, gainDb: 0, seed: 20 };
+
+function run(options: Aec3CancellerOptions, signal = far) {
+  const aec = new Aec3Canceller(aec3Module(), options);
+  let handedOverAt = NaN;
+  const frames: number[] = [];
+  const wrapped = {
+    pushReference: (x: Float32Array) => aec.pushReference(x),
+    process: (mic: Float32Array) => {
+      const was = aec.relearning;
+      const out = aec.process(mic);
+      frames.push(mic.length);
+      if (was && !aec.relearning && Number.isNaN(handedOverAt)) handedOverAt = frames.reduce((a, b) => a + b, 0) / 24_000;
+      return out;
+    },
+  };
+  const r = cancelThroughRoom(wrapped, SLOW_ROOM, signal);
+  aec.dispose();
+  return { ...r, handedOverAt };
+}
+
+describe('relearning the room from the first seconds of NPC speech', () => {
+  it('holds 25 dB in every half second from 2 s into the NPC’s speech, where AEC3 learning as it goes does not', () => {
+    // the learning guard's attenuation is left out on both sides: this is about what AEC3 itself removes
+    const alone = run({ relearn: false, learnS: 0 });
+    const relearned = run({ learnS: 0 });
+    const from2 = (r: { echo: Float32Array; out: Float32Array }) => erleOf(r.echo, r.out, far).windows.filter((w) => w.at >= 2);
+    expect(Math.min(...from2(alone).map((w) => w.db))).toBeLessThan(25);
+    expect(Math.min(...from2(relearned).map((w) => w.db))).toBeGreaterThanOrEqual(25);
+    // it took over before 2 s (at the worklet's pace), and only once
+    expect(relearned.handedOverAt).toBeGreaterThan(1.2);
+    expect(relearned.handedOverAt).toBeLessThan(2);
+  });
+
+  it('starts learning with the NPC’s first audible words, not when the mic opens', () => {
+    const late = new Float32Array(far.length + 24_000);
+    late.set(far, 24_000); // a second of silence first
+    const r = run({ learnS: 0 }, late);
+    const onTime = run({ learnS: 0 });
+    expect(r.handedOverAt - onTime.handedOverAt).toBeGreaterThan(0.9);
+    expect(r.handedOverAt - onTime.handedOverAt).toBeLessThan(1.1);
+  });
+
+  it('gives up cleanly when it is never given time to catch up: the live AEC3 goes on learning as before', () => {
+    const aec = new Aec3Canceller(aec3Module(), { relearnPace: 0, learnS: 0 });
+    const alone = new Aec3Canceller(aec3Module(), { relearn: false, learnS: 0 });
+    const a = cancelThroughRoom(aec, SLOW_ROOM, far);
+    const b = cancelThroughRoom(alone, SLOW_ROOM, far);
+    expect(aec.relearning).toBe(false); // its recording filled (4 s) and it was dropped
+    expect(Array.from(a.out)).toEqual(Array.from(b.out));
+    aec.dispose();
+    alone.dispose();
+  });
+
+  it('in the capture worklet, no render quantum runs more than three AEC3 blocks, and it still takes over before 2 s', () => {
+    const capture = new CaptureEcho(aec3Module(), 48_000, 24_000, { learnS: 0 });
+    const room = new EchoPath(SLOW_ROOM);
+    const far48 = new Float32Array(far.length * 2);
+    for (let i = 0; i < far.length; i++) far48[2 * i] = far48[2 * i + 1] = far[i]!; // crude, but the same for both streams
+    const echo = room.process(far48);
+    const blocks = vi.spyOn(WebrtcAec3.prototype, 'processCapture');
+    let most = 0;
+    let handedOverAt = NaN;
+    const quantum = 128;
+    const mic24 = new Float32Array(quantum / 2);
+    for (let at = 0; at + quantum <= far48.length && at < 48_000 * 3; at += quantum) {
+      capture.reference([far48.subarray(at, at + quantum)], quantum);
+      for (let i = 0; i < mic24.length; i++) mic24[i] = echo[at + 2 * i]!; // the worklet resamples; decimating keeps this short
+      const before = blocks.mock.calls.length;
+      const relearning = capture.relearning;
+      capture.cancel(mic24);
+      most = Math.max(most, blocks.mock.calls.length - before);
+      if (relearning && !capture.relearning && Number.isNaN(handedOverAt)) handedOverAt = at / 48_000;
+    }
+    capture.dispose();
+    expect(most).toBeLessThanOrEqual(3);
+    expect(handedOverAt).toBeGreaterThan(1.2);
+    expect(handedOverAt).toBeLessThan(2);
+  });
+});
