@@ -23,7 +23,10 @@ export interface Aec3RelearnOptions {
   windowS?: number;
   /** times the window is taught; default 3 */
   passes?: number;
-  /** silence between passes, ms; default 400: longer than the echo (delay and most of its reverberant tail), or the last pass's reference would seem to echo into the next pass's silence */
+  /**
+   * silence between passes, ms; default 400: longer than the echo (its delay and most of its reverberant tail), or
+   * the end of one pass's reference would seem to echo into the start of the next pass
+   */
   gapMs?: number;
   /** seconds of recording after which a trainer still behind is given up; default 4 */
   maxS?: number;
@@ -47,8 +50,6 @@ export class Aec3Relearn {
   private pass = 0;
   private at = 0; // next recorded block the trainer takes
   private gapLeft = 0;
-  /** trainer blocks run so far (for figures and tests) */
-  trainedBlocks = 0;
 
   /** `trainer` is a fresh AEC3 configured as the live one; it is created up front, not on the audio thread's hot path */
   constructor(trainer: WebrtcAec3, options: Aec3RelearnOptions = {}) {
@@ -72,7 +73,7 @@ export class Aec3Relearn {
   }
 
   /**
-   * One block the live canceller has just taken (its reference and raw mic). Recording starts with the first block
+   * One block the live canceller is about to cancel (its reference and raw mic). Recording starts with the first block
    * whose reference is audible (`farActive`): before the NPC speaks there is nothing to learn.
    */
   record(ref: Float32Array, mic: Float32Array, farActive: boolean): void {
@@ -109,7 +110,6 @@ export class Aec3Relearn {
       } else {
         return this.finish();
       }
-      this.trainedBlocks++;
     }
     // caught up exactly as the budget ran out: hand over now rather than a block later
     return this.pass === this.passes - 1 && this.at >= this.recorded && this.gapLeft === 0 ? this.finish() : null;
