@@ -12,7 +12,7 @@
  */
 import { sumOfSquares } from '../../protocol/dsp/level.ts';
 import { Aec3Relearn, type Aec3RelearnOptions } from './aec3-relearn.ts';
-import { ErleMeter } from './erle-meter.ts';
+import { ErleMeter, FAR_SILENT_MEAN_SQUARE } from './erle-meter.ts';
 import { ReferenceRing } from './reference-ring.ts';
 import { WebrtcAec3, type Aec3Config, type Aec3Wasm } from './webrtc-aec3.ts';
 
@@ -139,7 +139,7 @@ export class Aec3Canceller {
         this.relearnCredit -= n;
         this.train(n);
       }
-      const farActive = pr / this.block > 1e-6;
+      const farActive = pr / this.block > FAR_SILENT_MEAN_SQUARE;
       if (this.trained) this.handOver(ref, m, o);
       else {
         if (this.relearn) {
@@ -180,7 +180,7 @@ export class Aec3Canceller {
     if (this.learnLeft <= 0 || !this.delayFound) return;
     let loudest = 0;
     for (let k = 0; k < n; k++) loudest = Math.max(loudest, ring[(now - k + n) % n]!);
-    if (loudest / this.block <= 1e-6) return; // nothing played lately: nothing to learn, nothing to hold down
+    if (loudest / this.block <= FAR_SILENT_MEAN_SQUARE) return; // nothing played lately: nothing to learn, nothing to hold down
     this.learnLeft--;
     if (pm <= 2 * loudest) for (let i = 0; i < o.length; i++) o[i]! *= this.learnGain;
   }

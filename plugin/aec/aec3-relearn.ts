@@ -93,7 +93,7 @@ export class Aec3Relearn {
     if (this.phase !== 'training' || !this.trainer) return null;
     const t = this.trainer;
     const b = this.block;
-    for (let k = 0; k < budget; k++) {
+    for (let k = 0; k < budget && !this.caughtUp; k++) {
       if (this.gapLeft > 0) {
         this.gapLeft--;
         t.process(this.silence, this.silence, this.scratch);
@@ -102,17 +102,19 @@ export class Aec3Relearn {
         this.pass++;
         this.at = 0;
         this.gapLeft = this.gap;
-        continue;
-      } else if (this.at < this.recorded) {
+      } else {
         const o = this.at * b;
         t.process(this.mics.subarray(o, o + b), this.refs.subarray(o, o + b), this.scratch);
         this.at++;
-      } else {
-        return this.finish();
       }
     }
-    // caught up exactly as the budget ran out: hand over now rather than a block later
-    return this.pass === this.passes - 1 && this.at >= this.recorded && this.gapLeft === 0 ? this.finish() : null;
+    // caught up, even exactly as the budget ran out: hand over now rather than a block later
+    return this.caughtUp ? this.finish() : null;
+  }
+
+  /** The last pass has taken every block recorded so far. */
+  private get caughtUp(): boolean {
+    return this.pass === this.passes - 1 && this.gapLeft === 0 && this.at >= this.recorded;
   }
 
   private finish(): WebrtcAec3 {

@@ -9,7 +9,7 @@
  */
 import { DelayEstimator } from './delay-estimator.ts';
 import { sumOfSquares } from '../../protocol/dsp/level.ts';
-import { ErleMeter } from './erle-meter.ts';
+import { ErleMeter, FAR_SILENT_MEAN_SQUARE } from './erle-meter.ts';
 import { ReferenceRing } from './reference-ring.ts';
 import { SpeexAec, type SpeexWasm } from './speex-aec.ts';
 
@@ -123,7 +123,7 @@ export class EchoCanceller {
       const o = out.subarray(b, b + this.block);
       this.aec.process(m, ref, o);
       const pm = sumOfSquares(m);
-      if (this.learnLeft > 0 && pr / this.block > 1e-6) {
+      if (this.learnLeft > 0 && pr / this.block > FAR_SILENT_MEAN_SQUARE) {
         this.learnLeft--;
         if (pm <= 2 * pr) for (let i = 0; i < this.block; i++) o[i]! *= this.learnGain;
       }

@@ -4,6 +4,12 @@
  * ERLE is defined while the far end plays), and the mean squares of mic, output and reference over the blocks of
  * its last process() call, for exact ERLE figures in tests and benches.
  */
+/**
+ * Mean square of a reference block (−60 dBFS) at or under which nothing counts as playing: the cancellers' learning
+ * phases and this meter all ask the same question of the far end.
+ */
+export const FAR_SILENT_MEAN_SQUARE = 1e-6;
+
 export class ErleMeter {
   private readonly a: number;
   private micPow = 0;
@@ -31,7 +37,7 @@ export class ErleMeter {
     l.mic += micSumSq;
     l.out += outSumSq;
     l.ref += refSumSq;
-    if (refSumSq / this.block < 1e-6) return;
+    if (refSumSq / this.block < FAR_SILENT_MEAN_SQUARE) return;
     this.micPow += this.a * (micSumSq - this.micPow);
     this.outPow += this.a * (outSumSq - this.outPow);
     this.db = 10 * Math.log10((this.micPow + 1e-12) / (this.outPow + 1e-12));
