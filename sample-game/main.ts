@@ -77,6 +77,7 @@ let micAvailable = false;
 let headphonesChosen = false;
 let lastMic = { sent: false, dbfs: -100 };
 let rttMs: number | null = null;
+let audioContext: AudioContext | null = null;
 const behaviors = new Map<string, NpcVoiceBehavior>();
 const levels = new Map<string, () => number>();
 const captionLines = new Map<string, NpcCaptions>();
@@ -138,6 +139,7 @@ const hook = installTestHook({
   latency: () => ({ replies: [...latency.replies], yields: [...latency.yields] }),
   echo: () => ({ ...(parley?.mic.echo ?? { on: false, erleDb: NaN, delayMs: NaN, costMs: NaN }) }),
   fps: () => engine.getFps(),
+  audioTime: () => audioContext?.currentTime ?? 0,
   setRenderQuality: (scale, fps) => {
     engine.setHardwareScalingLevel(scale);
     maxFps = fps;
@@ -170,6 +172,7 @@ async function joinShip(b: Boarding): Promise<void> {
   try {
     // The game's own audio engine (music and effects would share it), on the context the click unlocked;
     // the start screen is the game's unlock UI, so Babylon's unmute button is turned off.
+    audioContext = b.audioContext;
     const audioEngine = await CreateAudioEngineAsync({
       audioContext: b.audioContext,
       listenerEnabled: true,

@@ -60,6 +60,9 @@ export interface TestHookSource {
   echo(): { on: boolean; erleDb: number; delayMs: number; costMs: number };
   /** rendered frames per second */
   fps(): number;
+  /** the page's audio clock (AudioContext.currentTime, s): how far the output device has played, which a
+   * loaded machine can run slower than the wall clock */
+  audioTime(): number;
   /** render resolution divisor and frame cap (0 = none), as the ?scale= and ?fps= URL options */
   setRenderQuality(scale: number, fps: number): void;
   teleport(at: Vec3, lookAt: Vec3): void;
@@ -93,6 +96,7 @@ export function installTestHook(src: TestHookSource): { trace(e: TraceEntry): vo
       latency: src.latency(),
       echo: src.echo(),
       fps: src.fps(),
+      audioTime: src.audioTime(),
     }),
     trace: (since = 0) => trace.filter((e) => e.t >= since),
     events: (since = 0) => events.filter((e) => e.t >= since),
