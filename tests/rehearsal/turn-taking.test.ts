@@ -136,6 +136,48 @@ describe('TurnTaking', () => {
     });
   });
 
+  describe('holding a pause while the mix is loud (pauseHoldMaxMs)', () => {
+    // The player's first sound paused the NPC, then their words go on at a voice's level but the VAD hears
+    // silence (what Silero did after a loudspeaker player's echo canceller took their first syllables down).
+    const click: Hearing[] = [{ speechMs: 32, silenceMs: 0, sinceLoudMs: 0 }, { speechMs: 64, silenceMs: 0, sinceLoudMs: 0 }];
+    const lostVoice = (frames: number, from = 0): Hearing[] => quiet(frames, from).map((h) => ({ ...h, sinceLoudMs: 0 }));
+    const fallsQuiet = (frames: number, from: number): Hearing[] => quiet(frames, from).map((h, i) => ({ ...h, sinceLoudMs: (i + 1) * 80 }));
+    const kinds = (log: ReturnType<typeof run>) => log.map((l) => Object.keys(l.d)[0]);
+
+    it('stays paused while the voice goes on, and resumes resumeAfterMs after it falls quiet', () => {
+      const t = new TurnTaking({ hesitateMs: 32, bargeInMs: 640, pauseHoldMaxMs: 1500 });
+      const log = run(t, [...quiet(7), ...click, ...lostVoice(10, 0), ...fallsQuiet(20, 800)], 60);
+      expect(kinds(log)).toEqual(['say', 'pause', 'resume']);
+      // the voice's 10 loud frames, then the 4th frame under the voice level: 320 ms ≥ 280
+      expect(log[2]!.frame - log[1]!.frame).toBe(2 + 10 + 3);
+      // the VAD alone (no level known) brings the line back in the voice, as before: 640 ms after the click
+      const blind = run(new TurnTaking({ hesitateMs: 32, bargeInMs: 640 }), [...quiet(7), ...click, ...quiet(30)], 60);
+      expect(blind[2]!.frame - blind[1]!.frame).toBe(2 + 7);
+    });
+
+    it('only after a sound too short to be speech: a word the VAD followed to its end resumes as before', () => {
+      // (a listener's "yeah" over a loud room: its pause, and so the talk-over ear's verdict, do not move)
+      const word = talk(3).map((h) => ({ ...h, sinceLoudMs: 0 }));
+      const log = run(new TurnTaking({ hesitateMs: 32, bargeInMs: 640, pauseHoldMaxMs: 1500 }), [...quiet(7), ...word, ...lostVoice(20)], 60);
+      expect(kinds(log)).toEqual(['say', 'pause', 'resume']);
+      expect(log[2]!.frame - log[1]!.frame).toBe(3 + 3); // the word, then 320 ms ≥ 280 of the VAD's quiet
+    });
+
+    it('gives up holding pauseHoldMaxMs after the pause (a loud room is a pause, not the line), and 0 turns it off', () => {
+      const held = run(new TurnTaking({ hesitateMs: 32, bargeInMs: 640, pauseHoldMaxMs: 1200 }), [...quiet(7), ...click, ...lostVoice(40)], 80);
+      expect(kinds(held)).toEqual(['say', 'pause', 'resume']);
+      expect(held[2]!.frame - held[1]!.frame).toBe(15); // 1200 ms after the pause
+      const off = run(new TurnTaking({ hesitateMs: 32, bargeInMs: 640, pauseHoldMaxMs: 0 }), [...quiet(7), ...click, ...lostVoice(40)], 80);
+      expect(off[2]!.frame - off[1]!.frame).toBe(2 + 7);
+    });
+
+    it('a voice the VAD hears again while the pause is held ends the line as a barge-in', () => {
+      const t = new TurnTaking({ hesitateMs: 32, bargeInMs: 640, pauseHoldMaxMs: 1500 });
+      const log = run(t, [...quiet(7), ...click, ...lostVoice(8), ...talk(10), ...quiet(20)], 60);
+      expect(kinds(log)).toEqual(['say', 'pause', 'interrupt', 'say']);
+    });
+  });
+
   it('rejects nonsense tuning', () => {
     expect(() => new TurnTaking({ endOfTurnMs: -1 })).toThrow(/endOfTurnMs/);
     expect(() => new TurnTaking({ bargeInMs: NaN })).toThrow(/bargeInMs/);

@@ -120,11 +120,30 @@ describe('SpeechDetector', () => {
     expect((await probabilities(faint)).filter((p) => p > 0.5).length).toBeGreaterThan(10);
   });
 
+  it('says how long since the mix was as loud as a voice, whatever Silero scores: a voice it has lost track of', () => {
+    const d = new SpeechDetector();
+    const dbfs = (v: number) => 10 ** (v / 10);
+    expect(d.sinceLoudMs).toBe(SpeechDetector.CAP_MS); // nothing loud yet
+    d.update([0.1, 0.1, 0.1], dbfs(-32)); // a player's word Silero scores as silence
+    expect(d.silenceMs).toBe(3 * VAD_WINDOW_MS);
+    expect(d.sinceLoudMs).toBe(0);
+    d.update([0.1, 0.1], dbfs(-48)); // above the speech floor, under a voice at the mic (canceller residue)
+    d.update([0.1, 0.1, 0.1], dbfs(-70));
+    expect(d.sinceLoudMs).toBe(5 * VAD_WINDOW_MS);
+    d.update([0.9, 0.9]); // a frame of unknown level is not a loud one
+    expect(d.speechMs).toBe(2 * VAD_WINDOW_MS);
+    expect(d.sinceLoudMs).toBe(7 * VAD_WINDOW_MS);
+    const strict = new SpeechDetector({ voiceLevelDbfs: -30 });
+    strict.update([0.1], dbfs(-32));
+    expect(strict.sinceLoudMs).toBe(SpeechDetector.CAP_MS);
+  });
+
   it('caps its counters, so hours of silence cannot overflow them', () => {
     const d = new SpeechDetector();
     const quiet = new Array(10_000).fill(0);
     for (let i = 0; i < 20; i++) d.update(quiet);
     expect(d.silenceMs).toBe(SpeechDetector.CAP_MS);
+    expect(d.sinceLoudMs).toBe(SpeechDetector.CAP_MS);
   });
 
   it('rejects thresholds in the wrong order', () => {

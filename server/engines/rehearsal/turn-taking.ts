@@ -61,6 +61,12 @@ export interface TurnTakingOptions {
    * word that a loudspeaker player's echo canceller is still masking); never shorter than resumeAfterMs
    */
   resumeAfterShortMs?: number;
+  /**
+   * After a sound too short to be speech (the resumeAfterShortMs case), a paused NPC does not carry on while the
+   * hearing mix is still as loud as a voice (Hearing.sinceLoudMs under resumeAfterMs), up to this long after the
+   * pause; 0: the VAD alone decides
+   */
+  pauseHoldMaxMs?: number;
   /** quiet needed after the session opens before the NPC greets */
   greetAfterMs?: number;
   /** a player turn at least this long may get a backchannel ... */
@@ -109,6 +115,12 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   // 23 runs; at 640 in none of 14). After a sound too short to be speech (minSpeechMs) the line waits that round
   // trip; a "yeah" is longer and resumes after resumeAfterMs. The price: a cough or click pauses the line 0.64 s.
   resumeAfterShortMs: 640,
+  // A player on loudspeakers starting over the NPC: the canceller can take their first syllables far down, and
+  // Silero then scores the clear speech that follows as silence for most of a second (its state carried over), so
+  // the pause ran out and the line came back over the player, until later words stopped it: 1.1 s instead of
+  // 0.1 (bench echo, double talk, one or two cuts of 20 on some NPC voices). The level still says someone is there.
+  // A bound, so that a loud room (a television) costs a pause, not the line.
+  pauseHoldMaxMs: 1500,
   greetAfterMs: 480,
   backchannelAfterMs: 4000,
   backchannelPauseMs: 160,
@@ -124,6 +136,9 @@ export interface Hearing {
   silenceMs: number;
   /** ms of the VAD's last ~100 ms of windows that may be speech starting (vad.ts onsetMs; absent: not measured) */
   onsetMs?: number;
+  /** ms since the hearing mix was last as loud as a voice at the microphone, whatever the VAD made of it (vad.ts
+   * sinceLoudMs; absent: not measured) */
+  sinceLoudMs?: number;
   /**
    * During a silence: how likely the speech before it ended the player's turn, 0–1 (prosody.ts). Absent when
    * not measured: the silence then counts as an end of turn after endOfTurnMs, as if it had sounded finished.
@@ -220,7 +235,10 @@ export class TurnTaking {
       if (this.paused && !(h.onsetMs ?? 0)) {
         const short = this.pausedOverMs < this.o.minSpeechMs;
         const wait = short ? Math.max(this.o.resumeAfterMs, this.o.resumeAfterShortMs) : this.o.resumeAfterMs;
-        if (h.silenceMs >= wait && this.nowMs - this.pausedAtMs >= wait) {
+        const pausedMs = this.nowMs - this.pausedAtMs;
+        // only after a sound too short to be speech: a voice the VAD followed for a word was a voice it can tell ended
+        const stillLoud = short && (h.sinceLoudMs ?? Infinity) < this.o.resumeAfterMs && pausedMs < this.o.pauseHoldMaxMs;
+        if (h.silenceMs >= wait && pausedMs >= wait && !stillLoud) {
           this.paused = false;
           return this.pausedOverMs >= this.bargeInNow() ? { resume: true, ifBackchannel: true } : { resume: true };
         }

@@ -154,7 +154,18 @@ export interface SpeechDetectorOptions {
    * the NPC. Players' speech reaches the mix at about −20 to −35 dBFS. −Infinity turns the floor off.
    */
   minLevelDbfs?: number;
+  /**
+   * A frame of the hearing mix at least this loud (dBFS, mean square) is someone at the microphone whatever Silero
+   * makes of it (`sinceLoudMs`). Above anything an echo canceller leaves of the NPC's voice (up to −42 dBFS, above)
+   * and under a player's speech (−20 to −35 dBFS). Turn-taking uses it to keep a pause while a voice goes on that
+   * Silero has stopped scoring: after a canceller took a player's first syllables down to −77 dBFS, Silero scored
+   * the clear speech that followed under 0.3 for most of a second (bench echo, double talk).
+   */
+  voiceLevelDbfs?: number;
 }
+
+/** SpeechDetectorOptions.voiceLevelDbfs */
+export const DEFAULT_VOICE_LEVEL_DBFS = -40;
 
 /**
  * Turns window probabilities into the two durations turn-taking needs: how long the current run of speech has
@@ -174,6 +185,9 @@ export class SpeechDetector {
   private recentHead = 0;
   /** ms since the current silence began (0 while speaking) */
   silenceMs = 0;
+  /** ms since a frame was last at least voiceLevelDbfs loud (CAP_MS before any was) */
+  sinceLoudMs: number;
+  private readonly voiceLevel: number;
   private quiet = true;
   /** mean square under which a frame's windows count as silence */
   private readonly floor: number;
@@ -183,6 +197,8 @@ export class SpeechDetector {
     this.neg = opts.negativeThreshold ?? 0.35;
     this.onset = opts.onsetThreshold ?? 0.3;
     this.floor = 10 ** ((opts.minLevelDbfs ?? DEFAULT_MIN_LEVEL_DBFS) / 10);
+    this.voiceLevel = 10 ** ((opts.voiceLevelDbfs ?? DEFAULT_VOICE_LEVEL_DBFS) / 10);
+    this.sinceLoudMs = SpeechDetector.CAP_MS;
     if (!(this.neg <= this.pos)) throw new Error('VAD negative threshold must not exceed the positive one');
     if (!(this.onset <= this.pos)) throw new Error('VAD onset threshold must not exceed the positive one');
   }
@@ -193,6 +209,9 @@ export class SpeechDetector {
   /** This frame's window probabilities, and the frame's mean square (the level floor) when known. */
   update(probs: number[], meanSquare = Infinity) {
     const belowFloor = meanSquare < this.floor;
+    // an unknown level (Infinity) is not a loud one
+    const loud = Number.isFinite(meanSquare) && meanSquare >= this.voiceLevel;
+    this.sinceLoudMs = loud ? 0 : Math.min(SpeechDetector.CAP_MS, this.sinceLoudMs + probs.length * VAD_WINDOW_MS);
     for (const prob of probs) {
       const p = belowFloor ? 0 : prob;
       this.recent[this.recentHead] = p;
