@@ -4,7 +4,8 @@
  *  - yield: from the player starting to talk over a speaking NPC to the moment its voice stopped for it: the
  *    NPC's `paused` event when it hesitated first (the plugin drops its buffered speech then), else its
  *    `interrupted` event. Counted once the NPC has given its line up (`interrupted`); a pause it picks the line
- *    up from (`resumed`: the player only said "yeah") is no yield.
+ *    up from (`resumed`: the player only said "yeah") is no yield; an NPC already paused when the page first heard
+ *    the player yielded in 0 ms.
  * Audibility comes from the voice's level, not `voice.playing`: a session streams frames (silent ones too) for
  * as long as it is open.
  * Pure logic fed with timestamps, so it is unit-tested; the HUD shows the last and the median of recent values.
@@ -116,7 +117,9 @@ export class LatencyMeter {
   onInterrupted(now: number, npc: string): void {
     const at = this.bargeAt.get(npc);
     const stoppedAt = this.pausedAt.get(npc) ?? now;
-    if (at !== undefined && stoppedAt >= at) this.push(this.yields, stoppedAt - at);
+    // Already paused when the page first heard the player (a soft onset under speechDbfs, or a sound before their
+    // words paused it): the NPC did not talk over them at all, 0 ms. The figure was dropped before.
+    if (at !== undefined) this.push(this.yields, Math.max(0, stoppedAt - at));
     this.bargeAt.delete(npc);
     this.pausedAt.delete(npc);
     this.speaking.delete(npc);

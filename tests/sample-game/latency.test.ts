@@ -71,6 +71,17 @@ describe('LatencyMeter', () => {
     expect(m.yields).toEqual([100]);
   });
 
+  it('an NPC already paused when the player is first heard, then giving its line up, yielded in 0 ms', () => {
+    const m = new LatencyMeter();
+    m.onNpcSpeech('alex', true);
+    voice(m, 'alex', 0, 1000, true);
+    mic(m, 0, 1200, false); // a soft onset under the meter's level paused it at 1000
+    m.onPaused(1000, 'alex');
+    mic(m, 1200, 2000, true); // the player's words, heard on the page from 1200
+    m.onInterrupted(1500, 'alex');
+    expect(m.yields).toEqual([0]);
+  });
+
   it('counts the player talking before the NPC speaks as no barge-in', () => {
     const m = new LatencyMeter();
     mic(m, 0, 2000, true);
