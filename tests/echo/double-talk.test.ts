@@ -3,31 +3,22 @@
  * rehearsal engine, a loud room of 150 ms / RT60 0.5 s / 0 dB, the plugin's canceller): the NPC stops for them
  * within the issue's 250 ms at the 95th percentile of 20 cuts.
  *
- * The NPC's voice is pinned: espeak-ng's WebAssembly build starts its voice's breath noise from the clock, so each
- * process hears a slightly different NPC, and on some of those voices one or two cuts of 20 took over a second
- * (the canceller took the player's first syllables far down, Silero then scored their clear words as silence, and
- * the pause ran out). The clock read at the engine's start is fixed to one such voice; the hold on a loud pause
- * (turn-taking's pauseHoldMaxMs) is what brings those cuts back, and without it this test fails (1114, 1078 ms).
+ * The NPC's voice is pinned (support/pinned-voice.ts): each process would hear a slightly different NPC, and on
+ * some of those voices one or two cuts of 20 took over a second (the canceller took the player's first syllables
+ * far down, Silero then scored their clear words as silence, and the pause ran out). It is pinned to one such
+ * voice; the hold on a loud pause (turn-taking's pauseHoldMaxMs) is what brings those cuts back, and without it
+ * this test fails (1114, 1078 ms).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doubleTalk, percentile, RehearsalEngine } from './support/scenarios.ts';
+import { withVoiceClock } from './support/pinned-voice.ts';
 
 /** a start time whose NPC voice had three cuts over a second without the hold (stop 36's voice C) */
 const VOICE_CLOCK = 1.5e12;
 
-const start = async () => {
-  const now = Date.now;
-  Date.now = () => VOICE_CLOCK;
-  try {
-    return await RehearsalEngine.create({ tts: 'inline', quiet: true, ttsWaitMs: 60_000 });
-  } finally {
-    Date.now = now;
-  }
-};
-
 let engine: RehearsalEngine;
 beforeAll(async () => {
-  engine = await start();
+  engine = await withVoiceClock(VOICE_CLOCK, () => RehearsalEngine.create({ tts: 'inline', quiet: true, ttsWaitMs: 60_000 }));
 }, 120_000);
 afterAll(async () => {
   await engine?.dispose();
