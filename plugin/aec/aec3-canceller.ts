@@ -14,7 +14,6 @@ import { sumOfSquares } from '../../protocol/dsp/level.ts';
 import { Aec3Relearn, type Aec3RelearnOptions } from './aec3-relearn.ts';
 import { ErleMeter, FAR_SILENT_MEAN_SQUARE } from './erle-meter.ts';
 import { ReferenceRing } from './reference-ring.ts';
-import { ResidualEchoLimiter, type ResidualEchoLimiterOptions } from './residual-echo-limiter.ts';
 import { WebrtcAec3, type Aec3Config, type Aec3Wasm } from './webrtc-aec3.ts';
 
 export interface Aec3CancellerOptions {
@@ -48,11 +47,6 @@ export interface Aec3CancellerOptions {
    * two blocks in each render quantum without a live block and one in each with). 0: the caller paces it with `train`.
    */
   relearnPace?: number;
-  /**
-   * Behind AEC3, a block whose mic holds nothing but echo leaves at most `floorDb` (28) under the mic
-   * (residual-echo-limiter.ts): AEC3's short leaks. `false` turns it off.
-   */
-  residualLimit?: ResidualEchoLimiterOptions | false;
 }
 
 /**
@@ -93,7 +87,6 @@ export class Aec3Canceller {
   private micAt = 0; // absolute index of the next mic sample
   private readonly refBlock: Float32Array;
   private readonly erle: ErleMeter;
-  private readonly limiter: ResidualEchoLimiter | null;
   private learnLeft: number; // far-end blocks still in the learning phase
   private readonly learnGain: number;
   /** reference power of the last blocks (a ring), for the learning guard */
@@ -116,7 +109,6 @@ export class Aec3Canceller {
     this.reference = new ReferenceRing(history + 16 * this.block);
     this.refBlock = new Float32Array(this.block);
     this.erle = new ErleMeter(this.block, this.rate);
-    this.limiter = options.residualLimit === false ? null : new ResidualEchoLimiter(this.block, this.rate, options.residualLimit);
     this.stats.last = this.erle.last; // the meter keeps the last call's mean squares
     this.learnLeft = Math.round(((options.learnS ?? 3) * this.rate) / this.block);
     this.learnGain = 10 ** ((options.learnDb ?? -40) / 20);
@@ -157,14 +149,8 @@ export class Aec3Canceller {
         this.aec.analyzeRender(ref);
         this.aec.processCapture(m, o);
       }
-      // the limiter learns from what AEC3 itself took off, before the learning guard turns echo-only blocks down
-      const pAec = this.limiter ? sumOfSquares(o) : 0;
-      const guarded = this.guard(pm, pr, o);
-      let po = guarded || !this.limiter ? sumOfSquares(o) : pAec;
-      if (this.limiter) {
-        const n = this.block;
-        if (this.limiter.apply(pm / n, po / n, pr / n, o, this.delayFound ? pAec / n : -1)) po = sumOfSquares(o);
-      }
+      this.guard(pm, pr, o);
+      const po = sumOfSquares(o);
       this.erle.addBlock(pm, po, pr);
       this.micAt += this.block;
     }
@@ -183,7 +169,7 @@ export class Aec3Canceller {
    * those blocks is what the mic must clearly beat. (Comparing with the blocks around AEC3's delay estimate only
    * let the reverberant build-up of a loud room through: a false barge-in 2–3 s in.)
    */
-  private guard(pm: number, pr: number, o: Float32Array): boolean {
+  private guard(pm: number, pr: number, o: Float32Array): void {
     const ring = this.refPowers;
     const n = ring.length;
     ring[this.refPowerAt] = pr;
@@ -191,14 +177,12 @@ export class Aec3Canceller {
     this.refPowerAt = (this.refPowerAt + 1) % n;
     // Only once AEC3 has found an echo: with none (headphones in all but name, a well-isolated mic) there is
     // nothing to learn, and a guard would hold a player quieter than the NPC's voice down for its whole 3 s.
-    if (this.learnLeft <= 0 || !this.delayFound) return false;
+    if (this.learnLeft <= 0 || !this.delayFound) return;
     let loudest = 0;
     for (let k = 0; k < n; k++) loudest = Math.max(loudest, ring[(now - k + n) % n]!);
-    if (loudest / this.block <= FAR_SILENT_MEAN_SQUARE) return false; // nothing played lately: nothing to learn, nothing to hold down
+    if (loudest / this.block <= FAR_SILENT_MEAN_SQUARE) return; // nothing played lately: nothing to learn, nothing to hold down
     this.learnLeft--;
-    if (pm > 2 * loudest) return false;
-    for (let i = 0; i < o.length; i++) o[i]! *= this.learnGain;
-    return true;
+    if (pm <= 2 * loudest) for (let i = 0; i < o.length; i++) o[i]! *= this.learnGain;
   }
 
   /**
