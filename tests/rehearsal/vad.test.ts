@@ -149,4 +149,10 @@ describe('SpeechDetector', () => {
   it('rejects thresholds in the wrong order', () => {
     expect(() => new SpeechDetector({ positiveThreshold: 0.3, negativeThreshold: 0.6 })).toThrow(/threshold/);
   });
+
+  it('rejects a level that is not a number', () => {
+    expect(() => new SpeechDetector({ minLevelDbfs: NaN })).toThrow(/minLevelDbfs/);
+    expect(() => new SpeechDetector({ voiceLevelDbfs: NaN })).toThrow(/voiceLevelDbfs/);
+    expect(() => new SpeechDetector({ minLevelDbfs: -Infinity })).not.toThrow(); // the floor turned off, as documented
+  });
 });

@@ -201,6 +201,10 @@ export class SpeechDetector {
     this.sinceLoudMs = SpeechDetector.CAP_MS;
     if (!(this.neg <= this.pos)) throw new Error('VAD negative threshold must not exceed the positive one');
     if (!(this.onset <= this.pos)) throw new Error('VAD onset threshold must not exceed the positive one');
+    // NaN would silently turn the floor, or the voice level turn-taking holds a pause on, off for good
+    for (const [k, v] of [['minLevelDbfs', opts.minLevelDbfs], ['voiceLevelDbfs', opts.voiceLevelDbfs]] as const) {
+      if (Number.isNaN(v)) throw new Error(`VAD ${k} must be a level in dBFS, got ${v}`);
+    }
   }
 
   /** Longest duration tracked: counters stop here so hours of silence do not grow them. */
