@@ -52,7 +52,19 @@ describe('hearing', () => {
     await waitFor(() => a.framesFrom('alex').filter((f) => frameRms(f.samples) > 0.01).length >= 12, 8000, 'mixed frames');
     a.stopVoice();
     b.stopVoice();
-    const steady = a.framesFrom('alex').filter((f) => amplitude(f.samples, 300) > 0.05 && amplitude(f.samples, 500) > 0.005).slice(2, 8);
+    // Steady frames carry both voices whole. Under load a late uplink frame is concealed (the last one again,
+    // fading out), which is right for the NPC but no measure of the weights: a fade shows as halves that differ.
+    const whole = (x: Float32Array, freq: number) => {
+      const h = x.length / 2;
+      const first = amplitude(x.subarray(0, h), freq);
+      const second = amplitude(x.subarray(h), freq);
+      return Math.abs(first - second) < 0.1 * Math.max(first, second);
+    };
+    const steady = a
+      .framesFrom('alex')
+      .filter((f) => amplitude(f.samples, 300) > 0.05 && amplitude(f.samples, 500) > 0.005)
+      .filter((f) => whole(f.samples, 300) && whole(f.samples, 500))
+      .slice(2, 8);
     expect(steady.length).toBeGreaterThanOrEqual(4);
     for (const f of steady) {
       expect(amplitude(f.samples, 300)).toBeCloseTo(0.2 * 0.5, 2);
@@ -88,9 +100,11 @@ describe('sessions', () => {
   it('spawn when a player comes within hearing radius and close after the idle timeout', async () => {
     const a = await player(echo.url, 'mix');
     a.pose([20, 0, 0], [0, 0, 1]);
-    await sleep(400);
     const npc = () => a.room.state.npcs.get('alex')?.status;
-    expect(npc()).toBe('idle');
+    // the tests before leave alex's session to close on its idle timeout (600 ms), later on a busy machine
+    await waitFor(() => npc() === 'idle', 4000, 'idle before');
+    await sleep(400);
+    expect(npc()).toBe('idle'); // a player 20 m away spawns nothing
     const seen: string[] = [];
     a.room.state.npcs.get('alex')!.listen?.('status', (v: string) => seen.push(v));
     a.pose([0, 0, 3], [0, 0, -1]);
