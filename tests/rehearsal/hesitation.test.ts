@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../protocol/frame.ts';
 import { RehearsalEngine } from '../../server/engines/rehearsal/engine.ts';
 import { FADE_SAMPLES } from '../../server/engines/rehearsal/utterance.ts';
+import { OPEN_UH_HUH } from '../../server/engines/rehearsal/talk-over-ear.ts';
 import { playerSpeech } from './audio-tools.ts';
 import { CAPTAIN, Conversation } from './scenario.ts';
 
@@ -146,6 +147,9 @@ describe('rehearsal engine as shipped: the words of a short voice over it decide
       await c.silence(3000);
       const record = shipped.groundTruth(c.session).find((r) => r.startFrame === line.startFrame)!;
       expect(record.talkOvers, text).toEqual([expect.objectContaining({ verdict: 'other' })]);
+      // this voice's lone "Hold on." decodes as "aha", as an open-vowel "uh huh" does: its voiced middle (/l d/, not
+      // the breath of an /h/) is what keeps it from carrying the line on (talk-over-ear.ts, OPEN_UH_HUH)
+      if (text === 'Hold on.') expect(record.talkOvers![0]!.heard).toBe(OPEN_UH_HUH);
       expect(record.interruptedAt, text).toBeDefined();
       expect(record.endFrame, text).toBe(record.pausedAt); // the stop the player heard was the pause
       expect(c.framesWithEvent('resumed'), text).toEqual([]);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../../protocol/frame.ts';
 import { TopicRecognizer } from '../../server/engines/rehearsal/recognizer.ts';
-import { BACKCHANNEL_GRAMMAR, BACKCHANNEL_PHRASES, BACKCHANNEL_WEIGHT, INTERRUPTION_PHRASES, TalkOverDecoders, TalkOverEar, type TalkOverVerdict } from '../../server/engines/rehearsal/talk-over-ear.ts';
+import { BACKCHANNEL_GRAMMAR, BACKCHANNEL_PHRASES, BACKCHANNEL_WEIGHT, INTERRUPTION_PHRASES, OPEN_UH_HUH, TalkOverDecoders, TalkOverEar, type TalkOverVerdict } from '../../server/engines/rehearsal/talk-over-ear.ts';
 import { VOICE_PROFILES } from '../../server/engines/rehearsal/voices.ts';
 import { playerSpeech, PLAYER_VOICE } from './audio-tools.ts';
 
@@ -38,7 +38,7 @@ async function verdictFor(ear: TalkOverEar, text: string, voice = PLAYER_VOICE):
 
 describe('talk-over ear', () => {
   const voices = [PLAYER_VOICE, VOICE_PROFILES.NATF2];
-  // Recall is not perfect on synthetic voices (54 of 66 over the eleven bench voices: the rest decode as phones and
+  // Recall is not perfect on synthetic voices (56 of 66 over the eleven bench voices: the rest decode as phones and
   // end the line, as every "yeah" did before the ear); a real interruption taken for a backchannel is the error
   // that must not happen.
   it('hears most of a listener\'s "yeah", "okay", "uh huh", "I see", "right" as backchannels, in two voices', async () => {
@@ -63,8 +63,22 @@ describe('talk-over ear', () => {
     expect(INTERRUPTION_PHRASES.filter((p) => BACKCHANNEL_PHRASES.includes(p))).toEqual([]);
     expect(BACKCHANNEL_GRAMMAR).toContain(`<cut> = ${INTERRUPTION_PHRASES.join(' | ')};`);
     // ties between a backchannel and its own phones go to the backchannel (its effect: bench talk-over)
-    expect(BACKCHANNEL_GRAMMAR).toContain(`public <heard> = /${BACKCHANNEL_WEIGHT}/ <bc> | /1/ <cut> | /1/ <garbage>;`);
+    expect(BACKCHANNEL_GRAMMAR).toContain(`public <heard> = /${BACKCHANNEL_WEIGHT}/ <bc> | /1/ ${OPEN_UH_HUH} | /1/ <cut> | /1/ <garbage>;`);
+    expect(BACKCHANNEL_PHRASES).not.toContain(OPEN_UH_HUH); // a backchannel only with a breathed /h/ (below)
     expect(BACKCHANNEL_WEIGHT).toBeGreaterThan(1);
+  });
+
+  // This voice's "uh huh" is open-voweled: the decoder hears "aha", and its middle is breath. (The refusal, a voiced
+  // middle, is tests/rehearsal/hesitation.test.ts's "Hold on."; voiceless-gap.test.ts has the rule itself.)
+  it('takes the "aha" of an open-vowel "uh huh" for a backchannel: its /h/ is breath', async () => {
+    const own = await TalkOverDecoders.create(recognizer, 1);
+    try {
+      const ear = new TalkOverEar(own);
+      expect(await verdictFor(ear, 'Uh huh.')).toBe('backchannel');
+      expect(ear.heard).toBe(OPEN_UH_HUH);
+    } finally {
+      own.dispose();
+    }
   });
 
   it('gives a session back the decoder it had last when that one is free (it is adapted to that voice)', async () => {

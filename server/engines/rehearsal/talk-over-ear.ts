@@ -3,8 +3,8 @@
  * else ("stop", "wait", "hold on", "sorry to interrupt,"). Their lengths overlap (0.2–0.8 s of voice either way),
  * so turn-taking cannot tell them apart by the clock; the words can. While the NPC is paused for a voice
  * (turn-taking's hesitation), the voice is decoded frame by frame against a small grammar: a backchannel phrase,
- * an interruption opener, or a loop over single phones (the same "garbage" path the topic recogniser uses to
- * reject out-of-topic speech).
+ * "aha" (an open-vowel "uh-huh", a backchannel only where its /h/ is breath), an interruption opener, or a loop
+ * over single phones (the same "garbage" path the topic recogniser uses to reject out-of-topic speech).
  * At the moment the NPC would carry on, the verdict says whether it should: a backchannel resumes the line,
  * anything else ends it as a barge-in would. No verdict (no free decoder, recognition off) keeps the old rule.
  *
@@ -16,11 +16,11 @@ import type { Decoder } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 import { levelGain, PHONE_LOOP, RECOGNISER_RATE, type TopicRecognizer } from './recognizer.ts';
+import { isVoicelessGap } from './voiceless-gap.ts';
 
 /**
  * What a listener says to keep a speaker going (phrases of the recogniser's dictionary words). Not "mhm" or "hmm":
- * a "hang on" decoded as "mhm" in two voices. Not "aha" (AA HH AA, also the open-vowel "uh huh" of some voices):
- * it heard two more tokens on the talk-over bench, but the engine's test voice's lone "Hold on." decoded as "aha".
+ * a "hang on" decoded as "mhm" in two voices. Not "aha" (AA HH AA): see OPEN_UH_HUH.
  */
 export const BACKCHANNEL_PHRASES = [
   'yeah', 'yes', 'yep', 'yup', 'okay', 'ok', 'right', 'uh-huh', 'uh huh', 'i see', 'sure', 'alright',
@@ -55,6 +55,13 @@ export const INTERRUPTION_PHRASES = [
 ];
 
 /**
+ * The open-vowel "uh-huh" of some voices decodes as "aha" (AA HH AA), and so did the tests' voice's lone "Hold on."
+ * (its /l d/ heard as the /h/). So "aha" is a branch of its own, at the phone loop's prior, and is a backchannel only
+ * where the stretch aligned to its /h/ is voiceless breath (voiceless-gap.ts); a voiced middle ends the line.
+ */
+export const OPEN_UH_HUH = 'aha';
+
+/**
  * How much more likely the grammar makes the backchannel branch than the other two. A token the acoustic scores
  * leave near the edge between a backchannel and its own phones (flite kal16's slow "uh huh" as AH) went either way
  * from run to run through the server; ×10 gives such ties to the backchannel. On the talk-over bench's voices it
@@ -71,7 +78,7 @@ export const BACKCHANNEL_WEIGHT = 10;
 export const BACKCHANNEL_GRAMMAR = [
   '#JSGF V1.0;',
   'grammar backchannel;',
-  `public <heard> = /${BACKCHANNEL_WEIGHT}/ <bc> | /1/ <cut> | /1/ <garbage>;`,
+  `public <heard> = /${BACKCHANNEL_WEIGHT}/ <bc> | /1/ ${OPEN_UH_HUH} | /1/ <cut> | /1/ <garbage>;`,
   `<bc> = ${BACKCHANNEL_PHRASES.join(' | ')};`,
   `<cut> = ${INTERRUPTION_PHRASES.join(' | ')};`,
   `<garbage> = ${PHONE_LOOP};`,
@@ -147,6 +154,8 @@ export class TalkOverEar {
   private preRollNext = 0;
   /** this voice so far (16 kHz, the pre-roll first), not yet decoded */
   private pending: Float32Array[] = [];
+  /** what the decoder heard of this voice, as it heard it (level corrected): the /h/ of an "aha" is measured here */
+  private decoded: Float32Array[] = [];
   private resampler: Resampler | undefined;
   private decoder: Decoder | undefined;
   /** the decoder this ear had last: asked for first next time */
@@ -181,6 +190,7 @@ export class TalkOverEar {
   listen() {
     this.stop();
     this.heard = '';
+    this.decoded = [];
     if (!this.decoders || this.failed) return;
     const p = this.decoders.acquire(this.lastDecoder);
     if (!p) return;
@@ -214,16 +224,35 @@ export class TalkOverEar {
       this.fail(p);
       return 'unknown';
     }
+    const words = text.split(/\s+/).filter(Boolean).join(' ');
+    const breathed = words === OPEN_UH_HUH && this.breathyH(p);
     this.decoders!.release(p);
     this.decoder = undefined;
+    this.decoded = [];
     this.heard = text;
-    return BACKCHANNEL_PHRASES.includes(text.split(/\s+/).filter(Boolean).join(' ')) ? 'backchannel' : 'other';
+    return BACKCHANNEL_PHRASES.includes(words) || breathed ? 'backchannel' : 'other';
+  }
+
+  /** Whether the /h/ the decoder aligned in its "aha" was voiceless breath (an "uh-huh"), not a voiced consonant. */
+  private breathyH(p: Decoder): boolean {
+    try {
+      const word = p.get_alignment({ align_level: 1 }).w?.find((w) => w.t === OPEN_UH_HUH);
+      const h = word?.w?.find((ph) => ph.t === 'HH');
+      if (!h) return false;
+      const all = new Float32Array(this.decoded.reduce((n, x) => n + x.length, 0));
+      let at = 0;
+      for (const x of this.decoded) (all.set(x, at), (at += x.length));
+      return isVoicelessGap(all, Math.round(h.b * RECOGNISER_RATE), Math.round((h.b + h.d) * RECOGNISER_RATE), RECOGNISER_RATE);
+    } catch {
+      return false; // no alignment: not a backchannel, as any other doubt
+    }
   }
 
   /** Stop listening without a verdict (the NPC gave the line up, or the session closes). */
   stop() {
     const p = this.decoder;
     this.pending = [];
+    this.decoded = [];
     if (!p) return;
     this.decoder = undefined;
     try {
@@ -248,6 +277,7 @@ export class TalkOverEar {
       const x = this.pending.shift()!;
       const gain = this.gain ?? 1;
       if (gain !== 1) for (let i = 0; i < x.length; i++) x[i]! *= gain;
+      this.decoded.push(x);
       try {
         p.process_audio(x);
       } catch {
