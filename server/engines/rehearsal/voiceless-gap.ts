@@ -6,7 +6,7 @@
  */
 import { rms } from '../../../protocol/dsp/level.ts';
 
-/** analysis window for the periodicity (30 ms: two periods of an 70 Hz voice) */
+/** analysis window for the periodicity (30 ms: two periods of a 70 Hz voice) */
 const WINDOW_S = 0.03;
 /** pitch range a voice's periods are looked for in */
 const MIN_F0 = 70;
