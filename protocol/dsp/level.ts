@@ -14,3 +14,10 @@ export function meanSquare(samples: Float32Array): number {
 export function rms(samples: Float32Array): number {
   return Math.sqrt(meanSquare(samples));
 }
+
+/** The RMS of the loudest `window` samples of `x`, over windows `hop` apart (0 when `x` is shorter than a window). */
+export function loudestRms(x: Float32Array, window: number, hop: number): number {
+  let loudest = 0;
+  for (let i = 0; i + window <= x.length; i += hop) loudest = Math.max(loudest, rms(x.subarray(i, i + window)));
+  return loudest;
+}

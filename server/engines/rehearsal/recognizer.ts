@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import createModule, { type Decoder, type SoundSwallowerModule } from 'soundswallower';
 import { Resampler } from '../../../protocol/dsp/resampler.ts';
-import { rms } from '../../../protocol/dsp/level.ts';
+import { loudestRms, rms } from '../../../protocol/dsp/level.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../../protocol/frame.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 import { DecoderPool, type PooledDecoder } from './decoder-pool.ts';
@@ -297,9 +297,7 @@ export function levelGain(x: Float32Array): number {
 
 /** RMS of the loudest 20 ms (16 kHz) of `x`, over windows 10 ms apart. */
 function loudest20ms(x: Float32Array): number {
-  let loudest = 0;
-  for (let i = 0; i + 320 <= x.length; i += 160) loudest = Math.max(loudest, rms(x.subarray(i, i + 320)));
-  return loudest;
+  return loudestRms(x, 320, 160);
 }
 
 /**

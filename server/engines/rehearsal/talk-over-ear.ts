@@ -239,10 +239,7 @@ export class TalkOverEar {
       const word = p.get_alignment({ align_level: 1 }).w?.find((w) => w.t === OPEN_UH_HUH);
       const h = word?.w?.find((ph) => ph.t === 'HH');
       if (!h) return false;
-      const all = new Float32Array(this.decoded.reduce((n, x) => n + x.length, 0));
-      let at = 0;
-      for (const x of this.decoded) (all.set(x, at), (at += x.length));
-      return isVoicelessGap(all, Math.round(h.b * RECOGNISER_RATE), Math.round((h.b + h.d) * RECOGNISER_RATE), RECOGNISER_RATE);
+      return isVoicelessGap(joined(this.decoded), Math.round(h.b * RECOGNISER_RATE), Math.round((h.b + h.d) * RECOGNISER_RATE), RECOGNISER_RATE);
     } catch {
       return false; // no alignment: not a backchannel, as any other doubt
     }
@@ -265,10 +262,7 @@ export class TalkOverEar {
 
   /** The topic recogniser's level rule, over the voice heard so far. */
   private setGain() {
-    const all = new Float32Array(this.pending.reduce((n, x) => n + x.length, 0));
-    let at = 0;
-    for (const x of this.pending) (all.set(x, at), (at += x.length));
-    this.gain = levelGain(all);
+    this.gain = levelGain(joined(this.pending));
   }
 
   private decodePending(max: number) {
@@ -292,4 +286,12 @@ export class TalkOverEar {
     this.decoder = undefined;
     this.failed = true;
   }
+}
+
+/** Chunks of a voice as one array. */
+function joined(chunks: Float32Array[]): Float32Array {
+  const all = new Float32Array(chunks.reduce((n, x) => n + x.length, 0));
+  let at = 0;
+  for (const x of chunks) (all.set(x, at), (at += x.length));
+  return all;
 }

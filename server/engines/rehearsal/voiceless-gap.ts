@@ -4,7 +4,7 @@
  * middle tells them apart where the phones do not: on the bench's synthetic voices the /h/ of "uh-huh" had a
  * periodicity of 0.28–0.56 and the middle of the tests' voice's "Hold on." 0.97–0.98.
  */
-import { rms } from '../../../protocol/dsp/level.ts';
+import { loudestRms, rms } from '../../../protocol/dsp/level.ts';
 
 /** analysis window for the periodicity (30 ms: two periods of a 70 Hz voice) */
 const WINDOW_S = 0.03;
@@ -47,13 +47,12 @@ export function periodicity(x: Float32Array, centre: number, rate: number): numb
 export function isVoicelessGap(x: Float32Array, from: number, to: number, rate: number): boolean {
   if (!(to > from) || from < 0 || to > x.length) return false;
   const step = Math.round(rate / 100);
-  const win = Math.round(WINDOW_S * rate);
-  let loudest = 0;
-  for (let i = 0; i + win <= x.length; i += step) loudest = Math.max(loudest, rms(x.subarray(i, i + win)));
+  const loudest = loudestRms(x, Math.round(WINDOW_S * rate), step);
   if (loudest === 0 || rms(x.subarray(from, to)) < loudest * GAP_MIN_LEVEL) return false;
-  let sum = 0;
-  let n = 0;
-  for (let c = from + Math.round(step / 2); c < to; c += step, n++) sum += periodicity(x, c, rate);
-  if (n === 0) (sum = periodicity(x, Math.round((from + to) / 2), rate)), (n = 1);
-  return sum / n <= VOICELESS_MAX_PERIODICITY;
+  // window centres 10 ms apart across the span; a span shorter than half a step gets its middle
+  const centres: number[] = [];
+  for (let c = from + Math.round(step / 2); c < to; c += step) centres.push(c);
+  if (centres.length === 0) centres.push(Math.round((from + to) / 2));
+  const mean = centres.reduce((sum, c) => sum + periodicity(x, c, rate), 0) / centres.length;
+  return mean <= VOICELESS_MAX_PERIODICITY;
 }
