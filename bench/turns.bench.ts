@@ -78,6 +78,10 @@ const TARGETS: { name: string; key: keyof TurnSummary; text: string; met: (v: nu
 const REPORTED: { name: string; key: keyof TurnSummary }[] = [
   { name: 'pause takeover, all pauses 0.3–1.5 s', key: 'pauseTakeoverAll' },
   { name: 'pause takeover, pauses 0.3–0.6 s', key: 'pauseTakeoverShort' },
+  // FDB's takeover needs an NPC turn (≥ 1 s or > 3 words): an NPC that starts into a pause and stops as the player
+  // goes on is not one, so a hold shorter than the pauses looks free there. These count any NPC voice started in it.
+  { name: 'NPC voice started in a pause (1.0–1.5 s)', key: 'pauseSpoken' },
+  { name: 'NPC voice started in a pause, all pauses', key: 'pauseSpokenAll' },
   { name: 'smooth latency median clamped at 0 (ms)', key: 'latencyMedianClampedMs' },
   { name: 'smooth latency mean clamped at 0 (FDB, ms)', key: 'latencyMeanClampedMs' },
   { name: 'smooth answers started before the end', key: 'latencyNegativeShare' },

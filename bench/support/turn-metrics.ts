@@ -75,7 +75,12 @@ function activeBlocks(x: Float32Array, threshold: number): boolean[] {
 
 export interface TurnFigures {
   /** per scenario outcome lists, for pooling across recordings */
-  pause: { pauseMs: number; took: boolean; set: string }[];
+  /**
+   * took: FDB's takeover (an NPC turn: ≥ 1 s or > 3 words). spoke: any NPC voice starting in the pause, a turn or
+   * not: a false start the player's resuming cut short (under 1 s, three words or fewer) is no takeover by FDB's
+   * rule, but the player heard the NPC start into their pause and talk over them as they went on.
+   */
+  pause: { pauseMs: number; took: boolean; spoke: boolean; set: string }[];
   smooth: { took: boolean; latencyMs: number | null; set: string }[];
   interrupt: { stopMs: number | null; answered: boolean; answerMs: number | null; set: string }[];
   /**
@@ -113,7 +118,8 @@ export function measure(r: Recording, into: TurnFigures = emptyFigures()): TurnF
     if (s.kind === 'pause' && s.pause) {
       // FDB pause handling: any NPC turn during the pause (or before the player has finished) is a takeover.
       const took = turnsIn(s.pause.start, s.end).length > 0;
-      into.pause.push({ pauseMs: Math.round(toMs(s.pause.end - s.pause.start)), took, set: s.set });
+      const spoke = segs.some((g) => g.start >= s.pause!.start && g.start < s.pause!.end);
+      into.pause.push({ pauseMs: Math.round(toMs(s.pause.end - s.pause.start)), took, spoke, set: s.set });
     }
     if (s.kind === 'smooth' || s.kind === 'interrupt' || s.kind === 'listener') {
       // FDB smooth turn-taking: did the NPC take the turn after the player's question, and how soon.
@@ -195,6 +201,8 @@ export function summarise(f: TurnFigures, set?: string) {
     pauseTakeover: rate(pause.filter((p) => p.pauseMs >= 900).map((p) => p.took)),
     pauseTakeoverAll: rate(pause.map((p) => p.took)),
     pauseTakeoverShort: rate(pause.filter((p) => p.pauseMs < 900).map((p) => p.took)),
+    pauseSpoken: rate(pause.filter((p) => p.pauseMs >= 900).map((p) => p.spoke)),
+    pauseSpokenAll: rate(pause.map((p) => p.spoke)),
     pauseCases: pause.length,
     smoothTakeover: rate(smooth.map((s) => s.took)),
     smoothCases: smooth.length,

@@ -73,3 +73,26 @@ describe('turn metrics: an interruption', () => {
     expect(interrupt(4.2).answered).toBe(true);
   });
 });
+
+describe('turn metrics: a mid-sentence pause', () => {
+  // The player says 0–2 s, pauses 2–3.5 s, goes on 3.5–5 s.
+  const pause = (): Said => ({ kind: 'pause', speaker: 'test', set: 'tuning', start: s(0), end: s(5), pause: { start: s(2), end: s(3.5) } });
+  const words = (spans: [number, number][], perSpan: number) => {
+    const r = recording(spans, [pause()]);
+    r.pieces = spans.flatMap(([a, b]) => Array.from({ length: perSpan }, (_, w) => ({ at: s(a + ((b - a) * w) / perSpan), piece: '▁word' })));
+    return measure(r).pause[0]!;
+  };
+
+  it('an NPC turn started in the pause is a takeover (FDB: at least 1 s or more than three words) and a voice in it', () => {
+    expect(words([[2.8, 4.2]], 4)).toEqual({ pauseMs: 1500, took: true, spoke: true, set: 'tuning' });
+  });
+
+  it('a false start the player cut short is no takeover by FDB\'s rule, but still the NPC\'s voice in the pause', () => {
+    expect(words([[2.9, 3.7]], 2)).toEqual({ pauseMs: 1500, took: false, spoke: true, set: 'tuning' });
+  });
+
+  it('an NPC quiet through the pause, and one that starts only after the player went on, did not speak into it', () => {
+    expect(words([], 0)).toEqual({ pauseMs: 1500, took: false, spoke: false, set: 'tuning' });
+    expect(words([[3.8, 4.3]], 1)).toEqual({ pauseMs: 1500, took: false, spoke: false, set: 'tuning' });
+  });
+});
