@@ -82,6 +82,8 @@ const REPORTED: { name: string; key: keyof TurnSummary }[] = [
   // goes on is not one, so a hold shorter than the pauses looks free there. These count any NPC voice started in it.
   { name: 'NPC voice started in a pause (1.0–1.5 s)', key: 'pauseSpoken' },
   { name: 'NPC voice started in a pause, all pauses', key: 'pauseSpokenAll' },
+  { name: 'NPC voice started in a pause of 0.3–0.6 s', key: 'pauseSpokenShort' },
+  { name: 'NPC voice started in a comma pause (0.3 s)', key: 'pauseSpokenComma' },
   { name: 'smooth latency median clamped at 0 (ms)', key: 'latencyMedianClampedMs' },
   { name: 'smooth latency mean clamped at 0 (FDB, ms)', key: 'latencyMeanClampedMs' },
   { name: 'smooth answers started before the end', key: 'latencyNegativeShare' },

@@ -203,6 +203,8 @@ export function summarise(f: TurnFigures, set?: string) {
     pauseTakeoverShort: rate(pause.filter((p) => p.pauseMs < 900).map((p) => p.took)),
     pauseSpoken: rate(pause.filter((p) => p.pauseMs >= 900).map((p) => p.spoke)),
     pauseSpokenAll: rate(pause.map((p) => p.spoke)),
+    pauseSpokenShort: rate(pause.filter((p) => p.pauseMs < 900).map((p) => p.spoke)),
+    pauseSpokenComma: rate(pause.filter((p) => p.pauseMs < 450).map((p) => p.spoke)),
     pauseCases: pause.length,
     smoothTakeover: rate(smooth.map((s) => s.took)),
     smoothCases: smooth.length,

@@ -101,3 +101,32 @@ describe('prosody tracker', () => {
     }
   });
 });
+
+describe('how long the voice has been quiet, by its own level', () => {
+  const tracked = (...xs: Float32Array[]) => {
+    const p = new ProsodyTracker();
+    for (const x of xs) for (let i = 0; i < x.length; i += 1920) p.push(x.subarray(i, Math.min(x.length, i + 1920)));
+    return p;
+  };
+
+  it('counts from the end of the voice: a soft tail is still voice, a murmur 35 dB under it is quiet', () => {
+    const speech = voice({ f0: 150, contour: level, quietMs: 0 });
+    // a word's soft tail: 150 ms about 15 dB under the voice (10 dB over its floor), then 400 ms of digital silence
+    const tail = new Float32Array(Math.round(0.15 * SR)).map((_, i) => 0.05 * Math.sin((2 * Math.PI * 300 * i) / SR));
+    const q = tracked(speech, tail, new Float32Array(Math.round(0.4 * SR))).quietMs();
+    expect(q).toBeGreaterThanOrEqual(380);
+    expect(q).toBeLessThanOrEqual(420);
+    // the same silence without the tail: 150 ms longer quiet
+    expect(tracked(speech, new Float32Array(Math.round(0.55 * SR))).quietMs()).toBeGreaterThanOrEqual(q + 120);
+    // a murmur under the voice's floor (25 dB under its median) counts as quiet
+    const murmur = tail.map((v) => v / 20);
+    expect(tracked(speech, murmur, new Float32Array(Math.round(0.4 * SR))).quietMs()).toBeGreaterThanOrEqual(q + 120);
+  });
+
+  it('has no measure without speech: silence or a click is quiet for ever', () => {
+    expect(tracked(new Float32Array(SR)).quietMs()).toBe(Infinity);
+    const click = new Float32Array(SR);
+    click[1000] = 1;
+    expect(tracked(click).quietMs()).toBe(Infinity);
+  });
+});

@@ -136,18 +136,36 @@ export class ProsodyTracker {
   }
 
   /**
+   * How long the player's voice has been under the speech's own level floor (where cues() ends the speech), ms;
+   * Infinity with too little speech to tell.
+   */
+  quietMs(): number {
+    const e = this.speechEnd();
+    return e && e.end >= 0 ? (this.hops.length - 1 - e.end) * HOP_MS : Infinity;
+  }
+
+  /** The speech's median loud level, its floor (25 dB under), and the last hop at or over the floor (−1: none). */
+  private speechEnd(): { level: number; floor: number; end: number } | null {
+    const hops = this.hops;
+    const loud = hops.filter((h) => h.db > -55).map((h) => h.db);
+    if (loud.length < 5) return null;
+    const level = median(loud);
+    const floor = level - 25;
+    let end = hops.length - 1;
+    while (end >= 0 && hops[end]!.db < floor) end--;
+    return { level, floor, end };
+  }
+
+  /**
    * Cues about the speech that ended `silenceMs` ago (the VAD's silence count; the tracker finds the true end
    * of speech itself, by level). NaN fields mean "not measurable".
    */
   cues(): TurnEndCues {
     const hops = this.hops;
-    const loud = hops.filter((h) => h.db > -55).map((h) => h.db);
     const none: TurnEndCues = { finalPitch: NaN, finalPitchZ: NaN, pitchSlope: NaN, lengthening: NaN, energyDrop: NaN, speechMs: 0 };
-    if (loud.length < 5) return none;
-    const level = median(loud);
-    const floor = level - 25;
-    let end = hops.length - 1;
-    while (end >= 0 && hops[end]!.db < floor) end--;
+    const e = this.speechEnd();
+    if (!e) return none;
+    const { level, floor, end } = e;
     if (end < 4) return none;
     let speechHops = 0;
     for (let i = 0; i <= end; i++) if (hops[i]!.db >= floor) speechHops++;

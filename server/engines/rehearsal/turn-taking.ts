@@ -36,6 +36,12 @@ export interface TurnTakingOptions {
   holdMs?: number;
   /** turn-end probability (Hearing.turnEnd) at or above which the speech counts as finished */
   turnEndThreshold?: number;
+  /**
+   * ... and the player's voice must have been under its own level floor this long too (Hearing.quietMs): Silero
+   * calls silence while a word's soft tail still sounds, so the VAD's silence alone can start an answer 0.2 s after
+   * the last sound, into a comma pause
+   */
+  voiceEndMs?: number;
   /** player speech needed to count as a turn (shorter sounds are ignored) */
   minSpeechMs?: number;
   /** player speech that makes a talking NPC yield (bits of speech less than bargeInGapMs apart add up) */
@@ -85,6 +91,9 @@ export const DEFAULT_TURN_TAKING: Required<TurnTakingOptions> = {
   endOfTurnMs: 384,
   holdMs: 1600,
   turnEndThreshold: 0.55,
+  // Engine-only turns bench: NPC voice started in 4 of 27 comma pauses of 0.3 s at 0, 1 at 352, 0 at 384; the median
+  // answer 367 ms at 0 and 352, 386 ms at 384 (the answers it delays were the quickest, 0.19–0.32 s).
+  voiceEndMs: 352,
   minSpeechMs: 96,
   // A fast, sure yield wins over carrying on through a listener's "yeah". 640 ms (with the hesitation below) lets
   // "yeah", "okay", "uh huh", "I see" pass after a pause (Full-Duplex-Bench v1.5's "resume"; 3 of 33 still ended
@@ -144,6 +153,8 @@ export interface Hearing {
    * not measured: the silence then counts as an end of turn after endOfTurnMs, as if it had sounded finished.
    */
   turnEnd?: number;
+  /** ms the player's voice has been under its own level floor (prosody.ts quietMs; absent: not measured) */
+  quietMs?: number;
 }
 
 export interface TurnDecision {
@@ -250,7 +261,7 @@ export class TurnTaking {
     if (playerSpeaking && !this.playerTurn) this.openTurn(h);
     if (this.activity === 'backchannel') return {};
 
-    if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h)) {
+    if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h) && (h.quietMs ?? Infinity) >= this.o.voiceEndMs) {
       this.playerTurn = false;
       if (floorElsewhere) {
         // another NPC answers this turn: listen on (and an utterance the player cut off is not apologised for)
