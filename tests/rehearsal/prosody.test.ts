@@ -123,6 +123,20 @@ describe('how long the voice has been quiet, by its own level', () => {
     expect(tracked(speech, murmur, new Float32Array(Math.round(0.4 * SR))).quietMs()).toBeGreaterThanOrEqual(q + 120);
   });
 
+  it('ends the voice over a room as loud as its soft tail: steady noise is not voice', () => {
+    const noise = (seconds: number) => {
+      let seed = 7;
+      // about −40 dBFS of white noise: over the floor 25 dB under this voice, which would never let it end
+      return new Float32Array(Math.round(seconds * SR)).map(() => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.035);
+    };
+    const speech = voice({ f0: 150, contour: level, quietMs: 0 });
+    const hiss = noise(speech.length / SR);
+    const noisy = speech.map((v, i) => v + hiss[i]!);
+    const q = tracked(noise(1), noisy, noise(0.6)).quietMs();
+    expect(q).toBeGreaterThanOrEqual(520);
+    expect(q).toBeLessThanOrEqual(640);
+  });
+
   it('has no measure without speech: silence or a click is quiet for ever', () => {
     expect(tracked(new Float32Array(SR)).quietMs()).toBe(Infinity);
     const click = new Float32Array(SR);

@@ -56,6 +56,9 @@ describe('end of turn by how the speech ended', () => {
     expect(log[1]!.frame).toBe(8 + 20 + 6); // 400 ms of VAD silence came first; 352 ms of quiet voice two frames later
     // Not measured (another engine's hearing, or no prosody): the VAD alone decides, as before.
     expect(run(new TurnTaking({ ...options, voiceEndMs: 352 }), [...quiet(8), ...talk(20), ...quiet(30, 0.9)])[1]!.frame).toBe(8 + 20 + 4);
+    // A level that never falls (whatever the room does to it) cannot hold the turn past holdMs.
+    const stuck = quiet(30, 0.9).map((h) => ({ ...h, quietMs: 0 }));
+    expect(run(new TurnTaking({ ...options, voiceEndMs: 352 }), [...quiet(8), ...talk(20), ...stuck])[1]!.frame).toBe(8 + 20 + 19);
     // A comma pause: the player goes on before the voice has been quiet that long, so nothing is said into it.
     const comma = run(new TurnTaking({ ...options, endOfTurnMs: 240, voiceEndMs: 352 }), [...quiet(8), ...talk(20), ...lagging(4), ...talk(10)]);
     expect(comma.map((l) => l.d.say)).toEqual(['greeting']);

@@ -144,13 +144,18 @@ export class ProsodyTracker {
     return e && e.end >= 0 ? (this.hops.length - 1 - e.end) * HOP_MS : Infinity;
   }
 
-  /** The speech's median loud level, its floor (25 dB under), and the last hop at or over the floor (−1: none). */
+  /**
+   * The speech's median loud level, its floor, and the last hop at or over the floor (−1: none). The floor is 25 dB
+   * under the level, but never within 6 dB of the room's noise (the quietest tenth of the hops kept): a fan or a street
+   * as loud as a voice's soft tail would otherwise never let the voice end.
+   */
   private speechEnd(): { level: number; floor: number; end: number } | null {
     const hops = this.hops;
     const loud = hops.filter((h) => h.db > -55).map((h) => h.db);
     if (loud.length < 5) return null;
     const level = median(loud);
-    const floor = level - 25;
+    const noise = quantile(hops.map((h) => h.db), 0.1);
+    const floor = Math.max(level - 25, noise + 6);
     let end = hops.length - 1;
     while (end >= 0 && hops[end]!.db < floor) end--;
     return { level, floor, end };
@@ -251,6 +256,11 @@ export const TURN_END_WEIGHTS: TurnEndWeights = {
   lengthening: 0.21,
   energy: 0.0096,
 };
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+}
 
 function median(xs: number[]): number {
   if (xs.length === 0) return NaN;

@@ -39,7 +39,7 @@ export interface TurnTakingOptions {
   /**
    * ... and the player's voice must have been under its own level floor this long too (Hearing.quietMs): Silero
    * calls silence while a word's soft tail still sounds, so the VAD's silence alone can start an answer 0.2 s after
-   * the last sound, into a comma pause
+   * the last sound, into a comma pause. Never past holdMs of the VAD's silence, whatever the level says
    */
   voiceEndMs?: number;
   /** player speech needed to count as a turn (shorter sounds are ignored) */
@@ -261,7 +261,7 @@ export class TurnTaking {
     if (playerSpeaking && !this.playerTurn) this.openTurn(h);
     if (this.activity === 'backchannel') return {};
 
-    if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h) && (h.quietMs ?? Infinity) >= this.o.voiceEndMs) {
+    if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h) && ((h.quietMs ?? Infinity) >= this.o.voiceEndMs || h.silenceMs >= this.o.holdMs)) {
       this.playerTurn = false;
       if (floorElsewhere) {
         // another NPC answers this turn: listen on (and an utterance the player cut off is not apologised for)
