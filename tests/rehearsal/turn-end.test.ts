@@ -51,13 +51,13 @@ describe('end of turn by how the speech ended', () => {
 
   it('waits for the voice to have ended by its level too: the VAD may call silence while a soft tail still sounds', () => {
     // The VAD's silence runs from the first quiet frame, but the voice fell under its floor only two frames later.
-    const lagging = (frames: number): Hearing[] => quiet(frames, 0.9).map((h, i) => ({ ...h, quietMs: Math.max(0, i - 1) * 80 }));
+    const lagging = (frames: number): Hearing[] => quiet(frames, 0.9).map((h, i) => ({ ...h, voice: { quietMs: () => Math.max(0, i - 1) * 80 } }));
     const log = run(new TurnTaking({ ...options, voiceEndMs: 352 }), [...quiet(8), ...talk(20), ...lagging(30)]);
     expect(log[1]!.frame).toBe(8 + 20 + 6); // 400 ms of VAD silence came first; 352 ms of quiet voice two frames later
     // Not measured (another engine's hearing, or no prosody): the VAD alone decides, as before.
     expect(run(new TurnTaking({ ...options, voiceEndMs: 352 }), [...quiet(8), ...talk(20), ...quiet(30, 0.9)])[1]!.frame).toBe(8 + 20 + 4);
     // A level that never falls (whatever the room does to it) cannot hold the turn past holdMs.
-    const stuck = quiet(30, 0.9).map((h) => ({ ...h, quietMs: 0 }));
+    const stuck = quiet(30, 0.9).map((h) => ({ ...h, voice: { quietMs: () => 0 } }));
     expect(run(new TurnTaking({ ...options, voiceEndMs: 352 }), [...quiet(8), ...talk(20), ...stuck])[1]!.frame).toBe(8 + 20 + 19);
     // A comma pause: the player goes on before the voice has been quiet that long, so nothing is said into it.
     const comma = run(new TurnTaking({ ...options, endOfTurnMs: 240, voiceEndMs: 352 }), [...quiet(8), ...talk(20), ...lagging(4), ...talk(10)]);

@@ -290,7 +290,7 @@ export class RehearsalEngine implements DuplexEngine {
       const c = s.current;
       const keeping = c !== null && (c.cutAt !== undefined || keepsFloor(s.policy, c.kind));
       if (keeping && s.detector.speechMs >= this.minSpeechMs) c.heardOver = true;
-      let d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, onsetMs: s.detector.onsetMs, sinceLoudMs: s.detector.sinceLoudMs, turnEnd: s.turnEnd, quietMs: s.prosody && s.detector.silenceMs > 0 ? s.prosody.quietMs() : undefined }, done, live[i]!.elsewhere);
+      let d = s.turn.step(keeping ? FLOOR_KEPT : { speechMs: s.detector.speechMs, silenceMs: s.detector.silenceMs, onsetMs: s.detector.onsetMs, sinceLoudMs: s.detector.sinceLoudMs, turnEnd: s.turnEnd, voice: s.prosody ?? undefined }, done, live[i]!.elsewhere);
       if (c && d.pause) s.ear.listen();
       if (c && d.resume && d.ifBackchannel) {
         // a voice as long as a barge-in: it carries on only if the words were a listener's backchannel

@@ -37,7 +37,7 @@ export interface TurnTakingOptions {
   /** turn-end probability (Hearing.turnEnd) at or above which the speech counts as finished */
   turnEndThreshold?: number;
   /**
-   * ... and the player's voice must have been under its own level floor this long too (Hearing.quietMs): Silero
+   * ... and the player's voice must have been under its own level floor this long too (Hearing.voice): Silero
    * calls silence while a word's soft tail still sounds, so the VAD's silence alone can start an answer 0.2 s after
    * the last sound, into a comma pause. Never past holdMs of the VAD's silence, whatever the level says
    */
@@ -153,8 +153,11 @@ export interface Hearing {
    * not measured: the silence then counts as an end of turn after endOfTurnMs, as if it had sounded finished.
    */
   turnEnd?: number;
-  /** ms the player's voice has been under its own level floor (prosody.ts quietMs; absent: not measured) */
-  quietMs?: number;
+  /**
+   * The player's voice by its level (prosody.ts ProsodyTracker): quietMs() is how long it has been under its own
+   * floor. Asked only once the VAD's silence would end the turn (it sorts the hops kept); absent: not measured.
+   */
+  voice?: { quietMs(): number };
 }
 
 export interface TurnDecision {
@@ -261,7 +264,7 @@ export class TurnTaking {
     if (playerSpeaking && !this.playerTurn) this.openTurn(h);
     if (this.activity === 'backchannel') return {};
 
-    if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h) && ((h.quietMs ?? Infinity) >= this.o.voiceEndMs || h.silenceMs >= this.o.holdMs)) {
+    if (this.playerTurn && h.silenceMs >= this.endOfTurnWait(h) && (h.silenceMs >= this.o.holdMs || (h.voice?.quietMs() ?? Infinity) >= this.o.voiceEndMs)) {
       this.playerTurn = false;
       if (floorElsewhere) {
         // another NPC answers this turn: listen on (and an utterance the player cut off is not apologised for)
